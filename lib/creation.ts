@@ -1,0 +1,191 @@
+/** Tensor factories: from data, constant fills, ranges, random draws (reproducible with manualSeed). */
+import { binding } from './native';
+import { AnyTypedArray, DType, Device, isDType } from './dtype';
+import { Tensor, isTensor } from './tensor';
+
+/** Options shared by the factories. */
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device | string;
+  requiresGrad?: boolean;
+}
+
+/** Options of `tensor()`: a TypedArray's shape must be given when it is not 1-D. */
+export interface FromDataOptions extends TensorOptions {
+  shape?: number[];
+}
+
+type Nested = number | boolean | Nested[];
+
+function finish(t: Tensor, opts?: TensorOptions): Tensor {
+  if (opts?.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function checkOptions(opts: unknown, fn: string): void {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object' || Array.isArray(opts) || isTensor(opts)))
+    throw new TypeError(`${fn}(): options must be an object such as { dtype, device }`);
+  const d = (opts as TensorOptions | undefined)?.dtype;
+  if (d !== undefined && !isDType(d)) throw new TypeError(`${fn}(): unknown dtype '${String(d)}'`);
+}
+
+function sourceDType(a: AnyTypedArray): { dtype: DType; data: AnyTypedArray } {
+  if (a instanceof Float32Array) return { dtype: 'float32', data: a };
+  if (a instanceof Float64Array) return { dtype: 'float64', data: a };
+  if (a instanceof BigInt64Array) return { dtype: 'int64', data: a };
+  if (a instanceof Int32Array) return { dtype: 'int32', data: a };
+  if (a instanceof Int16Array) return { dtype: 'int16', data: a };
+  if (a instanceof Int8Array) return { dtype: 'int8', data: a };
+  if (a instanceof Uint8Array || a instanceof Uint8ClampedArray) return { dtype: 'uint8', data: new Uint8Array(a.buffer, a.byteOffset, a.length) };
+  if (a instanceof Uint16Array) return { dtype: 'int32', data: Int32Array.from(a) };
+  if (a instanceof Uint32Array) return { dtype: 'int64', data: BigInt64Array.from(a, (v) => BigInt(v)) };
+  throw new TypeError('tensor(): unsupported TypedArray');
+}
+
+function inferShape(data: Nested): number[] {
+  const shape: number[] = [];
+  let cur: Nested = data;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+  }
+  return shape;
+}
+
+function flatten(data: Nested, shape: number[], dim: number, out: (number | boolean)[]): void {
+  if (dim === shape.length) {
+    if (Array.isArray(data)) throw new RangeError('tensor(): nested arrays are ragged (inconsistent lengths)');
+    if (typeof data !== 'number' && typeof data !== 'boolean')
+      throw new TypeError(`tensor(): expected numbers or booleans, got ${data === null ? 'null' : typeof data}`);
+    out.push(data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[dim]) throw new RangeError('tensor(): nested arrays are ragged (inconsistent lengths)');
+  for (const d of data) flatten(d, shape, dim + 1, out);
+}
+
+/**
+ * Creates a tensor from a TypedArray (with `shape`), nested arrays, a number or a boolean.
+ * Integers in plain arrays give int64 and other numbers float32, as `torch.tensor` does.
+ * @example tg.tensor(new Float32Array(6), { shape: [2, 3] }); tg.tensor([[1, 2], [3, 4]], { dtype: 'float32' })
+ */
+export function tensor(data: AnyTypedArray | Nested | Tensor, opts?: FromDataOptions): Tensor {
+  checkOptions(opts, 'tensor');
+  if (isTensor(data)) return finish((data as Tensor).detach().to({ device: opts?.device, dtype: opts?.dtype, copy: true }), opts);
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    const { dtype, data: src } = sourceDType(data as AnyTypedArray);
+    const shape = opts?.shape ?? [src.length];
+    return finish(binding.fromBuffer(src, shape, dtype, opts?.dtype, opts?.device), opts);
+  }
+  if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
+    const shape = inferShape(data);
+    const flat: (number | boolean)[] = [];
+    flatten(data, shape, 0, flat);
+    if (opts?.shape) {
+      const n = opts.shape.reduce((a, b) => a * b, 1);
+      if (n !== flat.length) throw new RangeError(`tensor(): shape [${opts.shape}] needs ${n} values, got ${flat.length}`);
+    }
+    const target = opts?.shape ?? shape;
+    const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
+    const allInt = flat.every((v) => typeof v === 'number' && Number.isInteger(v));
+    let src: AnyTypedArray;
+    let srcType: DType;
+    if (allBool) [src, srcType] = [Uint8Array.from(flat, (v) => (v ? 1 : 0)), 'uint8'];
+    else if (allInt && flat.length > 0) [src, srcType] = [BigInt64Array.from(flat, (v) => BigInt(v as number)), 'int64'];
+    else [src, srcType] = [Float64Array.from(flat, (v) => Number(v)), 'float64'];
+    const dtype = opts?.dtype ?? (allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32');
+    return finish(binding.fromBuffer(src, target, srcType, dtype, opts?.device), opts);
+  }
+  throw new TypeError(`tensor(): expected a TypedArray, nested arrays, a number or a boolean, got ${data === null ? 'null' : typeof data}`);
+}
+
+/** Uninitialised values. */
+export function empty(shape: number[], opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'empty');
+  return finish(binding.empty(shape, opts?.dtype, opts?.device), opts);
+}
+/** All zeros. */
+export function zeros(shape: number[], opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'zeros');
+  return finish(binding.zeros(shape, opts?.dtype, opts?.device), opts);
+}
+/** All ones. */
+export function ones(shape: number[], opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'ones');
+  return finish(binding.ones(shape, opts?.dtype, opts?.device), opts);
+}
+/** Every element equal to `value`. */
+export function full(shape: number[], value: number | boolean, opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'full');
+  return finish(binding.full(shape, value, opts?.dtype, opts?.device), opts);
+}
+/** Uniform on [0, 1). */
+export function rand(shape: number[], opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'rand');
+  return finish(binding.rand(shape, opts?.dtype, opts?.device), opts);
+}
+/** Standard normal. */
+export function randn(shape: number[], opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'randn');
+  return finish(binding.randn(shape, opts?.dtype, opts?.device), opts);
+}
+/** Integers uniform on [low, high); int64 unless a dtype is given. */
+export function randint(low: number, high: number, shape: number[], opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'randint');
+  return finish(binding.randint(low, high, shape, opts?.dtype, opts?.device), opts);
+}
+/** `arange(end)` or `arange(start, end, step?)`; integer bounds give int64 as in PyTorch. */
+export function arange(startOrEnd: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'arange');
+  const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
+  return finish(binding.arange(s, e, step, opts?.dtype, opts?.device), opts);
+}
+/** `steps` values evenly spaced from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'linspace');
+  return finish(binding.linspace(start, end, steps, opts?.dtype, opts?.device), opts);
+}
+/** Identity matrix n x m. */
+export function eye(n: number, m?: number, opts?: TensorOptions): Tensor {
+  checkOptions(opts, 'eye');
+  return finish(binding.eye(n, m, opts?.dtype, opts?.device), opts);
+}
+
+function like(t: Tensor, opts?: TensorOptions): TensorOptions {
+  if (!isTensor(t)) throw new TypeError('expected a Tensor as the first argument');
+  return { dtype: opts?.dtype ?? t.dtype, device: opts?.device ?? t.device, requiresGrad: opts?.requiresGrad };
+}
+/** Zeros with the shape, dtype and device of t. */
+export const zerosLike = (t: Tensor, opts?: TensorOptions) => zeros(t.shape, like(t, opts));
+/** Ones with the shape, dtype and device of t. */
+export const onesLike = (t: Tensor, opts?: TensorOptions) => ones(t.shape, like(t, opts));
+/** `value` everywhere, with the shape, dtype and device of t. */
+export const fullLike = (t: Tensor, value: number, opts?: TensorOptions) => full(t.shape, value, like(t, opts));
+/** Uninitialised, with the shape, dtype and device of t. */
+export const emptyLike = (t: Tensor, opts?: TensorOptions) => empty(t.shape, like(t, opts));
+/** Uniform [0, 1) with the shape, dtype and device of t. */
+export const randLike = (t: Tensor, opts?: TensorOptions) => rand(t.shape, like(t, opts));
+/** Standard normal with the shape, dtype and device of t. */
+export const randnLike = (t: Tensor, opts?: TensorOptions) => randn(t.shape, like(t, opts));
+/** Integers in [low, high) with the shape and device of t. */
+export const randintLike = (t: Tensor, low: number, high: number, opts?: TensorOptions) =>
+  randint(low, high, t.shape, { device: opts?.device ?? t.device, dtype: opts?.dtype ?? t.dtype });
+
+/** Seeds every random generator (CPU and CUDA) for reproducible runs. */
+export function manualSeed(seed: number): void {
+  binding.manualSeed(seed);
+}
+
+/** Concatenates along an existing dimension. */
+export function cat(tensors: Tensor[], dim = 0): Tensor {
+  return binding.cat(tensors, dim);
+}
+/** Stacks along a new dimension. */
+export function stack(tensors: Tensor[], dim = 0): Tensor {
+  return binding.stack(tensors, dim);
+}
+/** Elements of x where condition holds, else of y. */
+export function where(condition: Tensor, x: Tensor | number, y: Tensor | number): Tensor {
+  return binding.where(condition, x, y);
+}

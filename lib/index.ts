@@ -1,0 +1,21 @@
+/**
+ * torchgraft: transfer learning for Node.js over LibTorch.
+ * @packageDocumentation
+ */
+export { TorchError } from './errors';
+export type { DType, Device, AnyTypedArray } from './dtype';
+export { DTYPES } from './dtype';
+export { Tensor, isTensor } from './tensor';
+export type { ValuesIndices, ToOptions } from './tensor';
+export {
+  tensor, empty, zeros, ones, full, rand, randn, randint, arange, linspace, eye,
+  zerosLike, onesLike, fullLike, emptyLike, randLike, randnLike, randintLike,
+  manualSeed, cat, stack, where,
+} from './creation';
+export type { TensorOptions, FromDataOptions } from './creation';
+export { tidy, keep, dispose, memory } from './memory';
+export type { MemoryInfo } from './memory';
+export { noGrad, enableGrad, isGradEnabled } from './autograd';
+export * as nn from './nn';
+export * as cuda from './cuda';
+export { buildInfo, setNumThreads } from './info';

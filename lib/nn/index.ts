@@ -1,0 +1,2 @@
+/** tg.nn: functional ops now; modules, layers, losses and init join here. */
+export * as functional from './functional';

@@ -1,0 +1,27 @@
+// Per-environment state of the addon (context-aware: one instance per main thread or worker_thread).
+#pragma once
+#include "pch.h"
+#include "scope.h"
+
+namespace tg {
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+  ~Addon();
+
+  Napi::FunctionReference tensorCtor;      // the Tensor class
+  Napi::FunctionReference torchErrorCtor;  // TorchError, registered from TypeScript
+
+  // Scope stack: scopes[0] is the global scope, never ended.
+  std::vector<std::unique_ptr<Scope>> scopes;
+  Scope* Current() { return scopes.back().get(); }
+  Scope* Global() { return scopes.front().get(); }
+  size_t liveTensors = 0;
+  bool tearingDown = false;
+
+ private:
+  Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+};
+
+}  // namespace tg

@@ -1,0 +1,25 @@
+// One guard for every native entry point: C++ and LibTorch exceptions become JavaScript errors, never an abort.
+#pragma once
+#include "pch.h"
+
+namespace tg {
+
+// Converts the exception in flight into the matching JavaScript error and throws it as Napi::Error.
+[[noreturn]] void RethrowAsJs(Napi::Env env);
+
+// Throws a TorchError (the library's error class) with a message.
+[[noreturn]] void ThrowTorchError(Napi::Env env, const std::string& message, const char* code = nullptr);
+
+// Runs body, mapping any exception to a JavaScript error.
+template <typename F>
+inline auto Guarded(Napi::Env env, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    RethrowAsJs(env);
+  }
+}
+
+}  // namespace tg

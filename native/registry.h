@@ -1,0 +1,15 @@
+// Registration of the addon's free functions: each file of functions adds itself here.
+#pragma once
+#include "pch.h"
+
+namespace tg {
+
+void RegisterCreation(Napi::Env env, Napi::Object exports);
+void RegisterFunctional(Napi::Env env, Napi::Object exports);
+
+inline void RegisterAll(Napi::Env env, Napi::Object exports) {
+  RegisterCreation(env, exports);
+  RegisterFunctional(env, exports);
+}
+
+}  // namespace tg

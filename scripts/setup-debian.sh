@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs everything torchgraft needs on a fresh Debian 12 machine (system packages, then npm dependencies and the build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+# libtorch-dev: LibTorch 1.13 (CPU); libopenblas0-pthread: ~20x faster CPU matmul than the reference BLAS;
+# python3-torch: PyTorch for the golden tests and benchmarks; cmake/g++/ccache: the native build.
+$SUDO apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread python3-torch python3-numpy cmake g++ make ccache ca-certificates
+if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 18 ]]; then
+  $SUDO apt-get install -y --no-install-recommends nodejs npm
+fi
+if [[ -f package-lock.json ]]; then npm ci; else npm install; fi

@@ -1,0 +1,113 @@
+// Golden-test helper: runs /usr/bin/python3 PyTorch on the same inputs and brings its tensors back.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const tg = require('../..');
+
+const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
+
+/** Whether Python PyTorch is available for golden tests. */
+function hasPyTorch() {
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Tensors travel as raw little-endian float64/int64 buffers plus a JSON header: exact, no text rounding.
+function writeTensors(dir, tensors) {
+  const header = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    const isInt = ['int64', 'int32', 'int16', 'int8', 'uint8'].includes(t.dtype);
+    const isBool = t.dtype === 'bool';
+    const host = t.detach().to({ device: 'cpu', dtype: isInt ? 'int64' : isBool ? 'uint8' : 'float64' });
+    const data = host.dataSync();
+    host.dispose();
+    fs.writeFileSync(path.join(dir, `${name}.bin`), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    header[name] = { shape: t.shape, dtype: t.dtype, requiresGrad: t.requiresGrad };
+  }
+  fs.writeFileSync(path.join(dir, 'inputs.json'), JSON.stringify(header));
+}
+
+const PRELUDE = `
+import json, os, sys, numpy as np, torch
+torch.set_printoptions(precision=10)
+_dir = sys.argv[1]
+_types = {'float32': torch.float32, 'float64': torch.float64, 'float16': torch.float16, 'bfloat16': torch.bfloat16,
+          'int64': torch.int64, 'int32': torch.int32, 'int16': torch.int16, 'int8': torch.int8, 'uint8': torch.uint8, 'bool': torch.bool}
+_hdr = json.load(open(os.path.join(_dir, 'inputs.json')))
+T = {}
+for _n, _h in _hdr.items():
+    _isint = _h['dtype'] in ('int64', 'int32', 'int16', 'int8', 'uint8')
+    _raw = np.fromfile(os.path.join(_dir, _n + '.bin'), dtype=np.int64 if _isint else (np.uint8 if _h['dtype'] == 'bool' else np.float64))
+    _t = torch.from_numpy(_raw.copy()).reshape(_h['shape']).to(_types[_h['dtype']])
+    if _h['requiresGrad']: _t.requires_grad_(True)
+    T[_n] = _t
+OUT = {}
+def _save():
+    meta = {}
+    for n, t in OUT.items():
+        t = torch.as_tensor(t).detach().cpu()
+        isint = not (t.is_floating_point() or t.dtype == torch.bool)
+        arr = t.to(torch.int64 if isint else (torch.uint8 if t.dtype == torch.bool else torch.float64)).contiguous().numpy()
+        arr.tofile(os.path.join(_dir, 'out_' + n + '.bin'))
+        meta[n] = {'shape': list(t.shape), 'int': isint, 'bool': t.dtype == torch.bool}
+    json.dump(meta, open(os.path.join(_dir, 'outputs.json'), 'w'))
+`;
+
+/**
+ * Runs `code` in Python with `T` (a dict of the given tensors as torch tensors) and collects `OUT[name] = tensor`.
+ * Returns { name: { shape, data: Float64Array | BigInt64Array } }.
+ */
+function runTorch(code, tensors = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-golden-'));
+  try {
+    writeTensors(dir, tensors);
+    const script = PRELUDE + '\n' + code + '\n_save()\n';
+    fs.writeFileSync(path.join(dir, 'run.py'), script);
+    execFileSync(PYTHON, [path.join(dir, 'run.py'), dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'outputs.json'), 'utf8'));
+    const out = {};
+    for (const [n, m] of Object.entries(meta)) {
+      const buf = fs.readFileSync(path.join(dir, `out_${n}.bin`));
+      const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+      out[n] = { shape: m.shape, data: m.int ? new BigInt64Array(ab) : m.bool ? new Uint8Array(ab) : new Float64Array(ab) };
+    }
+    return out;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Max relative error between a torchgraft tensor and a Python result, scaled by max(|expected|, 1e-3-ish floor). */
+function relError(actual, expected) {
+  const a = actual.detach().to({ device: 'cpu', dtype: 'float64' });
+  const got = a.dataSync();
+  a.dispose();
+  if (got.length !== expected.data.length) return Infinity;
+  let maxErr = 0;
+  let scale = 0;
+  for (let i = 0; i < got.length; i++) scale = Math.max(scale, Math.abs(Number(expected.data[i])));
+  scale = Math.max(scale, 1e-6);
+  for (let i = 0; i < got.length; i++) {
+    const e = Number(expected.data[i]);
+    const g = Number(got[i]);
+    if (Number.isNaN(e) && Number.isNaN(g)) continue;
+    if (e === g) continue;
+    maxErr = Math.max(maxErr, Math.abs(g - e) / scale);
+  }
+  return maxErr;
+}
+
+/** Asserts shape equality and relative error under tol (default 1e-5, the project's float32 bound). */
+function assertClose(assert, actual, expected, tol = 1e-5, what = 'value') {
+  assert.deepStrictEqual(actual.shape, expected.shape, `${what}: shape`);
+  const err = relError(actual, expected);
+  assert.ok(err <= tol, `${what}: relative error ${err} > ${tol}`);
+}
+
+module.exports = { hasPyTorch, runTorch, relError, assertClose, PYTHON, tg };
