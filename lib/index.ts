@@ -19,3 +19,4 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export * as nn from './nn';
 export * as cuda from './cuda';
 export { buildInfo, setNumThreads } from './info';
+export * as optim from './optim';
