@@ -52,7 +52,7 @@ Napi::Value ClipGradNorm(const Napi::CallbackInfo& info) {
                                "scale them by it anyway", "ERR_NONFINITE_NORM");
     // max_norm / tensor is tensor.reciprocal() * max_norm in Python too.
     at::Tensor coef = total.add(1e-6).reciprocal().mul(maxNorm);
-    at::Tensor clamped = at::clamp(coef, c10::nullopt, 1.0);
+    at::Tensor clamped = coef.clamp_max(1.0);  // clamp(max=1.0) without an optional, the same across versions
     for (auto& g : grads) g.detach().mul_(clamped.to(g.device()));
     return TensorWrap::Make(env, total);
   });

@@ -206,7 +206,7 @@ Napi::Value OptimizerWrap::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&] {
     Optimizer& opt = Opt();
-    torch::NoGradGuard noGrad;
+    at::NoGradGuard noGrad;
     HideStaleGrads hide(opt);
     EnsureState();
     opt.step();

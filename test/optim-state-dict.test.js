@@ -120,3 +120,16 @@ test('parameters with no saved state start afresh after loading (as PyTorch repl
   assert.strictEqual(opt.stateDict().state['out.bias'], undefined);
   assert.strictEqual(opt.stateDict().state['hidden.weight'].step, 2);
 });
+
+test('a state dict saved on the CPU loads into an optimizer on CUDA (tensors follow their parameters)', { skip: require('./helpers/cuda').CUDA_SKIP }, () => {
+  const p = problem();
+  const A = params(p);
+  const sd = train((P) => make('Adam', P), A, p.X, p.Y, 3).stateDict();
+  const B = params(p, 'cuda');
+  const opt = make('Adam', B);
+  opt.loadStateDict(sd);
+  const s = opt.stateDict().state['hidden.weight'];
+  assert.strictEqual(s.exp_avg.device, 'cuda:0');
+  assert.ok(s.exp_avg.cpu().equal(sd.state['hidden.weight'].exp_avg));
+  train(() => opt, B, p.X.to('cuda'), p.Y.to('cuda'), 2);
+});
