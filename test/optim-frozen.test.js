@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { problem, params, loss } = require('./helpers/optim-net');
-const { DEVICES } = require('./helpers/cuda');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 // Every optimizer with the options that would move a parameter without a gradient if it were not skipped.
 const KINDS = {
@@ -38,9 +38,10 @@ test('zeroGrad() sets every gradient to undefined, not to zeros', () => {
   }
 });
 
-for (const device of DEVICES) {
+for (const device of ['cpu', 'cuda']) {
   for (const name of Object.keys(KINDS)) {
-    test(`${name} (${device}): a parameter that does not require grad stays bitwise unchanged, even with state from earlier steps`, () => {
+    const skip = device === 'cuda' && CUDA_SKIP;
+    test(`${name} (${device}): a parameter that does not require grad stays bitwise unchanged, even with state from earlier steps`, { skip }, () => {
       const p = problem();
       const X = p.X.to(device);
       const Y = p.Y.to(device);

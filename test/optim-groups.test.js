@@ -132,3 +132,18 @@ test('bad options and parameters throw errors that name them', () => {
   opt.dispose();
   assert.throws(() => opt.step(), /used after dispose/);
 });
+
+test('a training loop with an optimizer keeps the tensor count flat', () => {
+  const p = problem();
+  for (const cls of Object.keys(KINDS)) {
+    const P = params(p);
+    const opt = train((P) => new tg.optim[cls](Object.entries(P), KINDS[cls]), P, p.X, p.Y, 2);
+    const before = tg.memory().tensors;
+    train(() => opt, P, p.X, p.Y, 5);
+    tg.tidy(() => {
+      opt.stateDict();
+    });
+    assert.strictEqual(tg.memory().tensors, before, `${cls}: tensors leaked`);
+    opt.dispose();
+  }
+});

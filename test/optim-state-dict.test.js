@@ -110,16 +110,25 @@ test('loadStateDict lists missing and unknown entries, and group mismatches', ()
   assert.throws(() => opt.loadStateDict({}), /expected \{ state, paramGroups \}/);
 });
 
-test('parameters with no saved state start afresh after loading (as PyTorch replaces the whole state)', () => {
-  const p = problem();
-  const P = params(p);
-  const opt = train((P) => make('Adam', P), P, p.X, p.Y, 2);
-  const sd = opt.stateDict();
-  delete sd.state['out.bias'];
-  opt.loadStateDict(sd);
-  assert.strictEqual(opt.stateDict().state['out.bias'], undefined);
-  assert.strictEqual(opt.stateDict().state['hidden.weight'].step, 2);
-});
+for (const cls of ['Adam', 'Adagrad', 'SGD']) {
+  test(`${cls}: parameters with no saved state start afresh after loading (as PyTorch replaces the whole state)`, () => {
+    const p = problem();
+    const P = params(p);
+    const opt = train((P) => make(cls, P), P, p.X, p.Y, 2);
+    const sd = opt.stateDict();
+    delete sd.state['out.bias'];
+    opt.loadStateDict(sd);
+    assert.strictEqual(opt.stateDict().state['out.bias'], undefined);
+    // Stepping again rebuilds it (Adagrad's sums from initialAccumulatorValue; LibTorch alone would crash here).
+    train(() => opt, P, p.X, p.Y, 1);
+    const s = opt.stateDict().state;
+    assert.ok(s['out.bias'], 'state rebuilt at the next step');
+    if (s['hidden.weight'].step !== undefined) {
+      assert.strictEqual(s['hidden.weight'].step, 3);
+      assert.strictEqual(s['out.bias'].step, 1);
+    }
+  });
+}
 
 test('a state dict saved on the CPU loads into an optimizer on CUDA (tensors follow their parameters)', { skip: require('./helpers/cuda').CUDA_SKIP }, () => {
   const p = problem();

@@ -31,7 +31,8 @@ export interface OneCycleLROptions {
 }
 
 type PhaseKey = 'initial' | 'max' | 'min';
-interface Phase {
+/** One phase of the cycle, as PyTorch's _schedule_phases. */
+export interface Phase {
   endStep: number;
   startLr: PhaseKey;
   endLr: PhaseKey;
@@ -52,9 +53,13 @@ function perGroup(value: number | number[], n: number, name: string): number[] {
  * momentum (or Adam's beta1) moving the opposite way. Call `step()` after every batch.
  */
 export class OneCycleLR extends LRScheduler {
+  /** Steps in the whole cycle. */
   totalSteps: number;
+  /** The two (or three) phases: the step each ends at, and what lr and momentum go from and to. */
   readonly phases: readonly Phase[];
+  /** How values move within a phase. */
   readonly annealStrategy: 'cos' | 'linear';
+  /** Whether momentum (or beta1) cycles opposite to the lr. */
   readonly cycleMomentum: boolean;
   /** Whether the momentum cycled is Adam's beta1. */
   readonly useBeta1: boolean;
@@ -62,6 +67,7 @@ export class OneCycleLR extends LRScheduler {
   initialLrs: number[];
   maxLrs: number[];
   minLrs: number[];
+  /** Per group: the momentum range cycled through. */
   maxMomentums: number[];
   baseMomentums: number[];
 
