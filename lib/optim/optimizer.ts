@@ -26,11 +26,13 @@ export interface OptimizerKind<O> {
 /**
  * Base class of `tg.optim`'s optimizers, over LibTorch's implementations. Options apply per group; a
  * parameter whose `grad` is undefined (not used by the loss, or frozen) is skipped entirely by `step()`:
- * no weight decay, no momentum or Adam move, its state kept as it was.
+ * no weight decay, no momentum or Adam move, its state kept as it was. So is one that no longer requires grad
+ * (frozen after backward()), even while a stale gradient lingers on it; PyTorch would still step that one.
  */
 export abstract class Optimizer<O extends object = Record<string, unknown>> {
   /** The options groups inherit when they do not set their own. */
   readonly defaults: Readonly<Partial<O>>;
+  // The native optimizer (the addon's classes are untyped); undefined after dispose().
   #native: any;
   #kind: OptimizerKind<O>;
   #groups: ParamGroup<O>[] = [];
