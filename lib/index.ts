@@ -20,3 +20,4 @@ export * as nn from './nn';
 export * as cuda from './cuda';
 export { buildInfo, setNumThreads } from './info';
 export * as datasets from './datasets';
+export * as optim from './optim';

@@ -1,0 +1,20 @@
+/** tg.optim: optimizers over LibTorch's, with parameter groups, state dicts keyed by names, clipping and LR schedules. */
+export { Optimizer } from './optimizer';
+export type { ParamsOrGroups } from './optimizer';
+export type { ParamsInput, ParamGroupInput } from './params';
+export type { ParamGroup } from './param-group';
+export type { OptimizerStateDict, ParamState, SavedParamGroup } from './state-dict';
+export { SGD } from './sgd';
+export type { SGDOptions } from './sgd';
+export { Adagrad } from './adagrad';
+export type { AdagradOptions } from './adagrad';
+export { RMSprop } from './rmsprop';
+export type { RMSpropOptions } from './rmsprop';
+export { Adam } from './adam';
+export type { AdamOptions } from './adam';
+export { AdamW } from './adamw';
+export type { AdamWOptions } from './adamw';
+export { clipGradNorm_, clipGradValue_ } from './clip-grad';
+export type { ClipGradNormOptions } from './clip-grad';
+export * from './schedulers';
+export * as lrScheduler from './schedulers';

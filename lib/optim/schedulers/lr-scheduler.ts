@@ -1,0 +1,93 @@
+/** The base of epoch-driven LR schedules: PyTorch's _LRScheduler, computing each group's lr on every step(). */
+import { Optimizer } from '../optimizer';
+
+/** A scheduler's saved progress: plain numbers, JSON-safe. */
+export type SchedulerStateDict = Record<string, unknown>;
+
+/** Checks that `optimizer` is a tg.optim optimizer. */
+export function checkOptimizer(optimizer: unknown, where: string): asserts optimizer is Optimizer<any> {
+  if (!(optimizer instanceof Optimizer)) throw new TypeError(`${where}: expected a tg.optim optimizer`);
+}
+
+/** Checks a number option. */
+export function checkNumber(value: unknown, label: string, test: (v: number) => boolean, expected: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || !test(value)) throw new RangeError(`${label}: expected ${expected}, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Base class of the LR schedules: on construction and on each `step()` it sets every group's `lr` from
+ * `getLr()`, per group, as PyTorch's `_LRScheduler` does (so the same calls give the same learning rates).
+ */
+export abstract class LRScheduler {
+  /** The optimizer whose groups' learning rates this schedules. */
+  readonly optimizer: Optimizer<any>;
+  /** Each group's starting lr (its `initialLr`). */
+  baseLrs: number[];
+  /** Index of the last epoch (or batch) stepped; -1 before the first. */
+  lastEpoch: number;
+  /** Number of step() calls, the construction's included. */
+  protected stepCount = 0;
+  #lastLr: number[] = [];
+
+  protected constructor(optimizer: Optimizer<any>, lastEpoch: number, where: string) {
+    checkOptimizer(optimizer, where);
+    this.optimizer = optimizer;
+    const groups = optimizer.paramGroups;
+    if (lastEpoch === -1) {
+      for (const g of groups) if (g.initialLr === undefined) g.initialLr = g.lr;
+    } else {
+      groups.forEach((g, i) => {
+        if (g.initialLr === undefined) throw new TypeError(`${where}: paramGroups[${i}] has no initialLr, needed to resume at lastEpoch ${lastEpoch}`);
+      });
+    }
+    this.baseLrs = groups.map((g) => g.initialLr as number);
+    this.lastEpoch = lastEpoch;
+  }
+
+  /** The learning rate of each group for `lastEpoch` (called by step()). */
+  protected abstract getLr(): number[];
+
+  /** Subclasses call this at the end of their constructor: it sets the first epoch's learning rates. */
+  protected initialStep(): void {
+    this.stepCount = 0;
+    this.step();
+  }
+
+  /** Advances one epoch (or batch, for OneCycleLR) and sets every group's lr. Call it after `optimizer.step()`. */
+  step(): void {
+    this.stepCount++;
+    this.lastEpoch++;
+    const values = this.getLr();
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = values[i];
+    });
+    this.#lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** The learning rates the last step() set, one per group. */
+  getLastLr(): number[] {
+    return [...this.#lastLr];
+  }
+
+  /** The scheduler's progress and settings, to resume with loadStateDict(). */
+  stateDict(): SchedulerStateDict {
+    return { ...this.settings(), baseLrs: [...this.baseLrs], lastEpoch: this.lastEpoch, stepCount: this.stepCount, lastLr: [...this.#lastLr] };
+  }
+
+  /** Restores what stateDict() returned. */
+  loadStateDict(sd: SchedulerStateDict): void {
+    if (sd === null || typeof sd !== 'object') throw new TypeError('loadStateDict: expected an object from stateDict()');
+    const { baseLrs, lastEpoch, stepCount, lastLr, ...settings } = sd as Record<string, any>;
+    if (baseLrs !== undefined) this.baseLrs = [...baseLrs];
+    if (lastEpoch !== undefined) this.lastEpoch = lastEpoch;
+    if (stepCount !== undefined) this.stepCount = stepCount;
+    if (lastLr !== undefined) this.#lastLr = [...lastLr];
+    this.loadSettings(settings);
+  }
+
+  /** The subclass's own fields for stateDict(). */
+  protected abstract settings(): Record<string, unknown>;
+  /** Restores the subclass's own fields. */
+  protected abstract loadSettings(settings: Record<string, unknown>): void;
+}
