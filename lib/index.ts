@@ -17,5 +17,6 @@ export { tidy, keep, dispose, memory } from './memory';
 export type { MemoryInfo } from './memory';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export * as nn from './nn';
+export * as data from './data';
 export * as cuda from './cuda';
 export { buildInfo, setNumThreads } from './info';
