@@ -18,5 +18,7 @@ export type { MemoryInfo } from './memory';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export * as nn from './nn';
 export * as data from './data';
+export { fit, evaluate, predict, History, EarlyStopping } from './train';
+export type { FitOptions, FitCache, EvaluateOptions, PredictOptions, Callback, FitContext, EpochLogs, BatchLogs, DataSource, Trainable, StepOptimizer, EarlyStoppingOptions, LossSpec, MetricSpec } from './train';
 export * as cuda from './cuda';
 export { buildInfo, setNumThreads } from './info';
