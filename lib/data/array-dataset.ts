@@ -42,7 +42,7 @@ function featureTensor(features: FeatureArray, n: number | undefined, o: ArrayDa
     const rows = n ?? (o.featureShape ? features.length / o.featureShape.reduce((a, b) => a * b, 1) : features.length);
     const per = o.featureShape ?? [features.length / rows];
     const perCount = per.reduce((a, b) => a * b, 1);
-    if (!Number.isInteger(rows) || rows * perCount !== features.length)
+    if (!Number.isInteger(rows) || !Number.isInteger(perCount) || rows * perCount !== features.length)
       throw new RangeError(
         `fromArrays: ${features.length} feature values do not split into ${n ?? rows} examples of shape [${per.join(', ')}]` +
           (n !== undefined ? ` (${n} labels given)` : ''),
