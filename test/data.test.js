@@ -231,3 +231,12 @@ test('bad inputs throw clear errors', () => {
   assert.throws(() => tg.data.defaultCollate([[tg.zeros([1])], [1]]), /field 0 mixes tensors and other values/);
   assert.throws(() => tg.data.defaultCollate([[1, 2], [3]]), /example 1 has 1 fields, example 0 has 2/);
 });
+
+test('a loader in order does not draw from LibTorch\'s generator', () => {
+  const ds = indexed(3);
+  tg.manualSeed(11);
+  const a = tg.tidy(() => tg.rand([1]).item());
+  tg.manualSeed(11);
+  new DataLoader(ds, { batchSize: 2 });
+  assert.strictEqual(tg.tidy(() => tg.rand([1]).item()), a);
+});

@@ -3,6 +3,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { TinyLinear, TinySGD, separable } = require('./helpers/tiny');
+const { DEVICES, CUDA_SKIP } = require('./helpers/cuda');
 
 const quiet = { verbose: 0 };
 
@@ -104,7 +105,7 @@ test('losses by name align targets: mse on [N, 1] outputs with [N] targets, bceW
   const h = await tg.fit(net, [x, yReg], { ...quiet, epochs: 30, batchSize: 16, optimizer: new TinySGD(net.parameters(), 0.1), loss: 'mse', metrics: ['mae'] });
   assert.ok(h.last().loss < 1e-3, `mse ${h.last().loss}`);
   assert.ok(h.last().mae < 0.05, `mae ${h.last().mae}`);
-  const yBin = yReg.gt(0).long();
+  const yBin = tg.tidy(() => yReg.gt(0).long());
   const clf = new TinyLinear(3, 1);
   const h2 = await tg.fit(clf, [x, yBin], { ...quiet, epochs: 20, batchSize: 16, optimizer: new TinySGD(clf.parameters(), 0.5), loss: 'bceWithLogits', metrics: ['accuracy'] });
   assert.ok(h2.last().accuracy > 0.9, `binary accuracy ${h2.last().accuracy}`);
@@ -149,6 +150,27 @@ test('a feature cache plugs in through prepareFit: fit trains the model and data
   full.dispose();
   head.dispose();
 });
+
+for (const device of [...DEVICES, ...(CUDA_SKIP ? ['cuda'] : [])]) {
+  test(`the device option moves CPU batches to ${device}; memory stays flat there`, { skip: device === 'cuda' && CUDA_SKIP }, async () => {
+    const [x, y] = separable(64, 10);
+    const net = new TinyLinear(2, 2, 0, device);
+    const before = tg.memory();
+    const h = await tg.fit(net, [x, y], {
+      ...quiet, epochs: 3, batchSize: 16, device, optimizer: new TinySGD(net.parameters(), 0.5), loss: 'crossEntropy',
+      metrics: ['accuracy'], validation: [x, y],
+    });
+    assert.ok(h.last().val_accuracy > 0.9);
+    const p = await tg.predict(net, x, { device });
+    assert.ok(p.device.startsWith(device));
+    p.dispose();
+    const after = tg.memory();
+    assert.strictEqual(after.tensors, before.tensors);
+    assert.strictEqual(after.cudaBytes, before.cudaBytes);
+    tg.dispose([x, y]);
+    net.dispose();
+  });
+}
 
 test('bad inputs are errors that name the problem', async () => {
   const [x, y] = separable(8, 9);

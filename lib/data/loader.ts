@@ -16,7 +16,7 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
   /**
    * Seed of the shuffling generator: epoch e's order depends only on (seed, e). Default: drawn once from
-   * LibTorch's generator when the loader is made, so `tg.manualSeed()` makes it reproducible too.
+   * LibTorch's generator when a shuffling loader is made, so `tg.manualSeed()` makes it reproducible too.
    */
   seed?: number;
   /** Drop the last batch when it is smaller than batchSize (default false). */
@@ -62,7 +62,8 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.collate = options.collate;
-    this.seed = options.seed ?? drawSeed();
+    // drawn only when shuffling, so a loader in order leaves LibTorch's random stream untouched
+    this.seed = options.seed ?? (this.shuffle ? drawSeed() : 0);
   }
 
   /** Batches per epoch (undefined for a stream of unknown length). */

@@ -4,10 +4,10 @@ const tg = require('../..');
 
 /** A linear layer (weight [out, in], bias [out]) with train/eval, stateDict and loadStateDict. */
 class TinyLinear {
-  constructor(inFeatures, outFeatures, seed = 0) {
+  constructor(inFeatures, outFeatures, seed = 0, device = 'cpu') {
     tg.manualSeed(seed);
-    this.weight = tg.keep(tg.randn([outFeatures, inFeatures]).mul_(0.1).requiresGrad_(true));
-    this.bias = tg.keep(tg.zeros([outFeatures]).requiresGrad_(true));
+    this.weight = tg.keep(tg.randn([outFeatures, inFeatures], { device }).mul_(0.1).requiresGrad_(true));
+    this.bias = tg.keep(tg.zeros([outFeatures], { device }).requiresGrad_(true));
     this.training = true;
     this.modes = [];
   }
