@@ -74,9 +74,8 @@ export class Progress {
   epochEnd(batches: number, logs: Record<string, number>): void {
     if (this.silent) return;
     const line = `${this.label} - ${batches} batches - ${formatDuration(logs.time)} - ${formatLogs(logs)}`;
-    if (this.bar) this.draw(line);
-    else this.out.write(line + '\n');
-    if (this.bar) this.out.write('\n');
+    // the finished line is the epoch's record: written whole (a terminal may wrap it), replacing the bar
+    this.out.write(this.bar ? `\r${line}\x1b[K\n` : `${line}\n`);
     this.drawn = false;
   }
 
