@@ -98,7 +98,8 @@ export class Accumulator {
       keep(sum); // lives across the batches' tidy scopes
       this.sums.set(name, sum);
     }
-    sum.add_(value.detach().reshape([]), weight);
+    // called under noGrad, so no detach; a [1]-shaped value needs a reshape to add into the 0-dim sum
+    sum.add_(value.ndim === 0 ? value : value.reshape([]), weight);
   }
 
   /** Ends a batch of `weight` examples (after its values were added). */
