@@ -154,7 +154,7 @@ test('fromArrays: nested arrays, flat TypedArrays with featureShape, label dtype
   const c = tg.data.fromArrays(new Float64Array(6), [0.5, 1.5, 2.5]);
   assert.deepStrictEqual(c.tensors.map((t) => [t.dtype, t.shape]), [['float32', [3, 2]], ['float32', [3]]]);
   const d = tg.data.fromArrays([1, 2, 3]);
-  assert.strictEqual(d.tensors.length, 1);
+  assert.deepStrictEqual(d.tensors.map((t) => t.shape), [[3, 1]], 'unlabeled scalars: one feature per example');
   assert.strictEqual(d.length, 3);
   [a, b, c, d].forEach((ds) => ds.dispose());
 });

@@ -50,8 +50,8 @@ function featureTensor(features: FeatureArray, n: number | undefined, o: ArrayDa
     return tensor(features, { shape: [rows, ...per], dtype, device: o.device });
   }
   const t = tensor(features as number[][], { dtype, device: o.device });
-  if (t.ndim === 1 && n !== undefined) {
-    // a flat list of scalars: one feature per example
+  if (t.ndim === 1) {
+    // a flat list of scalars: one feature per example, shaped [n, 1] as a flat TypedArray would be
     const r = t.reshape([t.shape[0], 1]);
     t.dispose();
     return r;
