@@ -114,7 +114,7 @@ test('losses by name align targets: mse on [N, 1] outputs with [N] targets, bceW
   clf.dispose();
 });
 
-test('fit takes a DataLoader, an array of batches, a function of the epoch, and appends to a history', async () => {
+test('fit takes a DataLoader, an array of batches, a function of the epoch, a stream, and appends to a history', async () => {
   const [x, y] = separable(24, 7);
   const net = new TinyLinear(2, 2);
   const opt = new TinySGD(net.parameters(), 0.1);
@@ -124,7 +124,13 @@ test('fit takes a DataLoader, an array of batches, a function of the epoch, and 
   await tg.fit(net, batches, { ...quiet, epochs: 2, optimizer: opt, loss: 'crossEntropy', history: h });
   const seen = [];
   await tg.fit(net, (epoch) => (seen.push(epoch), batches), { ...quiet, optimizer: opt, loss: 'crossEntropy', history: h });
-  assert.deepStrictEqual(h.series('epoch'), [0, 1, 2, 3]);
+  const stream = tg.data.fromAsyncIterable(async function* () {
+    for (let i = 0; i < 24; i++) yield ds.getItem(i);
+  });
+  const before = tg.memory().tensors;
+  await tg.fit(net, stream, { ...quiet, epochs: 2, batchSize: 5, optimizer: opt, loss: 'crossEntropy', history: h });
+  assert.strictEqual(tg.memory().tensors, before, 'streamed examples and their batches are released');
+  assert.deepStrictEqual(h.series('epoch'), [0, 1, 2, 3, 4, 5]);
   assert.deepStrictEqual(seen, [3]);
   assert.ok(batches.flat().every((t) => !t.isDisposed), 'batches the caller supplies are not disposed');
   tg.dispose([x, y, batches]);
