@@ -1,0 +1,130 @@
+/** DataLoader: batches of a dataset, in order or reshuffled every epoch from a seed, sync or async. */
+import { randint } from '../creation';
+import { tidy } from '../memory';
+import { defaultCollate } from './collate';
+import { Dataset, isDataset } from './dataset';
+import type { Batch, Collate, Example } from './example';
+import { Generator } from './generator';
+import { batchStream, checkBatchSize, collateOwned, isIterableDataset, IterableDataset } from './iterable-dataset';
+import { describe } from './tensor-dataset';
+
+/** How a DataLoader batches. */
+export interface DataLoaderOptions {
+  /** Examples per batch (default 32). */
+  batchSize?: number;
+  /** A new random order every epoch (default false). Map-style datasets only. */
+  shuffle?: boolean;
+  /**
+   * Seed of the shuffling generator: epoch e's order depends only on (seed, e). Default: drawn once from
+   * LibTorch's generator when a shuffling loader is made, so `tg.manualSeed()` makes it reproducible too.
+   */
+  seed?: number;
+  /** Drop the last batch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+  /** Turns a list of examples into a batch (default: stack each field; with it, getBatch is not used). */
+  collate?: Collate;
+}
+
+/**
+ * Batches of a dataset, like `torch.utils.data.DataLoader`; iterate it once per epoch, with `for...of` or
+ * `for await...of`. Every iteration is a new epoch: with `shuffle`, epoch e visits the examples in
+ * `order(e)`, a permutation drawn by a Generator (xoshiro128**) seeded with (seed, e), so the same seed gives
+ * the same orders and each epoch another. Batches are new tensors owned by the consumer: dispose them
+ * (`tg.dispose(batch)`) or make them inside `tg.tidy`.
+ * @example for (const [x, y] of new tg.data.DataLoader(ds, { batchSize: 64, shuffle: true, seed: 1 })) { ...; tg.dispose([x, y]); }
+ */
+export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
+  readonly dataset: Dataset | IterableDataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly seed: number;
+  private readonly collate?: Collate;
+  private nextEpoch = 0;
+
+  constructor(dataset: Dataset | IterableDataset, options: DataLoaderOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('DataLoader: options must be an object such as { batchSize }');
+    if (!isDataset(dataset) && !isIterableDataset(dataset))
+      throw new TypeError(
+        `DataLoader: expected a dataset (with length and getItem) or an IterableDataset, got ${describe(dataset)}` +
+          ' (for tensors use new tg.data.TensorDataset(x, y))',
+      );
+    const batchSize = options.batchSize ?? 32;
+    checkBatchSize(batchSize, 'DataLoader');
+    if (options.collate !== undefined && typeof options.collate !== 'function') throw new TypeError('DataLoader: collate must be a function');
+    if (options.seed !== undefined && !Number.isInteger(options.seed)) throw new TypeError(`DataLoader: seed must be an integer, got ${String(options.seed)}`);
+    if (options.shuffle && isIterableDataset(dataset))
+      throw new TypeError('DataLoader: shuffle needs random access; a streaming dataset is read in its own order (shuffle its source instead)');
+    if (isIterableDataset(dataset) && dataset.batched && (options.collate || options.dropLast))
+      throw new TypeError('DataLoader: the stream yields whole batches already; collate and dropLast apply to streams of examples');
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.collate = options.collate;
+    // drawn only when shuffling, so a loader in order leaves LibTorch's random stream untouched
+    this.seed = options.seed ?? (this.shuffle ? drawSeed() : 0);
+  }
+
+  /** Batches per epoch (undefined for a stream of unknown length). */
+  get length(): number | undefined {
+    const n = this.dataset.length;
+    if (n === undefined) return undefined;
+    if (isIterableDataset(this.dataset) && this.dataset.batched) return n;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The epoch the next iteration will be (0 for the first). */
+  get epoch(): number {
+    return this.nextEpoch;
+  }
+
+  /** Sets the epoch of the next iteration (to resume a run, or replay an epoch's order). */
+  setEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`DataLoader.setEpoch: expected a non-negative integer, got ${epoch}`);
+    this.nextEpoch = epoch;
+  }
+
+  /** The order in which epoch e visits the examples (identity without shuffle). */
+  order(epoch: number): number[] {
+    const ds = this.dataset;
+    if (isIterableDataset(ds)) throw new TypeError('DataLoader.order: a streaming dataset has no random access');
+    if (!this.shuffle) return Array.from({ length: ds.length }, (_, i) => i);
+    return new Generator(this.seed, epoch).permutation(ds.length);
+  }
+
+  /** Iterates one epoch synchronously (map-style datasets only). */
+  *[Symbol.iterator](): IterableIterator<Batch> {
+    if (isIterableDataset(this.dataset)) throw new TypeError('DataLoader: a streaming dataset is iterated with for await...of');
+    const ds = this.dataset;
+    const order = this.order(this.nextEpoch++);
+    const end = this.dropLast ? order.length - (order.length % this.batchSize) : order.length;
+    for (let start = 0; start < end; start += this.batchSize) yield this.gather(ds, order.slice(start, start + this.batchSize));
+  }
+
+  /** Iterates one epoch asynchronously (any dataset; streams are read as they arrive). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const ds = this.dataset;
+    if (!isIterableDataset(ds)) {
+      yield* this[Symbol.iterator]();
+      return;
+    }
+    this.nextEpoch++;
+    if (ds.batched) yield* ds as AsyncIterable<Batch>;
+    else yield* batchStream(ds as AsyncIterable<Example>, { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate });
+  }
+
+  private gather(ds: Dataset, indices: number[]): Batch {
+    if (!this.collate && ds.getBatch) return ds.getBatch(indices);
+    const collate = this.collate ?? defaultCollate;
+    return tidy(() => collateOwned(collate, indices.map((i) => ds.getItem(i))));
+  }
+}
+
+/** A default seed from LibTorch's generator, so tg.manualSeed governs loaders that were given none. */
+function drawSeed(): number {
+  const t = randint(0, 2 ** 31 - 1, [1]);
+  const s = t.item();
+  t.dispose();
+  return s;
+}

@@ -1,0 +1,57 @@
+/** The evaluation pass shared by fit's validation and evaluate: eval mode, no autograd, one tidy per batch. */
+import { noGrad } from '../autograd';
+import { tidy } from '../memory';
+import type { LossFn } from './losses';
+import { Accumulator, Metric } from './metrics';
+import { BatchSource, prepareBatch, yieldToEventLoop } from './source';
+import type { Forward } from './types';
+
+/** Runs fn, then puts the model back in the mode it reported (training or not); eval mode when it reports none. */
+export async function withMode<T>(model: Forward, fn: () => Promise<T>): Promise<T> {
+  const was = model.training;
+  try {
+    return await fn();
+  } finally {
+    if (was === true) model.train?.(true);
+    else model.eval?.();
+  }
+}
+
+/** Means of the loss (when given) and metrics over one pass of source, weighted by batch size. Model must be in eval mode. */
+export async function runEval(
+  model: Forward,
+  source: BatchSource,
+  lossFn: LossFn | undefined,
+  metrics: Metric[],
+  device: string | undefined,
+  where: string,
+): Promise<Record<string, number>> {
+  const acc = new Accumulator();
+  let batches = 0;
+  try {
+    for await (const raw of source.epoch(0)) {
+      const b = prepareBatch(raw, source.owned, device, where);
+      try {
+        const [x, y] = b.fields;
+        if (y === undefined) throw new TypeError(`${where}: each batch needs a target: [x, y]`);
+        const size = x.shape[0] ?? 1;
+        tidy(() =>
+          noGrad(() => {
+            const out = model.forward(x);
+            if (lossFn) acc.add('loss', lossFn(out, y), size);
+            for (const m of metrics) acc.add(m.name, m.fn(out, y), size);
+            acc.count(size);
+          }),
+        );
+      } finally {
+        b.release();
+      }
+      batches++;
+      await yieldToEventLoop();
+    }
+    if (batches === 0) throw new Error(`${where}: the data gave no batches`);
+    return acc.means();
+  } finally {
+    acc.dispose();
+  }
+}

@@ -1,0 +1,89 @@
+/** evaluate and predict: a model over data in eval mode without autograd, yielding to the event loop between batches. */
+import { cat } from '../creation';
+import { noGrad } from '../autograd';
+import { dispose, tidy } from '../memory';
+import { isTensor, Tensor } from '../tensor';
+import { runEval, withMode } from './eval-loop';
+import { LossSpec, resolveLoss } from './losses';
+import { MetricSpec, resolveMetrics } from './metrics';
+import { DataSource, prepareBatch, toSource, yieldToEventLoop } from './source';
+import type { Forward } from './types';
+
+/** evaluate's options: a loss, metrics, or both. */
+export interface EvaluateOptions {
+  loss?: LossSpec;
+  metrics?: MetricSpec[] | MetricSpec;
+  /** For data given as a dataset or tensors (default 32). */
+  batchSize?: number;
+  /** Batches are moved here before the forward pass. */
+  device?: string;
+}
+
+/** predict's options. */
+export interface PredictOptions {
+  /** For data given as a tensor or dataset (default 32). */
+  batchSize?: number;
+  /** Batches are moved here before the forward pass. */
+  device?: string;
+}
+
+function checkModel(model: unknown, where: string): Forward {
+  if (model === null || typeof model !== 'object' || typeof (model as Forward).forward !== 'function')
+    throw new TypeError(`${where}: model must have forward(x) (a tg.nn.Module)`);
+  return model as Forward;
+}
+
+function checkBatchSize(v: unknown, where: string): number {
+  if (v === undefined) return 32;
+  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`${where}: batchSize must be a positive integer, got ${String(v)}`);
+  return v as number;
+}
+
+/**
+ * The mean loss and metrics of a model over data, in eval mode without autograd (the model's mode is restored).
+ * @example const { loss, accuracy } = await tg.evaluate(net, testSet, { loss: 'crossEntropy', metrics: ['accuracy'] });
+ */
+export async function evaluate(model: Forward, data: DataSource, options: EvaluateOptions): Promise<Record<string, number>> {
+  const m = checkModel(model, 'evaluate');
+  if (options === null || typeof options !== 'object') throw new TypeError('evaluate: expected options { loss, metrics }');
+  const lossFn = options.loss === undefined ? undefined : resolveLoss(options.loss, 'evaluate');
+  const metrics = resolveMetrics(options.metrics, 'evaluate');
+  if (!lossFn && metrics.length === 0) throw new TypeError('evaluate: give a loss, metrics, or both');
+  const source = toSource(data, { batchSize: checkBatchSize(options.batchSize, 'evaluate'), shuffle: false }, 'evaluate');
+  return withMode(m, async () => {
+    m.eval?.();
+    return runEval(m, source, lossFn, metrics, options.device, 'evaluate');
+  });
+}
+
+/**
+ * The model's outputs for every example, concatenated along dim 0 in data order (the caller owns the tensor).
+ * data: a tensor of inputs, tensors [x] or [x, y], a dataset, a loader, or batches (the first field is the input).
+ * @example const logits = await tg.predict(net, xTest, { batchSize: 256 });
+ */
+export async function predict(model: Forward, data: DataSource | Tensor, options: PredictOptions = {}): Promise<Tensor> {
+  const m = checkModel(model, 'predict');
+  if (options === null || typeof options !== 'object') throw new TypeError('predict: options must be an object such as { batchSize }');
+  const source = toSource(isTensor(data) ? [data] : data, { batchSize: checkBatchSize(options.batchSize, 'predict'), shuffle: false }, 'predict');
+  const parts: Tensor[] = [];
+  try {
+    await withMode(m, async () => {
+      m.eval?.();
+      for await (const raw of source.epoch(0)) {
+        const b = prepareBatch(raw, source.owned, options.device, 'predict');
+        try {
+          const out = tidy(() => noGrad(() => m.forward(b.fields[0])));
+          if (!isTensor(out)) throw new TypeError('predict: forward must return a Tensor');
+          parts.push(out);
+        } finally {
+          b.release();
+        }
+        await yieldToEventLoop();
+      }
+    });
+    if (parts.length === 0) throw new Error('predict: the data gave no batches');
+    return parts.length === 1 ? parts.pop()! : cat(parts, 0);
+  } finally {
+    dispose(parts);
+  }
+}

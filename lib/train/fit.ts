@@ -1,0 +1,212 @@
+/** fit: the training loop (epochs of tidy steps, validation, callbacks, early stopping, progress), async and yielding. */
+import { noGrad } from '../autograd';
+import { tidy } from '../memory';
+import type { Tensor } from '../tensor';
+import { callAll, Callback, checkCallbacks, FitContext } from './callbacks';
+import { EarlyStopping, EarlyStoppingOptions } from './early-stopping';
+import { runEval, withMode } from './eval-loop';
+import { History } from './history';
+import { LossFn, LossSpec, resolveLoss } from './losses';
+import { Accumulator, Metric, MetricSpec, resolveMetrics } from './metrics';
+import { Progress, ProgressStream, Verbosity } from './progress';
+import { BatchSource, DataSource, prepareBatch, toSource, yieldToEventLoop } from './source';
+import type { EpochLogs, StepOptimizer, Trainable } from './types';
+
+/**
+ * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
+ * batches of cached features to train it on. fit calls prepareFit once, before the first epoch.
+ */
+export interface FitCache {
+  prepareFit(
+    model: Trainable,
+    data: DataSource,
+    options: { batchSize: number; shuffle: boolean; seed?: number },
+  ): { model: Trainable; data: DataSource } | Promise<{ model: Trainable; data: DataSource }>;
+}
+
+/** fit's options; optimizer and loss are required. */
+export interface FitOptions {
+  /** Epochs to run in this call (default 1). */
+  epochs?: number;
+  /** Number given to the first epoch (default 0; the history's next epoch when `history` is given). */
+  initialEpoch?: number;
+  optimizer: StepOptimizer;
+  loss: LossSpec;
+  metrics?: MetricSpec[] | MetricSpec;
+  /** Data evaluated after every epoch: its results are logged as val_loss and val_<metric>. */
+  validation?: DataSource;
+  callbacks?: Callback[];
+  /** Stop when a monitored value stops improving (see EarlyStopping). */
+  earlyStopping?: EarlyStoppingOptions;
+  /** For data given as a dataset or tensors: examples per batch (default 32). */
+  batchSize?: number;
+  /** For data given as a dataset or tensors: reshuffle every epoch (default true). */
+  shuffle?: boolean;
+  /** Shuffling seed for data given as a dataset or tensors (see DataLoader). */
+  seed?: number;
+  /** Batches are moved here before the forward pass; the model must already be there. */
+  device?: string;
+  /** 0 silent; 1 (default) a progress bar on a terminal, one line per epoch otherwise; 2 one line per epoch. */
+  verbose?: Verbosity;
+  /** Where progress goes (default process.stderr). */
+  output?: ProgressStream;
+  /** A History to append to (a later phase of the same run). */
+  history?: History;
+  /** Train on a feature cache's batches, through the model's part above the cut. */
+  cache?: FitCache;
+}
+
+const WHERE = 'fit';
+
+/**
+ * Trains a model: for each epoch, model.train(), then per batch (inside tidy) zeroGrad, forward, loss,
+ * backward, optimizer step; then validation in eval mode without autograd. Yields to the event loop between
+ * batches, so timers and I/O keep running. Resolves with the History.
+ * @example const history = await tg.fit(net, trainSet, { epochs: 10, optimizer, loss: 'crossEntropy', metrics: ['accuracy'], validation: valSet });
+ */
+export async function fit(model: Trainable, data: DataSource, options: FitOptions): Promise<History> {
+  const o = checkOptions(model, options);
+  const lossFn = resolveLoss(o.loss, WHERE);
+  const metrics = resolveMetrics(o.metrics, WHERE);
+  const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
+  if (o.earlyStopping !== undefined) callbacks.push(new EarlyStopping(o.earlyStopping));
+  const batchSize = o.batchSize ?? 32;
+  const shuffle = o.shuffle ?? true;
+  let net = model;
+  let train: BatchSource;
+  if (o.cache !== undefined) {
+    if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
+    const p = await o.cache.prepareFit(model, data, { batchSize, shuffle, seed: o.seed });
+    net = p.model;
+    train = toSource(p.data, { batchSize, shuffle, seed: o.seed }, WHERE);
+  } else train = toSource(data, { batchSize, shuffle, seed: o.seed }, WHERE);
+  const val = o.validation === undefined ? undefined : toSource(o.validation, { batchSize, shuffle: false }, 'fit (validation)');
+
+  const history = o.history ?? new History();
+  const initialEpoch = o.initialEpoch ?? (o.history ? (history.last()?.epoch ?? -1) + 1 : 0);
+  const endEpoch = initialEpoch + (o.epochs ?? 1);
+  let stopReason: string | undefined;
+  const ctx: FitContext = {
+    model: net,
+    optimizer: o.optimizer,
+    history,
+    initialEpoch,
+    endEpoch,
+    stop(reason?: string) {
+      stopReason ??= reason ?? 'stopped by a callback';
+    },
+    get stopRequested() {
+      return stopReason !== undefined;
+    },
+  };
+  const progress = new Progress(o.output ?? process.stderr, o.verbose ?? 1, endEpoch);
+  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device };
+
+  await withMode(net, async () => {
+    try {
+      await callAll(callbacks, 'onTrainBegin', ctx);
+      for (let epoch = initialEpoch; epoch < endEpoch && !ctx.stopRequested; epoch++) {
+        await callAll(callbacks, 'onEpochBegin', epoch, ctx);
+        const t0 = performance.now();
+        net.train(true);
+        const { batches, means } = await trainEpoch(train, epoch, step, progress);
+        const logs: EpochLogs = { epoch, ...means, time: 0 };
+        if (val) {
+          net.eval();
+          const v = await runEval(net, val, lossFn, metrics, o.device, 'fit (validation)');
+          for (const [k, x] of Object.entries(v)) logs[`val_${k}`] = x;
+        }
+        logs.time = (performance.now() - t0) / 1000;
+        history.push(logs);
+        progress.epochEnd(batches, logs);
+        await callAll(callbacks, 'onEpochEnd', epoch, logs, ctx);
+      }
+      if (stopReason !== undefined) history.stopped = { epoch: history.last()?.epoch ?? initialEpoch, reason: stopReason };
+      await callAll(callbacks, 'onTrainEnd', history, ctx);
+    } finally {
+      progress.close();
+    }
+  });
+  return history;
+}
+
+interface StepParts {
+  net: Trainable;
+  optimizer: StepOptimizer;
+  lossFn: LossFn;
+  metrics: Metric[];
+  callbacks: Callback[];
+  ctx: FitContext;
+  device?: string;
+}
+
+/** One pass over the training batches; returns the batch count and the example-weighted means. */
+async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progress: Progress): Promise<{ batches: number; means: Record<string, number> }> {
+  const acc = new Accumulator();
+  const wantBatchLoss = s.callbacks.some((c) => typeof c.onBatchEnd === 'function');
+  const withBackward = s.callbacks.filter((c) => typeof c.onBackward === 'function');
+  let batch = 0;
+  progress.epochBegin(epoch, train.length);
+  try {
+    for await (const raw of train.epoch(epoch)) {
+      const b = prepareBatch(raw, train.owned, s.device, WHERE);
+      let size: number;
+      let lossT: Tensor | undefined;
+      try {
+        const [x, y] = b.fields;
+        if (y === undefined) throw new TypeError('fit: each training batch needs a target: [x, y]');
+        size = x.shape[0] ?? 1;
+        lossT = tidy(() => {
+          s.optimizer.zeroGrad();
+          const out = s.net.forward(x);
+          const loss = s.lossFn(out, y);
+          loss.backward();
+          for (const c of withBackward) c.onBackward!(s.ctx);
+          s.optimizer.step();
+          noGrad(() => {
+            acc.add('loss', loss, size);
+            for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
+          });
+          acc.count(size);
+          return wantBatchLoss ? loss.detach() : undefined;
+        });
+      } finally {
+        b.release();
+      }
+      progress.batch(batch + 1, () => acc.means());
+      if (lossT) {
+        const loss = lossT.item();
+        lossT.dispose();
+        await callAll(s.callbacks, 'onBatchEnd', batch, { batch, size, loss }, s.ctx);
+      }
+      batch++;
+      await yieldToEventLoop();
+      if (s.ctx.stopRequested) break;
+    }
+    if (batch === 0)
+      throw new Error(`fit: the training data gave no batches in epoch ${epoch} (a one-shot iterator already read? pass a DataLoader, a dataset, or a function (epoch) => batches)`);
+    return { batches: batch, means: acc.means() };
+  } finally {
+    acc.dispose();
+  }
+}
+
+function checkOptions(model: unknown, options: FitOptions): FitOptions {
+  const m = model as Trainable;
+  if (m === null || typeof m !== 'object' || typeof m.forward !== 'function' || typeof m.train !== 'function' || typeof m.eval !== 'function')
+    throw new TypeError('fit: model must have forward(x), train() and eval() (a tg.nn.Module)');
+  if (options === null || typeof options !== 'object') throw new TypeError('fit: expected options { epochs, optimizer, loss }');
+  const opt = options.optimizer as StepOptimizer | undefined;
+  if (!opt || typeof opt.zeroGrad !== 'function' || typeof opt.step !== 'function')
+    throw new TypeError('fit: options.optimizer must have zeroGrad() and step() (a tg.optim optimizer)');
+  if (options.loss === undefined) throw new TypeError("fit: options.loss is required (a name such as 'crossEntropy', or a function)");
+  const int = (v: unknown, name: string, min: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) throw new RangeError(`fit: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  };
+  int(options.epochs, 'epochs', 1);
+  int(options.initialEpoch, 'initialEpoch', 0);
+  int(options.batchSize, 'batchSize', 1);
+  if (options.verbose !== undefined && ![0, 1, 2].includes(options.verbose)) throw new RangeError(`fit: verbose must be 0, 1 or 2, got ${String(options.verbose)}`);
+  if (options.history !== undefined && !(options.history instanceof History)) throw new TypeError('fit: history must be a History from an earlier fit');
+  return options;
+}
