@@ -347,3 +347,29 @@ test('layers create their parameters with the requested dtype', () => {
   assert.strictEqual(bn.num_batches_tracked.dtype, 'int64');
   assert.strictEqual(bn.runningMean, bn.running_mean);
 });
+
+test('a training loop over a module inside tidy keeps the tensor count flat', () => {
+  const net = new nn.Sequential([new nn.Linear(4, 8), new nn.BatchNorm1d(8), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(8, 2)]);
+  const loss = new nn.CrossEntropyLoss();
+  const x = tg.randn([16, 4]);
+  const y = tg.randint(0, 2, [16]);
+  const counts = [];
+  for (let i = 0; i < 5; i++) {
+    tg.tidy(() => {
+      net.zeroGrad();
+      loss.forward(net.forward(x), y).backward();
+      tg.noGrad(() => net.parameters().forEach((p) => p.sub_(p.grad.mul(0.1))));
+    });
+    counts.push(tg.memory().tensors);
+  }
+  assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts}`);
+});
+
+test('requiresGrad_() switches every parameter', () => {
+  const net = new Net();
+  assert.strictEqual(net.requiresGrad_(false), net);
+  assert.ok(net.parameters().every((p) => !p.requiresGrad));
+  assert.strictEqual(net.numParameters({ trainableOnly: true }), 0);
+  net.features.requiresGrad_();
+  assert.deepStrictEqual(net.parameters().filter((p) => p.requiresGrad).map(tg.nn.parameterName), ['features.0.weight', 'features.0.bias', 'features.1.weight', 'features.1.bias']);
+});

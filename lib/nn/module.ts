@@ -428,6 +428,13 @@ export class Module {
     return loadStateDictInto(this, stateDict, options);
   }
 
+  /** Sets `requiresGrad` on every parameter (PyTorch's `module.requires_grad_()`); returns this. */
+  requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') throw new TypeError(`requiresGrad_(): flag must be a boolean, got ${typeName(flag)}`);
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
   /** Sets every parameter's gradient to none (undefined). */
   zeroGrad(): void {
     for (const p of this.parameters()) if (p.grad !== undefined) p.grad = undefined;
