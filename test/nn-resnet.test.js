@@ -63,14 +63,18 @@ except ImportError:
     def resnet34(num_classes=1000): return ResNet([3, 4, 6, 3], num_classes)
 `;
 
-test('resnet18 loads weights exported from torchvision-structured PyTorch strictly by name and gives the same outputs', { skip }, () => {
+const GRADS = ['conv1.weight', 'bn1.weight', 'layer2.0.downsample.0.weight', 'layer4.1.bn2.weight', 'fc.weight', 'fc.bias'];
+
+test('resnet18 loads weights exported from torchvision-structured PyTorch strictly by name and gives the same outputs and gradients', { skip }, () => {
   tg.manualSeed(1);
   const x = tg.randn([2, 3, 64, 64]);
+  const g = tg.randn([2, 10]);
   const ours18 = tg.nn.models.resnet18({ numClasses: 10 });
   const ours34 = tg.nn.models.resnet34();
   const py = runTorch(
     `${TORCHVISION_RESNET}
 import json
+GRADS = ${JSON.stringify(GRADS)}
 torch.manual_seed(0)
 net = resnet18(num_classes=10)
 # Non-trivial running statistics, as a trained network has.
@@ -79,14 +83,18 @@ with torch.no_grad():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.2, 0.2); m.running_var.uniform_(0.5, 1.5)
             m.weight.uniform_(0.5, 1.5); m.bias.uniform_(-0.2, 0.2); m.num_batches_tracked.fill_(7)
-for k, v in net.state_dict().items(): OUT['sd.' + k] = v
+for k, v in net.state_dict().items(): OUT['sd.' + k] = v.clone()  # OUT is written at exit, after the training step below
 net.eval()
 OUT['y'] = net(T['x'])
+net.train()
+(net(T['x']) * T['g']).sum().backward()
+for n in GRADS: OUT['grad.' + n] = net.get_parameter(n).grad
+OUT['bn1.running_mean'] = net.bn1.running_mean
 ours34 = json.loads(${JSON.stringify(JSON.stringify(Object.entries(ours34.stateDict()).map(([k, v]) => [k, v.shape])))})
 theirs34 = [[k, list(v.shape)] for k, v in resnet34().state_dict().items()]
 assert ours34 == theirs34, 'resnet34 state dict differs'
 `,
-    { x },
+    { x, g },
   );
   const sd = stateDictFromPy(py, 'sd.');
   assert.deepStrictEqual(Object.keys(ours18.stateDict()), Object.keys(sd), 'same names in the same order');
@@ -99,6 +107,12 @@ assert ours34 == theirs34, 'resnet34 state dict differs'
   ours18.eval();
   const y = tg.noGrad(() => ours18.forward(x));
   assertClose(assert, y, py.y, 1e-5, 'resnet18 eval output');
+  // Training mode: batch statistics, running-statistics updates and gradients agree too.
+  ours18.train();
+  ours18.forward(x).mul(g).sum().backward();
+  for (const n of GRADS) assertClose(assert, ours18.getParameter(n).grad, py[`grad.${n}`], 1e-5, `gradient of ${n}`);
+  assertClose(assert, ours18.bn1.running_mean, py['bn1.running_mean'], 1e-5, 'bn1.running_mean after a training step');
+  assert.strictEqual(ours18.bn1.num_batches_tracked.item(), 8);
   ours34.dispose();
 });
 
