@@ -373,3 +373,28 @@ test('requiresGrad_() switches every parameter', () => {
   net.features.requiresGrad_();
   assert.deepStrictEqual(net.parameters().filter((p) => p.requiresGrad).map(tg.nn.parameterName), ['features.0.weight', 'features.0.bias', 'features.1.weight', 'features.1.bias']);
 });
+
+test('modules assigned as plain properties become children in assignment order, as in PyTorch', () => {
+  class Plain extends nn.Module {
+    constructor() {
+      super();
+      this.encoder = new nn.Linear(3, 4);
+      this.act = new nn.Tanh();
+      this.registerParameter('temperature', tg.ones([1]));
+      this.decoder = new nn.Linear(4, 3);
+      this.note = 'not a module';
+    }
+    forward(x) {
+      return this.decoder.call(this.act.call(this.encoder.call(x))).div(this.temperature);
+    }
+  }
+  const m = new Plain();
+  assert.deepStrictEqual(Object.keys(m.stateDict()), ['temperature', 'encoder.weight', 'encoder.bias', 'decoder.weight', 'decoder.bias']);
+  assert.deepStrictEqual(m.namedChildren().map(([n]) => n), ['encoder', 'act', 'decoder']);
+  m.to('float64');
+  assert.strictEqual(m.encoder.weight.dtype, 'float64', 'the property reads the converted child');
+  assert.deepStrictEqual(m.forward(tg.randn([2, 3], { dtype: 'float64' })).shape, [2, 3]);
+  m.decoder = new nn.Identity();
+  assert.deepStrictEqual(m.namedChildren().map(([n]) => n), ['encoder', 'act', 'decoder']);
+  assert.ok(m.get('decoder') instanceof nn.Identity, 'assigning again replaces the child');
+});

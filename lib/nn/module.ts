@@ -56,6 +56,8 @@ function typeName(v: unknown): string {
  * Subclass it, register parameters, buffers and child modules in the constructor, and implement `forward`.
  * Registration also defines a property of the same name (`this.weight`, `this.fc1`) that always reads
  * the current tensor or child, also after `to()` replaced it; assigning to that property re-registers.
+ * A module assigned as a plain property (`this.fc1 = new tg.nn.Linear(4, 2)`) becomes a child too, as in
+ * PyTorch; tensors must be registered (`registerParameter` / `registerBuffer`) to belong to the module.
  * Parameters and buffers are owned by the module (kept out of tidy scopes) until `dispose()`.
  *
  * @example
@@ -71,9 +73,26 @@ export class Module {
   /** @internal */ readonly _parameters = new Map<string, Tensor | null>();
   /** @internal */ readonly _buffers = new Map<string, Tensor | null>();
   /** @internal */ readonly _nonPersistent = new Set<string>();
-  /** @internal */ readonly _modules = new Map<string, Module | null>();
+  /** @internal */ readonly _moduleMap = new Map<string, Module | null>();
   /** @internal */ readonly _forwardPreHooks = new Map<number, ForwardPreHook>();
   /** @internal */ readonly _forwardHooks = new Map<number, ForwardHook>();
+
+  /**
+   * Child modules by name. Modules assigned as plain properties (`this.fc1 = new Linear(…)`, or a class
+   * field) are adopted here as children, as PyTorch's attribute assignment registers them.
+   * @internal
+   */
+  get _modules(): Map<string, Module | null> {
+    for (const key of Object.keys(this)) {
+      if (this._moduleMap.has(key)) continue;
+      const v = (this as unknown as Record<string, unknown>)[key];
+      if (!(v instanceof Module) || v === this || this._parameters.has(key) || this._buffers.has(key)) continue;
+      delete (this as unknown as Record<string, unknown>)[key];
+      this._moduleMap.set(key, v);
+      this.defineAccessor(key, 'module');
+    }
+    return this._moduleMap;
+  }
 
   /** The computation; subclasses override it. Call `call()` (or this) with the inputs. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -153,7 +172,7 @@ export class Module {
     if (module !== null && !isModule(module))
       throw new TypeError(`registerModule('${name}'): expected a tg.nn.Module or null, got ${typeName(module)}`);
     if ((module as unknown) === this) throw new TypeError(`registerModule('${name}'): a module cannot be its own child`);
-    this._modules.set(name, module);
+    this._moduleMap.set(name, module);
     this.defineAccessor(name, 'module');
     return module;
   }
