@@ -13,7 +13,8 @@ const skip = !hasPyTorch() && 'Python PyTorch (/usr/bin/python3) is not availabl
 const TORCHVISION_RESNET = `
 import torch.nn as nn
 try:
-    from torchvision.models import resnet18, resnet34
+    from torchvision.models import resnet18, resnet34, resnet50
+    from torchvision.models.resnet import Bottleneck
 except ImportError:
     def conv3x3(i, o, stride=1): return nn.Conv2d(i, o, kernel_size=3, stride=stride, padding=1, bias=False)
     def conv1x1(i, o, stride=1): return nn.Conv2d(i, o, kernel_size=1, stride=stride, bias=False)
@@ -31,36 +32,53 @@ except ImportError:
             out = self.bn2(self.conv2(out))
             if self.downsample is not None: identity = self.downsample(x)
             return self.relu(out + identity)
+    class Bottleneck(nn.Module):
+        expansion = 4
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv1x1(inplanes, planes); self.bn1 = nn.BatchNorm2d(planes)
+            self.conv2 = conv3x3(planes, planes, stride); self.bn2 = nn.BatchNorm2d(planes)
+            self.conv3 = conv1x1(planes, planes * 4); self.bn3 = nn.BatchNorm2d(planes * 4)
+            self.relu = nn.ReLU(inplace=True)
+            self.downsample = downsample; self.stride = stride
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            out = self.bn3(self.conv3(out))
+            if self.downsample is not None: identity = self.downsample(x)
+            return self.relu(out + identity)
     class ResNet(nn.Module):
-        def __init__(self, layers, num_classes=1000):
+        def __init__(self, block, layers, num_classes=1000):
             super().__init__()
             self.inplanes = 64
             self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
             self.bn1 = nn.BatchNorm2d(64); self.relu = nn.ReLU(inplace=True)
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-            self.layer1 = self._make_layer(64, layers[0])
-            self.layer2 = self._make_layer(128, layers[1], stride=2)
-            self.layer3 = self._make_layer(256, layers[2], stride=2)
-            self.layer4 = self._make_layer(512, layers[3], stride=2)
+            self.layer1 = self._make_layer(block, 64, layers[0])
+            self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+            self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
+            self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
             self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-            self.fc = nn.Linear(512, num_classes)
+            self.fc = nn.Linear(512 * block.expansion, num_classes)
             for m in self.modules():
                 if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
                 elif isinstance(m, nn.BatchNorm2d): nn.init.constant_(m.weight, 1); nn.init.constant_(m.bias, 0)
-        def _make_layer(self, planes, blocks, stride=1):
+        def _make_layer(self, block, planes, blocks, stride=1):
             downsample = None
-            if stride != 1 or self.inplanes != planes:
-                downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
-            layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
-            self.inplanes = planes
-            for _ in range(1, blocks): layers.append(BasicBlock(self.inplanes, planes))
+            if stride != 1 or self.inplanes != planes * block.expansion:
+                downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride), nn.BatchNorm2d(planes * block.expansion))
+            layers = [block(self.inplanes, planes, stride, downsample)]
+            self.inplanes = planes * block.expansion
+            for _ in range(1, blocks): layers.append(block(self.inplanes, planes))
             return nn.Sequential(*layers)
         def forward(self, x):
             x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
             return self.fc(torch.flatten(self.avgpool(x), 1))
-    def resnet18(num_classes=1000): return ResNet([2, 2, 2, 2], num_classes)
-    def resnet34(num_classes=1000): return ResNet([3, 4, 6, 3], num_classes)
+    def resnet18(num_classes=1000): return ResNet(BasicBlock, [2, 2, 2, 2], num_classes)
+    def resnet34(num_classes=1000): return ResNet(BasicBlock, [3, 4, 6, 3], num_classes)
+    def resnet50(num_classes=1000): return ResNet(Bottleneck, [3, 4, 6, 3], num_classes)
 `;
 
 const GRADS = ['conv1.weight', 'bn1.weight', 'layer2.0.downsample.0.weight', 'layer4.1.bn2.weight', 'fc.weight', 'fc.bias'];
@@ -114,6 +132,31 @@ assert ours34 == theirs34, 'resnet34 state dict differs'
   assertClose(assert, ours18.bn1.running_mean, py['bn1.running_mean'], 1e-5, 'bn1.running_mean after a training step');
   assert.strictEqual(ours18.bn1.num_batches_tracked.item(), 8);
   ours34.dispose();
+});
+
+test('resnet50 and a Bottleneck block match torchvision: state-dict names and shapes, and the outputs of a block', { skip }, () => {
+  tg.manualSeed(2);
+  const names50 = Object.entries(tg.nn.models.resnet50().stateDict()).map(([k, v]) => [k, v.shape]);
+  const { Bottleneck } = tg.nn.models;
+  const ds = new tg.nn.Sequential([new tg.nn.Conv2d(32, 64, 1, { stride: 2, bias: false }), new tg.nn.BatchNorm2d(64)]);
+  const block = new Bottleneck(32, 16, 2, ds).eval();
+  const x = tg.randn([2, 32, 8, 8]);
+  const inputs = { x };
+  for (const [k, v] of Object.entries(block.stateDict())) inputs[`sd.${k}`] = v;
+  const py = runTorch(
+    `${TORCHVISION_RESNET}
+import json
+ours = json.loads(${JSON.stringify(JSON.stringify(names50))})
+theirs = [[k, list(v.shape)] for k, v in resnet50().state_dict().items()]
+assert ours == theirs, 'resnet50 state dict differs'
+b = Bottleneck(32, 16, 2, nn.Sequential(nn.Conv2d(32, 64, 1, stride=2, bias=False), nn.BatchNorm2d(64)))
+b.load_state_dict({k[3:]: v for k, v in T.items() if k.startswith('sd.')}, strict=True)
+OUT['y'] = b.eval()(T['x'])
+`,
+    inputs,
+  );
+  assert.strictEqual(names50.length, 320);
+  assertClose(assert, block.forward(x), py.y, 1e-5, 'Bottleneck output');
 });
 
 test('resnet18 names, shapes and options follow torchvision', () => {

@@ -483,6 +483,7 @@ export class Module {
     }
   }
 
+  /** Disposes the module's tensors at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -503,6 +504,7 @@ export class Module {
     return `${this.constructor.name}(\n${lines.map((l) => '  ' + l.split('\n').join('\n  ')).join('\n')}\n)`;
   }
 
+  /** How console.log and util.inspect show the module: its printed tree. */
   [inspect.custom](): string {
     return this.toString();
   }

@@ -74,6 +74,7 @@ export class Sequential extends Module implements Iterable<Module> {
     return x;
   }
 
+  /** Iterates over the children in order. */
   *[Symbol.iterator](): Iterator<Module> {
     for (const m of this._modules.values()) if (m) yield m;
   }

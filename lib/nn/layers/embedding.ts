@@ -1,5 +1,6 @@
 /** Embedding: a lookup table of vectors indexed by integers. */
 import type { Tensor } from '../../tensor';
+import { isTensor } from '../../tensor';
 import { noGrad } from '../../autograd';
 import { Module } from '../module';
 import * as F from '../functional';
@@ -49,7 +50,7 @@ export class Embedding extends Module {
 
   /** Looks up the rows of integer indices (any shape); output has one more dimension of embeddingDim. */
   forward(input: Tensor): Tensor {
-    if (!input || typeof input !== 'object' || !('dtype' in input)) throw new TypeError('Embedding: expected a Tensor of integer indices');
+    if (!isTensor(input)) throw new TypeError('Embedding: expected a Tensor of integer indices');
     if (input.dtype !== 'int64' && input.dtype !== 'int32')
       throw new TypeError(`Embedding: expected int64 or int32 indices, got ${input.dtype} (convert with .long())`);
     return F.embedding(input, this.weight, this.paddingIdx);

@@ -1,4 +1,4 @@
-/** torchvision's ResNet-18/34 (BasicBlock) with torchvision's exact parameter and buffer names, so its weights load by name. */
+/** torchvision's ResNet-18/34 (BasicBlock) and ResNet-50/101/152 (Bottleneck) with torchvision's exact parameter and buffer names, so its weights load by name. */
 import type { Tensor } from '../../tensor';
 import { isTensor } from '../../tensor';
 import { Module } from '../module';
@@ -47,6 +47,49 @@ export class BasicBlock extends Module {
   }
 }
 
+/**
+ * torchvision's Bottleneck (ResNet V1.5: the stride sits on the 3x3 conv): conv1 (1x1) → bn1 → conv2 (3x3, stride)
+ * → bn2 → conv3 (1x1, 4x channels) → bn3, plus the shortcut, with relu after bn1, bn2 and the sum.
+ */
+export class Bottleneck extends Module {
+  /** Output channels / planes. */
+  static readonly expansion = 4;
+  declare conv1: Conv2d;
+  declare bn1: BatchNorm2d;
+  declare conv2: Conv2d;
+  declare bn2: BatchNorm2d;
+  declare conv3: Conv2d;
+  declare bn3: BatchNorm2d;
+  declare relu: ReLU;
+  declare downsample: Sequential | null;
+  readonly stride: number;
+
+  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null, options: FactoryOptions = {}) {
+    super();
+    this.stride = stride;
+    this.registerModule('conv1', new Conv2d(inplanes, planes, 1, { bias: false, ...options }));
+    this.registerModule('bn1', new BatchNorm2d(planes, options));
+    this.registerModule('conv2', new Conv2d(planes, planes, 3, { stride, padding: 1, bias: false, ...options }));
+    this.registerModule('bn2', new BatchNorm2d(planes, options));
+    this.registerModule('conv3', new Conv2d(planes, planes * Bottleneck.expansion, 1, { bias: false, ...options }));
+    this.registerModule('bn3', new BatchNorm2d(planes * Bottleneck.expansion, options));
+    this.registerModule('relu', new ReLU());
+    this.registerModule('downsample', downsample);
+  }
+
+  /** The residual block. */
+  forward(x: Tensor): Tensor {
+    const out1 = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    const out2 = this.relu.call(this.bn2.call(this.conv2.call(out1)));
+    const out3 = this.bn3.call(this.conv3.call(out2));
+    const identity = this.downsample ? this.downsample.call(x) : x;
+    return this.relu.call(out3.add(identity));
+  }
+}
+
+/** The residual block a ResNet stacks. */
+export type ResNetBlock = typeof BasicBlock | typeof Bottleneck;
+
 /** Options of the ResNet builders. */
 export interface ResNetOptions extends FactoryOptions {
   /** Size of the final fc layer (default 1000, ImageNet). */
@@ -75,26 +118,33 @@ export class ResNet extends Module {
   readonly inChannels: number;
   readonly numClasses: number;
 
-  /** @param layers blocks per stage, e.g. [2, 2, 2, 2] for ResNet-18. */
-  constructor(layers: number[], options: ResNetOptions = {}) {
+  readonly block: ResNetBlock;
+
+  /**
+   * @param layers blocks per stage, e.g. [2, 2, 2, 2] for ResNet-18.
+   * @param options also `block`: BasicBlock (default) or Bottleneck.
+   */
+  constructor(layers: number[], options: ResNetOptions & { block?: ResNetBlock } = {}) {
     super();
     if (!Array.isArray(layers) || layers.length !== 4) throw new TypeError('ResNet: layers must list the number of blocks of each of the 4 stages, e.g. [2, 2, 2, 2]');
     layers.forEach((n) => checkInt(n, 'each stage block count', 'ResNet'));
     this.inChannels = checkInt(options.inChannels ?? 3, 'inChannels', 'ResNet');
     this.numClasses = checkInt(options.numClasses ?? 1000, 'numClasses', 'ResNet');
+    const block = (this.block = options.block ?? BasicBlock);
+    if (block !== BasicBlock && block !== Bottleneck) throw new TypeError('ResNet: block must be tg.nn.models.BasicBlock or Bottleneck');
     const f: FactoryOptions = { device: options.device, dtype: options.dtype };
     let inplanes = 64;
     const makeLayer = (planes: number, blocks: number, stride: number): Sequential => {
       let downsample: Sequential | null = null;
-      if (stride !== 1 || inplanes !== planes * BasicBlock.expansion) {
+      if (stride !== 1 || inplanes !== planes * block.expansion) {
         downsample = new Sequential([
-          new Conv2d(inplanes, planes * BasicBlock.expansion, 1, { stride, bias: false, ...f }),
-          new BatchNorm2d(planes * BasicBlock.expansion, f),
+          new Conv2d(inplanes, planes * block.expansion, 1, { stride, bias: false, ...f }),
+          new BatchNorm2d(planes * block.expansion, f),
         ]);
       }
-      const blocksList: Module[] = [new BasicBlock(inplanes, planes, stride, downsample, f)];
-      inplanes = planes * BasicBlock.expansion;
-      for (let i = 1; i < blocks; i++) blocksList.push(new BasicBlock(inplanes, planes, 1, null, f));
+      const blocksList: Module[] = [new block(inplanes, planes, stride, downsample, f)];
+      inplanes = planes * block.expansion;
+      for (let i = 1; i < blocks; i++) blocksList.push(new block(inplanes, planes, 1, null, f));
       return new Sequential(blocksList);
     };
     this.registerModule('conv1', new Conv2d(this.inChannels, 64, 7, { stride: 2, padding: 3, bias: false, ...f }));
@@ -106,7 +156,7 @@ export class ResNet extends Module {
     this.registerModule('layer3', makeLayer(256, layers[2], 2));
     this.registerModule('layer4', makeLayer(512, layers[3], 2));
     this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
-    this.registerModule('fc', new Linear(512 * BasicBlock.expansion, this.numClasses, f));
+    this.registerModule('fc', new Linear(512 * block.expansion, this.numClasses, f));
 
     for (const m of this.modules()) {
       if (m instanceof Conv2d) init.kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu' });
@@ -115,10 +165,15 @@ export class ResNet extends Module {
         if (m.bias) init.zeros_(m.bias);
       }
     }
-    if (options.zeroInitResidual) for (const m of this.modules()) if (m instanceof BasicBlock && m.bn2.weight) init.zeros_(m.bn2.weight);
+    if (options.zeroInitResidual) {
+      for (const m of this.modules()) {
+        if (m instanceof BasicBlock && m.bn2.weight) init.zeros_(m.bn2.weight);
+        if (m instanceof Bottleneck && m.bn3.weight) init.zeros_(m.bn3.weight);
+      }
+    }
   }
 
-  /** Features before the classifier: everything up to avgpool, flattened to (N, 512). */
+  /** Features before the classifier: everything up to avgpool, flattened to (N, 512 · expansion). */
   forwardFeatures(x: Tensor): Tensor {
     if (!isTensor(x)) throw new TypeError('ResNet: expected a Tensor of images (N, C, H, W)');
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels)
@@ -142,4 +197,19 @@ export function resnet18(options: ResNetOptions = {}): ResNet {
 /** ResNet-34 ([3, 4, 6, 3] BasicBlocks), named as torchvision's `resnet34`. */
 export function resnet34(options: ResNetOptions = {}): ResNet {
   return new ResNet([3, 4, 6, 3], options);
+}
+
+/** ResNet-50 ([3, 4, 6, 3] Bottlenecks), named as torchvision's `resnet50`. */
+export function resnet50(options: ResNetOptions = {}): ResNet {
+  return new ResNet([3, 4, 6, 3], { ...options, block: Bottleneck });
+}
+
+/** ResNet-101 ([3, 4, 23, 3] Bottlenecks), named as torchvision's `resnet101`. */
+export function resnet101(options: ResNetOptions = {}): ResNet {
+  return new ResNet([3, 4, 23, 3], { ...options, block: Bottleneck });
+}
+
+/** ResNet-152 ([3, 8, 36, 3] Bottlenecks), named as torchvision's `resnet152`. */
+export function resnet152(options: ResNetOptions = {}): ResNet {
+  return new ResNet([3, 8, 36, 3], { ...options, block: Bottleneck });
 }
