@@ -398,3 +398,29 @@ test('modules assigned as plain properties become children in assignment order, 
   assert.deepStrictEqual(m.namedChildren().map(([n]) => n), ['encoder', 'act', 'decoder']);
   assert.ok(m.get('decoder') instanceof nn.Identity, 'assigning again replaces the child');
 });
+
+test('ModuleList and ModuleDict register their modules under indexed and named dotted paths', () => {
+  class Net2 extends nn.Module {
+    constructor() {
+      super();
+      this.blocks = new nn.ModuleList([new nn.Linear(2, 2), new nn.Linear(2, 2)]);
+      this.heads = new nn.ModuleDict({ a: new nn.Linear(2, 1), b: new nn.Linear(2, 3) });
+    }
+    forward(x) {
+      for (const b of this.blocks) x = b.call(x);
+      return this.heads.get('b').call(x);
+    }
+  }
+  const net = new Net2();
+  assert.deepStrictEqual(Object.keys(net.stateDict()), ['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'heads.a.weight', 'heads.a.bias', 'heads.b.weight', 'heads.b.bias']);
+  assert.deepStrictEqual(net.forward(tg.randn([4, 2])).shape, [4, 3]);
+  net.blocks.append(new nn.ReLU()).extend([new nn.Tanh()]);
+  assert.strictEqual(net.blocks.length, 4);
+  assert.strictEqual(net.blocks.at(-1), net.get('blocks.3'));
+  assert.deepStrictEqual(net.heads.keys(), ['a', 'b']);
+  assert.ok(net.heads.has('a') && !net.heads.has('c'));
+  assert.throws(() => net.blocks.append('relu'), /ModuleList: item '4' must be a tg.nn.Module, got a string/);
+  assert.throws(() => net.heads.set('c', {}), /ModuleDict: item 'c' must be a tg.nn.Module/);
+  assert.throws(() => net.blocks.forward(), /ModuleList has no forward\(\)/);
+  assert.throws(() => net.blocks.at(9), /ModuleList.at\(9\): out of range for 4 modules/);
+});

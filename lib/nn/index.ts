@@ -5,6 +5,7 @@ export * as models from './models';
 export { Module, isModule } from './module';
 export type { ModuleTarget, ForwardHook, ForwardPreHook, HookHandle, ParameterOptions, BufferOptions } from './module';
 export { Sequential } from './sequential';
+export { ModuleList, ModuleDict } from './module-list';
 export { PARAM_NAME, parameterName, setParameterName } from './parameter';
 export { compilePattern } from './pattern';
 export type { NamePattern } from './pattern';
