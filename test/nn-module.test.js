@@ -424,3 +424,16 @@ test('ModuleList and ModuleDict register their modules under indexed and named d
   assert.throws(() => net.blocks.forward(), /ModuleList has no forward\(\)/);
   assert.throws(() => net.blocks.at(9), /ModuleList.at\(9\): out of range for 4 modules/);
 });
+
+test('zeroGrad() and to() leave no tensor handles behind', () => {
+  const lin = new nn.Linear(3, 2);
+  lin.forward(tg.randn([2, 3])).sum().backward();
+  const before = tg.memory().tensors;
+  lin.to('float64');
+  assert.strictEqual(tg.memory().tensors, before, 'to() replaces tensors one for one');
+  assert.deepStrictEqual(lin.weight.grad.shape, [2, 3]);
+  const withGradHandle = tg.memory().tensors;
+  lin.zeroGrad();
+  assert.strictEqual(tg.memory().tensors, withGradHandle);
+  assert.strictEqual(lin.weight.grad, undefined);
+});

@@ -388,7 +388,12 @@ export class Module {
       const done = moved.get(t);
       if (done) return done;
       const want = { device, dtype: dtype !== undefined && isFloatingDType(t.dtype) ? dtype : undefined };
-      const n = noGrad(() => t.detach().to(want));
+      const n = noGrad(() => {
+        const d = t.detach();
+        const r = d.to(want);
+        d.dispose();
+        return r;
+      });
       if (n.device === t.device && n.dtype === t.dtype) {
         n.dispose();
         moved.set(t, t);
@@ -398,7 +403,13 @@ export class Module {
       if (isParam) {
         n.requiresGrad = t.requiresGrad;
         const g = t.grad;
-        if (g) n.grad = keep(noGrad(() => g.to(want)));
+        if (g) {
+          const moved = noGrad(() => g.to(want));
+          n.grad = moved;
+          // The gradient now lives in n's autograd slot; these JS handles are not needed.
+          moved.dispose();
+          g.dispose();
+        }
         const name = parameterName(t);
         if (name !== undefined) setParameterName(n, name);
       }
@@ -456,7 +467,13 @@ export class Module {
 
   /** Sets every parameter's gradient to none (undefined). */
   zeroGrad(): void {
-    for (const p of this.parameters()) if (p.grad !== undefined) p.grad = undefined;
+    for (const p of this.parameters()) {
+      const g = p.grad;
+      if (g === undefined) continue;
+      p.grad = undefined;
+      // Reading .grad made a JS handle; release it now rather than at garbage collection.
+      g.dispose();
+    }
   }
 
   /** Number of parameter elements (each shared tensor once); `{ trainableOnly: true }` counts those requiring grad. */
