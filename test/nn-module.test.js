@@ -339,6 +339,13 @@ test('layers reject wrong input shapes and bad options with messages naming the 
   assert.throws(() => new nn.BatchNorm2d(3, { momentum: 2 }), /momentum must be a number in \[0, 1\]/);
 });
 
+test('single-argument layers take the argument or an options object', () => {
+  assert.strictEqual(new nn.Dropout({ p: 0.2 }).p, 0.2);
+  assert.strictEqual(new nn.Dropout().p, 0.5);
+  assert.strictEqual(new nn.Softmax({ dim: 1 }).dim, 1);
+  assert.strictEqual(new nn.LogSoftmax(-1).dim, -1);
+});
+
 test('layers create their parameters with the requested dtype', () => {
   const lin = new nn.Linear(3, 2, { dtype: 'float64' });
   assert.strictEqual(lin.weight.dtype, 'float64');

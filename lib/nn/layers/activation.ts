@@ -125,9 +125,10 @@ function checkRange(x: Tensor, dim: number, layer: string): Tensor {
 /** Softmax along a dimension: exp(xᵢ) / Σⱼ exp(xⱼ). */
 export class Softmax extends Module {
   readonly dim: number;
-  constructor(dim: number) {
+  /** @param dim the dimension to normalise over, or `{ dim }`. */
+  constructor(dim: number | { dim: number }) {
     super();
-    this.dim = checkDim(dim, 'Softmax');
+    this.dim = checkDim(typeof dim === 'object' && dim !== null ? dim.dim : dim, 'Softmax');
   }
   /** Applies softmax along dim. */
   forward(x: Tensor): Tensor {
@@ -141,9 +142,10 @@ export class Softmax extends Module {
 /** Log-softmax along a dimension (pair with NLLLoss). */
 export class LogSoftmax extends Module {
   readonly dim: number;
-  constructor(dim: number) {
+  /** @param dim the dimension to normalise over, or `{ dim }`. */
+  constructor(dim: number | { dim: number }) {
     super();
-    this.dim = checkDim(dim, 'LogSoftmax');
+    this.dim = checkDim(typeof dim === 'object' && dim !== null ? dim.dim : dim, 'LogSoftmax');
   }
   /** Applies log-softmax along dim. */
   forward(x: Tensor): Tensor {

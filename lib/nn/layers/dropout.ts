@@ -8,9 +8,11 @@ import { checkInput, checkNumber } from './common';
 export class Dropout extends Module {
   readonly p: number;
 
-  constructor(p = 0.5) {
+  /** @param p the probability of zeroing an element (default 0.5), or `{ p }`. */
+  constructor(p: number | { p?: number } = 0.5) {
     super();
-    this.p = checkNumber(p, 'p (the dropout probability)', 'Dropout', 0, 1);
+    const prob = typeof p === 'object' && p !== null ? p.p ?? 0.5 : p;
+    this.p = checkNumber(prob, 'p (the dropout probability)', 'Dropout', 0, 1);
   }
 
   /** Applies dropout when training. */
