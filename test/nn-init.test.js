@@ -43,14 +43,26 @@ const DISTS = [
   ['uniform_', (t) => init.uniform_(t, -3, 1), 'nn.init.uniform_(w, -3, 1)', 4 / Math.sqrt(12), true],
 ];
 
-test('computeFans and calculateGain give exactly what torch.nn.init computes', { skip }, () => {
-  const py = runTorch(`
+let py;
+test.before(() => {
+  if (skip) return;
+  const code = [`
+import torch.nn as nn
 from torch.nn.init import _calculate_fan_in_and_fan_out as fans, calculate_gain
 shapes = ${JSON.stringify(SHAPES)}
 OUT['fans'] = torch.tensor([list(fans(torch.empty(s))) for s in shapes], dtype=torch.int64)
 gains = ${JSON.stringify(GAINS)}
 OUT['gains'] = torch.tensor([calculate_gain(*g) for g in gains], dtype=torch.float64)
-`);
+torch.manual_seed(42)
+lin = nn.Linear(20, 7); conv = nn.Conv2d(3, 5, 3); emb = nn.Embedding(6, 4, padding_idx=2)
+for p, m in [('lin', lin), ('conv', conv), ('emb', emb)]:
+    for n, t in m.state_dict().items(): OUT[p + '.' + n] = t
+`];
+  DISTS.forEach(([, , pyCall], i) => code.push(`torch.manual_seed(${i}); w = torch.empty(${W.join(', ')}); ${pyCall}; OUT['d${i}'] = torch.tensor([w.mean(), w.std(), w.min(), w.max()], dtype=torch.float64)`));
+  py = runTorch(code.join('\n'));
+});
+
+test('computeFans and calculateGain give exactly what torch.nn.init computes', { skip }, () => {
   const fans = SHAPES.map((s) => {
     const { fanIn, fanOut } = init.computeFans(s);
     return [fanIn, fanOut];
@@ -61,12 +73,6 @@ OUT['gains'] = torch.tensor([calculate_gain(*g) for g in gains], dtype=torch.flo
 });
 
 test('each initialiser draws the distribution torch.nn.init draws (mean, std, bounds), from the global seed', { skip }, () => {
-  const code = [`
-import torch.nn as nn
-i = 0
-`];
-  DISTS.forEach(([, , pyCall], i) => code.push(`torch.manual_seed(${i}); w = torch.empty(${W.join(', ')}); ${pyCall}; OUT['d${i}'] = torch.tensor([w.mean(), w.std(), w.min(), w.max()], dtype=torch.float64)`));
-  const py = runTorch(code.join('\n'));
   DISTS.forEach(([name, fn, , std, uniform], i) => {
     tg.manualSeed(i);
     const w = tg.empty(W);
@@ -91,13 +97,6 @@ test('default initialisation of Linear, Conv2d and Embedding equals PyTorch valu
   const lin = new tg.nn.Linear(20, 7);
   const conv = new tg.nn.Conv2d(3, 5, 3, { groups: 1 });
   const emb = new tg.nn.Embedding(6, 4, { paddingIdx: 2 });
-  const py = runTorch(`
-import torch.nn as nn
-torch.manual_seed(42)
-lin = nn.Linear(20, 7); conv = nn.Conv2d(3, 5, 3); emb = nn.Embedding(6, 4, padding_idx=2)
-for p, m in [('lin', lin), ('conv', conv), ('emb', emb)]:
-    for n, t in m.state_dict().items(): OUT[p + '.' + n] = t
-`);
   for (const [p, m] of [['lin', lin], ['conv', conv], ['emb', emb]]) {
     for (const [n, t] of Object.entries(m.stateDict())) assertClose(assert, t, py[`${p}.${n}`], 0, `${p}.${n}`);
   }
