@@ -1,3 +1,37 @@
-/** tg.nn: functional ops now; modules, layers, losses and init join here. */
+/** tg.nn: modules, layers, losses, initialisation, functional ops and ready-made models. */
 export * as functional from './functional';
 export * as utils from './utils';
+export * as init from './init';
+export * as models from './models';
+export { Module, isModule } from './module';
+export type { ModuleTarget, ForwardHook, ForwardPreHook, HookHandle, ParameterOptions, BufferOptions } from './module';
+export { Sequential } from './sequential';
+export { ModuleList, ModuleDict } from './module-list';
+export { PARAM_NAME, parameterName, setParameterName } from './parameter';
+export { compilePattern } from './pattern';
+export type { NamePattern } from './pattern';
+export { StateDictError } from './state-dict';
+export type { StateDict, StateDictOptions, LoadStateDictOptions, LoadReport, ShapeMismatch } from './state-dict';
+export type { SummaryInput } from './summary';
+export type { FactoryOptions } from './layers/common';
+export { Linear } from './layers/linear';
+export type { LinearOptions } from './layers/linear';
+export { Conv1d, Conv2d } from './layers/conv';
+export type { ConvLayerOptions } from './layers/conv';
+export { BatchNorm1d, BatchNorm2d } from './layers/batchnorm';
+export type { BatchNormLayerOptions } from './layers/batchnorm';
+export { LayerNorm } from './layers/layernorm';
+export type { LayerNormOptions } from './layers/layernorm';
+export { Dropout } from './layers/dropout';
+export { Embedding } from './layers/embedding';
+export type { EmbeddingOptions } from './layers/embedding';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling';
+export type { MaxPool2dOptions, AvgPool2dOptions } from './layers/pooling';
+export { Identity, Flatten } from './layers/shape';
+export type { FlattenOptions } from './layers/shape';
+export { ReLU, ELU, SELU, LeakyReLU, GELU, Softplus, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation';
+export {
+  CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCEWithLogitsLoss, BCELoss,
+  MarginRankingLoss, TripletMarginLoss, KLDivLoss,
+} from './layers/loss';
+export type { Reduction, ClassLossOptions, TripletMarginLossOptions } from './layers/loss';
