@@ -18,4 +18,5 @@ export type { MemoryInfo } from './memory';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export * as nn from './nn';
 export * as cuda from './cuda';
+export * as io from './io';
 export { buildInfo, setNumThreads } from './info';
