@@ -337,8 +337,8 @@ const DtypeInfo* FindDtype(const std::string& name) {
       {"U32", 4, true, at::kInt, at::kLong, nullptr},
       {"U64", 8, false, at::kLong, at::kLong, "U64 values may not fit in int64, torchgraft's widest integer type"},
 #if TG_TORCH_AT_LEAST(2, 1)
-      {"F8_E4M3", 1, true, at::kFloat8_e4m3fn, at::kFloat, nullptr},
-      {"F8_E5M2", 1, true, at::kFloat8_e5m2, at::kFloat, nullptr},
+      {"F8_E4M3", 1, true, at::ScalarType::Float8_e4m3fn, at::kFloat, nullptr},
+      {"F8_E5M2", 1, true, at::ScalarType::Float8_e5m2, at::kFloat, nullptr},
 #else
       {"F8_E4M3", 1, false, at::kByte, at::kByte, "8-bit floats need LibTorch 2.1 or later"},
       {"F8_E5M2", 1, false, at::kByte, at::kByte, "8-bit floats need LibTorch 2.1 or later"},
@@ -592,6 +592,14 @@ at::Tensor ReadTensor(int fd, const Header& h, const Entry& e, const std::string
   at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype->stored));
   uint64_t n = e.end - e.begin;
   if (n) PreadAll(fd, t.data_ptr(), n, h.dataStart + e.begin, path);
+  if (e.dtype->stored == at::kBool && n) {
+    // A bool byte other than 0 or 1 is not a value PyTorch can hold; refuse it rather than pass on undefined behaviour.
+    const auto* bytes = static_cast<const unsigned char*>(t.data_ptr());
+    for (uint64_t i = 0; i < n; ++i)
+      if (bytes[i] > 1)
+        Fail("ERR_SAFETENSORS_DATA", path, "BOOL tensor " + Q(e.name) + " holds the byte " + std::to_string(bytes[i]) +
+                                               " at element " + std::to_string(i) + " (only 0 and 1 are booleans)");
+  }
   if (e.dtype->stored == e.dtype->result) return t;
   if (std::strcmp(e.dtype->name, "U16") == 0) return t.to(at::kInt).bitwise_and(0xFFFF);
   if (std::strcmp(e.dtype->name, "U32") == 0) return t.to(at::kLong).bitwise_and(int64_t{0xFFFFFFFF});

@@ -12,6 +12,7 @@
 //   ERR_SAFETENSORS_DTYPE      a dtype that is unknown or that this LibTorch cannot hold
 //   ERR_SAFETENSORS_OFFSETS    data_offsets reversed, not matching dtype x shape, overlapping, leaving a gap, or
 //                              leaving bytes after the last tensor
+//   ERR_SAFETENSORS_DATA       a BOOL tensor holding bytes other than 0 and 1
 //   ERR_SAFETENSORS_ENTRY      (save) a bad entry: not a tensor, disposed, duplicate or reserved name, unsupported dtype
 //   ERR_IO                     the operating system refused (open, read, write, fsync, rename); message has strerror
 //

@@ -10,12 +10,14 @@ import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, readWith, registerReader, supportedFormats, detectReader } from './registry';
 import { StateDictLike, saveSafetensors, safetensorsReader, inspectSafetensors } from './safetensors';
+import { shardedSafetensorsReader } from './sharded';
 
 export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { registerReader, supportedFormats, inspectSafetensors };
 
 registerReader(safetensorsReader);
+registerReader(shardedSafetensorsReader);
 
 /** Options of `tg.io.save`. */
 export interface SaveOptions {

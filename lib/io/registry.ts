@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 
-/** Bytes of a file's beginning handed to each reader's `sniff`. */
-export const SNIFF_BYTES = 64;
+/** Bytes of a file's beginning handed to each reader's `sniff` (enough to reach a JSON manifest's second key). */
+export const SNIFF_BYTES = 4096;
 
 /** What a reader returns: the tensors in file order, plus the file's string metadata. */
 export interface LoadedWeights {
@@ -25,8 +25,11 @@ export interface WeightReader {
   readonly format: string;
   /** Extensions, lower case with the dot, used only when no reader recognises the content. */
   readonly extensions: readonly string[];
-  /** Whether a file that starts with `head` (up to SNIFF_BYTES) and is `size` bytes long is in this format. */
-  sniff(head: Uint8Array, size: number): boolean;
+  /**
+   * Whether a file that starts with `head` (up to SNIFF_BYTES) and is `size` bytes long is in this format.
+   * `file` is its path, for formats whose content alone is ambiguous (JSON manifests, sharded indexes).
+   */
+  sniff(head: Uint8Array, size: number, file: string): boolean;
   /** Reads the whole file. Throws TorchError naming the file and the problem for anything malformed. */
   read(file: string): Promise<LoadedWeights>;
 }
@@ -69,10 +72,10 @@ async function readHead(file: string): Promise<{ head: Uint8Array; size: number 
  */
 export async function detectReader(file: string): Promise<WeightReader | undefined> {
   const { head, size } = await readHead(file);
-  const bySniff = readers.find((r) => r.sniff(head, size));
+  const bySniff = readers.find((r) => r.sniff(head, size, file));
   if (bySniff) return bySniff;
-  const ext = path.extname(file).toLowerCase();
-  return readers.find((r) => r.extensions.includes(ext));
+  const lower = path.basename(file).toLowerCase();
+  return readers.find((r) => r.extensions.some((ext) => lower.endsWith(ext)));
 }
 
 /** Reads a file with the reader its content (or extension) selects; throws ERR_UNKNOWN_FORMAT listing the supported formats. */

@@ -72,7 +72,7 @@ export async function saveSafetensors(stateDict: StateDictLike, file: string, me
 /**
  * Reads a safetensors file after validating its header against the format's rules and the file's size.
  * @returns the tensors in file order and the `__metadata__` strings.
- * @throws TorchError with code ERR_SAFETENSORS_TRUNCATED, _HEADER, _DTYPE, _OFFSETS or ERR_IO, naming the file.
+ * @throws TorchError with code ERR_SAFETENSORS_TRUNCATED, _HEADER, _DTYPE, _OFFSETS, _DATA or ERR_IO, naming the file.
  */
 export async function loadSafetensors(file: string): Promise<LoadedWeights> {
   const raw: { tensors: [string, Tensor][]; metadata: Record<string, string> } = await binding.safetensorsLoad(file);
