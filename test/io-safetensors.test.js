@@ -354,7 +354,7 @@ const corruptions = [
   ['a header with a trailing comma', () => rawFile('{"a": {"dtype":"F32","shape":[2],"data_offsets":[0,8]},}', eight), 'ERR_SAFETENSORS_HEADER'],
   ['a header with bytes after the object', () => rawFile(JSON.stringify({ a: F32x2 }) + 'x', eight), 'ERR_SAFETENSORS_HEADER'],
   ['a header that is not UTF-8', () => rawFile(Buffer.concat([Buffer.from('{"a\xff'), Buffer.from([0xff]), Buffer.from('":1}')]).toString('latin1')), 'ERR_SAFETENSORS_HEADER'],
-  ['a header nested 10000 deep', () => rawFile('{"a":' + '['.repeat(10000) + ']'.repeat(10000) + '}'), 'ERR_SAFETENSORS_HEADER', /nesting/],
+  ['a header nested 10000 deep', () => rawFile('{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0],"x":' + '['.repeat(10000) + ']'.repeat(10000) + '}}'), 'ERR_SAFETENSORS_HEADER', /nesting/],
   ['offsets outside the file', () => rawFile({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, eight), 'ERR_SAFETENSORS_TRUNCATED'],
   ['offsets far outside the file (2^63)', () => rawFile(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[9223372036854775808,9223372036854775809]}}`, eight), 'ERR_SAFETENSORS_OFFSETS', /gap/],
   ['offsets beyond uint64', () => rawFile(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,99999999999999999999999]}}`, eight), 'ERR_SAFETENSORS_HEADER'],
@@ -386,6 +386,18 @@ for (const [what, build, code, message] of corruptions) {
     await rejectsWith(writeRaw(build()), code, message);
   });
 }
+
+test('a huge header repeating values is scanned in bounded memory, not stored', async () => {
+  // 20 MB of `0,` in an unknown field: a parser that built a tree would need over a gigabyte for it.
+  const filler = '0,'.repeat(10 << 20) + '0';
+  const file = writeRaw(rawFile(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"junk":[${filler}]}}`, Buffer.from([5])), 'huge');
+  const before = process.memoryUsage().rss;
+  const got = await tg.io.load(file);
+  assert.strictEqual(got.a.item(), 5);
+  assert.ok(process.memoryUsage().rss - before < 300 << 20, `rss grew by ${(process.memoryUsage().rss - before) >> 20} MB`);
+  await rejectsWith(writeRaw(rawFile(`{"a":{"dtype":"U8","shape":[${filler}],"data_offsets":[0,0]}}`), 'huge-shape'), 'ERR_SAFETENSORS_HEADER', /more than 64 dimensions/);
+  tg.dispose(got);
+});
 
 test('U16 and U32 tensors widen losslessly to int32 and int64', async () => {
   const data = Buffer.alloc(2 * 2 + 4 * 2);
