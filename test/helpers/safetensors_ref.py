@@ -1,13 +1,14 @@
 # A minimal, independent safetensors reader/writer in Python PyTorch (the `safetensors` package is not installed here).
 # Usage: safetensors_ref.py read FILE            -> JSON {order, metadata, tensors: {name: {dtype, shape, values}}}
 #        safetensors_ref.py write FILE           -> writes a file of every dtype, prints the same JSON for it
-#        safetensors_ref.py decode FILE          -> like read, but with numpy only (for foreign fixtures)
+#        safetensors_ref.py decode FILE...       -> {file: {order, headerBytes, tensors: {name: {dtype, shape, first, sha256}}}}
 import json, math, struct, sys
-import torch
 
-DT = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'I64': torch.int64,
-      'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8, 'BOOL': torch.bool}
-NAME = {v: k for k, v in DT.items()}
+if sys.argv[1:2] != ['decode']:  # decode needs numpy only; importing torch takes seconds
+    import torch
+    DT = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'I64': torch.int64,
+          'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8, 'BOOL': torch.bool}
+    NAME = {v: k for k, v in DT.items()}
 
 
 def read(path):
@@ -88,19 +89,23 @@ if __name__ == '__main__':
         t, meta = read(path)
         print(json.dumps(describe(t, meta)))
     elif cmd == 'decode':
-        import numpy as np
-        b = open(path, 'rb').read()
-        n = struct.unpack('<Q', b[:8])[0]
-        hdr = json.loads(b[8:8 + n])
-        hdr.pop('__metadata__', None)
+        # One process for several files: importing torch is the slow part.
         import hashlib
+        import numpy as np
         npdt = {'F32': '<f4', 'I64': '<i8', 'F64': '<f8'}
-        out = {}
-        for k, v in hdr.items():
-            s, e = v['data_offsets']
-            a = np.frombuffer(b[8 + n + s:8 + n + e], dtype=npdt[v['dtype']])
-            # Big tensors compare by a digest of their values as little-endian float64 (int64 for I64), plus a few values.
-            wide = a.astype('<i8' if v['dtype'] == 'I64' else '<f8')
-            head = [str(int(x)) for x in a[:5]] if v['dtype'] == 'I64' else [float(x) for x in a[:5]]
-            out[k] = {'dtype': v['dtype'], 'shape': v['shape'], 'first': head, 'sha256': hashlib.sha256(wide.tobytes()).hexdigest()}
-        print(json.dumps({'order': list(hdr.keys()), 'headerBytes': n, 'tensors': out}))
+        result = {}
+        for path in sys.argv[2:]:
+            b = open(path, 'rb').read()
+            n = struct.unpack('<Q', b[:8])[0]
+            hdr = json.loads(b[8:8 + n])
+            hdr.pop('__metadata__', None)
+            out = {}
+            for k, v in hdr.items():
+                s, e = v['data_offsets']
+                a = np.frombuffer(b[8 + n + s:8 + n + e], dtype=npdt[v['dtype']])
+                # Big tensors compare by a digest of their values as little-endian float64 (int64 for I64), plus a few values.
+                wide = a.astype('<i8' if v['dtype'] == 'I64' else '<f8')
+                head = [str(int(x)) for x in a[:5]] if v['dtype'] == 'I64' else [float(x) for x in a[:5]]
+                out[k] = {'dtype': v['dtype'], 'shape': v['shape'], 'first': head, 'sha256': hashlib.sha256(wide.tobytes()).hexdigest()}
+            result[path] = {'order': list(hdr.keys()), 'headerBytes': n, 'tensors': out}
+        print(json.dumps(result))
