@@ -588,7 +588,8 @@ Header ReadHeader(int fd, const std::string& path) {
 Fd OpenForRead(const std::string& path) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not park a worker thread forever; fstat then refuses anything but a file.
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) FailErrno(path, "cannot open", errno);
   return Fd(fd);

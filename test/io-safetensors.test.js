@@ -338,6 +338,9 @@ test('load picks safetensors by content whatever the extension, and names the su
   fs.writeFileSync(junk, 'PK\x03\x04 not a weight file at all');
   await assert.rejects(tg.io.load(junk), (e) => e.code === 'ERR_UNKNOWN_FORMAT' && /safetensors \(\.safetensors\)/.test(e.message) && e.message.includes(junk));
   await assert.rejects(tg.io.load(path.join(tmp, 'nope.safetensors')), (e) => e.code === 'ERR_IO');
+  const fifo = path.join(tmp, 'pipe.safetensors');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(tg.io.load(fifo), (e) => e.code === 'ERR_IO' && /not a regular file/.test(e.message));
   assert.deepStrictEqual(tg.io.supportedFormats().map((f) => f.format).sort(), ['safetensors', 'safetensors-index']);
   tg.dispose([t, back]);
 });

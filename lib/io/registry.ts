@@ -52,7 +52,8 @@ export function supportedFormats(): { format: string; extensions: string[] }[] {
 }
 
 async function readHead(file: string): Promise<{ head: Uint8Array; size: number }> {
-  const fh = await fs.promises.open(file, 'r').catch((e: NodeJS.ErrnoException) => {
+  // O_NONBLOCK: a FIFO passed as a weight file must not hang the open; it is refused as not a regular file below.
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
     throw new TorchError(`io: cannot open '${file}': ${e.message}`, { code: 'ERR_IO', cause: e });
   });
   try {
