@@ -190,6 +190,27 @@ test('save accepts a Map or [name, tensor] pairs, writes deterministically, and 
   tg.dispose(back.tensors);
 });
 
+test('save and load of a large file run off the JavaScript thread: timers keep firing meanwhile', async () => {
+  const big = tg.randn([16 << 20]);
+  const file = tmpFile('big');
+  const ticksDuring = async (work) => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+    }
+    return ticks;
+  };
+  // A synchronous implementation would let no timer run before it finished.
+  assert.ok((await ticksDuring(() => tg.io.save({ big }, file))) > 0, 'timers ran during save');
+  let back;
+  assert.ok((await ticksDuring(async () => (back = await tg.io.load(file)))) > 0, 'timers ran during load');
+  assert.ok(back.big.equal(big), 'same values');
+  tg.dispose([big, back]);
+});
+
 test('names are own keys, even __proto__, and integer-like names keep their order in names', async () => {
   // Raw JSON text: an object literal would turn '__proto__' into a prototype and move '1' first.
   const header = '{"__proto__":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"1":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}';
