@@ -16,6 +16,7 @@ export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { registerReader, supportedFormats, inspectSafetensors };
 
+// A new format implements WeightReader in its own file (sniff by magic bytes, read to tensors) and registers here.
 registerReader(safetensorsReader);
 registerReader(shardedSafetensorsReader);
 
@@ -25,7 +26,7 @@ export interface SaveOptions {
   metadata?: Record<string, string>;
 }
 
-// Extensions of formats torchgraft reads but does not write: saving to them as safetensors would mislead.
+// Extensions that name other formats: writing safetensors under them would mislead every reader.
 const FOREIGN_EXTENSIONS = ['.pt', '.pth', '.bin', '.ckpt', '.npz', '.npy', '.h5', '.hdf5', '.keras', '.onnx', '.json', '.pb'];
 
 /**
