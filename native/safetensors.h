@@ -18,7 +18,8 @@
 //
 //   safetensorsSave(entries: [name: string, tensor: Tensor][], path: string, metadata?: [key: string, value: string][])
 //       -> Promise<undefined>. Async. Entries are checked on the JS thread (synchronous TypeError/TorchError for a
-//       wrong argument). The worker holds its own tensor handles (disposing a JS tensor meanwhile is safe), moves
+//       wrong argument). The worker holds its own tensor handles (disposing a JS tensor meanwhile is safe; changing
+//       one in place before the promise settles races with the write, as the TS docs say), moves
 //       them to contiguous CPU memory, and writes the header (entries ordered by element size, largest first, then
 //       by name; header padded with spaces to 8 bytes so every tensor is aligned) and the data to
 //       `path.tmp-<pid>-<random>`, fsyncs it, renames it over `path`, and fsyncs the directory. On failure the temp

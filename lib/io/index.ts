@@ -53,6 +53,8 @@ export async function loadWithMetadata(file: string): Promise<LoadedWeights> {
 /**
  * Saves a state dict as a safetensors file, atomically (temporary file, fsync, rename): a failed or killed save
  * leaves the previous file intact. Python reads it with `safetensors.torch.load_file`.
+ * The data are read off the JavaScript thread: disposing the tensors meanwhile is safe, but changing them in place
+ * (an optimizer step) before the promise settles may write a mix of old and new values; await it first.
  * @param stateDict name -> tensor as an object, a Map or [name, tensor] pairs.
  * @param file destination; an extension of another format (.pt, .h5, ...) is refused.
  * @param options `metadata`: string -> string stored in the header.
