@@ -10,6 +10,7 @@ const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
 const tg = require('..');
 const { fuzz } = require('../scripts/fuzz-io.js');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'helpers', 'safetensors_ref.py');
@@ -155,6 +156,19 @@ test('a file written by Python PyTorch loads in torchgraft with identical values
   assert.deepStrictEqual(loaded.metadata, expected.metadata);
   assert.deepStrictEqual(describe(loaded.tensors), expected.tensors);
   tg.dispose(loaded.tensors);
+});
+
+test('CUDA tensors are saved from the GPU and load back on the CPU with the same values', { skip: CUDA_SKIP }, async () => {
+  const src = { w: tg.randn([64, 32]).to('cuda'), h: tg.randn([8]).to({ device: 'cuda', dtype: 'bfloat16' }) };
+  const file = tmpFile('cuda');
+  const pending = tg.io.save(src, file);
+  const expected = describe({ w: src.w.to('cpu'), h: src.h.to('cpu') });
+  tg.dispose(src); // the save holds its own handles
+  await pending;
+  const back = await tg.io.load(file);
+  assert.strictEqual(back.w.device, 'cpu');
+  assert.deepStrictEqual(describe(back), expected);
+  tg.dispose(back);
 });
 
 test('metadata round-trips through loadWithMetadata; load() alone returns only tensors', async () => {
@@ -438,6 +452,21 @@ test('U16 and U32 tensors widen losslessly to int32 and int64', async () => {
   assert.strictEqual(got.u32.dtype, 'int64');
   assert.deepStrictEqual(Array.from(got.u32.dataSync()), [4294967295n, 2n]);
   tg.dispose(got);
+});
+
+test('8-bit float tensors widen to float32 on LibTorch 2.1 and later, and are refused clearly before', async () => {
+  // e4m3fn: 0x38 = 1, 0x40 = 2, 0xb8 = -1; e5m2: 0x3c = 1, 0x40 = 2, 0xbc = -1.
+  const file = writeRaw(rawFile({ a: { dtype: 'F8_E4M3', shape: [3], data_offsets: [0, 3] }, b: { dtype: 'F8_E5M2', shape: [3], data_offsets: [3, 6] } }, Buffer.from([0x38, 0x40, 0xb8, 0x3c, 0x40, 0xbc])), 'f8');
+  const [major, minor] = tg.buildInfo().torchVersion.split('.').map(Number);
+  if (major > 2 || (major === 2 && minor >= 1)) {
+    const got = await tg.io.load(file);
+    assert.strictEqual(got.a.dtype, 'float32');
+    assert.deepStrictEqual(Array.from(got.a.dataSync()), [1, 2, -1]);
+    assert.deepStrictEqual(Array.from(got.b.dataSync()), [1, 2, -1]);
+    tg.dispose(got);
+  } else {
+    await rejectsWith(file, 'ERR_SAFETENSORS_DTYPE', /F8_E4M3.*LibTorch 2\.1/);
+  }
 });
 
 test('header padding, unknown entry fields and empty files of tensors are accepted as the format allows', async () => {
