@@ -21,6 +21,7 @@ export * as data from './data';
 export { fit, evaluate, predict, History, EarlyStopping } from './train';
 export type { FitOptions, FitCache, EvaluateOptions, PredictOptions, Callback, FitContext, EpochLogs, BatchLogs, DataSource, Trainable, StepOptimizer, EarlyStoppingOptions, LossSpec, MetricSpec } from './train';
 export * as cuda from './cuda';
+export * as io from './io';
 export { buildInfo, setNumThreads } from './info';
 export * as datasets from './datasets';
 export * as optim from './optim';
