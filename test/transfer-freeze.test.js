@@ -61,6 +61,17 @@ test('isFrozen() answers for a parameter, a module and the whole model', () => {
   assert.throws(() => net.isFrozen('hidden9'), /isFrozen\('hidden9'\): no parameter or module of that name .*its children: hidden1, act1/);
 });
 
+test('a module shared under two names (tied weights) is frozen through either name', () => {
+  const shared = new nn.Linear(3, 3);
+  const net = new nn.Sequential({ a: shared, act: new nn.Tanh(), b: shared, bn: new nn.BatchNorm1d(3) });
+  net.freeze('b');
+  assert.strictEqual(shared.weight.requiresGrad, false);
+  assert.strictEqual(net.isFrozen('b.weight'), true);
+  assert.strictEqual(net.isFrozen('a'), true);
+  net.unfreeze(/^b\./);
+  assert.strictEqual(shared.bias.requiresGrad, true);
+});
+
 test('freeze() releases the gradients of what it freezes and leaves the others', () => {
   const net = mlp();
   net.forward(tg.randn([2, 4])).sum().backward();

@@ -13,10 +13,32 @@ export function hasFrozenStatistics(m: Module): m is StatisticsModule {
   return typeof (m as unknown as { frozenStatistics?: unknown }).frozenStatistics === 'boolean';
 }
 
+/** Every module path, a module shared under two names listed under both (as state dicts do); cycles are cut. */
+function allModulePaths(model: Module): [string, Module][] {
+  const out: [string, Module][] = [];
+  const onPath = new Set<Module>();
+  const walk = (m: Module, path: string) => {
+    if (onPath.has(m)) return;
+    onPath.add(m);
+    out.push([path, m]);
+    for (const [n, c] of m._modules) if (c) walk(c, path ? `${path}.${n}` : n);
+    onPath.delete(m);
+  };
+  walk(model, '');
+  return out;
+}
+
+/** Every parameter under every name it has (tied weights have several). */
+function allNamedParameters(model: Module): [string, Tensor][] {
+  const out: [string, Tensor][] = [];
+  for (const [path, m] of allModulePaths(model)) for (const [n, t] of m._parameters) if (t) out.push([path ? `${path}.${n}` : n, t]);
+  return out;
+}
+
 /** Every name a pattern may select in a module: module paths, parameter and buffer names. */
 function selectableNames(model: Module): string[] {
   const names: string[] = [];
-  for (const [path, m] of model.namedModules()) {
+  for (const [path, m] of allModulePaths(model)) {
     if (path !== '') names.push(path);
     const pre = path ? `${path}.` : '';
     for (const [n, t] of m._parameters) if (t) names.push(pre + n);
@@ -62,13 +84,13 @@ export function compileSelection(model: Module, pattern: NamePattern, where: str
 export function setFrozen(model: Module, pattern: NamePattern | undefined, frozen: boolean, where: string): void {
   const match = pattern === undefined ? () => true : compileSelection(model, pattern, where);
   const touched = new Set<Tensor>();
-  for (const [name, p] of model.namedParameters()) {
-    if (!match(name)) continue;
+  for (const [name, p] of allNamedParameters(model)) {
+    if (!match(name) || touched.has(p)) continue;
     touched.add(p);
     p.requiresGrad = !frozen;
     if (frozen) releaseGrad(p);
   }
-  for (const [path, m] of model.namedModules()) {
+  for (const [path, m] of allModulePaths(model)) {
     if (!hasFrozenStatistics(m)) continue;
     const own = [...m._parameters.values()].filter((p): p is Tensor => !!p);
     if (own.length) {
@@ -92,7 +114,7 @@ function releaseGrad(p: Tensor): void {
 /** Implements Module.isFrozen(): a parameter that does not train, or a module all of whose parameters (or statistics) are frozen. */
 export function isFrozenIn(model: Module, name: string): boolean {
   if (typeof name !== 'string') throw new TypeError(`isFrozen(): expected a dotted parameter or module name, got ${typeof name}`);
-  const param = model.namedParameters().find(([n]) => n === name);
+  const param = allNamedParameters(model).find(([n]) => n === name);
   if (param) return !param[1].requiresGrad;
   let m: Module;
   try {
