@@ -5,6 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { nn } = tg;
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 // The options that would move a parameter without a gradient if freezing were not honoured.
 const KINDS = {
@@ -99,3 +100,16 @@ for (const [title, [cls, options]] of Object.entries(KINDS)) {
     assert.ok(m.bn1.running_var.equal(before['bn1.running_var']), 'bn1 statistics are still frozen');
   });
 }
+
+test('on CUDA too: frozen layers and BatchNorm statistics stay bitwise unchanged under Adam with weight decay', { skip: CUDA_SKIP }, () => {
+  const m = net().to('cuda');
+  const d = data().map((t) => t.to('cuda'));
+  const opt = new tg.optim.Adam(m.parameters(), { lr: 0.01, amsgrad: true, weightDecay: 0.1 });
+  steps(m, opt, d, 2);
+  m.freeze(FROZEN);
+  const before = snapshot(m);
+  steps(m, opt, d, 3);
+  assertFrozenPartUnchanged(m, before, 'cuda');
+  assertTrainablePartMoved(m, before, 'cuda');
+  m.dispose();
+});
