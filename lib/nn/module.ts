@@ -492,7 +492,8 @@ export class Module {
    * gradients are released), so no optimizer moves them, whatever its momentum, weight decay or state.
    * A BatchNorm all of whose parameters are frozen (or that the pattern names, also with `affine: false`) keeps
    * its running statistics and normalises with them even in training mode. Each string or RegExp must select
-   * something (an error names those that do not); predicates are exempt. Returns this.
+   * some module, parameter or buffer (an error names those that do not); predicates are exempt. Patterns are
+   * tested on parameter names and, for a BatchNorm without parameters, on its path and buffer names. Returns this.
    * @param pattern a glob (`hidden[12].*`, or a module name `hidden1`), a RegExp on dotted parameter names, a list of them, or a predicate.
    * @example net.freeze(/^hidden[12]\./); net.freeze(['features', 'bn1']);
    */
