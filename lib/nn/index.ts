@@ -10,8 +10,8 @@ export { ModuleList, ModuleDict } from './module-list';
 export { PARAM_NAME, parameterName, setParameterName } from './parameter';
 export { compilePattern } from './pattern';
 export type { NamePattern } from './pattern';
-export { StateDictError } from './state-dict';
-export type { StateDict, StateDictOptions, LoadStateDictOptions, LoadReport, ShapeMismatch } from './state-dict';
+export { StateDictError, LoadReport } from './state-dict';
+export type { StateDict, StateDictOptions, LoadStateDictOptions, ShapeMismatch, LoadReportData } from './state-dict';
 export type { SummaryInput } from './summary';
 export type { FactoryOptions } from './layers/common';
 export { Linear } from './layers/linear';
@@ -28,6 +28,7 @@ export type { EmbeddingOptions } from './layers/embedding';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling';
 export type { MaxPool2dOptions, AvgPool2dOptions } from './layers/pooling';
 export { Identity, Flatten } from './layers/shape';
+export { StopGradient } from './layers/stop-gradient';
 export type { FlattenOptions } from './layers/shape';
 export { ReLU, ELU, SELU, LeakyReLU, GELU, Softplus, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation';
 export {

@@ -9,6 +9,8 @@ import { parameterName, setParameterName } from './parameter';
 import { NamePattern, compilePattern } from './pattern';
 import { LoadReport, LoadStateDictOptions, StateDict, StateDictOptions, loadStateDictInto, stateDictOf } from './state-dict';
 import { SummaryInput, summarize } from './summary';
+import { isFrozenIn, setFrozen } from '../transfer/freeze';
+import { checkLayerGroups, freezeTo, layerGroupsOf, resolveLayerGroups } from '../transfer/layer-groups';
 
 /** Where `Module.to()` moves a module and/or which floating dtype it converts to. */
 export type ModuleTarget = Device | DType | string | { device?: Device | string; dtype?: DType };
@@ -76,6 +78,7 @@ export class Module {
   /** @internal */ readonly _moduleMap = new Map<string, Module | null>();
   /** @internal */ readonly _forwardPreHooks = new Map<number, ForwardPreHook>();
   /** @internal */ readonly _forwardHooks = new Map<number, ForwardHook>();
+  /** @internal */ _layerGroups: NamePattern[] | undefined = undefined;
 
   /**
    * Child modules by name. Modules assigned as plain properties (`this.fc1 = new Linear(…)`, or a class
@@ -450,9 +453,15 @@ export class Module {
   }
 
   /**
-   * Copies tensors by dotted name into this module's parameters and buffers, in place (no grad).
-   * With `strict` (the default) missing and unexpected keys are errors; shape mismatches and non-tensors
-   * always are. All problems are reported in one `StateDictError` before anything is copied.
+   * Copies tensors by dotted name into this module's parameters and buffers, in place (no grad), and returns a
+   * `LoadReport` (loaded, missing, unexpected, mismatched, skipped; prints as a table).
+   * Checkpoint keys go through `stripPrefix`, `rename` and `addPrefix`; `include` / `exclude` then pick the keys
+   * to load, and keys outside them are skipped, never errors. With `strict` (the default, also with the other
+   * options) missing and unexpected keys in scope are errors; shape mismatches are too unless `skipMismatched`;
+   * non-tensors and disposed tensors always are. All problems are reported in one `StateDictError` before
+   * anything is copied.
+   * @example net.loadStateDict(sd, { include: /^hidden[123]\./ })  // restore hidden1-3 only, strictly
+   * @example net.loadStateDict(sd, { stripPrefix: 'module.', rename: { 'dense_1.': 'hidden1.' }, skipMismatched: true })
    */
   loadStateDict(stateDict: StateDict | Map<string, Tensor>, options: LoadStateDictOptions = {}): LoadReport {
     return loadStateDictInto(this, stateDict, options);
@@ -476,6 +485,86 @@ export class Module {
     }
   }
 
+  // ---- freezing ----------------------------------------------------------------------------------
+
+  /**
+   * Freezes what a pattern selects (everything without one): those parameters stop requiring grad (their
+   * gradients are released), so no optimizer moves them, whatever its momentum, weight decay or state.
+   * A BatchNorm all of whose parameters are frozen (or that the pattern names, also with `affine: false`) keeps
+   * its running statistics and normalises with them even in training mode. Each string or RegExp must select
+   * some module, parameter or buffer (an error names those that do not); predicates are exempt. Patterns are
+   * tested on parameter names and, for a BatchNorm without parameters, on its path and buffer names. Returns this.
+   * @param pattern a glob (`hidden[12].*`, or a module name `hidden1`), a RegExp on dotted parameter names, a list of them, or a predicate.
+   * @example net.freeze(/^hidden[12]\./); net.freeze(['features', 'bn1']);
+   */
+  freeze(pattern?: NamePattern): this {
+    setFrozen(this, pattern, true, 'freeze()');
+    return this;
+  }
+
+  /** Undoes freeze() for what a pattern selects (everything without one): parameters train again, statistics update again. Returns this. */
+  unfreeze(pattern?: NamePattern): this {
+    setFrozen(this, pattern, false, 'unfreeze()');
+    return this;
+  }
+
+  /**
+   * Freezes the first `n` layer groups and unfreezes the rest; `n < 0` counts from the end (`freezeTo(-1)`
+   * trains only the last group). Groups are `layerGroups`: by default one per top-level child, in order.
+   * Throws a RangeError unless `-groups <= n <= groups`. Returns this.
+   */
+  freezeTo(n: number): this {
+    freezeTo(this, n);
+    return this;
+  }
+
+  /**
+   * The ordered layer groups used by freezeTo() and discriminative learning rates. Reads the declared groups,
+   * or the default (one per top-level child, by name; then the model's own parameters, if any). Set it to an
+   * array of patterns (`[['conv1', 'bn1'], 'layer1', /^layer[23]\./, 'fc']`); undefined restores the default.
+   * Every parameter must fall in exactly one group (checked when they are used).
+   */
+  get layerGroups(): NamePattern[] {
+    return layerGroupsOf(this);
+  }
+
+  set layerGroups(groups: NamePattern[] | undefined) {
+    this._layerGroups = checkLayerGroups(groups);
+  }
+
+  /** The parameters of each layer group, in order (see `layerGroups`), e.g. to build one optimizer group per layer group. */
+  layerGroupParameters(): Tensor[][] {
+    return resolveLayerGroups(this).map((g) => g.params);
+  }
+
+  /** Parameters that train (require grad) with their dotted names. */
+  namedTrainableParameters(): [string, Tensor][] {
+    return this.namedParameters().filter(([, p]) => p.requiresGrad);
+  }
+
+  /** Parameters that train (require grad): what to give an optimizer after freezing. */
+  trainableParameters(): Tensor[] {
+    return this.namedTrainableParameters().map(([, p]) => p);
+  }
+
+  /** Frozen parameters (not requiring grad) with their dotted names. */
+  namedFrozenParameters(): [string, Tensor][] {
+    return this.namedParameters().filter(([, p]) => !p.requiresGrad);
+  }
+
+  /** Frozen parameters (not requiring grad). */
+  frozenParameters(): Tensor[] {
+    return this.namedFrozenParameters().map(([, p]) => p);
+  }
+
+  /**
+   * Whether a parameter (`hidden1.weight`) is frozen, or a module (`hidden1`; '' for this one) is: all its
+   * parameters are, or, without parameters, its BatchNorm statistics are. Throws for an unknown name.
+   */
+  isFrozen(name = ''): boolean {
+    return isFrozenIn(this, name);
+  }
+
   /** Number of parameter elements (each shared tensor once); `{ trainableOnly: true }` counts those requiring grad. */
   numParameters(options: { trainableOnly?: boolean } = {}): number {
     return this.parameters()
@@ -485,7 +574,8 @@ export class Module {
 
   /**
    * A table of the module tree: name, type, output shape (when an input or its shape is given, by one
-   * forward pass in eval mode without grad, tracing every submodule's forward), parameter count, trainable.
+   * forward pass in eval mode without grad, tracing every submodule's forward), parameter count, and whether it
+   * trains: yes, partly, frozen (see freeze()) or - (no parameters).
    * @param input an input shape including the batch (`[1, 3, 224, 224]`), several shapes, or tensors.
    */
   summary(input?: SummaryInput, options: { dtype?: DType } = {}): string {

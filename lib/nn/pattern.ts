@@ -5,6 +5,7 @@
  * character, `[12]` / `[a-c]` / `[!0]` a character class; a glob also selects everything under a matching
  * module path (`hidden1` selects `hidden1.weight`). A RegExp is tested against the whole dotted name.
  * An array selects what any of its patterns selects; a function decides by itself.
+ * An unclosed character class (`hidden[12`) is a SyntaxError.
  */
 export type NamePattern = string | RegExp | readonly (string | RegExp)[] | ((name: string) => boolean);
 
@@ -18,10 +19,8 @@ function globToRegExp(glob: string): RegExp {
     } else if (c === '?') re += '.';
     else if (c === '[') {
       const close = glob.indexOf(']', i + 2);
-      if (close < 0) {
-        re += '\\[';
-        continue;
-      }
+      // An unclosed class is almost always a typo ('hidden[12.*'): say so rather than match a literal '['.
+      if (close < 0) throw new SyntaxError(`name pattern: unclosed '[' at position ${i} in glob '${glob}'`);
       let body = glob.slice(i + 1, close);
       const negate = body[0] === '!' || body[0] === '^';
       if (negate) body = body.slice(1);

@@ -3,6 +3,9 @@ import { Tensor, isTensor } from '../tensor';
 import { TorchError } from '../errors';
 import { noGrad } from '../autograd';
 import type { Module } from './module';
+import { NamePattern, compilePattern } from './pattern';
+import { LoadReport, LoadReportData, ShapeMismatch } from './load-report';
+import { RenameRules, compileRename } from '../transfer/rename';
 
 /** Tensors by dotted name, insertion-ordered like PyTorch's `state_dict()`. */
 export type StateDict = Record<string, Tensor>;
@@ -15,45 +18,54 @@ export interface StateDictOptions {
   keepVars?: boolean;
 }
 
-/** Options of loadStateDict(). */
+/**
+ * Options of loadStateDict(). Each checkpoint key is transformed in this order: stripPrefix, rename, addPrefix;
+ * include / exclude then select among the resulting (module) names. Out-of-scope keys are never errors: the
+ * checkpoint's go to `skipped`, the module's are left as they are (not `missing`).
+ * @example net.loadStateDict(sd, { include: /^hidden[123]\./ })   // the textbook's partial restore, strict within scope
+ */
 export interface LoadStateDictOptions {
-  /** Missing and unexpected keys are errors (default true). Shape mismatches are errors either way. */
+  /** Missing and unexpected keys (within include/exclude) are errors (default true, also with the other options). */
   strict?: boolean;
+  /** Load only keys that match (module names after renaming): a glob (`hidden[123]`), a RegExp, a list, or a predicate. */
+  include?: NamePattern;
+  /** Leave out keys that match, also within include. */
+  exclude?: NamePattern;
+  /** Renames checkpoint keys after stripPrefix: a prefix map (`{ 'dense_1.': 'hidden1.' }`), [RegExp, replacement] pairs, or a function. */
+  rename?: RenameRules;
+  /** Removed from the start of the checkpoint keys that have it, first (`'module.'` from DataParallel). */
+  stripPrefix?: string;
+  /** Prepended to every checkpoint key, last (`'backbone.'` to load a backbone's checkpoint into a larger model). */
+  addPrefix?: string;
+  /** Report shape mismatches in `mismatched` and skip them, instead of failing (default false). */
+  skipMismatched?: boolean;
 }
 
-/** A key whose tensor has another shape than the module's. */
-export interface ShapeMismatch {
-  key: string;
-  expected: number[];
-  found: number[];
-}
+const OPTION_KEYS = ['strict', 'include', 'exclude', 'rename', 'stripPrefix', 'addPrefix', 'skipMismatched'];
 
-/** What loadStateDict() did. */
-export interface LoadReport {
-  /** Keys copied into the module. */
-  loaded: string[];
-  /** The module's keys that the state dict lacks. */
-  missing: string[];
-  /** State dict keys the module does not have. */
-  unexpected: string[];
-  /** Keys present on both sides with different shapes. */
-  mismatched: ShapeMismatch[];
-}
+export { LoadReport };
+export type { ShapeMismatch, LoadReportData };
 
 /** Thrown by loadStateDict() with every problem found; the module is left unchanged. */
 export class StateDictError extends TorchError {
   missing: string[];
   unexpected: string[];
   mismatched: ShapeMismatch[];
-  /** Keys whose value is not a tensor. */
+  /** Keys whose value is not a tensor, or a disposed one. */
   invalid: string[];
-  constructor(message: string, parts: { missing: string[]; unexpected: string[]; mismatched: ShapeMismatch[]; invalid: string[] }) {
+  /** Module keys that several checkpoint keys were renamed to. */
+  duplicates: string[];
+  constructor(
+    message: string,
+    parts: { missing: string[]; unexpected: string[]; mismatched: ShapeMismatch[]; invalid: string[]; duplicates?: string[] },
+  ) {
     super(message, { code: 'ERR_STATE_DICT' });
     this.name = 'StateDictError';
     this.missing = parts.missing;
     this.unexpected = parts.unexpected;
     this.mismatched = parts.mismatched;
     this.invalid = parts.invalid;
+    this.duplicates = parts.duplicates ?? [];
   }
 }
 
@@ -102,25 +114,76 @@ function entriesOf(sd: StateDict | Map<string, Tensor>): [string, unknown][] {
 
 const fmtShape = (s: number[]) => `[${s.join(', ')}]`;
 
-/** Implements Module.loadStateDict(). */
+function checkOptions(options: LoadStateDictOptions): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new TypeError('loadStateDict(): options must be an object such as { strict: false }');
+  const unknown = Object.keys(options).filter((k) => !OPTION_KEYS.includes(k));
+  if (unknown.length) throw new TypeError(`loadStateDict(): unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${OPTION_KEYS.join(', ')})`);
+  for (const k of ['strict', 'skipMismatched'] as const)
+    if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new TypeError(`loadStateDict(): ${k} must be a boolean`);
+  for (const k of ['stripPrefix', 'addPrefix'] as const)
+    if (options[k] !== undefined && typeof options[k] !== 'string') throw new TypeError(`loadStateDict(): ${k} must be a string`);
+}
+
+/** The key transform of the options: stripPrefix, then rename, then addPrefix. */
+function keyTransform(options: LoadStateDictOptions): (key: string) => { key: string; stripped: boolean; renamed: boolean } {
+  const rename = compileRename(options.rename);
+  const { stripPrefix, addPrefix } = options;
+  return (original) => {
+    let key = original;
+    const stripped = !!stripPrefix && key.startsWith(stripPrefix);
+    if (stripped) key = key.slice(stripPrefix!.length);
+    const before = key;
+    key = rename(key);
+    if (typeof key !== 'string') throw new TypeError(`loadStateDict(): rename turned '${original}' into ${typeof key}, not a string`);
+    if (addPrefix) key = addPrefix + key;
+    return { key, stripped, renamed: key !== (addPrefix ?? '') + before };
+  };
+}
+
+/** Implements Module.loadStateDict(): checks everything first, then copies in place (no grad), or throws having copied nothing. */
 export function loadStateDictInto(module: Module, sd: StateDict | Map<string, Tensor>, options: LoadStateDictOptions = {}): LoadReport {
-  if (options === null || typeof options !== 'object') throw new TypeError('loadStateDict(): options must be an object such as { strict: false }');
+  checkOptions(options);
   const strict = options.strict ?? true;
   const given = entriesOf(sd);
+  const transform = keyTransform(options);
+  const include = options.include === undefined ? undefined : compilePattern(options.include);
+  const exclude = options.exclude === undefined ? undefined : compilePattern(options.exclude);
+  const inScope = (k: string) => (!include || include(k)) && !(exclude && exclude(k));
   const targets = stateEntries(module);
-  const report: LoadReport = { loaded: [], missing: [], unexpected: [], mismatched: [] };
+  const report = new LoadReport();
   const invalid: string[] = [];
-  const present = new Set<string>();
+  const disposed: string[] = [];
+  const sources = new Map<string, string[]>();
   const copies: [Tensor, Tensor][] = [];
-  for (const [key, value] of given) {
-    present.add(key);
+  let stripped = 0;
+  let renamed = 0;
+  let included = 0;
+  let excluded = 0;
+  for (const [original, value] of given) {
+    const t = transform(original);
+    const key = t.key;
+    if (t.stripped) stripped++;
+    if (t.renamed) renamed++;
+    if (key !== original) report.renamed.push([original, key]);
+    sources.set(key, [...(sources.get(key) ?? []), original]);
+    if (include?.(key)) included++;
+    if (exclude?.(key)) excluded++;
+    if (!inScope(key)) {
+      report.skipped.push(key);
+      continue;
+    }
     const target = targets.get(key);
     if (!target) {
       report.unexpected.push(key);
       continue;
     }
-    if (!isTensor(value) || value.isDisposed) {
+    if (!isTensor(value)) {
       invalid.push(key);
+      continue;
+    }
+    if (value.isDisposed) {
+      disposed.push(key);
       continue;
     }
     const a = target.tensor.shape;
@@ -132,22 +195,41 @@ export function loadStateDictInto(module: Module, sd: StateDict | Map<string, Te
     copies.push([target.tensor, value]);
     report.loaded.push(key);
   }
-  for (const [key, e] of targets) if (!present.has(key) && !e.optional) report.missing.push(key);
+  for (const [key, e] of targets) if (!sources.has(key) && !e.optional && inScope(key)) report.missing.push(key);
+  const duplicates = [...sources].filter(([, from]) => from.length > 1);
+
+  // Options that changed nothing are reported: a prefix or pattern that matches no key is usually a typo.
+  if (options.stripPrefix && !stripped) report.warnings.push(`stripPrefix '${options.stripPrefix}': no key starts with it`);
+  if (options.rename !== undefined && !renamed) report.warnings.push('rename: it changed no key');
+  if (include && !included) report.warnings.push(`include: it matched none of the ${given.length} keys of the state dict, so nothing was loaded`);
+  if (exclude && !excluded) report.warnings.push('exclude: it matched no key of the state dict');
 
   const problems: string[] = [];
   if (strict && report.missing.length) problems.push(`missing keys (${report.missing.length}): ${report.missing.join(', ')}`);
   if (strict && report.unexpected.length) problems.push(`unexpected keys (${report.unexpected.length}): ${report.unexpected.join(', ')}`);
-  if (report.mismatched.length)
+  if (report.mismatched.length && !options.skipMismatched)
     problems.push(
       `shape mismatches (${report.mismatched.length}): ` +
         report.mismatched.map((m) => `${m.key} expected ${fmtShape(m.expected)}, found ${fmtShape(m.found)}`).join('; '),
     );
   if (invalid.length) problems.push(`not tensors (${invalid.length}): ${invalid.join(', ')}`);
+  if (disposed.length) problems.push(`disposed tensors (${disposed.length}): ${disposed.join(', ')}`);
+  if (duplicates.length)
+    problems.push(`keys renamed to the same name (${duplicates.length}): ${duplicates.map(([k, from]) => `${from.join(' and ')} -> ${k}`).join('; ')}`);
   if (problems.length) {
+    const hints: string[] = [];
+    if (strict && (report.missing.length || report.unexpected.length)) hints.push('{ strict: false } loads the keys that match');
+    if (report.mismatched.length && !options.skipMismatched) hints.push('{ skipMismatched: true } skips shape mismatches');
     throw new StateDictError(
       `loadStateDict(): cannot load into ${module.constructor.name}; nothing was copied:\n  ${problems.join('\n  ')}` +
-        (strict && !report.mismatched.length && !invalid.length ? '\n  (pass { strict: false } to load the keys that match)' : ''),
-      { missing: report.missing, unexpected: report.unexpected, mismatched: report.mismatched, invalid },
+        (hints.length ? `\n  (${hints.join('; ')})` : ''),
+      {
+        missing: report.missing,
+        unexpected: report.unexpected,
+        mismatched: report.mismatched,
+        invalid: [...invalid, ...disposed],
+        duplicates: duplicates.map(([k]) => k),
+      },
     );
   }
   noGrad(() => {

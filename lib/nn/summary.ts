@@ -5,6 +5,7 @@ import { zeros } from '../creation';
 import { tidy } from '../memory';
 import { noGrad } from '../autograd';
 import type { Module } from './module';
+import { hasFrozenStatistics } from '../transfer/freeze';
 
 /** What summary() runs forward on: one input shape (batch included), several shapes, or tensors. */
 export type SummaryInput = number[] | number[][] | Tensor | Tensor[];
@@ -71,7 +72,7 @@ function traceShapes(module: Module, input: SummaryInput, dtype: DType | undefin
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
-/** Implements Module.summary(). */
+/** Implements Module.summary(); the Trainable column reads yes, partly, frozen (parameters, or BatchNorm statistics), or '-'. */
 export function summarize(module: Module, input: SummaryInput | undefined, options: { dtype?: DType } = {}): string {
   const shapes = input === undefined ? undefined : traceShapes(module, input, options.dtype);
   const rows: string[][] = [];
@@ -79,7 +80,8 @@ export function summarize(module: Module, input: SummaryInput | undefined, optio
     const own = [...m._parameters.values()].filter((p): p is Tensor => !!p);
     const count = own.reduce((s, p) => s + p.numel, 0);
     const trainable = own.filter((p) => p.requiresGrad).length;
-    const train = own.length === 0 ? '-' : trainable === own.length ? 'yes' : trainable === 0 ? 'no' : 'partly';
+    const statsFrozen = hasFrozenStatistics(m) && m.frozenStatistics;
+    const train = own.length === 0 ? (statsFrozen ? 'frozen' : '-') : trainable === own.length ? 'yes' : trainable === 0 ? 'frozen' : 'partly';
     const row = [path === '' ? '(root)' : path, m.constructor.name];
     if (shapes) row.push(shapes.get(m) ?? '-');
     row.push(own.length ? fmtInt(count) : '0', train);

@@ -31,6 +31,12 @@ abstract class BatchNormNd extends Module {
   momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
+  /**
+   * Whether the running statistics are frozen: forward then normalises with them and leaves them (and
+   * num_batches_tracked) unchanged even in training mode, as in eval mode. `model.freeze()` sets it on a
+   * BatchNorm whose parameters it freezes all of (or that it names, also without parameters); `unfreeze()` clears it.
+   */
+  frozenStatistics = false;
 
   constructor(numFeatures: number, o: BatchNormLayerOptions) {
     super();
@@ -80,7 +86,12 @@ abstract class BatchNormNd extends Module {
 
   /** Whether this forward normalises with the batch's own statistics (training, or no running statistics kept). */
   protected useBatchStatistics(): boolean {
-    return this.training || (this.running_mean === null && this.running_var === null);
+    return this.updatesStatistics() || (this.running_mean === null && this.running_var === null);
+  }
+
+  /** Whether this forward is a training one that may update the running statistics (not frozen). */
+  private updatesStatistics(): boolean {
+    return this.training && !this.frozenStatistics;
   }
 
   protected abstract allowedDims(): number[];
@@ -93,13 +104,13 @@ abstract class BatchNormNd extends Module {
       throw new RangeError(`${name}(${this.numFeatures}): expected ${this.numFeatures} channels in dimension 1, got shape [${x.shape.join(', ')}]`);
     const batchStats = this.useBatchStatistics();
     let factor = this.momentum ?? 0;
-    if (this.training && this.trackRunningStats && this.num_batches_tracked) {
+    if (this.updatesStatistics() && this.trackRunningStats && this.num_batches_tracked) {
       const n = this.num_batches_tracked;
       noGrad(() => n.add_(1));
       if (this.momentum === null) factor = 1 / n.item();
     }
     // Training without tracking normalises by the batch and updates nothing.
-    const updateStats = !this.training || this.trackRunningStats;
+    const updateStats = !this.updatesStatistics() || this.trackRunningStats;
     return F.batchNorm(x, updateStats ? this.running_mean : null, updateStats ? this.running_var : null, {
       weight: this.weight,
       bias: this.bias,
@@ -110,7 +121,8 @@ abstract class BatchNormNd extends Module {
   }
 
   extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
+    const frozen = this.frozenStatistics ? ', frozenStatistics=true' : '';
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${frozen}`;
   }
 }
 
