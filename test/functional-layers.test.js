@@ -83,6 +83,20 @@ const activations = [
   { name: 'logSoftmax', inputs: X, js: (t) => F.logSoftmax(t.x, -1), py: 'F.log_softmax(x, -1)' },
 ];
 
+// In-place activations overwrite a clone (autograd flows back to the leaf) and return that same object.
+const inPlace = (fn) => (t) => {
+  const c = t.x.clone();
+  const r = fn(c);
+  if (r !== c) throw new Error('the in-place functional did not return its input');
+  return c;
+};
+activations.push(
+  { name: 'relu_ in place', inputs: X, js: inPlace((c) => F.relu_(c)), py: 'F.relu_(x.clone())' },
+  { name: 'elu_ in place', inputs: X, js: inPlace((c) => F.elu_(c, 0.5)), py: 'F.elu_(x.clone(), 0.5)' },
+  { name: 'selu_ in place', inputs: X, js: inPlace((c) => F.selu_(c)), py: 'F.selu_(x.clone())' },
+  { name: 'leakyRelu_ in place', inputs: X, js: inPlace((c) => F.leakyRelu_(c, 0.1)), py: 'F.leaky_relu_(x.clone(), 0.1)' },
+);
+
 goldenSuite('functional layers', layers);
 goldenSuite('functional activations', activations);
 
