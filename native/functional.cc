@@ -132,6 +132,8 @@ T Interpolate(const Info& i) {
   c10::optional<std::vector<double>> scales;
   if (Given(i, 1)) {
     auto s = ToIntList(i[1], "size");
+    TORCH_CHECK_VALUE(s.size() == 1 || static_cast<int64_t>(s.size()) == spatial, "interpolate(): size has ", s.size(),
+                      " values but the input has ", spatial, " spatial dimension", spatial == 1 ? "" : "s");
     if (s.size() == 1 && spatial == 2) s.push_back(s[0]);
     size = s;
   } else {
@@ -141,6 +143,9 @@ T Interpolate(const Info& i) {
   }
   c10::optional<bool> align;
   if (Given(i, 4)) align = ToBool(i[4], false, "alignCorners");
+  // as torch.nn.functional.interpolate: corners only mean something to the interpolating modes
+  if (align && mode == "nearest")
+    throw Napi::TypeError::New(i.Env(), "interpolate(): alignCorners can only be set with the modes 'linear', 'bilinear' or 'bicubic'");
   at::OptionalIntArrayRef sizeRef = size ? at::OptionalIntArrayRef(*size) : c10::nullopt;
   c10::optional<at::ArrayRef<double>> scaleRef = scales ? c10::optional<at::ArrayRef<double>>(*scales) : c10::nullopt;
   if (mode == "nearest") return spatial == 1 ? at::upsample_nearest1d(input, sizeRef, scaleRef) : at::upsample_nearest2d(input, sizeRef, scaleRef);

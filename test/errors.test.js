@@ -63,6 +63,8 @@ test('unknown dtype or device is a TypeError', () => {
     expectError(() => x.to({ device: 42 }), TypeError, /device: expected a device name/);
     expectError(() => F.mseLoss(x, x, { reduction: 'avg' }), TypeError, /reduction: expected 'mean', 'sum' or 'none'/);
     expectError(() => F.interpolate(tg.randn([1, 1, 2, 2]), { size: 4, mode: 'trilinear' }), TypeError, /mode must be/);
+    expectError(() => F.interpolate(tg.randn([1, 1, 2, 2]), { size: 4, alignCorners: true }), TypeError, /alignCorners can only be set/);
+    expectError(() => F.interpolate(tg.randn([1, 1, 2, 2]), { size: [4, 4, 4] }), tg.TorchError, /size has 3 values but the input has 2 spatial dimensions/);
   });
 });
 

@@ -63,7 +63,7 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null | undefined,
   return F.batchNorm(input, runningMean, runningVar, o.weight, o.bias, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5);
 }
 /** Layer normalisation over the last dimensions. */
-export function layerNorm(input: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function layerNorm(input: Tensor, normalizedShape: number | number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return F.layerNorm(input, normalizedShape, weight, bias, eps);
 }
 /** Zeroes elements with probability p in training mode and rescales the rest by 1/(1-p). */
