@@ -256,7 +256,9 @@ for (const device of ['cpu', 'cuda']) {
     assert.deepStrictEqual(t.toArray(), [[1.5, 2], [3, 4]]);
     assert.deepStrictEqual(Array.from(await t.data()), [1.5, 2, 3, 4]);
     assert.strictEqual(t.to('cpu').device, 'cpu');
-    for (const d of DTYPES) assert.strictEqual(tg.ones([2], { device, dtype: d }).device, t.device);
+    tg.tidy(() => {
+      for (const d of DTYPES) assert.strictEqual(tg.ones([2], { device, dtype: d }).device, t.device);
+    });
     const z = tg.zeros([2], { device });
     assert.strictEqual(z.device, t.device);
     if (device === 'cuda') {

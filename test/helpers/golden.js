@@ -28,6 +28,7 @@ def _case(key, names, grads, fn):
         ins = {n: T[key + '_' + n] for n in names}
         o = fn(**ins)
         OUT[key + '_out'] = o
+        OUT[key + '_dtype'] = torch.tensor(list(str(o.dtype).replace('torch.', '').encode()), dtype=torch.int64)
         if grads and o.is_floating_point() and o.requires_grad:
             o.backward(_pattern(o))
             for n in grads:
@@ -95,6 +96,8 @@ function goldenSuite(title, cases, { seed = 20261128 } = {}) {
             }
             const out = p.c.js(ins);
             assert.ok(tg.isTensor(out), `${p.c.name}: expected a Tensor result`);
+            const pyDtype = Buffer.from(Array.from(py[`${p.key}_dtype`].data, Number)).toString();
+            assert.strictEqual(out.dtype, pyDtype, `${p.c.name}: result dtype`);
             assertClose(assert, out, py[`${p.key}_out`], tol, `${p.c.name} output`);
             if (p.grads.length && out.requiresGrad) {
               const g = tg.tensor(gradPattern(out.numel), { shape: out.shape, device, dtype: out.dtype });
