@@ -137,3 +137,12 @@ test('setting grad checks shape, dtype and device', () => {
     assert.throws(() => (x.grad = {}), TypeError);
   });
 });
+
+test('modifying a value the backward pass needs is a TorchError naming the in-place problem', () => {
+  tg.tidy(() => {
+    const x = tg.randn([3], { requiresGrad: true });
+    const y = x.sigmoid();
+    y.mul_(2);
+    assert.throws(() => y.sum().backward(), (e) => e instanceof tg.TorchError && /modified by an inplace operation/.test(e.message));
+  });
+});

@@ -3,26 +3,32 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 const live = () => tg.memory().tensors;
 
-test('10,000 iterations of a tidy loop leave the tensor count unchanged', () => {
-  const w = tg.randn([8, 4], { requiresGrad: true });
-  const x = tg.randn([16, 8]);
-  const before = live();
-  for (let i = 0; i < 10000; i++) {
-    tg.tidy(() => {
-      const loss = x.matmul(w).relu().sub(0.5).square().mean();
-      loss.backward();
-      tg.noGrad(() => w.sub_(w.grad.mul(1e-3)));
-      w.grad.zero_();
-    });
-  }
-  assert.strictEqual(live(), before);
-  assert.strictEqual(tg.memory().scopes, 0);
-  w.dispose();
-  x.dispose();
-});
+for (const device of ['cpu', 'cuda']) {
+  test(`10,000 iterations of a tidy loop leave the tensor count and bytes unchanged [${device}]`, { skip: device === 'cuda' && CUDA_SKIP }, () => {
+    const w = tg.randn([8, 4], { requiresGrad: true, device });
+    const x = tg.randn([16, 8], { device });
+    const before = tg.memory();
+    for (let i = 0; i < 10000; i++) {
+      tg.tidy(() => {
+        const loss = x.matmul(w).relu().sub(0.5).square().mean();
+        loss.backward();
+        tg.noGrad(() => w.sub_(w.grad.mul(1e-3)));
+        w.grad.zero_();
+      });
+    }
+    const after = tg.memory();
+    assert.strictEqual(after.tensors, before.tensors);
+    assert.strictEqual(after.cudaBytes, before.cudaBytes);
+    assert.strictEqual(after.bytes, before.bytes);
+    assert.strictEqual(after.scopes, 0);
+    w.dispose();
+    x.dispose();
+  });
+}
 
 test('memory() reports tensors and bytes, shared storage counted once', () => {
   const before = tg.memory();
