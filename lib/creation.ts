@@ -115,7 +115,7 @@ export function ones(shape: number[], opts?: TensorOptions): Tensor {
   checkOptions(opts, 'ones');
   return finish(binding.ones(shape, opts?.dtype, opts?.device), opts);
 }
-/** Every element equal to `value`. */
+/** Every element equal to `value`; without a dtype, like `torch.full`: bool for a boolean, int64 for an integer, else float32. */
 export function full(shape: number[], value: number | boolean, opts?: TensorOptions): Tensor {
   checkOptions(opts, 'full');
   return finish(binding.full(shape, value, opts?.dtype, opts?.device), opts);
@@ -153,24 +153,29 @@ export function eye(n: number, m?: number, opts?: TensorOptions): Tensor {
 }
 
 function like(t: Tensor, opts?: TensorOptions): TensorOptions {
-  if (!isTensor(t)) throw new TypeError('expected a Tensor as the first argument');
+  checkLike(t);
   return { dtype: opts?.dtype ?? t.dtype, device: opts?.device ?? t.device, requiresGrad: opts?.requiresGrad };
 }
+// the native type tag, not instanceof: an object made from Tensor.prototype has no tensor behind it
+function checkLike(t: Tensor): number[] {
+  if (!binding.isTensor(t)) throw new TypeError('expected a Tensor as the first argument');
+  return t.shape;
+}
 /** Zeros with the shape, dtype and device of t. */
-export const zerosLike = (t: Tensor, opts?: TensorOptions) => zeros(t.shape, like(t, opts));
+export const zerosLike = (t: Tensor, opts?: TensorOptions) => zeros(checkLike(t), like(t, opts));
 /** Ones with the shape, dtype and device of t. */
-export const onesLike = (t: Tensor, opts?: TensorOptions) => ones(t.shape, like(t, opts));
+export const onesLike = (t: Tensor, opts?: TensorOptions) => ones(checkLike(t), like(t, opts));
 /** `value` everywhere, with the shape, dtype and device of t. */
-export const fullLike = (t: Tensor, value: number, opts?: TensorOptions) => full(t.shape, value, like(t, opts));
+export const fullLike = (t: Tensor, value: number, opts?: TensorOptions) => full(checkLike(t), value, like(t, opts));
 /** Uninitialised, with the shape, dtype and device of t. */
-export const emptyLike = (t: Tensor, opts?: TensorOptions) => empty(t.shape, like(t, opts));
+export const emptyLike = (t: Tensor, opts?: TensorOptions) => empty(checkLike(t), like(t, opts));
 /** Uniform [0, 1) with the shape, dtype and device of t. */
-export const randLike = (t: Tensor, opts?: TensorOptions) => rand(t.shape, like(t, opts));
+export const randLike = (t: Tensor, opts?: TensorOptions) => rand(checkLike(t), like(t, opts));
 /** Standard normal with the shape, dtype and device of t. */
-export const randnLike = (t: Tensor, opts?: TensorOptions) => randn(t.shape, like(t, opts));
+export const randnLike = (t: Tensor, opts?: TensorOptions) => randn(checkLike(t), like(t, opts));
 /** Integers in [low, high) with the shape and device of t. */
 export const randintLike = (t: Tensor, low: number, high: number, opts?: TensorOptions) =>
-  randint(low, high, t.shape, { device: opts?.device ?? t.device, dtype: opts?.dtype ?? t.dtype });
+  randint(low, high, checkLike(t), { device: opts?.device ?? t.device, dtype: opts?.dtype ?? t.dtype });
 
 /** Seeds every random generator (CPU and CUDA) for reproducible runs. */
 export function manualSeed(seed: number): void {

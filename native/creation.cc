@@ -3,6 +3,7 @@
 #include "tensor.h"
 #include "guard.h"
 #include "convert.h"
+#include <cmath>
 #include <cstring>
 
 namespace tg {
@@ -65,11 +66,22 @@ static Napi::Value Zeros(const Napi::CallbackInfo& info) {
 static Napi::Value Ones(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return TensorWrap::Make(info.Env(), at::ones(Shape(info[0]), Options(info, 1))); });
 }
+// full(shape, value, dtype?, device?): without a dtype it follows the value like torch.full (bool, int64 or float32).
 static Napi::Value Full(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] {
-    return TensorWrap::Make(info.Env(), at::full(Shape(info[0]), ToScalar(info[1], "fill value"), Options(info, 2)));
+    at::Scalar value = ToScalar(info[1], "fill value");
+    at::ScalarType inferred = at::kFloat;
+    if (info[1].IsBoolean()) inferred = at::kBool;
+    else if (info[1].IsBigInt()) inferred = at::kLong;
+    else if (info[1].IsNumber()) {
+      double d = info[1].As<Napi::Number>().DoubleValue();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) inferred = at::kLong;
+    }
+    return TensorWrap::Make(info.Env(), at::full(Shape(info[0]), value, Options(info, 2, inferred)));
   });
 }
+// isTensor(v): by the native type tag, so objects made from Tensor.prototype do not pass.
+static Napi::Value IsTensorJs(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsTensor(info[0])); }
 static Napi::Value Rand(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return TensorWrap::Make(info.Env(), at::rand(Shape(info[0]), Options(info, 1))); });
 }
@@ -155,6 +167,7 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   exports.Set("cat", Napi::Function::New<Cat>(env, "cat"));
   exports.Set("stack", Napi::Function::New<Stack>(env, "stack"));
   exports.Set("where", Napi::Function::New<Where>(env, "where"));
+  exports.Set("isTensor", Napi::Function::New<IsTensorJs>(env, "isTensor"));
 }
 
 }  // namespace tg

@@ -32,6 +32,15 @@ Napi::Value Entry(const Info& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&] { return TensorWrap::Make(env, Fn(info)); });
 }
+// In-place activations (relu_, elu_, ...) modify their input and return that same JS object.
+template <void (*Fn)(const Info&)>
+Napi::Value InPlaceEntry(const Info& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    Fn(info);
+    return info[0];
+  });
+}
 
 // linear(input, weight, bias?)
 T Linear(const Info& i) { return at::linear(ToTensor(i[0], "input"), ToTensor(i[1], "weight"), ToOptionalTensor(i[2], "bias")); }
@@ -66,7 +75,13 @@ T AvgPool2d(const Info& i) {
   return at::avg_pool2d(ToTensor(i[0], "input"), k, ListOr(i, 2, k, "stride"), ListOr(i, 3, {0}, "padding"),
                         ToBool(i[4], false, "ceilMode"), ToBool(i[5], true, "countIncludePad"));
 }
-T AdaptiveAvgPool2d(const Info& i) { return at::adaptive_avg_pool2d(ToTensor(i[0], "input"), ToIntList(i[1], "outputSize")); }
+// A single integer means a square output, as in PyTorch.
+std::vector<int64_t> Pair2d(const Info& i, size_t at, const char* what) {
+  std::vector<int64_t> v = ToIntList(i[at], what);
+  if (v.size() == 1) v.push_back(v[0]);
+  return v;
+}
+T AdaptiveAvgPool2d(const Info& i) { return at::adaptive_avg_pool2d(ToTensor(i[0], "input"), Pair2d(i, 1, "outputSize")); }
 // batchNorm(input, runningMean?, runningVar?, weight?, bias?, training, momentum, eps)
 T BatchNorm(const Info& i) {
   return at::batch_norm(ToTensor(i[0], "input"), ToOptionalTensor(i[3], "weight"), ToOptionalTensor(i[4], "bias"),
@@ -91,6 +106,11 @@ T Embedding(const Info& i) {
 T Relu(const Info& i) { return at::relu(ToTensor(i[0], "input")); }
 T Elu(const Info& i) { return at::elu(ToTensor(i[0], "input"), DoubleOr(i, 1, 1.0, "alpha")); }
 T Selu(const Info& i) { return at::selu(ToTensor(i[0], "input")); }
+// ToTensor hands out a const reference to the wrapper's handle; the in-place ops change its values, not the handle.
+void ReluInPlace(const Info& i) { at::relu_(const_cast<T&>(ToTensor(i[0], "input"))); }
+void EluInPlace(const Info& i) { at::elu_(const_cast<T&>(ToTensor(i[0], "input")), DoubleOr(i, 1, 1.0, "alpha")); }
+void SeluInPlace(const Info& i) { at::selu_(const_cast<T&>(ToTensor(i[0], "input"))); }
+void LeakyReluInPlace(const Info& i) { at::leaky_relu_(const_cast<T&>(ToTensor(i[0], "input")), DoubleOr(i, 1, 0.01, "negativeSlope")); }
 T LeakyRelu(const Info& i) { return at::leaky_relu(ToTensor(i[0], "input"), DoubleOr(i, 1, 0.01, "negativeSlope")); }
 T Gelu(const Info& i) {
   std::string approx = Given(i, 1) ? ToString(i[1], "approximate") : "none";
@@ -112,6 +132,8 @@ T Interpolate(const Info& i) {
   c10::optional<std::vector<double>> scales;
   if (Given(i, 1)) {
     auto s = ToIntList(i[1], "size");
+    TORCH_CHECK_VALUE(s.size() == 1 || static_cast<int64_t>(s.size()) == spatial, "interpolate(): size has ", s.size(),
+                      " values but the input has ", spatial, " spatial dimension", spatial == 1 ? "" : "s");
     if (s.size() == 1 && spatial == 2) s.push_back(s[0]);
     size = s;
   } else {
@@ -121,6 +143,9 @@ T Interpolate(const Info& i) {
   }
   c10::optional<bool> align;
   if (Given(i, 4)) align = ToBool(i[4], false, "alignCorners");
+  // as torch.nn.functional.interpolate: corners only mean something to the interpolating modes
+  if (align && mode == "nearest")
+    throw Napi::TypeError::New(i.Env(), "interpolate(): alignCorners can only be set with the modes 'linear', 'bilinear' or 'bicubic'");
   at::OptionalIntArrayRef sizeRef = size ? at::OptionalIntArrayRef(*size) : c10::nullopt;
   c10::optional<at::ArrayRef<double>> scaleRef = scales ? c10::optional<at::ArrayRef<double>>(*scales) : c10::nullopt;
   if (mode == "nearest") return spatial == 1 ? at::upsample_nearest1d(input, sizeRef, scaleRef) : at::upsample_nearest2d(input, sizeRef, scaleRef);
@@ -176,7 +201,20 @@ T KlDiv(const Info& i) {
   return at::kl_div(ToTensor(i[0], "input"), ToTensor(i[1], "target"), Reduction(i, 2), ToBool(i[3], false, "logTarget"));
 }
 // oneHot(indices, numClasses = -1)
-T OneHot(const Info& i) { return at::one_hot(ToTensor(i[0], "indices"), IntOr(i, 1, -1, "numClasses")); }
+T OneHot(const Info& i) {
+  const T& indices = ToTensor(i[0], "indices");
+  int64_t n = IntOr(i, 1, -1, "numClasses");
+  try {
+    return at::one_hot(indices, n);
+  } catch (const c10::IndexError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    // a class index outside [0, numClasses) is an out-of-range index, not a LibTorch failure
+    std::string m = e.msg();
+    if (m.find("Class values must be") != std::string::npos) TORCH_CHECK_INDEX(false, "oneHot(): ", m);
+    throw;
+  }
+}
 T Pad(const Info& i) {
   return at::constant_pad_nd(ToTensor(i[0], "input"), ToIntList(i[1], "pad"), DoubleOr(i, 2, 0.0, "value"));
 }
@@ -202,6 +240,9 @@ void RegisterFunctional(Napi::Env env, Napi::Object exports) {
   TG_F("binaryCrossEntropyWithLogits", BceWithLogits) TG_F("binaryCrossEntropy", BinaryCrossEntropy)
   TG_F("marginRankingLoss", MarginRankingLoss) TG_F("tripletMarginLoss", TripletMarginLoss) TG_F("klDiv", KlDiv)
   TG_F("oneHot", OneHot) TG_F("pad", Pad) TG_F("cosineSimilarity", CosineSimilarity) TG_F("pairwiseDistance", PairwiseDistance)
+#define TG_F_INPLACE(js, fn) F.Set(js, Napi::Function::New<InPlaceEntry<&fn>>(env, js));
+  TG_F_INPLACE("relu_", ReluInPlace) TG_F_INPLACE("elu_", EluInPlace) TG_F_INPLACE("selu_", SeluInPlace)
+  TG_F_INPLACE("leakyRelu_", LeakyReluInPlace)
   exports.Set("functional", F);
 }
 

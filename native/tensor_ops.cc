@@ -2,6 +2,7 @@
 #include "tensor.h"
 #include "guard.h"
 #include "convert.h"
+#include <torch/csrc/autograd/function.h>
 
 namespace tg {
 namespace {
@@ -10,6 +11,22 @@ using T = at::Tensor;
 using Info = Napi::CallbackInfo;
 
 bool Given(const Info& info, size_t i) { return info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull(); }
+
+// LibTorch reports some out-of-range indices with a plain c10::Error; re-raise those as IndexError (a RangeError in JS).
+template <typename F>
+auto IndexChecked(F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::IndexError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    std::string m = e.what_without_backtrace();
+    if (m.find("out of bounds") != std::string::npos || m.find("out of range") != std::string::npos ||
+        m.find("exceeds dimension size") != std::string::npos)
+      TORCH_CHECK_INDEX(false, e.msg());
+    throw;
+  }
+}
 
 // ---- elementwise unary: X(jsName, expression over `s`)
 #define TG_UNARY_OPS(X)                                                                                         \
@@ -191,10 +208,9 @@ Napi::Value SortOp(const T& s, const Info& info) {
   return Pair(info, at::sort(s, Given(info, 0) ? ToInt(info[0], "dim") : -1, ToBool(info[1], false, "descending")), "values", "indices");
 }
 Napi::Value TopkOp(const T& s, const Info& info) {
-  return Pair(info,
-              at::topk(s, ToInt(info[0], "k"), Given(info, 1) ? ToInt(info[1], "dim") : -1, ToBool(info[2], true, "largest"),
-                       ToBool(info[3], true, "sorted")),
-              "values", "indices");
+  int64_t k = ToInt(info[0], "k"), dim = Given(info, 1) ? ToInt(info[1], "dim") : -1;
+  bool largest = ToBool(info[2], true, "largest"), sorted = ToBool(info[3], true, "sorted");
+  return Pair(info, IndexChecked([&] { return at::topk(s, k, dim, largest, sorted); }), "values", "indices");
 }
 
 // Shapes and views
@@ -211,7 +227,10 @@ T ExpandOp(const T& s, const Info& info) { return s.expand(ToIntList(info[0], "s
 T RepeatOp(const T& s, const Info& info) { return s.repeat(ToIntList(info[0], "repeats")); }
 T FlipOp(const T& s, const Info& info) { return s.flip(ToIntList(info[0], "dims")); }
 T SelectOp(const T& s, const Info& info) { return s.select(ToInt(info[0], "dim"), ToInt(info[1], "index")); }
-T NarrowOp(const T& s, const Info& info) { return s.narrow(ToInt(info[0], "dim"), ToInt(info[1], "start"), ToInt(info[2], "length")); }
+T NarrowOp(const T& s, const Info& info) {
+  int64_t dim = ToInt(info[0], "dim"), start = ToInt(info[1], "start"), length = ToInt(info[2], "length");
+  return IndexChecked([&] { return s.narrow(dim, start, length); });
+}
 // slice(dim, start?, end?, step = 1)
 T SliceOp(const T& s, const Info& info) {
   c10::optional<int64_t> start, end;
@@ -220,10 +239,20 @@ T SliceOp(const T& s, const Info& info) {
   return s.slice(ToInt(info[0], "dim"), start, end, Given(info, 3) ? ToInt(info[3], "step") : 1);
 }
 T IndexSelectOp(const T& s, const Info& info) { return s.index_select(ToInt(info[0], "dim"), ToTensor(info[1], "index")); }
-T GatherOp(const T& s, const Info& info) { return s.gather(ToInt(info[0], "dim"), ToTensor(info[1], "index")); }
+T GatherOp(const T& s, const Info& info) {
+  int64_t dim = ToInt(info[0], "dim");
+  const T& index = ToTensor(info[1], "index");
+  return IndexChecked([&] { return s.gather(dim, index); });
+}
 T ScatterOp(const T& s, const Info& info) {
-  if (IsTensor(info[2])) return s.scatter(ToInt(info[0], "dim"), ToTensor(info[1], "index"), ToTensor(info[2], "src"));
-  return s.scatter(ToInt(info[0], "dim"), ToTensor(info[1], "index"), ToScalar(info[2], "value"));
+  int64_t dim = ToInt(info[0], "dim");
+  const T& index = ToTensor(info[1], "index");
+  if (IsTensor(info[2])) {
+    const T& src = ToTensor(info[2], "src");
+    return IndexChecked([&] { return s.scatter(dim, index, src); });
+  }
+  at::Scalar value = ToScalar(info[2], "value");
+  return IndexChecked([&] { return s.scatter(dim, index, value); });
 }
 T MaskedFillOp(const T& s, const Info& info) {
   return s.masked_fill(ToTensor(info[0], "mask"), ToTensorOrScalar(info[1], "value"));
@@ -271,6 +300,15 @@ Napi::Value DataPtrOp(const T& s, const Info& info) {
   // An identity for the storage, used to tell whether two tensors share memory.
   return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(s.has_storage() ? s.storage().data() : nullptr)));
 }
+// The autograd node's name as PyTorch prints it (grad_fn=<MulBackward0>), or undefined for leaves.
+Napi::Value GradFnOp(const T& s, const Info& info) {
+  const auto& fn = s.grad_fn();
+  if (!fn) return info.Env().Undefined();
+  std::string name = fn->name();
+  auto pos = name.rfind("::");
+  if (pos != std::string::npos) name = name.substr(pos + 2);
+  return Napi::String::New(info.Env(), name);
+}
 Napi::Value RetainGradOp(const T& s, const Info& info) {
   const_cast<T&>(s).retain_grad();
   return info.This();
@@ -315,6 +353,7 @@ void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props)
   TG_REG_CUSTOM("split", SplitOp) TG_REG_CUSTOM("chunk", ChunkOp) TG_REG_CUSTOM("size", SizeOp) TG_REG_CUSTOM("stride", StrideOp)
   TG_REG_CUSTOM("isContiguous", IsContiguousOp) TG_REG_CUSTOM("equal", EqualOp) TG_REG_CUSTOM("allclose", AllcloseOp)
   TG_REG_CUSTOM("_storageId", DataPtrOp) TG_REG_CUSTOM("retainGrad", RetainGradOp)
+  TG_REG_CUSTOM("_gradFn", GradFnOp)
 }
 
 }  // namespace tg

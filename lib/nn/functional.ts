@@ -63,7 +63,7 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null | undefined,
   return F.batchNorm(input, runningMean, runningVar, o.weight, o.bias, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5);
 }
 /** Layer normalisation over the last dimensions. */
-export function layerNorm(input: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function layerNorm(input: Tensor, normalizedShape: number | number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return F.layerNorm(input, normalizedShape, weight, bias, eps);
 }
 /** Zeroes elements with probability p in training mode and rescales the rest by 1/(1-p). */
@@ -83,6 +83,14 @@ export const elu = (x: Tensor, alpha = 1.0): Tensor => F.elu(x, alpha);
 export const selu = (x: Tensor): Tensor => F.selu(x);
 /** max(0, x) + negativeSlope * min(0, x) */
 export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => F.leakyRelu(x, negativeSlope);
+/** In-place relu: overwrites x and returns it. */
+export const relu_ = (x: Tensor): Tensor => F.relu_(x);
+/** In-place elu: overwrites x and returns it. */
+export const elu_ = (x: Tensor, alpha = 1.0): Tensor => F.elu_(x, alpha);
+/** In-place selu: overwrites x and returns it. */
+export const selu_ = (x: Tensor): Tensor => F.selu_(x);
+/** In-place leakyRelu: overwrites x and returns it. */
+export const leakyRelu_ = (x: Tensor, negativeSlope = 0.01): Tensor => F.leakyRelu_(x, negativeSlope);
 /** Gaussian error linear unit (exact, or the tanh approximation). */
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => F.gelu(x, approximate);
 /** log(1 + exp(beta x)) / beta */
