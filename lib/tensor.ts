@@ -243,7 +243,7 @@ export const Tensor: { prototype: Tensor; new (): never } = binding.Tensor;
 
 /** Whether a value is a torchgraft tensor (by its native type tag, not by its shape). */
 export function isTensor(v: unknown): v is Tensor {
-  return v instanceof binding.Tensor;
+  return binding.isTensor(v);
 }
 
 const proto = binding.Tensor.prototype;
@@ -275,7 +275,9 @@ proto.toArray = function toArray(this: Tensor): unknown {
 
 proto.to = function to(this: Tensor, target: Device | DType | string | ToOptions): Tensor {
   if (typeof target === 'string') {
-    return isDType(target) ? (this as any)._to(undefined, target) : (this as any)._to(target, undefined);
+    if (isDType(target)) return (this as any)._to(undefined, target);
+    if (target === 'cpu' || target.startsWith('cuda')) return (this as any)._to(target, undefined);
+    throw new TypeError(`to(): '${target}' is neither a device ('cpu', 'cuda', 'cuda:N') nor a dtype (float32, float16, int64, ...)`);
   }
   if (target === null || typeof target !== 'object') throw new TypeError('to(): expected a device, a dtype or { device, dtype }');
   return (this as any)._to(target.device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
