@@ -24,3 +24,5 @@ export * as cuda from './cuda';
 export { buildInfo, setNumThreads } from './info';
 export * as datasets from './datasets';
 export * as optim from './optim';
+export * as transfer from './transfer';
+export * as transforms from './transforms';

@@ -1,0 +1,17 @@
+/**
+ * tg.transfer: model surgery (reuse, replace, drop, insert, slice), classifier and input adaptation,
+ * collections, and fine-tuning recipes.
+ * @packageDocumentation
+ */
+export { reuse, reusedHead } from './reuse';
+export type { ReuseOptions, HeadSpec } from './reuse';
+export { replaceModule, dropModule, insertModule } from './edit';
+export { sliceModule } from './slice';
+export { layerChain } from './chain';
+export type { Chainable } from './chain';
+export { copyModule } from './copy';
+export { resetClassifier, findClassifier } from './classifier';
+export type { ResetClassifierOptions } from './classifier';
+export { adaptInputChannels } from './channels';
+export { Collections, collectionsOf, collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from './collections';
+export type { CollectionItem, RestoreCollectionsOptions } from './collections';
