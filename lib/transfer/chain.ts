@@ -18,7 +18,9 @@ function isChainable(m: Module): m is Module & Chainable {
  * - a Sequential: its children (a child listed twice appears twice);
  * - a model with a `chainLayers()` method: what it returns;
  * - a ResNet: its children with a `flatten` (tg.nn.Flatten) inserted after `avgpool`, where its forward flattens,
- *   so that every prefix of the chain computes exactly the ResNet's intermediate features;
+ *   so that every prefix of the chain computes exactly the ResNet's intermediate features (conv1, bn1, relu,
+ *   maxpool, layer1..layer4, avgpool, flatten, fc: up to 'flatten' is `forwardFeatures`, up to 'avgpool' the
+ *   same unflattened, (N, C, 1, 1));
  * - any other Module: its children in registration order. This assumes its forward applies them one after
  *   the other; a model whose forward does more (skips, reshapes) should define `chainLayers()`.
  * @throws TypeError for a module without children (a single layer has nothing to cut).
