@@ -81,6 +81,10 @@ test('fineTune rejects a head that selects nothing or everything, and bad epochs
   await assert.rejects(tg.transfer.fineTune(model(), train, { loss: 'crossEntropy', head: '*' }), /selects every parameter/);
   await assert.rejects(tg.transfer.fineTune(model(), train, { loss: 'crossEntropy', freezeEpochs: -1 }), /freezeEpochs must be a non-negative integer/);
   await assert.rejects(tg.transfer.fineTune(model(), train, { loss: 'crossEntropy', optimizer: 'lbfgs' }), /optimizer must be 'adam', 'sgd' or a function/);
+  const m = model();
+  await assert.rejects(tg.transfer.fineTune(m, train, { epochs: 2 }), /options.loss is required/);
+  assert.ok(m.parameters().every((p) => p.requiresGrad), 'nothing frozen by a rejected call');
+  await assert.rejects(tg.transfer.progressiveUnfreeze(m, train, { epochsPerStage: 0, loss: 'crossEntropy' }), /epochsPerStage must be an integer >= 1/);
 });
 
 test('progressiveUnfreeze trains the head first, then unfreezes one group per stage from the top, growing one optimizer', async () => {

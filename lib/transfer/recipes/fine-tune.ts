@@ -40,6 +40,12 @@ export interface FineTuneOptions extends PassThroughFitOptions {
   optimizerOptions?: Record<string, unknown>;
 }
 
+// Only fit's own options go on to fit; the recipe's are its business.
+function passThrough(o: FineTuneOptions): PassThroughFitOptions {
+  const { loss, metrics, validation, earlyStopping, verbose, batchSize, shuffle, seed, device, output } = o;
+  return { loss, metrics, validation, earlyStopping, verbose, batchSize, shuffle, seed, device, output };
+}
+
 function epochsOf(v: number | undefined, name: string): number {
   const n = v ?? 1;
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`fineTune: ${name} must be a non-negative integer, got ${String(v)}`);
@@ -61,13 +67,16 @@ function epochsOf(v: number | undefined, name: string): number {
 export async function fineTune(model: Module, data: DataSource, options: FineTuneOptions): Promise<History> {
   const fn = 'fineTune';
   if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: expected options with at least { loss }`);
+  // Checked before anything is frozen, so a bad call leaves the model as it was.
+  if (options.loss === undefined) throw new TypeError(`${fn}: options.loss is required (a name such as 'crossEntropy', or a function)`);
   const freezeEpochs = epochsOf(options.freezeEpochs, 'freezeEpochs');
   const epochs = epochsOf(options.epochs, 'epochs');
   const baseLr = options.baseLr ?? 1e-3;
   if (typeof baseLr !== 'number' || !(baseLr > 0)) throw new RangeError(`${fn}: baseLr must be a positive number, got ${String(baseLr)}`);
   const fineTuneLr = options.fineTuneLr ?? baseLr / 2;
   const isHead = headMatcher(model, options.head, fn);
-  const { freezeEpochs: _f, epochs: _e, baseLr: _b, fineTuneLr: _l, lrMult, factor, groups, head: _h, optimizer, optimizerOptions, callbacks, ...fitOptions } = options;
+  const { lrMult, factor, groups, optimizer, optimizerOptions, callbacks } = options;
+  const fitOptions = passThrough(options);
   const history = new History();
   const phaseCallbacks = (phase: number): Callback[] => [
     {

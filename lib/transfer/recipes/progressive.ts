@@ -149,6 +149,7 @@ export interface ProgressiveUnfreezeOptions extends PassThroughFitOptions {
 export async function progressiveUnfreeze(model: Module, data: DataSource, options: ProgressiveUnfreezeOptions): Promise<History> {
   const fn = 'progressiveUnfreeze';
   if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: expected options with at least { loss }`);
+  if (options.loss === undefined) throw new TypeError(`${fn}: options.loss is required (a name such as 'crossEntropy', or a function)`);
   const { stages, epochsPerStage = 1, step = 1, baseLr = 1e-3, factor = 2.6, groups: groupSpecs, head, optimizer, optimizerOptions, callbacks, ...fitOptions } = options;
   for (const [k, v, min] of [['epochsPerStage', epochsPerStage, 1], ['step', step, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw new RangeError(`${fn}: ${k} must be an integer >= ${min}, got ${String(v)}`);
