@@ -65,6 +65,13 @@ test('drop removes a layer from a Sequential and keeps the other names (state-di
   assert.deepStrictEqual(Object.keys(nested.stateDict()), ['block.0.weight', 'block.0.bias', 'block.2.weight', 'block.2.bias']);
 });
 
+test('drop removes an entry of a ModuleDict', () => {
+  const d = new tg.nn.ModuleDict({ a: new tg.nn.Linear(2, 2), b: new tg.nn.Linear(2, 3) });
+  const holder = new tg.nn.Sequential({ heads: d });
+  holder.drop('heads.a');
+  assert.deepStrictEqual(Object.keys(holder.stateDict()), ['heads.b.weight', 'heads.b.bias']);
+});
+
 test('drop refuses a child of a model whose forward calls it by name, suggesting Identity', () => {
   const r = resnet18();
   assert.throws(() => r.drop('fc'), /replace\('fc', new tg.nn.Identity\(\)\)/);
@@ -137,6 +144,8 @@ test('copyModule makes new tensors with the same values, classes, settings and r
     assert.notStrictEqual(a[k]._storageId(), b[k]._storageId(), k);
   }
   assert.strictEqual(c.get('layer1.0.conv1').weight.requiresGrad, false);
+  r.collections.set('stem', ['conv1', 'bn1']);
+  assert.deepStrictEqual(tg.transfer.copyModule(r).collections.toJSON(), { stem: ['conv1', 'bn1'] });
   assert.strictEqual(c.get('layer2.0.conv1').weight.requiresGrad, true);
   r.eval();
   c.eval();

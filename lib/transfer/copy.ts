@@ -2,11 +2,12 @@
 import { Module } from '../nn/module';
 import type { Tensor } from '../tensor';
 import { noGrad } from '../autograd';
+import { collectionsOf } from './collections';
 
 /**
  * A deep copy of `module`: the same classes and settings, new parameter and buffer tensors with equal values
  * (same device, dtype and `requiresGrad`), a module or tensor shared inside the tree stays shared in the copy.
- * Forward hooks are carried over. Gradients are not copied.
+ * Forward hooks and the root's collections are carried over. Gradients are not copied.
  * @example const frozenTwin = tg.transfer.copyModule(pretrained.get('hidden1'));
  */
 export function copyModule<M extends Module>(module: M): M {
@@ -51,5 +52,7 @@ export function copyModule<M extends Module>(module: M): M {
     for (const [n, child] of children) c.registerModule(n, child ? copy(child) : null);
     return c;
   };
-  return copy(module) as M;
+  const out = copy(module) as M;
+  collectionsOf(out).fromJSON(collectionsOf(module).toJSON());
+  return out;
 }

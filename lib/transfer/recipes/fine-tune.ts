@@ -54,7 +54,8 @@ function epochsOf(v: number | undefined, name: string): number {
 
 /**
  * The two-phase fine-tuning recipe. Phase 1 (`freezeEpochs`): everything but the head is frozen (through
- * `model.freeze` when the model has it, which also keeps frozen BatchNorm statistics) and the head trains at
+ * `model.freeze` when the model has it, which also keeps frozen BatchNorm statistics; without it only
+ * `requiresGrad` is cleared, and a BatchNorm's running statistics still move in training mode) and the head trains at
  * `baseLr`. Phase 2 (`epochs`): everything is unfrozen and trains with a new optimizer whose groups have
  * discriminative rates, from `fineTuneLr` (the highest group) down to `fineTuneLr / lrMult` (the lowest).
  * Callbacks and early stopping apply to each phase (early stopping in phase 1 ends the head's training and
