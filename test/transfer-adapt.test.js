@@ -3,6 +3,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 test('resetClassifier replaces fc, classifier or outputs by a fresh Linear(inFeatures, numClasses)', () => {
   const r = new tg.nn.models.ResNet([1, 1, 1, 1], { numClasses: 7 });
@@ -102,4 +103,14 @@ test('adaptInputChannels drops into a ResNet for grayscale input', () => {
   r.replace('conv1', tg.transfer.adaptInputChannels(r.conv1, 1));
   tg.noGrad(() => assert.ok(r.forward(gray).allclose(ref, 1e-4, 1e-5)));
   assert.throws(() => r.forward(tg.randn([1, 3, 32, 32])), /expected input of shape \(N, 1, H, W\)/);
+});
+
+test('adaptInputChannels and resetClassifier keep a CUDA model on CUDA', { skip: CUDA_SKIP }, () => {
+  const conv = rgbConv({ device: 'cuda' });
+  const one = tg.transfer.adaptInputChannels(conv, 1);
+  const five = tg.transfer.adaptInputChannels(conv, 5);
+  assert.strictEqual(one.weight.device, conv.weight.device);
+  assert.strictEqual(five.weight.device, conv.weight.device);
+  const net = new tg.nn.Sequential({ outputs: new tg.nn.Linear(4, 3, { device: 'cuda' }) });
+  assert.strictEqual(tg.transfer.resetClassifier(net, 2).weight.device, net.get('outputs').weight.device);
 });

@@ -4,6 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { hasPyTorch, runTorch, assertClose } = require('./helpers/torch');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 const skip = !hasPyTorch() && 'Python PyTorch (/usr/bin/python3) is not available';
 
@@ -67,4 +68,19 @@ test('normalize rejects a mean or std of the wrong length, a zero std and non-im
   assert.throws(() => tg.transforms.normalize(x, 0, [1, 0, 1]), /std must not be 0/);
   assert.throws(() => tg.transforms.normalize(tg.rand([4]), 0, 1), /expected \(C, H, W\)/);
   assert.throws(() => tg.transforms.normalize(x, 'a', 1), /mean must be/);
+});
+
+test('resize and normalize release their intermediates: only the result stays', () => {
+  const x = tg.randn([2, 3, 8, 8]);
+  const image = tg.randn([3, 8, 8]);
+  const n0 = tg.memory().tensors;
+  const results = [tg.transforms.resize(x, 4), tg.transforms.resize(image, [5, 6]), tg.transforms.normalize(x, tg.transforms.IMAGENET_MEAN, tg.transforms.IMAGENET_STD)];
+  assert.strictEqual(tg.memory().tensors - n0, results.length);
+});
+
+test('resize and normalize keep the input device', { skip: CUDA_SKIP }, () => {
+  const x = tg.rand([1, 3, 8, 8], { device: 'cuda' });
+  assert.strictEqual(tg.transforms.resize(x, 4).device, x.device);
+  const n = tg.transforms.normalize(x, tg.transforms.IMAGENET_MEAN, tg.transforms.IMAGENET_STD);
+  assert.ok(n.cpu().allclose(tg.transforms.normalize(x.cpu(), tg.transforms.IMAGENET_MEAN, tg.transforms.IMAGENET_STD), 1e-5, 1e-6));
 });
