@@ -75,6 +75,17 @@ test('fineTune defaults: Adam, the head reuse appended, one epoch each; head "la
   assert.strictEqual(frozenA, true);
 });
 
+test('fineTune: early stopping in phase 1 only ends the head training; phase 2 still runs', async () => {
+  const { train } = task();
+  // minDelta so large that no epoch improves on the first: each phase stops after patience + 1 epochs.
+  const h = await tg.transfer.fineTune(model(), train, {
+    freezeEpochs: 5, epochs: 5, loss: 'crossEntropy', verbose: 0, earlyStopping: { monitor: 'loss', patience: 1, minDelta: 1e9 },
+  });
+  assert.deepStrictEqual(h.series('phase'), [1, 1, 2, 2]);
+  assert.deepStrictEqual(h.series('epoch'), [0, 1, 2, 3]);
+  assert.ok(h.stopped && h.stopped.epoch === 3, JSON.stringify(h.stopped));
+});
+
 test('fineTune rejects a head that selects nothing or everything, and bad epochs', async () => {
   const { train } = task();
   await assert.rejects(tg.transfer.fineTune(model(), train, { loss: 'crossEntropy', head: /^nothing/ }), /selects no parameter/);
