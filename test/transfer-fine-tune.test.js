@@ -94,6 +94,8 @@ test('fineTune rejects a head that selects nothing or everything, and bad epochs
   await assert.rejects(tg.transfer.fineTune(model(), train, { loss: 'crossEntropy', optimizer: 'lbfgs' }), /optimizer must be 'adam', 'sgd' or a function/);
   const m = model();
   await assert.rejects(tg.transfer.fineTune(m, train, { epochs: 2 }), /options.loss is required/);
+  await assert.rejects(tg.transfer.fineTune(m, train, { loss: 'crossEntropy', lrMult: 10, factor: 2 }), /lrMult or factor, not both/);
+  await assert.rejects(tg.transfer.fineTune(m, train, { loss: 'crossEntropy', callbacks: {} }), /callbacks must be an array/);
   assert.ok(m.parameters().every((p) => p.requiresGrad), 'nothing frozen by a rejected call');
   await assert.rejects(tg.transfer.progressiveUnfreeze(m, train, { epochsPerStage: 0, loss: 'crossEntropy' }), /epochsPerStage must be an integer >= 1/);
 });

@@ -78,6 +78,9 @@ export async function fineTune(model: Module, data: DataSource, options: FineTun
   const isHead = headMatcher(model, options.head, fn);
   const { lrMult, factor, groups, optimizer, optimizerOptions, callbacks } = options;
   const fitOptions = passThrough(options);
+  if (callbacks !== undefined && !Array.isArray(callbacks)) throw new TypeError(`${fn}: callbacks must be an array of objects with hooks such as onEpochEnd`);
+  // Phase 2's groups and rates are checked now rather than after phase 1 has trained.
+  if (epochs > 0) discriminativeGroups(model, { groups, baseLr: fineTuneLr, lrMult, factor });
   const history = new History();
   const phaseCallbacks = (phase: number): Callback[] => [
     {

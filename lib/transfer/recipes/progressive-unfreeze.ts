@@ -47,6 +47,7 @@ export async function progressiveUnfreeze(model: Module, data: DataSource, optio
   for (const [k, v, min] of [['epochsPerStage', epochsPerStage, 1], ['step', step, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw new RangeError(`${fn}: ${k} must be an integer >= ${min}, got ${String(v)}`);
   }
+  if (callbacks !== undefined && !Array.isArray(callbacks)) throw new TypeError(`${fn}: callbacks must be an array of objects with hooks such as onEpochEnd`);
   const isHead = headMatcher(model, head, fn);
   const groups = resolveLayerGroups(model, groupSpecs, fn);
   const lrs = discriminativeLrs(groups.length, { baseLr, factor });
