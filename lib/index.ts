@@ -25,3 +25,5 @@ export * as io from './io';
 export { buildInfo, setNumThreads } from './info';
 export * as datasets from './datasets';
 export * as optim from './optim';
+export * as transfer from './transfer';
+export * as transforms from './transforms';

@@ -615,6 +615,56 @@ export class Module {
   [inspect.custom](): string {
     return this.toString();
   }
+
+  // ---- surgery and collections (implemented in lib/transfer, loaded on first use: nn must not import it eagerly) ----
+
+  /**
+   * Puts `module` in place of the submodule at a dotted path (`'fc'`, `'layer4.1.bn2'`), keeping its name and
+   * position. Returns the module taken out. See `tg.transfer.replaceModule`.
+   * @throws Error for an unknown path (naming the children that exist there).
+   */
+  replace(path: string, module: Module): Module {
+    return transfer().edit.replaceModule(this, path, module);
+  }
+
+  /**
+   * Removes the submodule at a dotted path from the Sequential (or ModuleDict) holding it; other names are kept.
+   * Returns the removed module. See `tg.transfer.dropModule`.
+   */
+  drop(path: string): Module {
+    return transfer().edit.dropModule(this, path);
+  }
+
+  /**
+   * Inserts `module` as `name` right after the submodule at `after` in the Sequential holding it (`after` null:
+   * at the start of this Sequential). Returns this. See `tg.transfer.insertModule`.
+   */
+  insert(after: string | null, name: string, module: Module): this {
+    transfer().edit.insertModule(this, after, name, module);
+    return this;
+  }
+
+  /**
+   * A Sequential of this model's layers from `from` to `to`, sharing their modules and weights (a name as `to`
+   * is included, a position is not). See `tg.transfer.sliceModule`.
+   */
+  slice(from?: string | number, to?: string | number): import('./sequential').Sequential {
+    return transfer().slice.sliceModule(this, from, to);
+  }
+
+  /** Named lists of this model's layers and tensors, for people reusing it (saved as weights-file metadata). */
+  get collections(): import('../transfer/collections').Collections {
+    return transfer().collections.collectionsOf(this);
+  }
+}
+
+// The surgery code imports Sequential, which extends Module: requiring it on first use avoids the import cycle.
+function transfer(): {
+  edit: typeof import('../transfer/edit');
+  slice: typeof import('../transfer/slice');
+  collections: typeof import('../transfer/collections');
+} {
+  return { edit: require('../transfer/edit'), slice: require('../transfer/slice'), collections: require('../transfer/collections') };
 }
 
 let nextHookId = 0;

@@ -176,8 +176,9 @@ export class ResNet extends Module {
   /** Features before the classifier: everything up to avgpool, flattened to (N, 512 · expansion). */
   forwardFeatures(x: Tensor): Tensor {
     if (!isTensor(x)) throw new TypeError('ResNet: expected a Tensor of images (N, C, H, W)');
-    if (x.ndim !== 4 || x.shape[1] !== this.inChannels)
-      throw new RangeError(`ResNet: expected input of shape (N, ${this.inChannels}, H, W), got [${x.shape.join(', ')}]`);
+    // conv1's channels, not the constructor's: surgery may have adapted conv1 (tg.transfer.adaptInputChannels).
+    const c = this.conv1.inChannels;
+    if (x.ndim !== 4 || x.shape[1] !== c) throw new RangeError(`ResNet: expected input of shape (N, ${c}, H, W), got [${x.shape.join(', ')}]`);
     let h = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(x))));
     h = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(h))));
     return this.avgpool.call(h).flatten(1);

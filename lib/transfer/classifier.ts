@@ -1,0 +1,50 @@
+/** resetClassifier: a fresh final Linear with another number of classes. */
+import { Module, isModule } from '../nn/module';
+import { Linear } from '../nn/layers/linear';
+import { replaceModule } from './edit';
+import { describe } from './paths';
+
+const CLASSIFIER_NAMES = ['fc', 'classifier', 'outputs', 'head'];
+
+/**
+ * The dotted path of a model's final Linear: the top-level child `fc`, `classifier`, `outputs` or `head` when it is
+ * a Linear (or, for a container under that name, the last Linear inside it), else the last Linear in the tree.
+ * @throws Error when the model has no Linear.
+ */
+export function findClassifier(model: Module): string {
+  const linears = model.namedModules().filter(([p, m]) => p !== '' && m instanceof Linear);
+  for (const name of CLASSIFIER_NAMES) {
+    const under = linears.filter(([p]) => p === name || p.startsWith(name + '.'));
+    if (under.length) return under[under.length - 1][0];
+  }
+  if (!linears.length) throw new Error(`resetClassifier: ${model.constructor.name} has no Linear layer to replace`);
+  return linears[linears.length - 1][0];
+}
+
+/** Options of resetClassifier. */
+export interface ResetClassifierOptions {
+  /** The path of the layer to replace, when it is not the one findClassifier picks. */
+  path?: string;
+}
+
+/**
+ * Replaces the model's final Linear (see findClassifier) by a fresh Linear(inFeatures, numClasses), newly
+ * initialised, on the same device and dtype, with a bias when the old one had one. Updates a `numClasses`
+ * property the model has (ResNet's). Returns the new layer; the old one is left as it was (it may be shared with
+ * the pretrained model: dispose it yourself when it is not).
+ * @throws RangeError for a numClasses that is not a positive integer; Error when the model has no Linear.
+ * @example tg.transfer.resetClassifier(resnet, 10);   // resnet.fc: Linear(512, 10)
+ */
+export function resetClassifier(model: Module, numClasses: number, options: ResetClassifierOptions = {}): Linear {
+  if (!isModule(model)) throw new TypeError(`resetClassifier: expected a tg.nn.Module, got ${describe(model)}`);
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`resetClassifier: numClasses must be a positive integer, got ${describe(numClasses)}`);
+  const path = options.path ?? findClassifier(model);
+  const old = model.get(path);
+  if (!(old instanceof Linear)) throw new TypeError(`resetClassifier: '${path}' is a ${old.constructor.name}, not a Linear`);
+  const fresh = new Linear(old.inFeatures, numClasses, { bias: old.bias !== null, device: old.weight.device, dtype: old.weight.dtype });
+  replaceModule(model, path, fresh);
+  const m = model as unknown as { numClasses?: unknown };
+  // ResNet records its class count; keep it true to the new head.
+  if (path.split('.').length === 1 && typeof m.numClasses === 'number') m.numClasses = numClasses;
+  return fresh;
+}

@@ -1,0 +1,29 @@
+/**
+ * tg.transfer: model surgery (reuse, replace, drop, insert, slice), classifier and input adaptation,
+ * collections, and fine-tuning recipes.
+ * @packageDocumentation
+ */
+export { reuse, reusedHead } from './reuse';
+export type { ReuseOptions, HeadSpec } from './reuse';
+export { replaceModule, dropModule, insertModule } from './edit';
+export { sliceModule } from './slice';
+export { layerChain } from './chain';
+export type { Chainable } from './chain';
+export { copyModule } from './copy';
+export { resetClassifier, findClassifier } from './classifier';
+export type { ResetClassifierOptions } from './classifier';
+export { adaptInputChannels } from './channels';
+export { Collections, collectionsOf, collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from './collections';
+export type { CollectionItem, RestoreCollectionsOptions } from './collections';
+export { discriminativeGroups, discriminativeLrs } from './recipes/discriminative';
+export type { DiscriminativeOptions, LrGroup } from './recipes/discriminative';
+export { resolveLayerGroups } from './recipes/layer-groups';
+export type { LayerGroupSpec, ResolvedGroup } from './recipes/layer-groups';
+export { fineTune } from './recipes/fine-tune';
+export type { FineTuneOptions, PassThroughFitOptions } from './recipes/fine-tune';
+export { progressiveUnfreeze } from './recipes/progressive-unfreeze';
+export { ProgressiveUnfreezing } from './recipes/progressive-unfreezing';
+export type { ProgressiveUnfreezeOptions } from './recipes/progressive-unfreeze';
+export type { ProgressiveUnfreezingOptions } from './recipes/progressive-unfreezing';
+export type { HeadPattern } from './recipes/head';
+export type { OptimizerSpec } from './recipes/optimizer';
