@@ -62,10 +62,22 @@ function variantName(version, cuda) {
   return cu ? `torch-${mm}-cu${cu[1]}${cu[2]}` : `torch-${mm}-cuda`;
 }
 
+/** Version and CUDA from a Python torch package's version.py ({} when the folder is not one). */
+function fromVersionPy(dir) {
+  const vpy = read(path.join(dir, 'version.py'));
+  if (!vpy) return {};
+  return {
+    version: (vpy.match(/__version__\s*=\s*['"](\d+\.\d+\.\d+)/) || [])[1] || '',
+    cuda: (vpy.match(/^cuda\s*[:=][^'"\n]*['"]([\d.]+)['"]/m) || [])[1] || null,
+  };
+}
+
 function fromLibTorchFolder(root) {
-  // LibTorch zips carry build-version, e.g. "2.11.0+cu130"
+  // LibTorch zips carry build-version, e.g. "2.11.0+cu130"; a Python torch folder given as LIBTORCH has version.py
   const bv = read(path.join(root, 'build-version')).trim();
-  const m = bv.match(/^(\d+\.\d+\.\d+)[^+]*(?:\+cu(\d+?)(\d))?/);
+  const m = bv.match(/^(\d+\.\d+\.\d+)[^+]*(?:\+cu(\d+)(\d))?/);
+  const py = fromVersionPy(root);
+  const hasCuda = hasLib(path.join(root, 'lib'), 'libtorch_cuda');
   return describe({
     source: 'LIBTORCH',
     how: `LIBTORCH=${root}`,
@@ -73,8 +85,8 @@ function fromLibTorchFolder(root) {
     includeDirs: [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')],
     libDir: path.join(root, 'lib'),
     cmakeDirs: [path.join(root, 'share', 'cmake')],
-    version: m ? m[1] : '',
-    cuda: m && m[2] ? `${m[2]}.${m[3]}` : hasLib(path.join(root, 'lib'), 'libtorch_cuda') ? 'unknown' : null,
+    version: m ? m[1] : py.version || '',
+    cuda: m && m[2] ? `${m[2]}.${m[3]}` : py.cuda || (hasCuda ? 'unknown' : null),
   });
 }
 
@@ -95,9 +107,7 @@ function fromPython(py) {
   const dir = pythonTorchDir(py);
   // torch.utils.cmake_prefix_path is <torch>/share/cmake; CMakeLists.txt takes a Python PyTorch only when it exists
   if (!dir || !exists(path.join(dir, 'share', 'cmake')) || !hasLib(path.join(dir, 'lib'), 'libtorch')) return null;
-  const vpy = read(path.join(dir, 'version.py'));
-  const version = (vpy.match(/__version__\s*=\s*['"](\d+\.\d+\.\d+)/) || [])[1] || '';
-  const cuda = (vpy.match(/^cuda\s*[:=][^'"\n]*['"]([\d.]+)['"]/m) || [])[1] || null;
+  const { version = '', cuda = null } = fromVersionPy(dir);
   return describe({
     source: 'python',
     how: `Python PyTorch (${py}): ${dir}`,
