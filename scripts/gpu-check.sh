@@ -32,10 +32,13 @@ step() { # step NAME COMMAND...: runs, times and records one step; carries on af
 main() {
 echo "torchgraft GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "host: $(uname -srm), $(nproc) cores"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi: not available"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
 echo "node $(node --version), $(cmake --version | head -1), $(c++ --version | head -1)"
 python3 -c 'import torch; print("python3 torch", torch.__version__, "cuda", torch.version.cuda, "cxx11abi", torch._C._GLIBCXX_USE_CXX11_ABI)' || true
 echo "LIBTORCH=${LIBTORCH:-} Torch_DIR=${Torch_DIR:-}"
+# golden tests and benchmarks compare with Python PyTorch (test/helpers/torch.js takes /usr/bin/python3 unless told)
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null && command -v python3 >/dev/null; then export TORCHGRAFT_PYTHON=$(command -v python3); fi
+echo "Python PyTorch for golden tests: ${TORCHGRAFT_PYTHON:-/usr/bin/python3}"
 [[ -d dist ]] || echo "dist/ is missing: run npm run build:ts here before packing, and carry dist"
 
 # 1. clean build with plain cmake (what a machine without npm does); the loader looks in build/Release

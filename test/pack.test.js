@@ -1,5 +1,6 @@
 // The way a user meets torchgraft: `npm pack`, then `npm install <tarball>` into an empty project with npm's default
-// settings (our install script may be blocked, so the prebuilt binary must be enough), then require, import and tsc.
+// settings, and into one with install scripts off (npm 11 is moving to blocking them: the prebuilt binary must be
+// enough), then require, import and tsc.
 // Takes about a minute and needs the npm registry for our dependencies. Set TORCHGRAFT_TEST_SOURCE_BUILD=1 to also
 // run `npx torchgraft build` in the installed package (a full compile: several minutes on 2 cores).
 'use strict';
@@ -36,7 +37,7 @@ function ok(r, what) {
   return r;
 }
 
-test('npm pack installs into an empty project with default npm settings and works with require, import and types', { timeout: 15 * 60 * 1000 }, async (t) => {
+test('npm pack installs into an empty project, with default npm settings or scripts off, and works with require, import and types', { timeout: 15 * 60 * 1000 }, async (t) => {
   const prebuilt = path.join(root, 'prebuilds', tuple, variant, 'torchgraft.napi.glibc.node');
   if (!fs.existsSync(prebuilt)) ok(run(process.execPath, [path.join(root, 'scripts', 'prebuild.js')], { cwd: root, stdio: 'inherit' }), 'npm run prebuild');
 
@@ -44,7 +45,9 @@ test('npm pack installs into an empty project with default npm settings and work
   t.after(() => fs.rmSync(work, { recursive: true, force: true }));
 
   // 1. the tarball, with its file list
-  const packed = ok(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root }), 'npm pack');
+  // --ignore-scripts: prepare (tsc) would rewrite dist/ while other test files run from it; scripts/run-tests.js built it
+  if (!fs.existsSync(path.join(root, 'dist', 'index.mjs'))) ok(run('npm', ['run', 'build:ts'], { cwd: root }), 'npm run build:ts');
+  const packed = ok(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root }), 'npm pack');
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')));
   const files = info.files.map((f) => f.path);
   const tarball = path.join(work, info.filename);
@@ -65,29 +68,42 @@ test('npm pack installs into an empty project with default npm settings and work
     assert.match(fs.readFileSync(path.join(root, '.gitignore'), 'utf8'), /^prebuilds\/$/m);
   });
 
-  // 2. an empty project, npm's defaults
-  const app = path.join(work, 'app');
-  fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'torchgraft-consumer', version: '1.0.0', private: true }, null, 2));
-  const inst = ok(run('npm', ['install', tarball, '--no-audit', '--no-fund'], { cwd: app }), 'npm install <tarball>');
-  t.diagnostic(`npm install: ${(inst.stdout + inst.stderr).trim().split('\n').slice(-3).join(' | ')}`);
+  // 2. empty projects: one with npm's defaults, one where install scripts do not run at all. npm 11.19 runs a
+  // dependency's install script by default but warns that it is "not yet covered by allowScripts"; its announced
+  // default (strict-allow-scripts) skips or refuses it, so the package must work without the script.
+  function installInto(name, args) {
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `torchgraft-${name}`, version: '1.0.0', private: true }, null, 2));
+    const r = ok(run('npm', ['install', tarball, '--no-audit', '--no-fund', '--foreground-scripts', ...args], { cwd: dir }), `npm install <tarball> ${args.join(' ')}`);
+    const out = r.stdout + r.stderr;
+    t.diagnostic(`${name}: our install script ${/torchgraft: using /.test(out) ? 'ran (and kept the prebuilt binary)' : 'did not run'}; ${out.trim().split('\n').filter((l) => /install-scripts/.test(l)).slice(0, 2).join(' | ')}`);
+    return { dir, out };
+  }
+  const { dir: app } = installInto('app', []);
+  const { dir: noScripts, out: noScriptsOut } = installInto('no-scripts', ['--ignore-scripts']);
   const installed = path.join(app, 'node_modules', 'torchgraft');
 
   await t.test('the install compiled nothing: the prebuilt binary is what loads', () => {
-    assert.ok(!fs.existsSync(path.join(installed, 'build', 'Release', 'torchgraft.node')), 'no local build in the installed package');
-    assert.ok(fs.existsSync(path.join(installed, 'prebuilds', tuple, variant, 'torchgraft.napi.glibc.node')));
+    for (const dir of [installed, path.join(noScripts, 'node_modules', 'torchgraft')]) {
+      assert.ok(!fs.existsSync(path.join(dir, 'build', 'Release', 'torchgraft.node')), 'no local build in the installed package');
+      assert.ok(fs.existsSync(path.join(dir, 'prebuilds', tuple, variant, 'torchgraft.napi.glibc.node')));
+    }
+    assert.doesNotMatch(noScriptsOut, /torchgraft: using /);
   });
 
   const mapped = `require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').find((l) => l.endsWith('.node') && l.includes('torchgraft')).split(' ').pop()`;
 
-  await t.test("require('torchgraft') works without LD_LIBRARY_PATH and loads the prebuilt binary", () => {
-    const r = ok(run(process.execPath, ['-e', `
-      const tg = require('torchgraft');
-      const y = tg.tensor([[1, 2], [3, 4]], { dtype: 'float32' }).matmul(tg.ones([2, 1])).toArray();
-      console.log(JSON.stringify({ y, torch: tg.buildInfo().torchVersion, file: ${mapped} }));`], { cwd: app }), 'require');
-    const out = JSON.parse(r.stdout.trim());
-    assert.deepStrictEqual(out.y, [[3], [7]]);
-    assert.strictEqual(fs.realpathSync(out.file), fs.realpathSync(path.join(installed, 'prebuilds', tuple, variant, 'torchgraft.napi.glibc.node')));
+  await t.test("require('torchgraft') works without LD_LIBRARY_PATH and loads the prebuilt binary, install script run or not", () => {
+    for (const dir of [app, noScripts]) {
+      const r = ok(run(process.execPath, ['-e', `
+        const tg = require('torchgraft');
+        const y = tg.tensor([[1, 2], [3, 4]], { dtype: 'float32' }).matmul(tg.ones([2, 1])).toArray();
+        console.log(JSON.stringify({ y, torch: tg.buildInfo().torchVersion, file: ${mapped} }));`], { cwd: dir }), `require in ${dir}`);
+      const out = JSON.parse(r.stdout.trim());
+      assert.deepStrictEqual(out.y, [[3], [7]]);
+      assert.strictEqual(fs.realpathSync(out.file), fs.realpathSync(path.join(dir, 'node_modules', 'torchgraft', 'prebuilds', tuple, variant, 'torchgraft.napi.glibc.node')));
+    }
   });
 
   await t.test("import * as tg from 'torchgraft' sees every named export", () => {
