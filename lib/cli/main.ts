@@ -21,7 +21,9 @@ function main(argv: string[]): number {
       // Loaded lazily: `build` must work when the addon does not load yet.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const tg = require('../index');
-      console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount() }, null, 2));
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { bindingFile } = require('../native');
+      console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount(), binary: bindingFile }, null, 2));
       return 0;
     }
     case undefined:
