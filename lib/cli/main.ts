@@ -5,13 +5,17 @@ import * as path from 'node:path';
 const USAGE = `usage: torchgraft <command>
 
 commands:
+  demo      the transfer-learning demo on the bundled MNIST digits (torchgraft demo --help)
   build     compile the native addon from source against the LibTorch found (LIBTORCH, Python PyTorch, system)
   info      print the LibTorch version, CUDA availability and the loaded binary
   help      this text`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd] = argv;
   switch (cmd) {
+    case 'demo':
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      return require('./demo').demoCommand(argv.slice(1));
     case 'build': {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { build } = require(path.join(__dirname, '..', '..', 'scripts', 'build-native.js'));
@@ -38,4 +42,12 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: Error) => {
+    console.error(`torchgraft: ${e.stack ?? e.message}`);
+    process.exitCode = 1;
+  },
+);

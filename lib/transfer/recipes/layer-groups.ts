@@ -28,7 +28,8 @@ function isPattern(v: unknown): v is NamePattern {
  *   declared groups) parameters in no group, listing them.
  */
 export function resolveLayerGroups(model: Module, groups: readonly LayerGroupSpec[] | undefined, fn: string): ResolvedGroup[] {
-  const declared = groups ?? (model as Module & { layerGroups?: readonly LayerGroupSpec[] }).layerGroups;
+  // Only groups the user declared: the default `model.layerGroups` counts parameterless children (activations) too.
+  const declared = groups ?? (model._layerGroups as readonly LayerGroupSpec[] | undefined);
   const all = model.namedParameters();
   if (declared === undefined || declared === null) return childGroups(model, all, fn);
   if (!Array.isArray(declared) || declared.length === 0) throw new TypeError(`${fn}: layer groups must be a non-empty array (lowest group first)`);

@@ -1,0 +1,46 @@
+/** `torchgraft demo`: the transfer-learning demo on the bundled MNIST digits (the README's main job). */
+import { parseArgs } from 'node:util';
+
+const DEMO_USAGE = `usage: torchgraft demo [--seed N] [--device cpu|cuda] [--quick] [--out DIR] [--per-digit N]
+
+Pretrains a 5x100 ELU network on digits 0-4, then learns digits 5-9 from 100 images per digit six ways
+(from scratch, reused+frozen, cached, top layer dropped, top two unfrozen, fine-tuned) and prints a table.`;
+
+/** Runs the demo from command-line arguments; resolves with the exit code. */
+export async function demoCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        seed: { type: 'string' },
+        device: { type: 'string' },
+        quick: { type: 'boolean' },
+        out: { type: 'string' },
+        'per-digit': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`torchgraft demo: ${(e as Error).message}\n\n${DEMO_USAGE}`);
+    return 1;
+  }
+  if (values.help) {
+    console.log(DEMO_USAGE);
+    return 0;
+  }
+  const seed = values.seed === undefined ? 42 : Number(values.seed);
+  const perDigit = values['per-digit'] === undefined ? 100 : Number(values['per-digit']);
+  if (!Number.isInteger(seed) || !Number.isInteger(perDigit) || perDigit < 1 || perDigit > 800) {
+    console.error(`torchgraft demo: --seed must be an integer and --per-digit an integer in 1..800\n\n${DEMO_USAGE}`);
+    return 1;
+  }
+  // Loaded here so `torchgraft help` works without the native addon.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { runTransferDemo } = require('../demo/transfer-demo') as typeof import('../demo/transfer-demo');
+  const started = performance.now();
+  await runTransferDemo({ seed, device: values.device ?? 'cpu', quick: values.quick ?? false, outDir: values.out, perDigit });
+  console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
