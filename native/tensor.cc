@@ -41,7 +41,8 @@ void TensorWrap::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
   Check(env, napi_define_class(env, "Tensor", NAPI_AUTO_LENGTH, &TensorWrap::Construct, nullptr, descs.size(), descs.data(), &ctor));
   addon->tensorCtor = Napi::Persistent(Napi::Function(env, ctor));
   addon->tensors.symbol = Napi::Persistent(Napi::Value(Napi::Symbol::New(env, "torchgraft.tensor")));
-  addon->tensors.pending = Napi::Persistent(Napi::Value(Napi::Array::New(env)));
+  // Preallocated so that napi_set_element stores into existing elements instead of growing the array.
+  addon->tensors.pending = Napi::Persistent(Napi::Value(Napi::Array::New(env, TensorTable::kPendingBatch)));
   addon->tensors.DisposedSlot()->env_ = env;
   exports.Set("Tensor", Napi::Function(env, ctor));
 }
@@ -235,8 +236,8 @@ void TensorTable::FlushPending(napi_env env) {
     napi_value obj;
     if (napi_get_element(env, arr, static_cast<uint32_t>(i), &obj) == napi_ok) w->EnsureFinalizer(env, obj);
   }
+  // The array is reused: its stale entries keep at most kPendingBatch dropped objects alive until overwritten.
   pendingSlots_.clear();
-  pending = Napi::Persistent(Napi::Value(Napi::Array::New(Napi::Env(env))));
 }
 
 Napi::Value TensorWrap::GetShape(const Napi::CallbackInfo& info) {
