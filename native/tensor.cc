@@ -236,8 +236,9 @@ void TensorTable::FlushPending(napi_env env) {
     napi_value obj;
     if (napi_get_element(env, arr, static_cast<uint32_t>(i), &obj) == napi_ok) w->EnsureFinalizer(env, obj);
   }
-  // The array is reused: its stale entries keep at most kPendingBatch dropped objects alive until overwritten.
   pendingSlots_.clear();
+  // A fresh array lets the flushed objects go (one allocation per batch); preallocated so stores do not grow it.
+  pending = Napi::Persistent(Napi::Value(Napi::Array::New(Napi::Env(env), kPendingBatch)));
 }
 
 Napi::Value TensorWrap::GetShape(const Napi::CallbackInfo& info) {
