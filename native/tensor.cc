@@ -181,20 +181,24 @@ void TensorWrap::Unlink() {
 // ---- TensorTable
 
 TensorWrap* TensorTable::Acquire(Addon* addon, napi_env env) {
-  if (free_.empty()) {
+  if (freeCount_ == 0) {
     uint32_t base = static_cast<uint32_t>(capacity());
     if (base + kChunk > kMaxSlots) throw std::length_error("too many live tensors (16.7 million): dispose some");
     chunks_.emplace_back(new TensorWrap[kChunk]);
+    // The ring is empty, so it can be rebuilt at the new size with the new slots in order.
+    free_.assign(capacity(), 0);
+    freeHead_ = 0;
     for (uint32_t i = 0; i < kChunk; ++i) {
       TensorWrap* w = &chunks_.back()[i];
       w->index_ = base + i;
       w->addon_ = addon;
       w->env_ = env;
-      free_.push_back(base + i);
+      free_[freeCount_++] = base + i;
     }
   }
-  TensorWrap* w = At(free_.front());
-  free_.pop_front();
+  TensorWrap* w = At(free_[freeHead_]);
+  freeHead_ = (freeHead_ + 1) % free_.size();
+  freeCount_--;
   w->disposed_ = false;
   return w;
 }
@@ -203,7 +207,7 @@ void TensorTable::Release(TensorWrap* w) {
   w->disposed_ = true;
   w->finalizer_ = false;
   w->seq_++;
-  free_.push_back(w->index_);
+  free_[(freeHead_ + freeCount_++) % free_.size()] = w->index_;
 }
 
 TensorWrap* TensorTable::Resolve(double handle) {

@@ -13,7 +13,6 @@
 #pragma once
 #include "pch.h"
 #include "scope.h"
-#include <deque>
 
 namespace tg {
 
@@ -140,7 +139,9 @@ class TensorTable {
 
  private:
   std::vector<std::unique_ptr<TensorWrap[]>> chunks_;
-  std::deque<uint32_t> free_;
+  // FIFO ring of free slot indices (no allocation per op, unlike std::deque's blocks); sized to capacity().
+  std::vector<uint32_t> free_;
+  size_t freeHead_ = 0, freeCount_ = 0;
   std::vector<std::pair<uint32_t, uint64_t>> pendingSlots_;
   TensorWrap disposed_;
 };
