@@ -48,6 +48,10 @@ const jsOps = {
   add_inplace(n) {
     for (let i = 0; i < n; i++) x.add_(y);
   },
+  // a number argument: the wrapped-scalar path
+  add_scalar_inplace(n) {
+    for (let i = 0; i < n; i++) x.add_(1);
+  },
   // a bare native call: one N-API function returning a boolean (no tensor involved)
   bare_call(n) {
     let k = 0;
@@ -150,6 +154,7 @@ function main() {
     ['y = x + x (alloc + release)', 'add_alloc', 'add_alloc', 'add_alloc'],
     ['  same, released by tidy()', 'add_alloc_tidy', 'add_alloc', 'add_alloc'],
     ['x.add_(y) (in place)', 'add_inplace', 'add_inplace', 'add_inplace'],
+    ['x.add_(1) (number argument)', 'add_scalar_inplace', 'add_scalar_inplace', 'add_scalar_inplace'],
     ['bare addon call', 'bare_call', null, null],
     ['bare tensor getter', 'bare_getter', null, null],
   ];
@@ -182,12 +187,12 @@ function main() {
   }
   console.log('\nTargets: tg/Py <= 1.00 and tg-C++ <= 0.500 µs (from medians).');
   for (const metric of ['cpu', 'wall']) {
-    for (const op of ['add_alloc', 'add_inplace']) {
+    for (const op of ['add_alloc', 'add_inplace', 'add_scalar_inplace']) {
       const s = summary[metric][op];
       if (s.js === undefined || !s.py || !s.cpp) continue;
       const okPy = s.js / s.py <= 1.0;
       const okCpp = (s.js - s.cpp) / 1000 <= 0.5;
-      console.log(`  ${pad(metric, 5)} ${pad(op, 12)} tg/Py ${(s.js / s.py).toFixed(2)} ${okPy ? 'met' : 'MISSED'}; ` +
+      console.log(`  ${pad(metric, 5)} ${pad(op, 18)} tg/Py ${(s.js / s.py).toFixed(2)} ${okPy ? 'met' : 'MISSED'}; ` +
         `tg-C++ ${us(s.js - s.cpp)} µs ${okCpp ? 'met' : 'MISSED'}`);
     }
   }

@@ -64,7 +64,9 @@ static napi_value SetMode(napi_env env, napi_callback_info info) {
 
 static napi_value Bare(napi_env env, napi_callback_info info) { return NULL; }
 
-// check(obj, how): 0 typeof only, 1 type tag, 2 napi_unwrap, 3 symbol property read
+// check(obj, how): 0 typeof only, 1 type tag, 2 napi_unwrap, 3 symbol property read, 4 napi_instanceof,
+// 5 napi_get_instance_data
+static int instanceData;
 static napi_value Check(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2], key, v;
@@ -85,6 +87,16 @@ static napi_value Check(napi_env env, napi_callback_info info) {
     napi_get_property(env, a[0], key, &v);
     ok = napi_get_value_double(env, v, &d) == napi_ok;
   }
+  if (how == 4) {
+    napi_value ctor;
+    napi_get_reference_value(env, ctorRef, &ctor);
+    napi_instanceof(env, a[0], ctor, &ok);
+  }
+  if (how == 5) {
+    void* p;
+    napi_get_instance_data(env, &p);
+    ok = p == &instanceData;
+  }
   napi_value out;
   napi_get_boolean(env, ok, &out);
   return out;
@@ -92,6 +104,7 @@ static napi_value Check(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value ctor, sym, f;
+  napi_set_instance_data(env, &instanceData, NULL, NULL);
   napi_define_class(env, "W", NAPI_AUTO_LENGTH, Construct, NULL, 0, NULL, &ctor);
   napi_create_reference(env, ctor, 1, &ctorRef);
   napi_create_symbol(env, NULL, &sym);

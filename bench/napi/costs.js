@@ -54,6 +54,8 @@ const rows = [
   ['call + napi_check_object_type_tag', run('check', 1)],
   ['call + napi_unwrap', run('check', 2)],
   ['call + symbol property read', run('check', 3)],
+  ['call + napi_instanceof', run('check', 4)],
+  ['call + napi_get_instance_data', run('check', 5)],
   ['napi_new_instance (empty constructor)', run('make', 0)],
   ['  + napi_wrap with finalizer (ObjectWrap)', run('make', 1)],
   ['  + napi_type_tag_object', run('make', 2)],

@@ -67,11 +67,16 @@ int main(int argc, char** argv) {
     x.add_(y);
     Sink(x);
   });
+  auto scalar = Measure(iters, trials, [&] {
+    x.add_(1);  // a number argument: LibTorch wraps it as a 0-dim tensor, as Python and torchgraft do
+    Sink(x);
+  });
   // Keeps the in-place values bounded and checks the loop really ran.
   if (x[0].item<float>() < 2.0f) return 1;
   std::printf("{\n  \"threads\": %d,\n  \"torch\": \"%s\",\n", at::get_num_threads(), TORCH_VERSION);
   Print("add_alloc", alloc, false);
-  Print("add_inplace", inplace, true);
+  Print("add_inplace", inplace, false);
+  Print("add_scalar_inplace", scalar, true);
   std::printf("}\n");
   return 0;
 }

@@ -37,6 +37,10 @@ def main():
         for _ in range(n):
             x.add_(y)
 
+    def scalar(n):
+        for _ in range(n):
+            x.add_(1)
+
     def empty(n):  # Python's own loop cost, for reference
         for _ in range(n):
             pass
@@ -44,6 +48,7 @@ def main():
     res = {'threads': torch.get_num_threads(), 'torch': torch.__version__}
     measure(res, 'add_alloc', iters, trials, alloc)
     measure(res, 'add_inplace', iters, trials, inplace)
+    measure(res, 'add_scalar_inplace', iters, trials, scalar)
     measure(res, 'loop', iters, trials, empty)
     assert float(x[0]) >= 2.0  # the loops ran
     print(json.dumps(res))
