@@ -95,11 +95,9 @@ double TensorWrap::Handle() const {
 
 bool TensorWrap::IsWrap(Napi::Value v) { return UnwrapOrNull(v) != nullptr; }
 
-TensorWrap* TensorWrap::UnwrapOrNull(Napi::Value v) {
-  napi_env env = v.Env();
-  napi_valuetype type;
-  if (napi_typeof(env, v, &type) != napi_ok || type != napi_object) return nullptr;
-  Addon* addon = v.Env().GetInstanceData<Addon>();
+// The slot named by an object's handle property (no typeof check: callers know v is an object).
+static TensorWrap* FromObject(napi_env env, napi_value v) {
+  Addon* addon = Napi::Env(env).GetInstanceData<Addon>();
   napi_value key, prop;
   if (napi_get_reference_value(env, addon->tensors.symbol, &key) != napi_ok) return nullptr;
   if (napi_get_property(env, v, key, &prop) != napi_ok) {
@@ -113,8 +111,15 @@ TensorWrap* TensorWrap::UnwrapOrNull(Napi::Value v) {
   return addon->tensors.Resolve(h);
 }
 
+TensorWrap* TensorWrap::UnwrapOrNull(Napi::Value v) {
+  napi_valuetype type;
+  if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_object) return nullptr;
+  return FromObject(v.Env(), v);
+}
+
 TensorWrap* TensorWrap::Unwrap(Napi::Object obj) {
-  TensorWrap* w = UnwrapOrNull(obj);
+  // `this` of a method call: a primitive receiver has no such property, so it fails like any non-tensor.
+  TensorWrap* w = FromObject(obj.Env(), obj);
   if (!w) throw Napi::TypeError::New(obj.Env(), "Tensor method called on an object that is not a Tensor");
   return w;
 }
@@ -185,8 +190,8 @@ TensorWrap* TensorTable::Acquire(Addon* addon, napi_env env) {
     uint32_t base = static_cast<uint32_t>(capacity());
     if (base + kChunk > kMaxSlots) throw std::length_error("too many live tensors (16.7 million): dispose some");
     chunks_.emplace_back(new TensorWrap[kChunk]);
-    // The ring is empty, so it can be rebuilt at the new size with the new slots in order.
-    free_.assign(capacity(), 0);
+    // The ring is empty, so it restarts at 0; resize (amortized O(1) per slot) keeps growth linear overall.
+    free_.resize(capacity());
     freeHead_ = 0;
     for (uint32_t i = 0; i < kChunk; ++i) {
       TensorWrap* w = &chunks_.back()[i];

@@ -13,7 +13,9 @@ test('objects that are not tensors throw TypeError, never unwrapped', () => {
     assert.throws(() => x.add(bad), TypeError);
   }
   assert.throws(() => x.add(new Proxy({}, { get() { throw new Error('trap'); } })), TypeError);
-  assert.throws(() => tg.Tensor.prototype.add.call({}, x), TypeError);
+  for (const recv of [{}, 5, undefined, null, 'a']) assert.throws(() => tg.Tensor.prototype.add.call(recv, x), TypeError);
+  const unbound = x.add;
+  assert.throws(() => unbound(x), TypeError);
   assert.throws(() => Object.getOwnPropertyDescriptor(tg.Tensor.prototype, 'shape').get.call({}), TypeError);
   assert.throws(() => new tg.Tensor(), TypeError);
   assert.strictEqual(tg.isTensor({}), false);
