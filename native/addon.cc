@@ -27,7 +27,11 @@ static Napi::Value ScopeEnd(const Napi::CallbackInfo& info) {
     Napi::Array keep = info[1].As<Napi::Array>();
     for (uint32_t i = 0; i < keep.Length(); ++i) {
       TensorWrap* w = TensorWrap::UnwrapOrNull(keep.Get(i));
-      if (w && w->scope() == scope) w->LinkInto(parent);
+      if (w && w->scope() == scope) {
+        w->LinkInto(parent);
+        // Out of every tidy scope now: only GC can tell when it is unreachable.
+        if (parent == addon->Global()) w->EnsureFinalizer(env, keep.Get(i));
+      }
     }
   }
   while (scope->head) scope->head->Dispose();
@@ -40,7 +44,10 @@ static Napi::Value Keep(const Napi::CallbackInfo& info) {
   Addon* addon = info.Env().GetInstanceData<Addon>();
   TensorWrap* w = TensorWrap::UnwrapOrNull(info[0]);
   if (!w) throw Napi::TypeError::New(info.Env(), "keep(): expected a Tensor");
-  if (!w->disposed()) w->LinkInto(addon->Global());
+  if (!w->disposed()) {
+    w->LinkInto(addon->Global());
+    w->EnsureFinalizer(info.Env(), info[0]);
+  }
   return info[0];
 }
 

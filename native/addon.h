@@ -2,6 +2,7 @@
 #pragma once
 #include "pch.h"
 #include "scope.h"
+#include "tensor.h"
 
 namespace tg {
 
@@ -17,6 +18,7 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<std::unique_ptr<Scope>> scopes;
   Scope* Current() { return scopes.back().get(); }
   Scope* Global() { return scopes.front().get(); }
+  TensorTable tensors;                     // every tensor slot of this instance
   size_t liveTensors = 0;
   bool tearingDown = false;
 

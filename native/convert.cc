@@ -49,20 +49,27 @@ at::Scalar ToScalar(Napi::Value v, const char* what) {
 }
 
 at::Tensor ToTensorOrScalar(Napi::Value v, const char* what) {
-  if (v.IsNumber() || v.IsBoolean() || v.IsBigInt()) {
-    at::Scalar s = ToScalar(v, what);
-    // Python wraps int-valued floats as float scalars too; integral JS numbers behave like Python ints.
-    if (v.IsNumber()) {
-      double d = v.As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) s = at::Scalar(static_cast<int64_t>(d));
-    }
-    at::Tensor t = c10::scalar_to_tensor(s);
-    t.unsafeGetTensorImpl()->set_wrapped_number(true);
-    return t;
+  // One napi_typeof instead of a chain of IsNumber/IsBoolean/IsBigInt/IsObject calls: this runs on every binary op.
+  napi_valuetype type = napi_undefined;
+  napi_typeof(v.Env(), v, &type);
+  if (type == napi_object) {
+    TensorWrap* w = TensorWrap::UnwrapOrNull(v);
+    if (!w) TypeErr(v.Env(), what, "a Tensor or a number", v);
+    return w->Get(what);
   }
-  TensorWrap* w = TensorWrap::UnwrapOrNull(v);
-  if (!w) TypeErr(v.Env(), what, "a Tensor or a number", v);
-  return w->Get(what);
+  if (type != napi_number && type != napi_boolean && type != napi_bigint) TypeErr(v.Env(), what, "a Tensor or a number", v);
+  at::Scalar s;
+  if (type == napi_number) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    // Python wraps int-valued floats as float scalars too; integral JS numbers behave like Python ints.
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) s = at::Scalar(static_cast<int64_t>(d));
+    else s = at::Scalar(d);
+  } else {
+    s = ToScalar(v, what);
+  }
+  at::Tensor t = c10::scalar_to_tensor(s);
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
 }
 
 std::vector<at::Tensor> ToTensorList(Napi::Value v, const char* what) {

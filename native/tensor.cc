@@ -2,13 +2,16 @@
 #include "tensor.h"
 #include "addon.h"
 #include <cstring>
+#include <stdexcept>
 
 namespace tg {
 
-static const napi_type_tag kTensorTag = {0x7467726166745445ULL, 0x6e736f7231333131ULL};
+// Set by Make() around napi_new_instance, so that `new Tensor()` from JavaScript is refused.
+static thread_local bool constructing = false;
 
-// A tensor handed from Make() to the constructor: Make() runs on the JS thread, one at a time per env.
-static thread_local at::Tensor* pendingTensor = nullptr;
+static void Check(napi_env env, napi_status status) {
+  if (status != napi_ok) throw Napi::Error::New(env);
+}
 
 void TensorWrap::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
   std::vector<Napi::ClassPropertyDescriptor<TensorWrap>> props = {
@@ -29,60 +32,96 @@ void TensorWrap::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
       InstanceMethod<&TensorWrap::RequiresGradInPlace>("requiresGrad_"),
   };
   AddTensorOps(props);
-  Napi::Function ctor = DefineClass(env, "Tensor", props);
-  addon->tensorCtor = Napi::Persistent(ctor);
-  exports.Set("Tensor", ctor);
+  std::vector<napi_property_descriptor> descs;
+  descs.reserve(props.size());
+  for (auto& p : props) descs.push_back(static_cast<napi_property_descriptor&>(p));
+  // A plain napi class (not ObjectWrap): its constructor does no napi_wrap; node-addon-api's method trampolines
+  // reach the slot through TensorWrap::Unwrap.
+  napi_value ctor;
+  Check(env, napi_define_class(env, "Tensor", NAPI_AUTO_LENGTH, &TensorWrap::Construct, nullptr, descs.size(), descs.data(), &ctor));
+  addon->tensorCtor = Napi::Persistent(Napi::Function(env, ctor));
+  addon->tensors.symbol = Napi::Persistent(Napi::Value(Napi::Symbol::New(env, "torchgraft.tensor")));
+  // Preallocated so that napi_set_element stores into existing elements instead of growing the array.
+  addon->tensors.pending = Napi::Persistent(Napi::Value(Napi::Array::New(env, TensorTable::kPendingBatch)));
+  addon->tensors.DisposedSlot()->env_ = env;
+  exports.Set("Tensor", Napi::Function(env, ctor));
+}
+
+napi_value TensorWrap::Construct(napi_env env, napi_callback_info info) {
+  if (!constructing) {
+    napi_throw_type_error(env, nullptr, "Tensor cannot be constructed directly: use tg.tensor(), tg.zeros() or another factory");
+    return nullptr;
+  }
+  napi_value self;
+  if (napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr) != napi_ok) return nullptr;
+  return self;
 }
 
 Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
   Addon* addon = env.GetInstanceData<Addon>();
-  pendingTensor = &t;
-  Napi::Object obj;
-  try {
-    obj = addon->tensorCtor.New({});
-  } catch (...) {
-    pendingTensor = nullptr;
-    throw;
+  napi_value ctor, obj;
+  Check(env, napi_get_reference_value(env, addon->tensorCtor, &ctor));
+  constructing = true;
+  napi_status st = napi_new_instance(env, ctor, 0, nullptr, &obj);
+  constructing = false;
+  Check(env, st);
+  TensorWrap* w = addon->tensors.Acquire(addon, env);
+  w->t_ = std::move(t);
+  napi_value handle, key;
+  st = napi_create_double(env, w->Handle(), &handle);
+  if (st == napi_ok) st = napi_get_reference_value(env, addon->tensors.symbol, &key);
+  if (st == napi_ok) {
+    // Read-only, not enumerable, not configurable: spread/assign do not copy it and it cannot be redefined.
+    napi_property_descriptor d = {nullptr, key, nullptr, nullptr, nullptr, handle, napi_default, nullptr};
+    st = napi_define_properties(env, obj, 1, &d);
   }
-  pendingTensor = nullptr;
-  return obj;
-}
-
-TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
-  if (!pendingTensor)
-    throw Napi::TypeError::New(info.Env(), "Tensor cannot be constructed directly: use tg.tensor(), tg.zeros() or another factory");
-  t_ = std::move(*pendingTensor);
-  pendingTensor = nullptr;
-  napi_type_tag_object(info.Env(), info.This(), &kTensorTag);
-  Addon* addon = info.Env().GetInstanceData<Addon>();
-  LinkInto(addon->Current());
+  if (st != napi_ok) {
+    w->t_ = at::Tensor();
+    addon->tensors.Release(w);
+    Check(env, st);
+  }
+  Scope* scope = addon->Current();
+  w->LinkInto(scope);
   addon->liveTensors++;
-  reportedBytes_ = NativeBytes();
-  if (reportedBytes_ >= 4096) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(reportedBytes_));
+  w->reportedBytes_ = w->NativeBytes();
+  if (w->reportedBytes_ >= 4096) Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(w->reportedBytes_));
+  if (scope == addon->Global()) addon->tensors.AddPending(env, obj, w);
+  return Napi::Value(env, obj);
 }
 
-TensorWrap::~TensorWrap() {
-  if (!disposed_) {
-    Addon* addon = scope_ ? Env().GetInstanceData<Addon>() : nullptr;
-    if (addon && !addon->tearingDown) {
-      addon->liveTensors--;
-      if (reportedBytes_ >= 4096) Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(reportedBytes_));
-    }
-    Unlink();
-    disposed_ = true;
+double TensorWrap::Handle() const {
+  return static_cast<double>((seq_ & ((1ull << 29) - 1)) * TensorTable::kMaxSlots + index_);
+}
+
+bool TensorWrap::IsWrap(Napi::Value v) { return UnwrapOrNull(v) != nullptr; }
+
+// The slot named by an object's handle property (no typeof check: callers know v is an object).
+static TensorWrap* FromObject(napi_env env, napi_value v) {
+  Addon* addon = Napi::Env(env).GetInstanceData<Addon>();
+  napi_value key, prop;
+  if (napi_get_reference_value(env, addon->tensors.symbol, &key) != napi_ok) return nullptr;
+  if (napi_get_property(env, v, key, &prop) != napi_ok) {
+    // A throwing Proxy trap: not a tensor; leave no exception behind.
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return nullptr;
   }
-}
-
-bool TensorWrap::IsWrap(Napi::Value v) {
-  if (!v.IsObject()) return false;
-  bool result = false;
-  napi_check_object_type_tag(v.Env(), v, &kTensorTag, &result);
-  return result;
+  double h;
+  if (napi_get_value_double(env, prop, &h) != napi_ok) return nullptr;
+  return addon->tensors.Resolve(h);
 }
 
 TensorWrap* TensorWrap::UnwrapOrNull(Napi::Value v) {
-  if (!IsWrap(v)) return nullptr;
-  return Unwrap(v.As<Napi::Object>());
+  napi_valuetype type;
+  if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_object) return nullptr;
+  return FromObject(v.Env(), v);
+}
+
+TensorWrap* TensorWrap::Unwrap(Napi::Object obj) {
+  // `this` of a method call: a primitive receiver has no such property, so it fails like any non-tensor.
+  TensorWrap* w = FromObject(obj.Env(), obj);
+  if (!w) throw Napi::TypeError::New(obj.Env(), "Tensor method called on an object that is not a Tensor");
+  return w;
 }
 
 const at::Tensor& TensorWrap::Get(const char* what) const {
@@ -97,13 +136,31 @@ size_t TensorWrap::NativeBytes() const {
 
 void TensorWrap::Dispose() {
   if (disposed_) return;
-  disposed_ = true;
-  Addon* addon = Env().GetInstanceData<Addon>();
-  if (addon) addon->liveTensors--;
+  Addon* addon = addon_;
+  addon->liveTensors--;
   if (reportedBytes_ >= 4096) Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(reportedBytes_));
   reportedBytes_ = 0;
   Unlink();
   t_ = at::Tensor();
+  addon->tensors.Release(this);
+}
+
+void TensorWrap::EnsureFinalizer(napi_env env, napi_value obj) {
+  if (finalizer_ || disposed_) return;
+  // data = slot index, hint = the slot's full reuse count: the finalizer only releases the tensor this object named.
+  if (napi_add_finalizer(env, obj, reinterpret_cast<void*>(static_cast<uintptr_t>(index_)), &TensorWrap::Finalize,
+                         reinterpret_cast<void*>(static_cast<uintptr_t>(seq_)), nullptr) == napi_ok)
+    finalizer_ = true;
+}
+
+void TensorWrap::Finalize(napi_env env, void* data, void* hint) {
+  Addon* addon = Napi::Env(env).GetInstanceData<Addon>();
+  if (!addon || addon->tearingDown) return;
+  uint32_t index = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+  uint64_t seq = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(hint));
+  if (index >= addon->tensors.capacity()) return;
+  TensorWrap* w = addon->tensors.At(index);
+  if (!w->disposed_ && w->seq_ == seq) w->Dispose();
 }
 
 void TensorWrap::LinkInto(Scope* scope) {
@@ -124,6 +181,73 @@ void TensorWrap::Unlink() {
   scope_->count--;
   scope_ = nullptr;
   prev_ = next_ = nullptr;
+}
+
+// ---- TensorTable
+
+TensorWrap* TensorTable::Acquire(Addon* addon, napi_env env) {
+  if (freeCount_ == 0) {
+    uint32_t base = static_cast<uint32_t>(capacity());
+    if (base + kChunk > kMaxSlots) throw std::length_error("too many live tensors (16.7 million): dispose some");
+    chunks_.emplace_back(new TensorWrap[kChunk]);
+    // The ring is empty, so it restarts at 0; resize (amortized O(1) per slot) keeps growth linear overall.
+    free_.resize(capacity());
+    freeHead_ = 0;
+    for (uint32_t i = 0; i < kChunk; ++i) {
+      TensorWrap* w = &chunks_.back()[i];
+      w->index_ = base + i;
+      w->addon_ = addon;
+      w->env_ = env;
+      free_[freeCount_++] = base + i;
+    }
+  }
+  TensorWrap* w = At(free_[freeHead_]);
+  freeHead_ = (freeHead_ + 1) % free_.size();
+  freeCount_--;
+  w->disposed_ = false;
+  return w;
+}
+
+void TensorTable::Release(TensorWrap* w) {
+  w->disposed_ = true;
+  w->finalizer_ = false;
+  w->seq_++;
+  free_[(freeHead_ + freeCount_++) % free_.size()] = w->index_;
+}
+
+TensorWrap* TensorTable::Resolve(double handle) {
+  if (!(handle >= 0) || handle >= 9007199254740992.0) return nullptr;
+  uint64_t u = static_cast<uint64_t>(handle);
+  if (static_cast<double>(u) != handle) return nullptr;
+  uint32_t index = static_cast<uint32_t>(u % kMaxSlots);
+  if (index >= capacity()) return nullptr;
+  TensorWrap* w = At(index);
+  if (!w->disposed_ && (w->seq_ & ((1ull << 29) - 1)) == u / kMaxSlots) return w;
+  return &disposed_;  // a stale handle: that tensor was disposed
+}
+
+void TensorTable::AddPending(napi_env env, napi_value obj, TensorWrap* w) {
+  if (pendingSlots_.size() >= kPendingBatch) FlushPending(env);
+  napi_value arr = pending.Value();
+  if (napi_set_element(env, arr, static_cast<uint32_t>(pendingSlots_.size()), obj) != napi_ok) {
+    w->EnsureFinalizer(env, obj);  // no room to defer: decide now
+    return;
+  }
+  pendingSlots_.emplace_back(w->index_, w->seq_);
+}
+
+void TensorTable::FlushPending(napi_env env) {
+  if (pendingSlots_.empty()) return;
+  napi_value arr = pending.Value();
+  for (size_t i = 0; i < pendingSlots_.size(); ++i) {
+    TensorWrap* w = At(pendingSlots_[i].first);
+    if (w->disposed_ || w->seq_ != pendingSlots_[i].second || w->finalizer_) continue;
+    napi_value obj;
+    if (napi_get_element(env, arr, static_cast<uint32_t>(i), &obj) == napi_ok) w->EnsureFinalizer(env, obj);
+  }
+  pendingSlots_.clear();
+  // A fresh array lets the flushed objects go (one allocation per batch); preallocated so stores do not grow it.
+  pending = Napi::Persistent(Napi::Value(Napi::Array::New(Napi::Env(env), kPendingBatch)));
 }
 
 Napi::Value TensorWrap::GetShape(const Napi::CallbackInfo& info) {

@@ -18,22 +18,33 @@ namespace tg {
 
 class Addon;
 
-class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
+// A tensor slot. JS Tensor objects do not own it through napi_wrap: each object carries a read-only, non-enumerable
+// property (a symbol key private to the addon) holding a handle = slot index + the slot's reuse count, and the addon
+// owns the slots (Addon::tensors). Why: napi_wrap and type tags cost ~1 µs per object on Node 20 (a weak global
+// handle each, finalized from setImmediate), more than the op itself; see bench/RESULTS.md.
+// A handle whose slot was disposed (or reused) resolves to a shared disposed slot, so using it throws
+// ERR_TENSOR_DISPOSED; a value without a valid handle is not a tensor (TypeError), and no value is ever dereferenced
+// unless its handle names a live slot of this addon.
+class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports, Addon* addon);
   // Wraps t in a new JS Tensor registered in the current tidy scope.
   static Napi::Value Make(Napi::Env env, at::Tensor t);
   static bool IsWrap(Napi::Value v);
   static TensorWrap* UnwrapOrNull(Napi::Value v);
+  // Used by node-addon-api's method and accessor trampolines (found as T::Unwrap): throws TypeError for a non-tensor.
+  static TensorWrap* Unwrap(Napi::Object obj);
 
-  explicit TensorWrap(const Napi::CallbackInfo& info);
-  ~TensorWrap();
+  TensorWrap() = default;
+  TensorWrap(const TensorWrap&) = delete;
+  TensorWrap& operator=(const TensorWrap&) = delete;
 
   // The handle; throws when disposed.
   const at::Tensor& Get(const char* what) const;
   void Dispose();
   bool disposed() const { return disposed_; }
   size_t NativeBytes() const;
+  Napi::Env Env() const { return Napi::Env(env_); }
 
   // Scope membership (intrusive list).
   void LinkInto(Scope* scope);
@@ -42,6 +53,13 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Scope* scope() const { return scope_; }
   void DetachFromScope() { scope_ = nullptr; prev_ = next_ = nullptr; }
   const at::Tensor& raw() const { return t_; }
+
+  // Slot bookkeeping (Addon::tensors).
+  uint32_t index() const { return index_; }
+  uint64_t seq() const { return seq_; }
+  double Handle() const;
+  // Gives obj (this tensor's JS object) a GC finalizer, the safety net for tensors that leave every tidy scope.
+  void EnsureFinalizer(napi_env env, napi_value obj);
 
   // Generic op shapes used by the X-macro op tables.
   template <at::Tensor (*Fn)(const at::Tensor&)>
@@ -60,6 +78,11 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value InPlaceWithArgs(const Napi::CallbackInfo& info);
 
  private:
+  friend class Addon;
+  friend class TensorTable;
+  static napi_value Construct(napi_env env, napi_callback_info info);
+  static void Finalize(napi_env env, void* data, void* hint);
+
   Napi::Value GetShape(const Napi::CallbackInfo& info);
   Napi::Value GetDtype(const Napi::CallbackInfo& info);
   Napi::Value GetDevice(const Napi::CallbackInfo& info);
@@ -79,11 +102,48 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value RequiresGradInPlace(const Napi::CallbackInfo& info);
 
   at::Tensor t_;
-  bool disposed_ = false;
+  bool disposed_ = true;      // a free slot counts as disposed
+  bool finalizer_ = false;    // the JS object has a GC finalizer (napi_add_finalizer)
   size_t reportedBytes_ = 0;
+  napi_env env_ = nullptr;
+  Addon* addon_ = nullptr;
+  uint32_t index_ = 0;
+  uint64_t seq_ = 0;          // bumped each time the slot is released, so old handles go stale
   Scope* scope_ = nullptr;
   TensorWrap* prev_ = nullptr;
   TensorWrap* next_ = nullptr;
+};
+
+// The slots of one addon instance: chunks with stable addresses, a FIFO free list (spreads reuse over slots so a
+// handle's 29-bit reuse count cannot wrap around in practice), and the tensors waiting for a finalizer decision.
+class TensorTable {
+ public:
+  static constexpr uint32_t kChunk = 1024;
+  static constexpr uint32_t kMaxSlots = 1u << 24;  // index bits of a handle
+  static constexpr uint32_t kPendingBatch = 256;
+
+  TensorWrap* Acquire(Addon* addon, napi_env env);
+  void Release(TensorWrap* w);
+  // The live slot a handle names; the shared disposed slot for a stale one; nullptr for a value that is no handle.
+  TensorWrap* Resolve(double handle);
+  TensorWrap* DisposedSlot() { return &disposed_; }
+  size_t capacity() const { return chunks_.size() * kChunk; }
+  TensorWrap* At(uint32_t i) { return &chunks_[i / kChunk][i % kChunk]; }
+
+  // Tensors created in the global scope: most are disposed at once, so their finalizer is decided per batch.
+  void AddPending(napi_env env, napi_value obj, TensorWrap* w);
+  void FlushPending(napi_env env);
+
+  Napi::Reference<Napi::Value> symbol;   // the handle property's key
+  Napi::Reference<Napi::Value> pending;  // a JS array holding the pending objects (strong)
+
+ private:
+  std::vector<std::unique_ptr<TensorWrap[]>> chunks_;
+  // FIFO ring of free slot indices (no allocation per op, unlike std::deque's blocks); sized to capacity().
+  std::vector<uint32_t> free_;
+  size_t freeHead_ = 0, freeCount_ = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> pendingSlots_;
+  TensorWrap disposed_;
 };
 
 // Property descriptors for the op tables (defined in tensor_ops*.cc).
