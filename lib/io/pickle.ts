@@ -112,6 +112,8 @@ const REBUILDERS = new Set([
 const CALLABLES = new Set([...REBUILDERS, 'collections.OrderedDict', 'torch.Size', 'torch.device', '_codecs.encode', 'builtins.set', 'builtins.frozenset', 'builtins.bytearray']);
 const CONSTANTS = new Set(['torch.Tensor']);
 
+const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg', exceptions: 'builtins' };
+
 /** Whether `module.name` may appear in a GLOBAL: the allowlist, and nothing else. */
 export function isAllowedGlobal(module: string, name: string): boolean {
   const q = `${module}.${name}`;
@@ -218,7 +220,9 @@ export function unpickle(data: Uint8Array, source: string, persistentLoad: (pid:
     if (k instanceof PyDict || (Array.isArray(k) && !isTuple(k))) corrupt('unhashable dict key');
     return k;
   };
-  const global = (module: string, name: string): PyGlobal => {
+  const global = (rawModule: string, name: string): PyGlobal => {
+    // Protocol 2 names Python 3 modules by their Python 2 names (fix_imports), as PyTorch's unpickler maps them.
+    const module = PY2_MODULES[rawModule] ?? rawModule;
     if (!isAllowedGlobal(module, name)) {
       const hint = /^(torch\.nn\.modules|__main__|torchvision)/.test(module) ? '; the file holds a pickled Python object: save model.state_dict() instead' : '';
       forbidden(`pickle global '${module}.${name}' is not allowed${hint}`);
