@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation, truncates, deletes and inserts,
-// mostly inside a file's first bytes (where headers are), and checks every outcome is a clean load or a TorchError.
+// Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation or pickle opcodes, truncates,
+// deletes and inserts, mostly inside a file's headers (safetensors JSON, .npy header, a zip's first entries and its
+// central directory), and checks every outcome is a clean load or a TorchError.
 // Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared safetensors fixtures)
 'use strict';
 const fs = require('node:fs');
@@ -18,16 +19,27 @@ function rng(seed) {
   };
 }
 
-/** One mutant of buf; `hot` is the length of the region most mutations aim at (a header). */
+// Bytes that mean something to the parsers: JSON punctuation and digits, pickle opcodes, zip size saturation.
+const ALPHABET = Buffer.concat([Buffer.from('{}[]",:0123456789-e.'), Buffer.from('()tRQqhjcXKJ}]ue.b\x93\x94\x80\x81\x85\x89\x8a\x8c\xff\x00', 'latin1')]);
+
+/**
+ * One mutant of buf. `hot` is where most mutations aim: the length of a header at the start, or a list of
+ * [start, end) byte ranges (a zip's first entries and its central directory).
+ */
 function mutate(buf, rand, hot = Math.min(buf.length, 4096)) {
   const pick = (n) => Math.floor(rand() * n);
-  const at = (len) => (rand() < 0.8 ? pick(Math.max(1, Math.min(hot, len))) : pick(Math.max(1, len)));
+  const ranges = Array.isArray(hot) ? hot : [[0, hot]];
+  const at = (len) => {
+    if (rand() >= 0.8) return pick(Math.max(1, len));
+    const [s, e] = ranges[pick(ranges.length)];
+    return Math.min(Math.max(0, len - 1), s + pick(Math.max(1, Math.min(e, len) - s)));
+  };
   let out = Buffer.from(buf);
   const kind = pick(5);
   if (kind === 0) {
     for (let k = 1 + pick(4); k > 0; k--) out[at(out.length)] ^= 1 << pick(8);
   } else if (kind === 1) {
-    for (let k = 1 + pick(4); k > 0; k--) out[at(out.length)] = '{}[]",:0123456789-e.'.charCodeAt(pick(20));
+    for (let k = 1 + pick(4); k > 0; k--) out[at(out.length)] = ALPHABET[pick(ALPHABET.length)];
   } else if (kind === 2) {
     out = out.subarray(0, pick(out.length));
   } else if (kind === 3) {
@@ -40,6 +52,19 @@ function mutate(buf, rand, hot = Math.min(buf.length, 4096)) {
   return out;
 }
 
+/** Where a file's structure is: a zip's first 4 KiB and central directory, an .npy header, a safetensors header. */
+function hotRegions(whole) {
+  if (whole.length >= 22 && whole.readUInt32LE(0) === 0x04034b50) {
+    const eocd = whole.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    const cd = eocd >= 0 ? whole.readUInt32LE(eocd + 16) : whole.length;
+    return [[0, Math.min(whole.length, 4096)], [Math.min(cd, whole.length - 1), whole.length]];
+  }
+  if (whole.length >= 10 && whole.readUInt32LE(0) === 0x4d554e93) return Math.min(whole.length, 12 + whole.readUInt16LE(8));
+  // A safetensors file starts with its header length; anything else gets its first 4 KiB.
+  const n = whole.length >= 8 ? Number(whole.readBigUInt64LE(0)) : 0;
+  return n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
+}
+
 /**
  * Loads `iterations` mutants of each file; returns counts. Throws on the first outcome that is neither a load
  * nor a TorchError with a code (the message names the file, seed and iteration).
@@ -48,9 +73,7 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   const counts = { loaded: 0, rejected: 0, codes: {} };
   for (const file of files) {
     const whole = fs.readFileSync(file);
-    // The hot region is the header when the file starts with a safetensors length, else the first 4 KiB.
-    const n = whole.length >= 8 ? Number(whole.readBigUInt64LE(0)) : 0;
-    const hot = n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
+    const hot = hotRegions(whole);
     const rand = rng(seed);
     const mutant = path.join(dir, `fuzz-${process.pid}-${path.basename(file)}`);
     try {
@@ -74,7 +97,7 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   return counts;
 }
 
-module.exports = { rng, mutate, fuzz };
+module.exports = { rng, mutate, fuzz, hotRegions };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -94,7 +117,16 @@ if (require.main === module) {
     '';
   const files = args.length
     ? args
-    : ['burn_mnist_cnn.safetensors', 'burn_multi_layer.safetensors'].map((f) => path.join(foreign, f)).filter((f) => fs.existsSync(f));
+    : [
+        'burn_mnist_cnn.safetensors',
+        'burn_multi_layer.safetensors',
+        'burn_mnist_cnn_state_dict.pt',
+        'burn_complex_nested_state_dict.pt',
+        'whisper_mel_filters.npz',
+        'npy_art_mnist_cnn/W_CONV2D_NO_MPOOL_MNIST.npy',
+      ]
+        .map((f) => path.join(foreign, f))
+        .filter((f) => fs.existsSync(f));
   if (!files.length) {
     console.error('fuzz-io: no files given and no shared fixtures found');
     process.exit(2);
