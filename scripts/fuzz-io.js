@@ -7,6 +7,21 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const zlib = require('node:zlib');
+
+// zlib.crc32 exists from Node 20.15 / 22.2; older Nodes use this table-driven CRC-32 (same polynomial).
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+const crc32 =
+  zlib.crc32 ||
+  ((buf) => {
+    let c = -1;
+    for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ -1) >>> 0;
+  });
 
 /** mulberry32: a small seeded PRNG, so a failing iteration is reproducible from (seed, iteration). */
 function rng(seed) {
@@ -52,6 +67,45 @@ function mutate(buf, rand, hot = Math.min(buf.length, 4096)) {
   return out;
 }
 
+/** The stored entries of a zip (name, data range, CRC positions), or [] when buf is not a readable zip. */
+function storedEntries(buf) {
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0 || eocd + 22 > buf.length) return [];
+  const out = [];
+  let p = buf.readUInt32LE(eocd + 16);
+  for (let i = buf.readUInt16LE(eocd + 10); i > 0 && p + 46 <= buf.length && buf.readUInt32LE(p) === 0x02014b50; i--) {
+    const nameLen = buf.readUInt16LE(p + 28);
+    const local = buf.readUInt32LE(p + 42);
+    const size = buf.readUInt32LE(p + 20);
+    if (buf.readUInt16LE(p + 10) === 0 && local + 30 <= buf.length) {
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      if (start + size <= buf.length) out.push({ name: buf.toString('utf8', p + 46, p + 46 + nameLen), start, end: start + size, central: p, local });
+    }
+    p += 46 + nameLen + buf.readUInt16LE(p + 30) + buf.readUInt16LE(p + 32);
+  }
+  return out;
+}
+
+/**
+ * A mutant whose damage sits inside one stored zip member (a pickle or .npy member most often) with the member's
+ * CRC-32 repaired, so the member's own parser sees it instead of the CRC check.
+ */
+function mutateZipMember(buf, rand, entries) {
+  const pick = (n) => Math.floor(rand() * n);
+  const parsed = entries.filter((e) => /(\.pkl|\.npy|byteorder)$/.test(e.name) && e.end > e.start);
+  const e = (parsed.length && rand() < 0.8 ? parsed : entries)[pick((parsed.length && rand() < 0.8 ? parsed : entries).length)];
+  const out = Buffer.from(buf);
+  if (!e || e.end === e.start) return out;
+  for (let k = 1 + pick(4); k > 0; k--) {
+    const at = e.start + pick(e.end - e.start);
+    out[at] = rand() < 0.5 ? out[at] ^ (1 << pick(8)) : ALPHABET[pick(ALPHABET.length)];
+  }
+  const crc = crc32(out.subarray(e.start, e.end)) >>> 0;
+  out.writeUInt32LE(crc, e.central + 16);
+  out.writeUInt32LE(crc, e.local + 14);
+  return out;
+}
+
 /** Where a file's structure is: a zip's first 4 KiB and central directory, an .npy header, a safetensors header. */
 function hotRegions(whole) {
   if (whole.length >= 22 && whole.readUInt32LE(0) === 0x04034b50) {
@@ -74,11 +128,13 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   for (const file of files) {
     const whole = fs.readFileSync(file);
     const hot = hotRegions(whole);
+    const members = storedEntries(whole);
     const rand = rng(seed);
     const mutant = path.join(dir, `fuzz-${process.pid}-${path.basename(file)}`);
     try {
       for (let i = 0; i < iterations; i++) {
-        fs.writeFileSync(mutant, mutate(whole, rand, hot));
+        // Half the mutants of a zip with stored members keep valid CRCs, to reach the member parsers (pickle, .npy).
+        fs.writeFileSync(mutant, members.length && rand() < 0.5 ? mutateZipMember(whole, rand, members) : mutate(whole, rand, hot));
         try {
           tg.dispose(await tg.io.load(mutant));
           counts.loaded++;
@@ -97,7 +153,7 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   return counts;
 }
 
-module.exports = { rng, mutate, fuzz, hotRegions };
+module.exports = { rng, mutate, mutateZipMember, storedEntries, fuzz, hotRegions };
 
 if (require.main === module) {
   const args = process.argv.slice(2);

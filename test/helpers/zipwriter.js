@@ -3,6 +3,20 @@
 'use strict';
 const zlib = require('node:zlib');
 
+// zlib.crc32 exists from Node 20.15 / 22.2; older Nodes use this table-driven CRC-32 (same polynomial).
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+const crc32 =
+  zlib.crc32 ||
+  ((buf) => {
+    let c = -1;
+    for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ -1) >>> 0;
+  });
+
 /** Builds a zip archive from [name, bytes] pairs; `deflate` compresses members. */
 function zipOf(entries, { deflate = false } = {}) {
   const locals = [];
@@ -12,7 +26,7 @@ function zipOf(entries, { deflate = false } = {}) {
     const raw = Buffer.from(data);
     const body = deflate ? zlib.deflateRawSync(raw) : raw;
     const nameBuf = Buffer.from(name, 'utf8');
-    const crc = zlib.crc32(raw) >>> 0;
+    const crc = crc32(raw) >>> 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
