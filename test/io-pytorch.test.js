@@ -163,6 +163,16 @@ test('checkpoint wrappers are unwrapped, their other leaves kept as metadata and
   tg.dispose(md.tensors);
 });
 
+test('numpy scalars in a checkpoint (accuracy, epoch, flags) become metadata numbers, not refused globals', { skip: noPython }, async () => {
+  const { tensors, names, metadata } = await tg.io.loadWithMetadata(path.join(gen, 'numpy_scalars.pt'));
+  assert.deepStrictEqual(names, Object.keys(expected['cnn.pt']));
+  assert.deepStrictEqual(
+    { best_acc: metadata.best_acc, epoch: metadata.epoch, flag: metadata.flag, lr: metadata.lr, half: metadata.half, big: metadata.big, small: metadata.small, be: metadata.be },
+    { best_acc: '0.75', epoch: '12', flag: 'true', lr: '1.5', half: '-2.5', big: '"4611686018427387904"', small: '-3', be: '7' },
+  );
+  tg.dispose(tensors);
+});
+
 test("DataParallel's uniform 'module.' prefix is stripped and reported", { skip: noPython }, async () => {
   const { tensors, names, metadata } = await tg.io.loadWithMetadata(path.join(gen, 'dataparallel.pt'));
   assert.deepStrictEqual(names, Object.keys(expected['dataparallel.pt']));
@@ -289,6 +299,8 @@ test('pickle tricks are refused by name without running anything', async () => {
     ['20000 nested MARKs', Buffer.concat([op.proto, Buffer.alloc(20000, '('), op.stop]), 'ERR_PICKLE_LIMIT', /MARK/],
     ['lists nested 5000 deep', Buffer.concat([op.proto, Buffer.alloc(5000, ']'), Buffer.alloc(4999, 'a'), op.stop]), 'ERR_PICKLE_LIMIT', /deeper/],
     ['a list that contains itself', Buffer.concat([op.proto, op.emptyList, op.put(0), op.get(0), op.append, op.stop]), 'ERR_PICKLE_LIMIT', /itself/],
+    ['a numpy dtype that is not a number', Buffer.concat([op.proto, op.global('numpy', 'dtype'), op.str('O8'), Buffer.from([0x85]), op.reduce, op.stop]), 'ERR_PICKLE_CORRUPT', /only numeric and bool scalars/],
+    ['a numpy array reconstruction', Buffer.concat([op.proto, op.global('numpy.core.multiarray', '_reconstruct'), op.stop]), 'ERR_PICKLE_FORBIDDEN', /_reconstruct/],
     ['an unknown opcode', Buffer.concat([op.proto, Buffer.from([0xff]), op.stop]), 'ERR_PICKLE_CORRUPT', /opcode 0xff/],
     ['a pickle without STOP', Buffer.concat([op.proto, op.emptyDict]), 'ERR_PICKLE_CORRUPT', /needs 1 bytes/],
     ['a persistent id that is not a storage', Buffer.concat([op.proto, op.str('x'), op.persid, op.stop]), 'ERR_PICKLE_CORRUPT', /persistent id/],

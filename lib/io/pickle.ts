@@ -69,6 +69,14 @@ export class PyDevice {
   constructor(readonly name: string) {}
 }
 
+/** A NumPy dtype as checkpoints pickle it for numpy scalars (`numpy.dtype('f8')`, byte order set by BUILD). */
+export class NpDType {
+  order = '<';
+  constructor(readonly code: string) {}
+}
+/** NumPy scalar codes a checkpoint may hold (np.float64 accuracies, np.int64 epochs, np.bool_ flags). */
+const NP_SCALARS = new Set(['f2', 'f4', 'f8', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'b1']);
+
 const tuples = new WeakSet<object>();
 /** Whether a value the unpickler produced is a tuple (tuples and lists are both JS arrays). */
 export function isTuple(v: unknown): v is unknown[] {
@@ -109,7 +117,8 @@ const REBUILDERS = new Set([
   'torch._tensor._rebuild_from_type_v2',
   'torch.nn.parameter.Parameter',
 ]);
-const CALLABLES = new Set([...REBUILDERS, 'collections.OrderedDict', 'torch.Size', 'torch.device', '_codecs.encode', 'builtins.set', 'builtins.frozenset', 'builtins.bytearray']);
+const NP_SCALAR_FNS = ['numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar'];
+const CALLABLES = new Set([...REBUILDERS, ...NP_SCALAR_FNS, 'numpy.dtype', 'collections.OrderedDict', 'torch.Size', 'torch.device', '_codecs.encode', 'builtins.set', 'builtins.frozenset', 'builtins.bytearray']);
 const CONSTANTS = new Set(['torch.Tensor']);
 
 const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg', exceptions: 'builtins' };
@@ -399,6 +408,7 @@ export function describe(v: unknown): string {
   if (isTuple(v)) return 'tuple';
   if (Array.isArray(v)) return 'list';
   if (v instanceof Uint8Array) return 'bytes';
+  if (v instanceof NpDType) return 'numpy dtype';
   return typeof v;
 }
 
@@ -414,7 +424,14 @@ function build(inst: unknown, state: unknown, corrupt: (p: string) => never, for
     if (!empty) forbidden('BUILD sets Python attributes on a tensor, which is not supported');
     return;
   }
-  forbidden(`BUILD on a ${describe(inst)} is not allowed (only OrderedDict and tensors)`);
+  // A numpy dtype's state is (version, byte order, ...): only the byte order is kept.
+  if (inst instanceof NpDType) {
+    const order = isTuple(state) ? (state as unknown[])[1] : undefined;
+    if (order !== '<' && order !== '>' && order !== '|' && order !== '=') corrupt('BUILD of a numpy dtype without a byte order');
+    inst.order = order as string;
+    return;
+  }
+  forbidden(`BUILD on a ${describe(inst)} is not allowed (only OrderedDict, tensors and numpy dtypes)`);
 }
 
 function int(v: unknown, what: string, corrupt: (p: string) => never): number {
@@ -500,6 +517,32 @@ function callAllowed(q: string, a: unknown[], source: string, corrupt: (p: strin
       if (typeof a[0] !== 'string' || (enc !== 'latin1' && enc !== 'latin-1')) corrupt(`'${q}' only decodes a string as latin1`);
       return new Uint8Array(Buffer.from(a[0] as string, 'latin1'));
     }
+    case 'numpy.dtype': {
+      args(a, 1, 3, q, corrupt);
+      const code = typeof a[0] === 'string' ? a[0].replace(/^[<>|=]/, '') : '';
+      if (!NP_SCALARS.has(code)) corrupt(`'${q}' of ${typeof a[0] === 'string' ? `'${a[0]}'` : describe(a[0])}: only numeric and bool scalars are supported`);
+      return new NpDType(code);
+    }
+    case 'numpy.core.multiarray.scalar':
+    case 'numpy._core.multiarray.scalar': {
+      // (dtype, raw bytes): a numpy scalar becomes a plain number, bigint or boolean.
+      args(a, 2, 2, q, corrupt);
+      const [dt, raw] = a;
+      if (!(dt instanceof NpDType) || !(raw instanceof Uint8Array)) corrupt(`'${q}' needs a numpy dtype and bytes`);
+      const d = dt as NpDType;
+      const size = Number(d.code.slice(1));
+      if ((raw as Uint8Array).length !== size) corrupt(`'${q}' of '${d.code}' with ${(raw as Uint8Array).length} bytes`);
+      const b = Buffer.from(raw as Uint8Array);
+      if (d.order === '>' && size > 1) b.reverse();
+      const kind = d.code[0];
+      if (kind === 'b') return b[0] !== 0;
+      if (kind === 'f') return size === 2 ? halfToNumber(b.readUInt16LE(0)) : size === 4 ? b.readFloatLE(0) : b.readDoubleLE(0);
+      if (size === 8) {
+        const v = kind === 'i' ? b.readBigInt64LE(0) : b.readBigUInt64LE(0);
+        return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+      }
+      return kind === 'i' ? b.readIntLE(0, size) : b.readUIntLE(0, size);
+    }
     case 'builtins.set':
     case 'builtins.frozenset':
       args(a, 0, 1, q, corrupt);
@@ -533,4 +576,14 @@ export function storageFromPid(pid: unknown, source: string, at: number): Storag
   if (typeof loc !== 'string') bad('storage location is not a string');
   if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) bad('storage size is not a non-negative integer');
   return { key: key as string, dtype, location: loc as string, numel: numel as number, nbytes: (numel as number) * ELEMENT_SIZE[dtype] };
+}
+
+/** IEEE 754 half precision bits to a number. */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

@@ -9,7 +9,7 @@ import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { openZip, firstEntryName, ZipArchive } from './zip';
-import { unpickle, storageFromPid, StorageRef, TensorRef, PyDict, PySet, PyGlobal, PyDevice, ELEMENT_SIZE, isTuple, describe } from './pickle';
+import { unpickle, storageFromPid, StorageRef, TensorRef, PyDict, PySet, PyGlobal, PyDevice, NpDType, ELEMENT_SIZE, describe } from './pickle';
 
 /** Options of `loadPytorch`. */
 export interface PytorchLoadOptions {
@@ -108,6 +108,7 @@ function toJson(v: unknown, file: string, depth = 0): unknown {
   if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString('base64') };
   if (v instanceof PyGlobal) return v.qualified;
   if (v instanceof PyDevice) return v.name;
+  if (v instanceof NpDType) return v.code;
   if (v instanceof PySet) return v.items.map((x) => toJson(x, file, depth + 1));
   if (Array.isArray(v)) return v.map((x) => toJson(x, file, depth + 1));
   if (v instanceof PyDict) {

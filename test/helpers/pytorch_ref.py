@@ -79,6 +79,9 @@ def gen(d):
     save('wrapped_state_dict.pth', {'epoch': 7, 'state_dict': sd, 'optimizer': opt.state_dict(), 'best_acc': 0.91, 'arch': 'cnn'}, sd)
     save('wrapped_model.ckpt', {'model': sd, 'step': 3}, sd)
     save('model_state_dict.bin', {'model_state_dict': sd, 'loss': 0.5, 'tags': ['a', 'b']}, sd)
+    save('numpy_scalars.pt', {'state_dict': sd, 'best_acc': np.float64(0.75), 'epoch': np.int64(12), 'flag': np.bool_(True),
+                              'lr': np.float32(1.5), 'half': np.float16(-2.5), 'big': np.int64(2**62), 'small': np.int8(-3),
+                              'be': np.array([7], dtype='>i4')[0]}, sd)
     save('dataparallel.pt', nn.DataParallel(net).state_dict(), sd)
     dtypes = collections.OrderedDict()
     base = torch.tensor([[0.5, -1.25, 3.0], [1e-3, 65504.0, -0.0]], dtype=torch.float64)
