@@ -203,9 +203,13 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
       if (seen.has(n)) fail(file, `two tensors flatten to the name '${n}'`, 'ERR_PYTORCH_NAMES');
       seen.add(n);
     }
+    // Each record's bytes are dropped after the last tensor that views them, so a large file is not held twice.
+    const lastUse = new Map<string, number>();
+    refs.forEach(([, ref], i) => lastUse.set(ref.storage.key, i));
     const cache = new Map<string, Uint8Array>();
     const out: [string, Tensor][] = [];
-    for (const [name, ref] of refs) {
+    for (let i = 0; i < refs.length; i++) {
+      const [name, ref] = refs[i];
       let bytes = cache.get(ref.storage.key);
       if (!bytes) {
         bytes = await storageBytes(zip, prefix, ref.storage, order);
@@ -214,6 +218,7 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
       const t = makeTensor(file, name, ref, bytes);
       made.push(t);
       out.push([name, t]);
+      if (lastUse.get(ref.storage.key) === i) cache.delete(ref.storage.key);
     }
     const metadata: Record<string, string> = {};
     for (const [k, v] of metaPairs) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
