@@ -273,6 +273,21 @@ test('a hand-written archive loads, and any location (cuda:0, mps) loads to the 
   }
 });
 
+test('a zip64 archive (sizes and offsets in zip64 fields) loads, and a lying zip64 record is refused', async () => {
+  const good = zipOf([['archive/data.pkl', dictPickle([['w', tensorPickle()]])], ['archive/data/0', Buffer.from(new Float32Array([1, 2, 3, 4]).buffer)]], { zip64: true });
+  const t = await tg.io.load(writeTmp(good));
+  assert.deepStrictEqual(Array.from(t.w.dataSync()), [1, 2, 3, 4]);
+  tg.dispose(t);
+  const lying = Buffer.from(good);
+  lying.writeBigUInt64LE(2n ** 40n, lying.length - 22 - 20 - 56 + 48); // central directory offset at 1 TiB
+  const f = writeTmp(lying);
+  await rejectsWith(tg.io.load(f), f, 'ERR_ZIP_CORRUPT', /outside the file/);
+  const huge = Buffer.from(good);
+  huge.writeBigUInt64LE(2n ** 62n, huge.length - 22 - 8 - 4); // locator pointing past 2^53
+  const g = writeTmp(huge);
+  await rejectsWith(tg.io.load(g), g, 'ERR_ZIP_CORRUPT', /zip64/);
+});
+
 test("a big-endian archive (byteorder 'big') is byte-swapped", async () => {
   const be = Buffer.alloc(16);
   [1.5, -2, 3.25, 4].forEach((v, i) => be.writeFloatBE(v, 4 * i));

@@ -17,8 +17,11 @@ const crc32 =
     return (c ^ -1) >>> 0;
   });
 
-/** Builds a zip archive from [name, bytes] pairs; `deflate` compresses members. */
-function zipOf(entries, { deflate = false } = {}) {
+/**
+ * Builds a zip archive from [name, bytes] pairs; `deflate` compresses members; `zip64` saturates every size and
+ * offset in the central directory and end record, giving the real values in zip64 extra fields and records.
+ */
+function zipOf(entries, { deflate = false, zip64 = false } = {}) {
   const locals = [];
   const centrals = [];
   let offset = 0;
@@ -41,22 +44,45 @@ function zipOf(entries, { deflate = false } = {}) {
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(deflate ? 8 : 0, 10);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(raw.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : body.length, 20);
+    central.writeUInt32LE(zip64 ? 0xffffffff : raw.length, 24);
     central.writeUInt16LE(nameBuf.length, 28);
-    central.writeUInt32LE(offset, 42);
+    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      central.writeUInt16LE(28, 30);
+      extra.writeUInt16LE(1, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(raw.length), 4);
+      extra.writeBigUInt64LE(BigInt(body.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+    }
     locals.push(local, nameBuf, body);
-    centrals.push(central, nameBuf);
+    centrals.push(central, nameBuf, extra);
     offset += 30 + nameBuf.length + body.length;
   }
   const cd = Buffer.concat(centrals);
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
+  eocd.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  eocd.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+  eocd.writeUInt32LE(zip64 ? 0xffffffff : cd.length, 12);
+  eocd.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  if (!zip64) return Buffer.concat([...locals, cd, eocd]);
+  const rec = Buffer.alloc(56);
+  rec.writeUInt32LE(0x06064b50, 0);
+  rec.writeBigUInt64LE(44n, 4);
+  rec.writeUInt16LE(45, 12);
+  rec.writeUInt16LE(45, 14);
+  rec.writeBigUInt64LE(BigInt(entries.length), 24);
+  rec.writeBigUInt64LE(BigInt(entries.length), 32);
+  rec.writeBigUInt64LE(BigInt(cd.length), 40);
+  rec.writeBigUInt64LE(BigInt(offset), 48);
+  const loc = Buffer.alloc(20);
+  loc.writeUInt32LE(0x07064b50, 0);
+  loc.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+  loc.writeUInt32LE(1, 16);
+  return Buffer.concat([...locals, cd, rec, loc, eocd]);
 }
 
 module.exports = { zipOf };
