@@ -245,9 +245,31 @@ test('a TorchScript archive is refused with a pointer to loadTorchScript', { ski
 });
 
 // ---- hostile and broken files ----
-test('the legacy (non-zip) torch.save format is refused with the fix', { skip: noPython }, async () => {
+test('the legacy (non-zip, _use_new_zipfile_serialization=False) format loads with torch.load\'s values, views and wrappers included', { skip: noPython }, async () => {
   const f = path.join(gen, 'legacy.pt');
-  await rejectsWith(tg.io.load(f), f, 'ERR_PYTORCH_LEGACY', /_use_new_zipfile_serialization=False.*re-save/);
+  assert.strictEqual(await tg.io.detectFormat(f), 'pytorch');
+  const { tensors, names } = await tg.io.loadWithMetadata(f);
+  assert.deepStrictEqual(names, Object.keys(expected['legacy.pt']));
+  assert.deepStrictEqual(summary(tensors), expected['legacy.pt']);
+  tg.dispose(tensors);
+  const wrapped = await tg.io.loadWithMetadata(path.join(gen, 'legacy_wrapped.pt'));
+  assert.deepStrictEqual(summary(wrapped.tensors), expected['legacy_wrapped.pt']);
+  assert.strictEqual(wrapped.metadata.epoch, '2');
+  tg.dispose(wrapped.tensors);
+});
+
+test('broken legacy files (truncated anywhere, trailing bytes) and the pre-0.4 tar format are refused by name', { skip: noPython }, async () => {
+  const whole = fs.readFileSync(path.join(gen, 'legacy.pt'));
+  for (let cut = 1; cut < whole.length; cut += Math.max(1, Math.floor(whole.length / 50))) {
+    const f = writeTmp(whole.subarray(0, cut));
+    await assert.rejects(tg.io.load(f), (e) => e instanceof tg.TorchError && !!e.code && e.message.includes(f));
+  }
+  const trailing = writeTmp(Buffer.concat([whole, Buffer.from('xx')]));
+  await rejectsWith(tg.io.load(trailing), trailing, 'ERR_PYTORCH_LEGACY', /2 bytes after the last storage/);
+  const tar = Buffer.alloc(1024);
+  tar.write('ustar', 257, 'latin1');
+  const t = writeTmp(tar);
+  await rejectsWith(tg.io.load(t), t, 'ERR_PYTORCH_LEGACY', /PyTorch < 0\.4.*re-save/);
 });
 
 test('pickles that call os.system or builtins.eval are refused naming the global, and nothing runs', { skip: noPython }, async () => {
@@ -393,8 +415,8 @@ test('broken zip archives (truncated anywhere, lying directory, wrong magic) are
 
 test('a short seeded fuzz of torch.save files only ever loads or throws a coded TorchError', { skip: noForeign || noPython }, async () => {
   const { fuzz } = require('../scripts/fuzz-io.js');
-  const files = [path.join(FOREIGN, 'burn_complex_nested_state_dict.pt'), path.join(gen, 'dtypes.pt'), path.join(gen, 'views.pt')];
+  const files = [path.join(FOREIGN, 'burn_complex_nested_state_dict.pt'), path.join(gen, 'dtypes.pt'), path.join(gen, 'views.pt'), path.join(gen, 'legacy.pt')];
   const counts = await fuzz(tg, files, { seed: 7, iterations: 150, dir: tmp });
-  assert.strictEqual(counts.loaded + counts.rejected, 450);
+  assert.strictEqual(counts.loaded + counts.rejected, 600);
   assert.ok(counts.rejected > 0);
 });

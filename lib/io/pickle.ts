@@ -148,8 +148,25 @@ export const DEFAULT_LIMITS: PickleLimits = { maxMemo: 1_000_000, maxStack: 1_00
  *   ERR_PICKLE_CORRUPT for a malformed pickle, ERR_PICKLE_LIMIT when a bound is exceeded.
  */
 export function unpickle(data: Uint8Array, source: string, persistentLoad: (pid: unknown, at: number) => unknown, limits: PickleLimits = DEFAULT_LIMITS): unknown {
+  const { value, end } = unpickleFrom(data, 0, source, persistentLoad, limits);
+  if (end !== data.length) throw new TorchError(`io: ${source}: ${data.length - end} bytes after the pickle's STOP`, { code: 'ERR_PICKLE_CORRUPT' });
+  return value;
+}
+
+/**
+ * Unpickles one pickle starting at byte `start` of `data` (files that hold several pickles in a row), under the
+ * same allowlist and bounds as `unpickle`.
+ * @returns the value and the offset just past its STOP opcode.
+ */
+export function unpickleFrom(
+  data: Uint8Array,
+  start: number,
+  source: string,
+  persistentLoad: (pid: unknown, at: number) => unknown,
+  limits: PickleLimits = DEFAULT_LIMITS,
+): { value: unknown; end: number } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let pos = 0;
+  let pos = start;
   let opAt = 0;
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
@@ -246,7 +263,7 @@ export function unpickle(data: Uint8Array, source: string, persistentLoad: (pid:
     return callAllowed(g.qualified, args as unknown[], source, corrupt);
   };
 
-  if (buf.length === 0) corrupt('empty pickle');
+  if (pos >= buf.length) corrupt('empty pickle');
   for (;;) {
     opAt = pos;
     const op = u8();
@@ -260,7 +277,7 @@ export function unpickle(data: Uint8Array, source: string, persistentLoad: (pid:
       case 0x2e: {
         // STOP
         if (stack.length !== 1 || marks.length) corrupt(`STOP with ${stack.length} items on the stack`);
-        return stack[0];
+        return { value: stack[0], end: pos };
       }
       case 0x28: // MARK
         if (marks.length >= limits.maxMarks) throw new TorchError(`io: ${source}: pickle nests deeper than ${limits.maxMarks} MARKs`, { code: 'ERR_PICKLE_LIMIT' });

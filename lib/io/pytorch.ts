@@ -1,5 +1,5 @@
 /**
- * PyTorch `torch.save` files (the zip format of PyTorch 1.6 and later): `<prefix>/data.pkl` unpickled under an
+ * PyTorch `torch.save` files (the zip format of PyTorch 1.6 and later, and the legacy pickled format): `<prefix>/data.pkl` unpickled under an
  * allowlist, tensors rebuilt on the CPU from the `<prefix>/data/<key>` storage records whatever device the file
  * names, and the result flattened to a dotted-name state dict with the common wrappers unwrapped.
  */
@@ -9,6 +9,7 @@ import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { openZip, firstEntryName, ZipArchive } from './zip';
+import { readLegacy } from './pytorch-legacy';
 import { unpickle, storageFromPid, StorageRef, TensorRef, PyDict, PySet, PyGlobal, PyDevice, NpDType, ELEMENT_SIZE, describe } from './pickle';
 
 /** Options of `loadPytorch`. */
@@ -22,7 +23,7 @@ export interface PytorchLoadOptions {
 
 /** Wrapper keys of training scripts' checkpoints, in the order they are tried. */
 const WRAPPER_KEYS = ['state_dict', 'model_state_dict', 'model'];
-/** Leading bytes of the legacy (PyTorch < 1.6, or `_use_new_zipfile_serialization=False`) format: a pickled magic number. */
+/** Leading bytes of the legacy (PyTorch < 1.6, or `_use_new_zipfile_serialization=False`) format: its pickled magic number. */
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
 /** A view may repeat storage elements (stride 0); materialising it is refused beyond this many bytes. */
 const MAX_EXPANDED_BYTES = 256 * 2 ** 20;
@@ -151,20 +152,24 @@ function unwrapState(root: unknown): { inner: unknown; path: string[] } {
 
 /**
  * Reads a `torch.save` zip archive into a flat state dict on the CPU.
- * @param file path to a .pt/.pth/.bin/.ckpt file written by PyTorch 1.6 or later (any device, any byte order).
+ * @param file path to a .pt/.pth/.bin/.ckpt file: the zip format (PyTorch 1.6 and later) or the legacy pickled format
+ *   (`_use_new_zipfile_serialization=False`), saved from any device, in either byte order.
  * @param options `unwrap` (default true): see PytorchLoadOptions.
  * @returns tensors by dotted name in file order; metadata holds the non-tensor leaves (epochs, numbers, strings) as
  *   JSON strings under their dotted names, and `torchgraft.unwrapped` (the wrapper keys walked through),
  *   `torchgraft.strippedPrefix` (`module.`) and `torchgraft.ignored` (JSON list of the tensors outside the
  *   unwrapped state dict, such as optimizer state) when they apply.
  * @throws TorchError naming the file and the problem: ERR_PICKLE_FORBIDDEN for any global outside the allowlist
- *   (never executed), ERR_PICKLE_CORRUPT / ERR_PICKLE_LIMIT, ERR_ZIP_*, ERR_PYTORCH_LEGACY for the pre-1.6 format,
+ *   (never executed), ERR_PICKLE_CORRUPT / ERR_PICKLE_LIMIT, ERR_ZIP_*, ERR_PYTORCH_LEGACY for a malformed legacy file
+ *   or the tar format of PyTorch < 0.4,
  *   ERR_PYTORCH_TORCHSCRIPT, ERR_PYTORCH_STORAGE / ERR_PYTORCH_TENSOR for sizes that do not match, ERR_IO.
  */
 export async function loadPytorch(file: string, options: PytorchLoadOptions = {}): Promise<LoadedWeights> {
-  await refuseLegacy(file);
+  if ((await legacyKind(file)) === 'pickle') {
+    const { root, storages } = await readLegacy(file);
+    return build(file, root, async (s) => storages.get(s.key) ?? fail(file, `storage '${s.key}' is missing`, 'ERR_PYTORCH_STORAGE'), options);
+  }
   const zip = await openZip(file);
-  const made: Tensor[] = [];
   try {
     const prefix = findPickle(zip);
     const order = await byteOrder(zip, prefix);
@@ -172,6 +177,16 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
     const pkl = await zip.read(pklEntry, Math.min(zip.size * 1100, 2 ** 31));
     const source = `'${file}' (${pklEntry.name})`;
     const root = unpickle(pkl, source, (pid, at) => storageFromPid(pid, source, at));
+    return await build(file, root, (s) => storageBytes(zip, prefix, s, order), options);
+  } finally {
+    await zip.close();
+  }
+}
+
+/** Flattens and unwraps an unpickled object, then materialises its tensors from their storages' bytes. */
+async function build(file: string, root: unknown, bytesOf: (s: StorageRef) => Promise<Uint8Array>, options: PytorchLoadOptions): Promise<LoadedWeights> {
+  const made: Tensor[] = [];
+  try {
     const metaPairs: [string, string][] = [];
     let body = root;
     if (options.unwrap !== false) {
@@ -212,7 +227,7 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
       const [name, ref] = refs[i];
       let bytes = cache.get(ref.storage.key);
       if (!bytes) {
-        bytes = await storageBytes(zip, prefix, ref.storage, order);
+        bytes = await bytesOf(ref.storage);
         cache.set(ref.storage.key, bytes);
       }
       const t = makeTensor(file, name, ref, bytes);
@@ -226,31 +241,27 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
   } catch (e) {
     for (const t of made) t.dispose();
     throw e;
-  } finally {
-    await zip.close();
   }
 }
 
-/** The legacy format is refused with the fix, before the zip reader reports a missing directory. */
-async function refuseLegacy(file: string): Promise<void> {
+/** 'pickle' for the legacy pickled format, 'tar' for the pre-0.4 tar format (refused with the fix), else undefined. */
+async function legacyKind(file: string): Promise<'pickle' | 'tar' | undefined> {
   const fh = await fs.promises.open(file, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new TorchError(`io: cannot open '${file}': ${e.message}`, { code: 'ERR_IO', cause: e });
   });
   try {
     const head = Buffer.alloc(LEGACY_MAGIC.length);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const isTar = await (async () => {
-      const b = Buffer.alloc(5);
-      const r = await fh.read(b, 0, 5, 257);
-      return r.bytesRead === 5 && b.toString('latin1') === 'ustar';
-    })();
-    if ((bytesRead === head.length && head.equals(LEGACY_MAGIC)) || isTar)
+    if (bytesRead === head.length && head.equals(LEGACY_MAGIC)) return 'pickle';
+    const b = Buffer.alloc(5);
+    const r = await fh.read(b, 0, 5, 257);
+    if (r.bytesRead === 5 && b.toString('latin1') === 'ustar')
       fail(
         file,
-        'is in the legacy torch.save format (PyTorch < 1.6 or _use_new_zipfile_serialization=False), which is not supported: ' +
-          "re-save it in Python with torch.save(torch.load(f, map_location='cpu'), f_new)",
+        "is in the tar torch.save format of PyTorch < 0.4, which is not supported: re-save it in Python with torch.save(torch.load(f, map_location='cpu'), f_new)",
         'ERR_PYTORCH_LEGACY',
       );
+    return undefined;
   } finally {
     await fh.close();
   }

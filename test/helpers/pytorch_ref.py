@@ -102,6 +102,8 @@ def gen(d):
     views = {'base': b, 'slice': b[2:10], 'block': b.view(4, 6)[1:, 2:5], 'transposed': b.view(4, 6).t(),
              'strided': b[::3], 'permuted': torch.arange(60.).view(3, 4, 5).permute(2, 0, 1)}
     save('views.pt', views, views)
+    save('legacy.pt', views, views, _use_new_zipfile_serialization=False)
+    save('legacy_wrapped.pt', {'state_dict': sd, 'epoch': 2}, sd, _use_new_zipfile_serialization=False)
     nested = {'encoder': {'layers': [torch.ones(2), torch.zeros(3)], 'scale': 2.5},
               'head': {'w': torch.eye(2)}, 'name': 'nested', 'ints': (1, 2, 3)}
     exp_nested = flat(nested, '', {})
@@ -110,7 +112,6 @@ def gen(d):
     save('parameter.pt', {'p': nn.Parameter(torch.tensor([1.0, 2.0])), 'frozen': nn.Parameter(torch.tensor([3.0]), requires_grad=False)},
          {'p': torch.tensor([1.0, 2.0]), 'frozen': torch.tensor([3.0])})
     save('bare_tensor.pt', torch.arange(5), {'tensor': torch.arange(5)})
-    save('legacy.pt', sd, None, _use_new_zipfile_serialization=False)
     torch.save(net, os.path.join(d, 'whole_model.pt'))
 
     class Evil:
