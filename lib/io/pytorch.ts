@@ -1,7 +1,8 @@
 /**
- * PyTorch `torch.save` files (the zip format of PyTorch 1.6 and later, and the legacy pickled format): `<prefix>/data.pkl` unpickled under an
- * allowlist, tensors rebuilt on the CPU from the `<prefix>/data/<key>` storage records whatever device the file
- * names, and the result flattened to a dotted-name state dict with the common wrappers unwrapped.
+ * PyTorch `torch.save` files, the zip format of PyTorch 1.6 and later and the legacy pickled format: the pickle is
+ * read by a restricted unpickler (an allowlist, never executing anything), tensors are rebuilt on the CPU from their
+ * storage records whatever device the file names, and the result is flattened to a dotted-name state dict with the
+ * common wrappers unwrapped.
  */
 import * as fs from 'node:fs';
 import { binding } from '../native';
@@ -51,7 +52,7 @@ async function byteOrder(zip: ZipArchive, prefix: string): Promise<'little' | 'b
   return v as 'little' | 'big';
 }
 
-/** Reads a storage record, checks its size against the pickle's, swaps bytes of big-endian files, normalises bools. */
+/** Reads a storage record, checks its size against the pickle's and swaps the bytes of big-endian files. */
 async function storageBytes(zip: ZipArchive, prefix: string, s: StorageRef, order: 'little' | 'big'): Promise<Uint8Array> {
   const e = zip.get(`${prefix}data/${s.key}`);
   if (!e) fail(zip.file, `storage record 'data/${s.key}' is missing`, 'ERR_PYTORCH_STORAGE');
