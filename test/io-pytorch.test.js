@@ -310,6 +310,16 @@ test('a zip64 archive (sizes and offsets in zip64 fields) loads, and a lying zip
   await rejectsWith(tg.io.load(g), g, 'ERR_ZIP_CORRUPT', /zip64/);
 });
 
+test('_rebuild_tensor_v3 over an untyped storage (newer PyTorch) reads the dtype it names', async () => {
+  const v3 = Buffer.concat([op.global('torch._utils', '_rebuild_tensor_v3'), op.mark, op.mark, op.str('storage'), op.global('torch', 'UntypedStorage'), op.str('0'), op.str('cuda:1'), op.int(16), op.tuple, op.persid,
+    op.int(1), op.ints([2]), op.ints([1]), op.false, op.emptyDict, op.global('torch', 'float32'), op.tuple, op.reduce]);
+  const f = writeTmp(archive(dictPickle([['w', v3]])));
+  const t = await tg.io.load(f);
+  assert.strictEqual(t.w.dtype, 'float32');
+  assert.deepStrictEqual(Array.from(t.w.dataSync()), [2, 3]);
+  tg.dispose(t);
+});
+
 test("a big-endian archive (byteorder 'big') is byte-swapped", async () => {
   const be = Buffer.alloc(16);
   [1.5, -2, 3.25, 4].forEach((v, i) => be.writeFloatBE(v, 4 * i));
@@ -369,7 +379,15 @@ test('tensors whose sizes lie about their storage are refused without allocating
     ['a 2^40-element expansion of one element', tensorPickle({ size: [1 << 20, 1 << 20], stride: [0, 0] }), 'ERR_PYTORCH_TENSOR', /refused to allocate/],
     ['a storage numel larger than its record', tensorPickle({ numel: 1_000_000_000 }), 'ERR_PYTORCH_STORAGE', /holds 16 bytes/],
     ['a missing storage record', tensorPickle({ key: '9' }), 'ERR_PYTORCH_STORAGE', /missing/],
-    ['a complex storage', tensorPickle({ storage: 'ComplexFloatStorage' }), 'ERR_PYTORCH_DTYPE', /complex/],
+    ['a complex storage', tensorPickle({ storage: 'ComplexFloatStorage' }), 'ERR_PYTORCH_DTYPE', /ComplexFloatStorage is not supported/],
+    ['a float8 storage of a future PyTorch', tensorPickle({ storage: 'Float8_e4m3fnStorage' }), 'ERR_PYTORCH_DTYPE', /Float8_e4m3fnStorage is not supported/],
+    [
+      'a _rebuild_tensor_v3 of complex64',
+      Buffer.concat([op.global('torch._utils', '_rebuild_tensor_v3'), op.mark, op.mark, op.str('storage'), op.global('torch', 'UntypedStorage'), op.str('0'), op.str('cpu'), op.int(16), op.tuple, op.persid,
+        op.int(0), op.ints([2]), op.ints([1]), op.false, op.emptyDict, op.global('torch', 'complex64'), op.tuple, op.reduce]),
+      'ERR_PYTORCH_DTYPE',
+      /torch\.complex64 is not supported/,
+    ],
   ];
   for (const [what, t, code, re] of cases) {
     const f = writeTmp(archive(dictPickle([['w', t]])));

@@ -101,8 +101,14 @@ export const STORAGE_DTYPES: Record<string, DType> = {
   BoolStorage: 'bool',
   UntypedStorage: 'uint8',
 };
-/** Storage classes PyTorch has whose dtypes torchgraft cannot hold: named in the error. */
+/** Storage classes PyTorch has whose dtypes torchgraft cannot hold (any other unknown `torch.*Storage` too). */
 const UNSUPPORTED_STORAGES = new Set(['ComplexFloatStorage', 'ComplexDoubleStorage', 'QInt8Storage', 'QUInt8Storage', 'QInt32Storage', 'QUInt4x2Storage', 'QUInt2x4Storage']);
+/** PyTorch dtypes torchgraft cannot hold: allowed as names so that a file using them gets a dtype error, not a security one. */
+const UNSUPPORTED_DTYPES = new Set([
+  'complex32', 'complex64', 'complex128', 'cfloat', 'cdouble', 'chalf', 'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz',
+  'float8_e5m2fnuz', 'float8_e8m0fnu', 'uint16', 'uint32', 'uint64', 'qint8', 'quint8', 'qint32', 'quint4x2', 'quint2x4',
+]);
+const SUPPORTED_LIST = 'float32/64/16, bfloat16, int8/16/32/64, uint8 and bool';
 const TORCH_DTYPES: Record<string, DType> = {
   float32: 'float32', float: 'float32', float64: 'float64', double: 'float64', float16: 'float16', half: 'float16',
   bfloat16: 'bfloat16', int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16', short: 'int16',
@@ -127,7 +133,8 @@ const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg:
 export function isAllowedGlobal(module: string, name: string): boolean {
   const q = `${module}.${name}`;
   if (CALLABLES.has(q) || CONSTANTS.has(q)) return true;
-  if (module === 'torch' && (name in STORAGE_DTYPES || UNSUPPORTED_STORAGES.has(name) || name in TORCH_DTYPES)) return true;
+  // Storage class names are inert constants (never callable): an unknown one becomes a dtype error in storageFromPid.
+  if (module === 'torch' && (/^[A-Z][A-Za-z0-9_]*Storage$/.test(name) || name in TORCH_DTYPES || UNSUPPORTED_DTYPES.has(name))) return true;
   return module === 'torch.storage' && name === 'UntypedStorage';
 }
 
@@ -491,7 +498,9 @@ function callAllowed(q: string, a: unknown[], source: string, corrupt: (p: strin
       let storage = storageOf(a[0], 'the tensor storage', corrupt);
       if (q.endsWith('_v3')) {
         const dt = a[6];
-        if (!(dt instanceof PyGlobal) || dt.module !== 'torch' || !(dt.name in TORCH_DTYPES)) corrupt(`'${q}' with an unsupported dtype ${describe(dt)}`);
+        if (dt instanceof PyGlobal && dt.module === 'torch' && UNSUPPORTED_DTYPES.has(dt.name))
+          throw new TorchError(`io: ${source}: dtype torch.${dt.name} is not supported (torchgraft holds ${SUPPORTED_LIST})`, { code: 'ERR_PYTORCH_DTYPE' });
+        if (!(dt instanceof PyGlobal) || dt.module !== 'torch' || !(dt.name in TORCH_DTYPES)) corrupt(`'${q}' with a dtype that is ${describe(dt)}`);
         const dtype = TORCH_DTYPES[(dt as PyGlobal).name];
         storage = { ...storage, dtype, numel: Math.floor(storage.nbytes / ELEMENT_SIZE[dtype]) };
       }
@@ -585,7 +594,7 @@ export function storageFromPid(pid: unknown, source: string, at: number): Storag
   const [, type, key, location, numel] = pid as unknown[];
   if (!(type instanceof PyGlobal)) bad('persistent id without a storage type');
   const t = type as PyGlobal;
-  if (UNSUPPORTED_STORAGES.has(t.name)) throw new TorchError(`io: ${source}: storage type torch.${t.name} is not supported (torchgraft has no complex or quantized dtypes)`, { code: 'ERR_PYTORCH_DTYPE' });
+  if (UNSUPPORTED_STORAGES.has(t.name) || (t.module === 'torch' && !(t.name in STORAGE_DTYPES) && t.name.endsWith('Storage'))) throw new TorchError(`io: ${source}: storage type torch.${t.name} is not supported (torchgraft holds ${SUPPORTED_LIST})`, { code: 'ERR_PYTORCH_DTYPE' });
   const dtype = STORAGE_DTYPES[t.name];
   if (!dtype || (t.module !== 'torch' && t.module !== 'torch.storage')) bad(`'${t.qualified}' is not a storage type`);
   if (typeof key !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(key)) bad('storage key is not a short name');
