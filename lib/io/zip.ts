@@ -4,6 +4,7 @@
  * handle, stored entries are returned as read and deflated ones are inflated with node:zlib, capped at their
  * declared size. Nothing is extracted to disk, so entry names are never used as paths.
  */
+import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { TorchError } from '../errors';
@@ -41,8 +42,8 @@ const ZIP64_EOCD_SIG = 0x06064b50;
 const CENTRAL_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
 const MAX_ENTRIES = 1_000_000;
-/** Largest single entry read into memory (Node's Buffer limit is about this on 64-bit systems). */
-export const MAX_ENTRY_BYTES = 2 ** 32;
+/** Largest single entry read into memory: Node's Buffer limit. */
+export const MAX_ENTRY_BYTES = buffer.constants.MAX_LENGTH;
 
 function fail(file: string, problem: string, code = 'ERR_ZIP_CORRUPT'): never {
   throw new TorchError(`io: '${file}': ${problem}`, { code });
@@ -185,7 +186,9 @@ export async function openZip(file: string): Promise<ZipArchive> {
 }
 
 async function readEntry(fh: fs.promises.FileHandle, file: string, dataEnd: number, e: ZipEntry, maxBytes: number): Promise<Buffer> {
-  if (e.uncompressedSize > maxBytes) fail(file, `entry '${e.name}' declares ${e.uncompressedSize} bytes (more than the ${maxBytes} allowed)`);
+  const cap = Math.min(maxBytes, MAX_ENTRY_BYTES);
+  if (e.uncompressedSize > cap || e.compressedSize > MAX_ENTRY_BYTES)
+    fail(file, `entry '${e.name}' declares ${e.uncompressedSize} bytes (more than the ${cap} one entry may take in memory)`);
   const local = await readAt(fh, file, e.localOffset, 30);
   if (local.readUInt32LE(0) !== LOCAL_SIG) fail(file, `entry '${e.name}': bad local header signature at byte ${e.localOffset}`);
   const start = e.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
