@@ -8,12 +8,14 @@ void RegisterCreation(Napi::Env env, Napi::Object exports);
 void RegisterFunctional(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterSafetensors(Napi::Env env, Napi::Object exports);
+void RegisterStorage(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
   RegisterFunctional(env, exports);
   RegisterOptim(env, exports);
   RegisterSafetensors(env, exports);
+  RegisterStorage(env, exports);
 }
 
 }  // namespace tg

@@ -1,11 +1,27 @@
 #!/usr/bin/env node
-// Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation, truncates, deletes and inserts,
-// mostly inside a file's first bytes (where headers are), and checks every outcome is a clean load or a TorchError.
+// Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation or pickle opcodes, truncates,
+// deletes and inserts, mostly inside a file's headers (safetensors JSON, .npy header, a zip's first entries and its
+// central directory), and checks every outcome is a clean load or a TorchError.
 // Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared safetensors fixtures)
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const zlib = require('node:zlib');
+
+// zlib.crc32 exists from Node 20.15 / 22.2; older Nodes use this table-driven CRC-32 (same polynomial).
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+const crc32 =
+  zlib.crc32 ||
+  ((buf) => {
+    let c = -1;
+    for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ -1) >>> 0;
+  });
 
 /** mulberry32: a small seeded PRNG, so a failing iteration is reproducible from (seed, iteration). */
 function rng(seed) {
@@ -18,16 +34,27 @@ function rng(seed) {
   };
 }
 
-/** One mutant of buf; `hot` is the length of the region most mutations aim at (a header). */
+// Bytes that mean something to the parsers: JSON punctuation and digits, pickle opcodes, zip size saturation.
+const ALPHABET = Buffer.concat([Buffer.from('{}[]",:0123456789-e.'), Buffer.from('()tRQqhjcXKJ}]ue.b\x93\x94\x80\x81\x85\x89\x8a\x8c\xff\x00', 'latin1')]);
+
+/**
+ * One mutant of buf. `hot` is where most mutations aim: the length of a header at the start, or a list of
+ * [start, end) byte ranges (a zip's first entries and its central directory).
+ */
 function mutate(buf, rand, hot = Math.min(buf.length, 4096)) {
   const pick = (n) => Math.floor(rand() * n);
-  const at = (len) => (rand() < 0.8 ? pick(Math.max(1, Math.min(hot, len))) : pick(Math.max(1, len)));
+  const ranges = Array.isArray(hot) ? hot : [[0, hot]];
+  const at = (len) => {
+    if (rand() >= 0.8) return pick(Math.max(1, len));
+    const [s, e] = ranges[pick(ranges.length)];
+    return Math.min(Math.max(0, len - 1), s + pick(Math.max(1, Math.min(e, len) - s)));
+  };
   let out = Buffer.from(buf);
   const kind = pick(5);
   if (kind === 0) {
     for (let k = 1 + pick(4); k > 0; k--) out[at(out.length)] ^= 1 << pick(8);
   } else if (kind === 1) {
-    for (let k = 1 + pick(4); k > 0; k--) out[at(out.length)] = '{}[]",:0123456789-e.'.charCodeAt(pick(20));
+    for (let k = 1 + pick(4); k > 0; k--) out[at(out.length)] = ALPHABET[pick(ALPHABET.length)];
   } else if (kind === 2) {
     out = out.subarray(0, pick(out.length));
   } else if (kind === 3) {
@@ -40,6 +67,58 @@ function mutate(buf, rand, hot = Math.min(buf.length, 4096)) {
   return out;
 }
 
+/** The stored entries of a zip (name, data range, CRC positions), or [] when buf is not a readable zip. */
+function storedEntries(buf) {
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0 || eocd + 22 > buf.length) return [];
+  const out = [];
+  let p = buf.readUInt32LE(eocd + 16);
+  for (let i = buf.readUInt16LE(eocd + 10); i > 0 && p + 46 <= buf.length && buf.readUInt32LE(p) === 0x02014b50; i--) {
+    const nameLen = buf.readUInt16LE(p + 28);
+    const local = buf.readUInt32LE(p + 42);
+    const size = buf.readUInt32LE(p + 20);
+    if (buf.readUInt16LE(p + 10) === 0 && local + 30 <= buf.length) {
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      if (start + size <= buf.length) out.push({ name: buf.toString('utf8', p + 46, p + 46 + nameLen), start, end: start + size, central: p, local });
+    }
+    p += 46 + nameLen + buf.readUInt16LE(p + 30) + buf.readUInt16LE(p + 32);
+  }
+  return out;
+}
+
+/**
+ * A mutant whose damage sits inside one stored zip member (a pickle or .npy member most often) with the member's
+ * CRC-32 repaired, so the member's own parser sees it instead of the CRC check.
+ */
+function mutateZipMember(buf, rand, entries) {
+  const pick = (n) => Math.floor(rand() * n);
+  const parsed = entries.filter((e) => /(\.pkl|\.npy|byteorder)$/.test(e.name) && e.end > e.start);
+  const e = (parsed.length && rand() < 0.8 ? parsed : entries)[pick((parsed.length && rand() < 0.8 ? parsed : entries).length)];
+  const out = Buffer.from(buf);
+  if (!e || e.end === e.start) return out;
+  for (let k = 1 + pick(4); k > 0; k--) {
+    const at = e.start + pick(e.end - e.start);
+    out[at] = rand() < 0.5 ? out[at] ^ (1 << pick(8)) : ALPHABET[pick(ALPHABET.length)];
+  }
+  const crc = crc32(out.subarray(e.start, e.end)) >>> 0;
+  out.writeUInt32LE(crc, e.central + 16);
+  out.writeUInt32LE(crc, e.local + 14);
+  return out;
+}
+
+/** Where a file's structure is: a zip's first 4 KiB and central directory, an .npy header, a safetensors header. */
+function hotRegions(whole) {
+  if (whole.length >= 22 && whole.readUInt32LE(0) === 0x04034b50) {
+    const eocd = whole.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    const cd = eocd >= 0 ? whole.readUInt32LE(eocd + 16) : whole.length;
+    return [[0, Math.min(whole.length, 4096)], [Math.min(cd, whole.length - 1), whole.length]];
+  }
+  if (whole.length >= 10 && whole.readUInt32LE(0) === 0x4d554e93) return Math.min(whole.length, 12 + whole.readUInt16LE(8));
+  // A safetensors file starts with its header length; anything else gets its first 4 KiB.
+  const n = whole.length >= 8 ? Number(whole.readBigUInt64LE(0)) : 0;
+  return n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
+}
+
 /**
  * Loads `iterations` mutants of each file; returns counts. Throws on the first outcome that is neither a load
  * nor a TorchError with a code (the message names the file, seed and iteration).
@@ -48,14 +127,14 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   const counts = { loaded: 0, rejected: 0, codes: {} };
   for (const file of files) {
     const whole = fs.readFileSync(file);
-    // The hot region is the header when the file starts with a safetensors length, else the first 4 KiB.
-    const n = whole.length >= 8 ? Number(whole.readBigUInt64LE(0)) : 0;
-    const hot = n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
+    const hot = hotRegions(whole);
+    const members = storedEntries(whole);
     const rand = rng(seed);
     const mutant = path.join(dir, `fuzz-${process.pid}-${path.basename(file)}`);
     try {
       for (let i = 0; i < iterations; i++) {
-        fs.writeFileSync(mutant, mutate(whole, rand, hot));
+        // Half the mutants of a zip with stored members keep valid CRCs, to reach the member parsers (pickle, .npy).
+        fs.writeFileSync(mutant, members.length && rand() < 0.5 ? mutateZipMember(whole, rand, members) : mutate(whole, rand, hot));
         try {
           tg.dispose(await tg.io.load(mutant));
           counts.loaded++;
@@ -74,7 +153,7 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   return counts;
 }
 
-module.exports = { rng, mutate, fuzz };
+module.exports = { rng, mutate, mutateZipMember, storedEntries, fuzz, hotRegions };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -94,7 +173,16 @@ if (require.main === module) {
     '';
   const files = args.length
     ? args
-    : ['burn_mnist_cnn.safetensors', 'burn_multi_layer.safetensors'].map((f) => path.join(foreign, f)).filter((f) => fs.existsSync(f));
+    : [
+        'burn_mnist_cnn.safetensors',
+        'burn_multi_layer.safetensors',
+        'burn_mnist_cnn_state_dict.pt',
+        'burn_complex_nested_state_dict.pt',
+        'whisper_mel_filters.npz',
+        'npy_art_mnist_cnn/W_CONV2D_NO_MPOOL_MNIST.npy',
+      ]
+        .map((f) => path.join(foreign, f))
+        .filter((f) => fs.existsSync(f));
   if (!files.length) {
     console.error('fuzz-io: no files given and no shared fixtures found');
     process.exit(2);

@@ -11,14 +11,20 @@ import type { Tensor } from '../tensor';
 import { LoadedWeights, readWith, registerReader, supportedFormats, detectReader } from './registry';
 import { StateDictLike, saveSafetensors, safetensorsReader, inspectSafetensors } from './safetensors';
 import { shardedSafetensorsReader } from './sharded';
+import { pytorchReader, loadPytorch } from './pytorch';
+import { npyReader, npzReader } from './numpy';
 
 export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
-export { registerReader, supportedFormats, inspectSafetensors };
+export type { PytorchLoadOptions } from './pytorch';
+export { registerReader, supportedFormats, inspectSafetensors, loadPytorch };
 
 // A new format implements WeightReader in its own file (sniff by magic bytes, read to tensors) and registers here.
 registerReader(safetensorsReader);
 registerReader(shardedSafetensorsReader);
+registerReader(pytorchReader);
+registerReader(npyReader);
+registerReader(npzReader);
 
 /** Options of `tg.io.save`. */
 export interface SaveOptions {
