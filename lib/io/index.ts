@@ -11,14 +11,26 @@ import type { Tensor } from '../tensor';
 import { LoadedWeights, readWith, registerReader, supportedFormats, detectReader } from './registry';
 import { StateDictLike, saveSafetensors, safetensorsReader, inspectSafetensors } from './safetensors';
 import { shardedSafetensorsReader } from './sharded';
+import { kerasReader } from './keras';
+import { onnxReader } from './onnx';
+import { tfjsReader } from './tfjs';
 
 export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { registerReader, supportedFormats, inspectSafetensors };
+export { inspectOnnx } from './onnx';
+export type { OnnxModelInfo, OnnxNode, OnnxInitializerInfo } from './onnx';
+export { inspectKeras } from './keras';
+export type { KerasLayerInfo } from './keras';
+export { mapKeys, proposeMapping, MappingProposal } from './map-keys';
+export type { MappingPair, Unmatched } from './map-keys';
 
 // A new format implements WeightReader in its own file (sniff by magic bytes, read to tensors) and registers here.
 registerReader(safetensorsReader);
 registerReader(shardedSafetensorsReader);
+registerReader(kerasReader);
+registerReader(onnxReader);
+registerReader(tfjsReader);
 
 /** Options of `tg.io.save`. */
 export interface SaveOptions {
