@@ -7,10 +7,13 @@ const USAGE = `usage: torchgraft <command>
 commands:
   build     compile the native addon from source against the LibTorch found (LIBTORCH, Python PyTorch, system)
   info      print the LibTorch version, CUDA availability and the loaded binary
+  inspect FILE
+            list what a weight file holds (safetensors, Keras .h5, ONNX, TF.js model.json, ...): names,
+            dtypes, shapes and sizes; ONNX nodes; Keras layers
   help      this text`;
 
-function main(argv: string[]): number {
-  const [cmd] = argv;
+function main(argv: string[]): number | Promise<number> {
+  const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'build': {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -24,6 +27,18 @@ function main(argv: string[]): number {
       console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount() }, null, 2));
       return 0;
     }
+    case 'inspect': {
+      if (rest.length !== 1) {
+        console.error('usage: torchgraft inspect FILE');
+        return 2;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { inspectFile } = require('./inspect');
+      return (inspectFile(rest[0]) as Promise<string>).then(
+        (text) => (console.log(text), 0),
+        (e: Error) => (console.error(`torchgraft inspect: ${e.message}`), 1),
+      );
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -36,4 +51,6 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+  process.exitCode = code;
+});
