@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation, truncates, deletes and inserts,
 // mostly inside a file's first bytes (where headers are), and checks every outcome is a clean load or a TorchError.
-// Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared safetensors fixtures)
+// Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared fixtures of every format)
+// A JSON manifest (TF.js model.json) is mutated in a copy of its folder, so its shards are found beside it.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -48,11 +49,17 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
   const counts = { loaded: 0, rejected: 0, codes: {} };
   for (const file of files) {
     const whole = fs.readFileSync(file);
-    // The hot region is the header when the file starts with a safetensors length, else the first 4 KiB.
+    // The hot region is the header when the file starts with a safetensors length; HDF5 keeps its metadata all
+    // over the file, so all of it is hot; else the first 4 KiB.
     const n = whole.length >= 8 ? Number(whole.readBigUInt64LE(0)) : 0;
-    const hot = n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
+    const hdf5 = whole.subarray(0, 4).toString('latin1') === '\x89HDF';
+    const hot = hdf5 ? whole.length : n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
     const rand = rng(seed);
-    const mutant = path.join(dir, `fuzz-${process.pid}-${path.basename(file)}`);
+    const folder = fs.mkdtempSync(path.join(dir, `fuzz-${process.pid}-`));
+    const mutant = path.join(folder, path.basename(file));
+    if (file.endsWith('.json'))
+      for (const e of fs.readdirSync(path.dirname(file), { withFileTypes: true }))
+        if (e.isFile() && e.name !== path.basename(file)) fs.copyFileSync(path.join(path.dirname(file), e.name), path.join(folder, e.name));
     try {
       for (let i = 0; i < iterations; i++) {
         fs.writeFileSync(mutant, mutate(whole, rand, hot));
@@ -67,14 +74,26 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
         }
       }
     } finally {
-      fs.rmSync(mutant, { force: true });
+      fs.rmSync(folder, { recursive: true, force: true });
     }
     log(`${path.basename(file)}: ${iterations} mutants`);
   }
   return counts;
 }
 
-module.exports = { rng, mutate, fuzz };
+/** The shared fixtures fuzzed by default, one or two per format. */
+const FIXTURES = [
+  'burn_mnist_cnn.safetensors',
+  'burn_multi_layer.safetensors',
+  'keras2_resnet8_cifar10.h5',
+  'keras2_dscnn_wakeword.h5',
+  'burn_mnist_cnn.onnx',
+  'burn_linear_gemm_matmul.onnx',
+  'tfjs_abalone_dense/model.json',
+  'tfjs_embedding_gru/model.json',
+];
+
+module.exports = { rng, mutate, fuzz, FIXTURES };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -94,7 +113,7 @@ if (require.main === module) {
     '';
   const files = args.length
     ? args
-    : ['burn_mnist_cnn.safetensors', 'burn_multi_layer.safetensors'].map((f) => path.join(foreign, f)).filter((f) => fs.existsSync(f));
+    : FIXTURES.map((f) => path.join(foreign, f)).filter((f) => fs.existsSync(f));
   if (!files.length) {
     console.error('fuzz-io: no files given and no shared fixtures found');
     process.exit(2);
