@@ -262,5 +262,5 @@ test('bad Keras files are TorchErrors naming the file and the problem, and alloc
     kerasLayers(f.create_group('model_weights'), [{ name: 'd', weights: [{ name: 'd/kernel:0', data: seq(4), shape: [2, 2] }] }]);
   });
   await rejectsWith(tg.io.load(badConfig), 'ERR_KERAS_FORMAT', badConfig, /model_config is not valid JSON/);
-  assert.strictEqual(tg.memory().tensors, before);
+  assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
 });

@@ -181,7 +181,7 @@ test('refused ONNX contents are TorchErrors with a code, naming the file, the te
   await refuse(Buffer.concat([vfield(1, 8), key(7, 2), varint(1e9), Buffer.alloc(10)]), 'ERR_ONNX_FORMAT', /declares 1000000000 bytes but only 10 remain/);
   await refuse(Buffer.concat([vfield(1, 8), key(7, 2), Buffer.alloc(12, 0xff)]), 'ERR_ONNX_FORMAT', /varint/);
   await refuse(Buffer.from('garbage, not protobuf\n'), 'ERR_ONNX_FORMAT');
-  assert.strictEqual(tg.memory().tensors, before);
+  assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
 });
 
 test('every truncation of a real ONNX model is a TorchError naming the file', { skip: noFixtures }, async (t) => {
@@ -197,7 +197,7 @@ test('every truncation of a real ONNX model is a TorchError naming the file', { 
 test('inspectOnnx lists initializers and nodes without making tensors', { skip: noFixtures }, async () => {
   const before = tg.memory().tensors;
   const info = await tg.io.inspectOnnx(MNIST);
-  assert.strictEqual(tg.memory().tensors, before);
+  assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
   assert.strictEqual(info.initializers.length, 18);
   assert.deepStrictEqual(info.initializers[0], { name: 'conv1.weight', dataType: 'FLOAT', shape: [8, 1, 3, 3] });
   assert.strictEqual(info.nodes.length, 13);
