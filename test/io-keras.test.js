@@ -240,6 +240,10 @@ test('bad Keras files are TorchErrors naming the file and the problem, and alloc
   await writeH5(plain, (f) => f.create_dataset({ name: 'x', data: seq(4), shape: [4], dtype: '<f' }));
   await rejectsWith(tg.io.load(plain), 'ERR_KERAS_FORMAT', plain, /layer_names/);
 
+  const keras3 = path.join(dir, 'model.weights.h5');
+  await writeH5(keras3, (f) => f.create_group('layers').create_group('dense').create_group('vars').create_dataset({ name: '0', data: seq(4), shape: [2, 2], dtype: '<f' }));
+  await rejectsWith(tg.io.load(keras3), 'ERR_KERAS_UNSUPPORTED', keras3, /Keras 3 weights file/);
+
   const missing = path.join(dir, 'missing.h5');
   await writeH5(missing, (f) => {
     f.create_attribute('layer_names', ['a']);

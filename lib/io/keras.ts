@@ -69,6 +69,9 @@ function readRaw(file: string, fileSize: number): Promise<RawKeras> {
     }
     const layers: RawKeras['layers'] = [];
     let total = 0;
+    // Keras 3 writes `.weights.h5` files as layers/<name>/vars/<i> without layer_names: a different layout.
+    if (!mw.attrs.layer_names && root.keys?.().includes('layers'))
+      fail(file, "has a 'layers' group but no layer_names: a Keras 3 weights file, which is not supported (save with Keras 2 / tf.keras .h5)", 'ERR_KERAS_UNSUPPORTED');
     for (const layer of stringList(file, mw, 'layer_names', mw === root ? 'the root group' : "'model_weights'")) {
       const g = mw.get?.(layer);
       if (!g || g.type !== 'Group') fail(file, `layer '${layer}' is listed in layer_names but has no group`);
@@ -163,7 +166,8 @@ export async function inspectKeras(file: string): Promise<{ layers: KerasLayerIn
  * Recurrent layers (LSTM, GRU) keep Keras' names and layout. Names are `<keras layer>.<name>`.
  * `metadata.layers` is a JSON list of KerasLayerInfo (class, epsilon, each weight's Keras name and shape);
  * `metadata.optimizer_weights` says when the file's optimizer state was ignored.
- * @throws TorchError `ERR_HDF5` (not HDF5, corrupt), `ERR_KERAS_FORMAT` (no layer_names, bad config), `ERR_KERAS_DATA`
+ * @throws TorchError `ERR_HDF5` (not HDF5, corrupt), `ERR_KERAS_FORMAT` (no layer_names, bad config), `ERR_KERAS_UNSUPPORTED`
+ *   (Keras 3 `.weights.h5` layout), `ERR_KERAS_DATA`
  *   (missing or oversized weights), `ERR_IO`; each names the file.
  */
 export async function loadKeras(file: string): Promise<LoadedWeights> {
