@@ -3,7 +3,7 @@
  * instead of printed, and reading numeric datasets after checking their declared size against the file.
  */
 import { TorchError } from '../errors';
-import { RawDType } from './decode';
+import type { RawDType } from './decode';
 
 /** The parts of h5wasm's object model used here. */
 export interface H5Attribute {
