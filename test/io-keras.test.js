@@ -7,7 +7,8 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { tg, fixture, noFixtures, noH5py, ref, tmpDir, assertClose, sums, rejectsWith } = require('./helpers/foreign');
+const { execFileSync } = require('node:child_process');
+const { tg, fixture, noFixtures, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON } = require('./helpers/foreign');
 
 const RESNET = fixture('keras2_resnet8_cifar10.h5');
 const DSCNN = fixture('keras2_dscnn_wakeword.h5');
@@ -267,4 +268,32 @@ test('bad Keras files are TorchErrors naming the file and the problem, and alloc
   });
   await rejectsWith(tg.io.load(badConfig), 'ERR_KERAS_FORMAT', badConfig, /model_config is not valid JSON/);
   assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
+});
+
+test('h5py-written weights read in float64, gzip-compressed and scalar int64 datasets; float16 is refused by name', { skip: noH5py }, async (t) => {
+  const dir = tmpDir(t);
+  const ok = path.join(dir, 'types.h5');
+  const half = path.join(dir, 'half.h5');
+  execFileSync(PYTHON, ['-c', `
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    f.attrs['layer_names'] = [b'd']
+    g = f.create_group('d'); g.attrs['weight_names'] = [b'd/kernel:0', b'd/bias:0', b'd/steps:0']
+    g['d/kernel:0'] = np.array([[1, -2, 3], [0.5, 0, 1e300]], dtype=np.float64)
+    g.create_dataset('d/bias:0', data=np.arange(3, dtype=np.float32), compression='gzip')
+    g['d/steps:0'] = np.array(7, dtype=np.int64)
+with h5py.File(sys.argv[2], 'w') as f:
+    f.attrs['layer_names'] = [b'd']
+    g = f.create_group('d'); g.attrs['weight_names'] = [b'd/kernel:0']
+    g['d/kernel:0'] = np.ones((2, 2), dtype=np.float16)
+`, ok, half]);
+  const r = await tg.io.loadWithMetadata(ok);
+  try {
+    assert.deepStrictEqual([r.tensors['d.weight'].dtype, r.tensors['d.weight'].shape, Array.from(r.tensors['d.weight'].dataSync())], ['float64', [3, 2], [1, 0.5, -2, 0, 3, 1e300]]);
+    assert.deepStrictEqual(Array.from(r.tensors['d.bias'].dataSync()), [0, 1, 2]);
+    assert.deepStrictEqual([r.tensors['d.steps'].dtype, r.tensors['d.steps'].shape, r.tensors['d.steps'].item()], ['int64', [], 7]);
+  } finally {
+    tg.dispose(r.tensors);
+  }
+  await rejectsWith(tg.io.load(half), 'ERR_KERAS_DATA', half, /'d\/d\/kernel:0' holds float16 data/);
 });

@@ -101,12 +101,32 @@ export function readDatasetBytes(ds: H5Object, fileSize: number, fail: (problem:
   const md = ds.metadata;
   if (ds.type !== 'Dataset' || !md) fail('is not a dataset');
   const dtype = rawTypeOf(md);
-  if (!['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'].includes(dtype)) fail(`holds ${dtype}, not numbers torchgraft reads`);
+  // h5wasm 0.10 throws 'Float16 not supported' on reading half floats; Keras keeps variables in float32 anyway.
+  if (dtype === 'float16') fail('holds float16 data, which the HDF5 reader (h5wasm 0.10) cannot read');
+  if (!['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'].includes(dtype)) fail(`holds ${dtype}, not numbers torchgraft reads`);
   const shape = md.shape ?? [];
   const nbytes = md.total_size * md.size;
   const limit = (ds.filters?.length ?? 0) > 0 ? fileSize * 1032 : fileSize;
   if (!(nbytes <= limit)) fail(`declares ${nbytes} bytes of data, more than a ${fileSize}-byte file can hold`);
-  const v = ds.value;
+  let v = ds.value;
+  // A scalar dataset reads as a plain number or BigInt: put it in the typed array of its type.
+  if ((typeof v === 'number' || typeof v === 'bigint') && md.total_size === 1) v = scalarArray(dtype as RawDType, v);
   if (!ArrayBuffer.isView(v) || v.byteLength !== nbytes) fail(`read ${ArrayBuffer.isView(v) ? v.byteLength : 'no'} bytes, expected ${nbytes}`);
   return { dtype: dtype as RawDType, shape, bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) };
+}
+
+function scalarArray(dtype: RawDType, v: number | bigint): ArrayBufferView | undefined {
+  const n = Number(v);
+  switch (dtype) {
+    case 'float32': return new Float32Array([n]);
+    case 'float64': return new Float64Array([n]);
+    case 'int64': return new BigInt64Array([BigInt(v)]);
+    case 'int32': return new Int32Array([n]);
+    case 'uint32': return new Uint32Array([n]);
+    case 'int16': return new Int16Array([n]);
+    case 'uint16': return new Uint16Array([n]);
+    case 'int8': return new Int8Array([n]);
+    case 'uint8': return new Uint8Array([n]);
+    default: return undefined;
+  }
 }

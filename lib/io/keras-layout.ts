@@ -90,7 +90,10 @@ export function convertLayer(layer: string, className: string | undefined, vars:
     switch (v.variable) {
       case 'kernel': {
         const perm = KERNEL_PERMUTATION[kerasShape.length];
-        return perm ? out('weight', permuted(v.tensor, perm[0]), perm[1]) : out('weight', v.tensor, 'kept');
+        if (!perm) return out('weight', v.tensor, 'kept');
+        // Conv*Transpose kernels are (..., out, in); the same permutation gives PyTorch's (in, out, ...).
+        const layout = className?.endsWith('Transpose') && kerasShape.length > 2 ? perm[1].replace('IO->OI', 'OI->IO') : perm[1];
+        return out('weight', permuted(v.tensor, perm[0]), layout);
       }
       case 'bias':
         return out(separable ? 'pointwise.bias' : 'bias', v.tensor, 'same');
