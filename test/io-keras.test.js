@@ -297,3 +297,16 @@ with h5py.File(sys.argv[2], 'w') as f:
   }
   await rejectsWith(tg.io.load(half), 'ERR_KERAS_DATA', half, /'d\/d\/kernel:0' holds float16 data/);
 });
+
+test('a compressed dataset declaring far more data than its file holds is refused before it is read', { skip: noH5py }, async (t) => {
+  const bomb = path.join(tmpDir(t), 'bomb.h5');
+  execFileSync(PYTHON, ['-c', `
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    f.attrs['layer_names'] = [b'd']
+    g = f.create_group('d'); g.attrs['weight_names'] = [b'd/kernel:0']
+    g.create_dataset('d/kernel:0', data=np.zeros((1024, 8192), dtype=np.float32), compression='gzip', compression_opts=9, chunks=(256, 8192))
+`, bomb]);
+  assert.ok(fs.statSync(bomb).size < 512 * 1024);
+  await rejectsWith(tg.io.load(bomb), 'ERR_KERAS_DATA', bomb, /declares 33554432 bytes of data, more than a \d+-byte file can hold \(compressed data may expand 64x at most\)/);
+});

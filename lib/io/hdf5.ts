@@ -94,8 +94,14 @@ export function rawTypeOf(md: NonNullable<H5Object['metadata']>): RawDType | str
 }
 
 /**
+ * How much larger than the whole file compressed weights may be: float weights barely compress (about 1.1x);
+ * DEFLATE could reach 1032x, but allowing that would let a small lying file claim gigabytes.
+ */
+export const MAX_EXPANSION = 64;
+
+/**
  * Reads a numeric dataset's bytes after checking its declared size: unfiltered data must fit in the file, and
- * compressed data may expand at most 1032x (DEFLATE's limit), so a lying header allocates nothing large.
+ * compressed (filtered) data at most MAX_EXPANSION times the file, so a lying header allocates nothing large.
  */
 export function readDatasetBytes(ds: H5Object, fileSize: number, fail: (problem: string) => never): { dtype: RawDType; shape: number[]; bytes: Uint8Array } {
   const md = ds.metadata;
@@ -106,8 +112,9 @@ export function readDatasetBytes(ds: H5Object, fileSize: number, fail: (problem:
   if (!['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'].includes(dtype)) fail(`holds ${dtype}, not numbers torchgraft reads`);
   const shape = md.shape ?? [];
   const nbytes = md.total_size * md.size;
-  const limit = (ds.filters?.length ?? 0) > 0 ? fileSize * 1032 : fileSize;
-  if (!(nbytes <= limit)) fail(`declares ${nbytes} bytes of data, more than a ${fileSize}-byte file can hold`);
+  const limit = (ds.filters?.length ?? 0) > 0 ? fileSize * MAX_EXPANSION : fileSize;
+  if (!(nbytes <= limit))
+    fail(`declares ${nbytes} bytes of data, more than a ${fileSize}-byte file can hold${limit > fileSize ? ` (compressed data may expand ${MAX_EXPANSION}x at most)` : ''}`);
   let v = ds.value;
   // A scalar dataset reads as a plain number or BigInt: put it in the typed array of its type.
   if ((typeof v === 'number' || typeof v === 'bigint') && md.total_size === 1) v = scalarArray(dtype as RawDType, v);

@@ -4,7 +4,7 @@
  */
 import { TorchError } from '../errors';
 import type { RawDType } from './decode';
-import { H5Object, readDatasetBytes, withHdf5 } from './hdf5';
+import { H5Object, MAX_EXPANSION, readDatasetBytes, withHdf5 } from './hdf5';
 
 /** Throws TorchError naming the Keras file and the problem. */
 export function fail(file: string, problem: string, code = 'ERR_KERAS_FORMAT'): never {
@@ -66,7 +66,7 @@ export function readKerasRaw(file: string, fileSize: number): Promise<RawKeras> 
         const w = readDatasetBytes(ds as H5Object, fileSize, bad);
         total += w.bytes.length;
         // Each dataset is checked alone; together they must still fit the file's decompression bound.
-        if (total > fileSize * 1032) bad('brings the declared data beyond what the file can hold');
+        if (total > fileSize * MAX_EXPANSION) bad('brings the declared data beyond what the file can hold');
         weights.push({ stored, dtype: w.dtype, shape: w.shape, bytes: w.bytes.slice() });
       }
       layers.push({ name: layer, weights });
