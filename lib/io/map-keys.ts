@@ -88,9 +88,15 @@ export class MappingProposal {
   }
 }
 
+/** Anything with PyTorch's `stateDict()`: a Module, a TorchScript module. */
+interface HasStateDict {
+  stateDict(): Record<string, Tensor>;
+}
+const hasStateDict = (m: unknown): m is HasStateDict => m instanceof Module || (m !== null && typeof m === 'object' && typeof (m as HasStateDict).stateDict === 'function');
+
 /** Names and shapes of the target: a module's state dict (parameters and persistent buffers) or a state dict. */
-function targetShapes(model: Module | StateDictLike): Unmatched[] {
-  if (model instanceof Module) {
+function targetShapes(model: HasStateDict | StateDictLike): Unmatched[] {
+  if (hasStateDict(model)) {
     const sd = model.stateDict();
     const out = Object.entries(sd).map(([name, t]) => ({ name, shape: [...t.shape] }));
     for (const t of Object.values(sd)) t.dispose();
@@ -107,12 +113,12 @@ const MAX_ALIGN_CELLS = 25_000_000;
  * shape, then, in order, the alignment that pairs the most tensors of equal shape (preferring equal kinds: weight
  * with weight, running_var with running_var). Nothing is renamed until `apply()`; print the proposal to review it.
  * @param foreign the file's tensors (e.g. `await tg.io.load('model.onnx')`).
- * @param model a Module (its `stateDict()` names) or a state dict of the target names and shapes.
+ * @param model a Module or anything with `stateDict()` (a TorchScript module), or a state dict of the target names and shapes.
  * @example const p = tg.io.proposeMapping(await tg.io.load('w.h5'), net); console.log(String(p)); net.loadStateDict(p.apply());
  */
-export function proposeMapping(foreign: StateDictLike, model: Module | StateDictLike): MappingProposal {
+export function proposeMapping(foreign: StateDictLike, model: HasStateDict | StateDictLike): MappingProposal {
   const src = stateDictEntries(foreign, 'io.proposeMapping()');
-  if (!(model instanceof Module) && (model === null || typeof model !== 'object' || isTensor(model)))
+  if (!hasStateDict(model) && (model === null || typeof model !== 'object' || isTensor(model)))
     throw new TypeError('io.proposeMapping(): model must be a Module or a state dict');
   const a = src.map(([name, t]) => ({ name, shape: [...t.shape] }));
   const b = targetShapes(model);
