@@ -1,5 +1,7 @@
 /**
- * Weights on disk: `tg.io.load` reads any supported file (chosen by content), `tg.io.save` writes safetensors atomically.
+ * Weights on disk: `tg.io.load` reads any supported file (chosen by content: safetensors, Keras HDF5, ONNX, TF.js
+ * model.json, ...; foreign layouts converted to PyTorch's), `tg.io.save` writes safetensors atomically, and
+ * `mapKeys` / `proposeMapping` rename foreign state dicts onto a model.
  *
  * `load(path)` gives a plain name -> tensor object; `loadWithMetadata(path)` gives the same plus the file's
  * string metadata, the format that read it and the names in file order.

@@ -169,9 +169,9 @@ function parseModel(buf: Uint8Array): ParsedModel {
           else if (f === 5) tensors.push(parseTensor(rr.bytes(), where));
           else if (f === 11) info.inputs.push(valueInfoName(rr.bytes(), 'GraphProto.input'));
           else if (f === 12) info.outputs.push(valueInfoName(rr.bytes(), 'GraphProto.output'));
-          else if (f === 15) (rr.bytes(), info.sparseInitializers++);
+          else if (f === 15) info.sparseInitializers++;
           else return false;
-          return true;
+          return f !== 15; // a sparse initializer is counted, then skipped
         });
         return true;
       }
