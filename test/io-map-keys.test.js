@@ -124,5 +124,10 @@ test('proposeMapping keeps same-name pairs first, lists unmatched on both sides,
   assert.deepStrictEqual(Object.keys(p.apply({ minConfidence: 0.9 })), ['a.weight']);
   assert.strictEqual(p.apply()['b.weight'], foreign['x.kernel']);
   assert.throws(() => tg.io.proposeMapping(foreign, 3), TypeError);
+  // Anything with stateDict() is a target (a TorchScript module, say); the state dict it returns is released.
+  const seen = [];
+  const scripted = { stateDict: () => ({ 'w.weight': (seen[0] = tg.zeros([2, 3])) }) };
+  assert.deepStrictEqual(tg.io.proposeMapping(foreign, scripted).pairs.map((x) => x.to), ['w.weight']);
+  assert.ok(seen[0].isDisposed);
   tg.dispose([foreign, target]);
 });
