@@ -86,6 +86,17 @@ test('the DS-CNN file (Keras 2.14, variable-length strings) loads depthwise kern
   }
 });
 
+test('Keras files loaded concurrently (one HDF5 worker thread serves them in turn) each get their own weights', { skip: noFixtures }, async () => {
+  const [a, b, c] = await Promise.all([tg.io.load(RESNET), tg.io.load(DSCNN), tg.io.load(RESNET)]);
+  try {
+    assert.strictEqual(Object.keys(a).length, 48);
+    assert.strictEqual(Object.keys(b).length, 26);
+    assert.ok(a['dense.weight'].equal(c['dense.weight']));
+  } finally {
+    tg.dispose([a, b, c]);
+  }
+});
+
 test('every Keras weight holds the values h5py reads (sums survive the layout change)', { skip: noFixtures || noH5py }, async () => {
   for (const file of [RESNET, DSCNN]) {
     const expected = ref('keras', file);
