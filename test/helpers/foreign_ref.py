@@ -1,6 +1,7 @@
 """Reference values for the foreign-format tests, computed without torchgraft.
 
-usage: foreign_ref.py keras FILE | tfjs MODEL_JSON | onnx FILE | kerasconv FILE LAYER | kerasdense FILE LAYER
+usage: foreign_ref.py keras FILE | tfjs MODEL_JSON | onnx FILE | kerasconv FILE LAYER | kerasdepthwise FILE LAYER
+       | kerasdense FILE LAYER
 Prints JSON. Keras files are read with h5py (python3-h5py), TF.js with numpy, ONNX with a wire-format walk
 written here independently of lib/io/protobuf.ts. Layer outputs follow Keras' own definitions (NHWC, kernel HWIO)
 computed with numpy, never through a PyTorch layout, so they check the layout conversion.
@@ -86,7 +87,6 @@ def tfjs(path):
             a = np.frombuffer(data, dtype="<f4", count=n, offset=at).reshape(w["shape"])
             at += 4 * n
             out.append({"name": w["name"], **summary(a), "values": a.reshape(-1).tolist() if n <= 64 else None})
-    # The abalone model's output for a fixed input, by Keras' Dense definition (x @ kernel + bias, then sigmoid).
     return out
 
 
