@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation or pickle opcodes, truncates,
 // deletes and inserts, mostly inside a file's headers (safetensors JSON, .npy header, a zip's first entries and its
-// central directory), and checks every outcome is a clean load or a TorchError.
-// Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared safetensors fixtures)
+// central directory, all of an HDF5 file), and checks every outcome is a clean load or a TorchError.
+// Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared fixtures of every format)
+// A JSON manifest (TF.js model.json) is mutated in a copy of its folder, so its shards are found beside it.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -114,6 +115,8 @@ function hotRegions(whole) {
     return [[0, Math.min(whole.length, 4096)], [Math.min(cd, whole.length - 1), whole.length]];
   }
   if (whole.length >= 10 && whole.readUInt32LE(0) === 0x4d554e93) return Math.min(whole.length, 12 + whole.readUInt16LE(8));
+  // HDF5 keeps its metadata all over the file, so all of it is hot.
+  if (whole.subarray(0, 4).toString('latin1') === '\x89HDF') return whole.length;
   // A safetensors file starts with its header length; anything else gets its first 4 KiB.
   const n = whole.length >= 8 ? Number(whole.readBigUInt64LE(0)) : 0;
   return n > 0 && n < whole.length ? 8 + n : Math.min(whole.length, 4096);
@@ -130,7 +133,11 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
     const hot = hotRegions(whole);
     const members = storedEntries(whole);
     const rand = rng(seed);
-    const mutant = path.join(dir, `fuzz-${process.pid}-${path.basename(file)}`);
+    const folder = fs.mkdtempSync(path.join(dir, `fuzz-${process.pid}-`));
+    const mutant = path.join(folder, path.basename(file));
+    if (file.endsWith('.json'))
+      for (const e of fs.readdirSync(path.dirname(file), { withFileTypes: true }))
+        if (e.isFile() && e.name !== path.basename(file)) fs.copyFileSync(path.join(path.dirname(file), e.name), path.join(folder, e.name));
     try {
       for (let i = 0; i < iterations; i++) {
         // Half the mutants of a zip with stored members keep valid CRCs, to reach the member parsers (pickle, .npy).
@@ -146,14 +153,30 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
         }
       }
     } finally {
-      fs.rmSync(mutant, { force: true });
+      fs.rmSync(folder, { recursive: true, force: true });
     }
     log(`${path.basename(file)}: ${iterations} mutants`);
   }
   return counts;
 }
 
-module.exports = { rng, mutate, mutateZipMember, storedEntries, fuzz, hotRegions };
+/** The shared fixtures fuzzed by default, one or two per format. */
+const FIXTURES = [
+  'burn_mnist_cnn.safetensors',
+  'burn_multi_layer.safetensors',
+  'keras2_resnet8_cifar10.h5',
+  'keras2_dscnn_wakeword.h5',
+  'burn_mnist_cnn.onnx',
+  'burn_linear_gemm_matmul.onnx',
+  'tfjs_abalone_dense/model.json',
+  'tfjs_embedding_gru/model.json',
+  'burn_mnist_cnn_state_dict.pt',
+  'burn_complex_nested_state_dict.pt',
+  'whisper_mel_filters.npz',
+  'npy_art_mnist_cnn/W_CONV2D_NO_MPOOL_MNIST.npy',
+];
+
+module.exports = { rng, mutate, mutateZipMember, storedEntries, fuzz, hotRegions, FIXTURES };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -173,16 +196,7 @@ if (require.main === module) {
     '';
   const files = args.length
     ? args
-    : [
-        'burn_mnist_cnn.safetensors',
-        'burn_multi_layer.safetensors',
-        'burn_mnist_cnn_state_dict.pt',
-        'burn_complex_nested_state_dict.pt',
-        'whisper_mel_filters.npz',
-        'npy_art_mnist_cnn/W_CONV2D_NO_MPOOL_MNIST.npy',
-      ]
-        .map((f) => path.join(foreign, f))
-        .filter((f) => fs.existsSync(f));
+    : FIXTURES.map((f) => path.join(foreign, f)).filter((f) => fs.existsSync(f));
   if (!files.length) {
     console.error('fuzz-io: no files given and no shared fixtures found');
     process.exit(2);

@@ -8,10 +8,13 @@ commands:
   demo      the transfer-learning demo on the bundled MNIST digits (torchgraft demo --help)
   build     compile the native addon from source against the LibTorch found (LIBTORCH, Python PyTorch, system)
   info      print the LibTorch version, CUDA availability and the loaded binary
+  inspect FILE
+            list what a weight file holds (safetensors, Keras .h5, ONNX, TF.js model.json, ...): names,
+            dtypes, shapes and sizes; ONNX nodes; Keras layers
   help      this text`;
 
 async function main(argv: string[]): Promise<number> {
-  const [cmd] = argv;
+  const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'demo':
       // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -29,6 +32,18 @@ async function main(argv: string[]): Promise<number> {
       const { bindingFile } = require('../native');
       console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount(), binary: bindingFile }, null, 2));
       return 0;
+    }
+    case 'inspect': {
+      if (rest.length !== 1) {
+        console.error('usage: torchgraft inspect FILE');
+        return 2;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { inspectFile } = require('./inspect');
+      return (inspectFile(rest[0]) as Promise<string>).then(
+        (text) => (console.log(text), 0),
+        (e: Error) => (console.error(`torchgraft inspect: ${e.message}`), 1),
+      );
     }
     case undefined:
     case 'help':

@@ -1,5 +1,7 @@
 /**
- * Weights on disk: `tg.io.load` reads any supported file (chosen by content), `tg.io.save` writes safetensors atomically.
+ * Weights on disk: `tg.io.load` reads any supported file (chosen by content: safetensors, Keras HDF5, ONNX, TF.js
+ * model.json, ...; foreign layouts converted to PyTorch's), `tg.io.save` writes safetensors atomically, and
+ * `mapKeys` / `proposeMapping` rename foreign state dicts onto a model.
  *
  * `load(path)` gives a plain name -> tensor object; `loadWithMetadata(path)` gives the same plus the file's
  * string metadata, the format that read it and the names in file order.
@@ -13,11 +15,20 @@ import { StateDictLike, saveSafetensors, safetensorsReader, inspectSafetensors }
 import { shardedSafetensorsReader } from './sharded';
 import { pytorchReader, loadPytorch } from './pytorch';
 import { npyReader, npzReader } from './numpy';
+import { kerasReader } from './keras';
+import { onnxReader } from './onnx';
+import { tfjsReader } from './tfjs';
 
 export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export type { PytorchLoadOptions } from './pytorch';
 export { registerReader, supportedFormats, inspectSafetensors, loadPytorch };
+export { inspectOnnx } from './onnx';
+export type { OnnxModelInfo, OnnxNode, OnnxInitializerInfo } from './onnx';
+export { inspectKeras } from './keras';
+export type { KerasLayerInfo } from './keras';
+export { mapKeys, proposeMapping, MappingProposal } from './map-keys';
+export type { MappingPair, Unmatched } from './map-keys';
 
 // A new format implements WeightReader in its own file (sniff by magic bytes, read to tensors) and registers here.
 registerReader(safetensorsReader);
@@ -25,6 +36,9 @@ registerReader(shardedSafetensorsReader);
 registerReader(pytorchReader);
 registerReader(npyReader);
 registerReader(npzReader);
+registerReader(kerasReader);
+registerReader(onnxReader);
+registerReader(tfjsReader);
 
 /** Options of `tg.io.save`. */
 export interface SaveOptions {
