@@ -156,7 +156,7 @@ function like(t: Tensor, opts?: TensorOptions): TensorOptions {
   checkLike(t);
   return { dtype: opts?.dtype ?? t.dtype, device: opts?.device ?? t.device, requiresGrad: opts?.requiresGrad };
 }
-// the native type tag, not instanceof: an object made from Tensor.prototype has no tensor behind it
+// the addon's private handle, not instanceof: an object made from Tensor.prototype has no tensor behind it
 function checkLike(t: Tensor): number[] {
   if (!binding.isTensor(t)) throw new TypeError('expected a Tensor as the first argument');
   return t.shape;

@@ -241,7 +241,7 @@ export interface Tensor {
 /** The Tensor class (created by factories such as `tg.tensor`, never with `new`). */
 export const Tensor: { prototype: Tensor; new (): never } = binding.Tensor;
 
-/** Whether a value is a torchgraft tensor (by its native type tag, not by its shape). */
+/** Whether a value is a torchgraft tensor (by the addon's private handle, not by its shape or prototype). */
 export function isTensor(v: unknown): v is Tensor {
   return binding.isTensor(v);
 }

@@ -6,7 +6,7 @@ namespace tg {
 
 class TensorWrap;
 
-// True when v is a live or disposed torchgraft tensor (checked by type tag, never by shape of the object).
+// True when v is a live or disposed torchgraft tensor (checked by the addon's private handle, never by shape of the object).
 bool IsTensor(Napi::Value v);
 // The tensor held by v; throws TypeError naming the argument when v is not a tensor, Error when disposed.
 const at::Tensor& ToTensor(Napi::Value v, const char* what);

@@ -80,7 +80,7 @@ static Napi::Value Full(const Napi::CallbackInfo& info) {
     return TensorWrap::Make(info.Env(), at::full(Shape(info[0]), value, Options(info, 2, inferred)));
   });
 }
-// isTensor(v): by the native type tag, so objects made from Tensor.prototype do not pass.
+// isTensor(v): by the addon's private handle, so objects made from Tensor.prototype do not pass.
 static Napi::Value IsTensorJs(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), IsTensor(info[0])); }
 static Napi::Value Rand(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return TensorWrap::Make(info.Env(), at::rand(Shape(info[0]), Options(info, 1))); });
