@@ -8,12 +8,16 @@ void RegisterCreation(Napi::Env env, Napi::Object exports);
 void RegisterFunctional(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterSafetensors(Napi::Env env, Napi::Object exports);
+void RegisterScriptModule(Napi::Env env, Napi::Object exports);
+void RegisterRngState(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
   RegisterFunctional(env, exports);
   RegisterOptim(env, exports);
   RegisterSafetensors(env, exports);
+  RegisterScriptModule(env, exports);
+  RegisterRngState(env, exports);
 }
 
 }  // namespace tg
