@@ -11,14 +11,20 @@ import type { Tensor } from '../tensor';
 import { LoadedWeights, readWith, registerReader, supportedFormats, detectReader } from './registry';
 import { StateDictLike, saveSafetensors, safetensorsReader, inspectSafetensors } from './safetensors';
 import { shardedSafetensorsReader } from './sharded';
+import { torchScriptReader } from './torchscript-reader';
 
 export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { registerReader, supportedFormats, inspectSafetensors };
+export { loadTorchScript, ScriptModule } from './torchscript';
+export type { ScriptMethodInfo } from './torchscript';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint';
+export type { CheckpointParts, CheckpointTargets, CheckpointInfo, CheckpointModel, CheckpointStateful, CheckpointLoader } from './checkpoint';
 
 // A new format implements WeightReader in its own file (sniff by magic bytes, read to tensors) and registers here.
 registerReader(safetensorsReader);
 registerReader(shardedSafetensorsReader);
+registerReader(torchScriptReader); // registered late so it is tried before a general zip reader: it claims only TorchScript zips
 
 /** Options of `tg.io.save`. */
 export interface SaveOptions {
