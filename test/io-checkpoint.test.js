@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
 const tg = require('..');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-ckpt-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -181,4 +182,14 @@ test('a process killed (SIGKILL) while writing a checkpoint leaves the previous 
     assert.strictEqual(hi, info.epoch);
   }
   net.dispose();
+});
+
+test('the CUDA generators are saved and restored, one per device', { skip: CUDA_SKIP }, async () => {
+  const run = makeRun(6);
+  const f = file();
+  await tg.io.saveCheckpoint(f, { model: run.net });
+  const expected = tg.rand([5], { device: 'cuda' }).cpu();
+  const info = await tg.io.loadCheckpoint(f, { model: run.net });
+  assert.deepStrictEqual(info.cudaRngStates, { saved: tg.cuda.deviceCount(), restored: tg.cuda.deviceCount() });
+  assert.ok(bytesOf(tg.rand([5], { device: 'cuda' }).cpu()).equals(bytesOf(expected)));
 });

@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { hasPyTorch, runTorch, assertClose, tg } = require('./helpers/torch');
 const { makeScriptModels } = require('./helpers/torchscript-models');
+const { CUDA_SKIP } = require('./helpers/cuda');
 
 const skip = hasPyTorch() ? false : '/usr/bin/python3 with torch is not available';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-script-'));
@@ -225,4 +226,20 @@ test('summary() and tg.fit work on a script module', { skip }, async () => {
   assert.strictEqual(history.length, 3);
   assert.ok(Number.isFinite(history.epochs[2].loss));
   opt.dispose();
+});
+
+test('a script module moved to CUDA computes there what Python computes on the CPU', { skip: skip || CUDA_SKIP }, async () => {
+  const { inputs, out } = setup();
+  const net = await tg.io.loadTorchScript(file('cnn.pt'));
+  const w = net.getParameter('features.0.weight');
+  net.to('cuda').eval();
+  assert.strictEqual(net.getParameter('features.0.weight'), w);
+  assert.match(w.device, /^cuda/);
+  const y = tg.noGrad(() => net.call(inputs.x.to('cuda')));
+  assert.match(y.device, /^cuda/);
+  // cuDNN may use TF32 for convolutions: a looser bound than the CPU's.
+  assertClose(assert, y, out.y, 1e-3, 'forward on CUDA');
+  await net.save(file('cnn-cuda.pt'));
+  const back = await tg.io.loadTorchScript(file('cnn-cuda.pt'));
+  assert.strictEqual(back.getParameter('features.0.weight').device, 'cpu');
 });

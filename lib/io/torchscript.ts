@@ -187,6 +187,8 @@ function fail(file: string, problem: string, code = 'ERR_TORCHSCRIPT'): TorchErr
 /**
  * Loads a TorchScript archive (`torch.jit.save`, from Python, TorchSharp or LibTorch) as a trainable module, with
  * every tensor on the CPU (move it with `to('cuda')`). Runs off the JavaScript thread.
+ * A TorchScript archive is code: LibTorch compiles its TorchScript (never Python), runs a class's `__setstate__`
+ * while loading where one is defined, and `forward` runs the rest. Load archives you would run.
  * @param file path to the archive.
  * @throws TorchError naming the file: `ERR_IO` when it cannot be read, `ERR_TORCHSCRIPT` when it is not a TorchScript
  *   archive (a torch.save file, another zip, not a zip) or LibTorch refuses it (truncated, corrupt).
