@@ -109,6 +109,14 @@ test('corrupted archives are refused (or load) without ever crashing the process
     fs.writeFileSync(f, damaged);
     await assertRefused(f);
   }
+  // One byte turns a memo read into a memo write at slot 671246337: LibTorch would fill a table that long (gigabytes).
+  assert.strictEqual(bytes[pickleStart + 293], 0x68);
+  const memo = Buffer.from(bytes);
+  memo[pickleStart + 293] = 0x72;
+  fs.writeFileSync(file('bad-memo.pt'), memo);
+  await assertRefused(file('bad-memo.pt'), /data\.pkl.*memo slot 671246337/);
+  const rss = process.memoryUsage().rss;
+  assert.ok(rss < 4 * 2 ** 30, `rss ${rss}`);
   // Seeded random damage: whatever LibTorch makes of it, the answer is a module or a TorchError, never an abort.
   let seed = 12345;
   const rand = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);

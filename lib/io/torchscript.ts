@@ -5,7 +5,8 @@ import { Tensor } from '../tensor';
 import { keep } from '../memory';
 import { isDType, isFloatingDType, DType } from '../dtype';
 import { Module, ModuleTarget } from '../nn/module';
-import { torchZipKindOfFile } from './zip-names';
+import { inspectTorchZip } from './zip-names';
+import { torchScriptProblem } from './torchscript-check';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type NativeScriptModule = any;
@@ -196,14 +197,20 @@ function fail(file: string, problem: string, code = 'ERR_TORCHSCRIPT'): TorchErr
  */
 export async function loadTorchScript(file: string): Promise<ScriptModule> {
   if (typeof file !== 'string' || file === '') throw new TypeError('loadTorchScript(): path must be a non-empty string');
-  let kind;
+  let zip;
   try {
-    kind = torchZipKindOfFile(file);
+    zip = inspectTorchZip(file);
   } catch (e) {
     throw fail(file, `cannot read it: ${(e as Error).message}`, 'ERR_IO');
   }
+  const { kind } = zip;
   if (kind === 'torch.save') throw fail(file, 'this is a torch.save file (a pickled object such as a state dict), not a TorchScript archive; read its tensors with tg.io.load()');
   if (kind === 'not-zip') throw fail(file, 'not a TorchScript archive (no zip central directory: not a zip file, or truncated)');
   if (kind === 'zip') throw fail(file, 'a zip archive without TorchScript entries (no code/ or constants.pkl)');
+  // LibTorch trusts the sizes and pickles it reads; check them first so a damaged file cannot make it allocate gigabytes.
+  const problem = await torchScriptProblem(file, zip.entries, zip.size).catch((e: Error) => {
+    throw fail(file, `cannot read it: ${e.message}`, 'ERR_IO');
+  });
+  if (problem) throw fail(file, `damaged archive: ${problem}`);
   return new ScriptModule(await binding.scriptModuleLoad(file));
 }
