@@ -33,8 +33,10 @@
 //                                 changes before the promise settles race with the write.
 // Free function (registered by RegisterScriptModule):
 //   scriptModuleLoad(path) -> Promise<ScriptModule>  async: torch::jit::load with every tensor mapped to the CPU.
-//                                 Rejects with TorchError ERR_TORCHSCRIPT naming the file for anything LibTorch refuses
-//                                 (not a zip, truncated, a torch.save file, a corrupt record), never aborting.
+//                                 Rejects with TorchError (with `path`) ERR_IO when the file cannot be opened or is not
+//                                 a regular file, ERR_TORCHSCRIPT for anything LibTorch refuses (not a zip, truncated, a
+//                                 torch.save file, a corrupt record), never aborting. LibTorch trusts the pickles' memo
+//                                 indices and lengths: lib/io/torchscript-check.ts validates them before this is called.
 #pragma once
 #include "pch.h"
 #include <torch/csrc/jit/api/module.h>
