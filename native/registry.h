@@ -9,6 +9,8 @@ void RegisterFunctional(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterSafetensors(Napi::Env env, Napi::Object exports);
 void RegisterStorage(Napi::Env env, Napi::Object exports);
+void RegisterScriptModule(Napi::Env env, Napi::Object exports);
+void RegisterRngState(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -16,6 +18,8 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterOptim(env, exports);
   RegisterSafetensors(env, exports);
   RegisterStorage(env, exports);
+  RegisterScriptModule(env, exports);
+  RegisterRngState(env, exports);
 }
 
 }  // namespace tg

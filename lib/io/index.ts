@@ -18,6 +18,7 @@ import { npyReader, npzReader } from './numpy';
 import { kerasReader } from './keras';
 import { onnxReader } from './onnx';
 import { tfjsReader } from './tfjs';
+import { torchScriptReader } from './torchscript-reader';
 
 export type { LoadedWeights, WeightReader } from './registry';
 export type { StateDictLike, SafetensorsEntry, SafetensorsHeader } from './safetensors';
@@ -29,6 +30,10 @@ export { inspectKeras } from './keras';
 export type { KerasLayerInfo } from './keras';
 export { mapKeys, proposeMapping, MappingProposal } from './map-keys';
 export type { MappingPair, Unmatched } from './map-keys';
+export { loadTorchScript, ScriptModule } from './torchscript';
+export type { ScriptMethodInfo } from './torchscript';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint';
+export type { CheckpointParts, CheckpointTargets, CheckpointInfo, CheckpointModel, CheckpointStateful, CheckpointLoader } from './checkpoint';
 
 // A new format implements WeightReader in its own file (sniff by magic bytes, read to tensors) and registers here.
 registerReader(safetensorsReader);
@@ -39,6 +44,7 @@ registerReader(npzReader);
 registerReader(kerasReader);
 registerReader(onnxReader);
 registerReader(tfjsReader);
+registerReader(torchScriptReader); // registered late so it is tried before a general zip reader: it claims only TorchScript zips
 
 /** Options of `tg.io.save`. */
 export interface SaveOptions {
