@@ -256,7 +256,7 @@ test('save rejects bad input before writing anything', async () => {
 test('a save that fails leaves the previous file intact and no temporary file', async () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'atomic-'));
   const file = path.join(dir, 'model.safetensors');
-  const old = tg.full([4], 7);
+  const old = tg.full([4], 7, { dtype: 'float32' });
   await tg.io.save({ old }, file);
   const before = fs.readFileSync(file);
   // A failure at the rename: the destination is a non-empty directory.
@@ -274,7 +274,7 @@ test('a save that fails leaves the previous file intact and no temporary file', 
 test('a save that fails mid-write (file size limit) keeps the previous file and removes the temporary file', { skip: process.platform === 'win32' }, async () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'efbig-'));
   const file = path.join(dir, 'model.safetensors');
-  const old = tg.full([4], 7);
+  const old = tg.full([4], 7, { dtype: 'float32' });
   await tg.io.save({ old }, file);
   old.dispose();
   const before = fs.readFileSync(file);
@@ -291,7 +291,7 @@ test('a save that fails mid-write (file size limit) keeps the previous file and 
 test('a process killed (SIGKILL) while writing a large file leaves the previous file loadable', async () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'kill-'));
   const file = path.join(dir, 'model.safetensors');
-  const old = tg.full([3], 5);
+  const old = tg.full([3], 5, { dtype: 'float32' });
   await tg.io.save({ old }, file);
   old.dispose();
   const script = `const tg = require(${JSON.stringify(ROOT)});
