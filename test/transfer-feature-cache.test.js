@@ -196,3 +196,22 @@ test('a progress bar is drawn on a terminal while building', async () => {
   assert.match(text, /Cached features of 70 examples \(memory\)/);
   cache.dispose();
 });
+
+test('fit given a DataLoader and a cache batches as that loader would (its size, shuffle and seed)', async () => {
+  const run = async (useCache) => {
+    const net = model();
+    const ds = data();
+    const cache = useCache ? await tg.transfer.cacheFeatures(net, ds, quiet) : undefined;
+    const loader = new tg.data.DataLoader(ds, { batchSize: 12, shuffle: true, seed: 21 });
+    const sizes = [];
+    const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.05 });
+    await tg.fit(net, loader, { epochs: 2, optimizer, loss: 'crossEntropy', cache, ...quiet, callbacks: [{ onBatchEnd: (b, l) => sizes.push(l.size) }] });
+    cache?.dispose();
+    return { net, sizes };
+  };
+  const plain = await run(false);
+  const cached = await run(true);
+  assert.deepStrictEqual(cached.sizes, plain.sizes);
+  assert.strictEqual(cached.sizes[0], 12);
+  assert.ok(maxDiff(plain.net.get('outputs').weight, cached.net.get('outputs').weight) < 1e-5);
+});

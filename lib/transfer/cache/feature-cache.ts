@@ -151,7 +151,9 @@ export class FeatureCache {
     await this.verify(model as unknown as Module, ds);
     this.model = model as unknown as Module;
     this.dataset = ds;
-    return { model: this.head(this.model) as unknown as Trainable, data: new DataLoader(this.examples, { batchSize: o.batchSize, shuffle: o.shuffle, seed: o.seed }) };
+    // a DataLoader given to fit keeps its own batching, as it would uncached
+    const b = data instanceof DataLoader ? { batchSize: data.batchSize, shuffle: data.shuffle, seed: data.seed, dropLast: data.dropLast } : o;
+    return { model: this.head(this.model) as unknown as Trainable, data: new DataLoader(this.examples, b) };
   }
 
   /** Frees the cached tensors, or closes the file (the file stays for a later run). */
