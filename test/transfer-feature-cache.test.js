@@ -215,3 +215,15 @@ test('fit given a DataLoader and a cache batches as that loader would (its size,
   assert.strictEqual(cached.sizes[0], 12);
   assert.ok(maxDiff(plain.net.get('outputs').weight, cached.net.get('outputs').weight) < 1e-5);
 });
+
+test('a dataset with only getItem is cached and fingerprinted by its content', async () => {
+  const base = data(30);
+  const plain = { length: 30, getItem: (i) => base.getItem(i) };
+  const cache = await tg.transfer.cacheFeatures(model(), plain, { batchSize: 8, ...quiet });
+  const [f] = cache.examples.getBatch([29]);
+  assert.ok(maxDiff(f, tg.noGrad(() => model().slice(0, 'act2').forward(base.getBatch([29])[0]))) < 1e-6);
+  assert.deepStrictEqual(cache.changes(), []);
+  const other = data(30, 99);
+  assert.match(cache.changes(undefined, { length: 30, getItem: (i) => other.getItem(i) })[0], /the dataset/);
+  cache.dispose();
+});

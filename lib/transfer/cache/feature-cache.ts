@@ -1,5 +1,5 @@
 /** FeatureCache: the frozen part's outputs computed once, checked against what produced them before every use. */
-import { promises as fsp } from 'node:fs';
+import { closeSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataLoader } from '../../data/loader';
 import { Dataset, isDataset } from '../../data/dataset';
@@ -175,7 +175,6 @@ export class FeatureCache {
           this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
           return this;
         }
-        const { closeSync } = await import('node:fs');
         closeSync(r.fd);
         if (changed.length && this.options.onStale !== 'rebuild') throw staleError(changed, this.file);
         this.rebuiltBecause = changed.length ? `changed: ${changed.join('; ')}` : `stored as ${r.header.fields[0].dtype}, ${this.options.dtype} asked`;
