@@ -28,4 +28,4 @@ export type { ProgressiveUnfreezingOptions } from './recipes/progressive-unfreez
 export type { HeadPattern } from './recipes/head';
 export type { OptimizerSpec } from './recipes/optimizer';
 export { cacheFeatures, FeatureCache } from './cache/feature-cache';
-export type { CacheFeaturesOptions, CacheStore } from './cache/options';
+export type { CacheFeaturesOptions, CacheStore, CacheLoaderOptions, Fingerprint } from './cache/feature-cache';

@@ -270,3 +270,5 @@ export async function cacheFeatures(model: Module, dataset: Dataset | DataLoader
   const cache = new FeatureCache(model, ds, { ...options, batchSize: options.batchSize ?? 256 }, chain[cut][0]);
   return cache.open();
 }
+
+export type { CacheFeaturesOptions, CacheStore, Fingerprint };
