@@ -138,3 +138,28 @@ test('a disposed disk cache refuses batches', async () => {
   assert.throws(() => ex.getBatch([0]), /disposed/);
   assert.throws(() => c.examples, (e) => e.code === 'ERR_CACHE_DISPOSED');
 });
+
+test('the disk cache is written progressively to a temporary file and appears under its name only when whole', async () => {
+  const dir = tmpDir();
+  const seen = [];
+  const timer = setInterval(() => seen.push(fs.readdirSync(dir).map((f) => (f.includes('.tmp-') ? 'tmp' : f)).join(',')), 0);
+  const cache = await tg.transfer.cacheFeatures(model(), data(400), { store: 'disk', dir, batchSize: 8, ...quiet });
+  clearInterval(timer);
+  assert.ok(seen.includes('tmp'), 'a temporary file while building');
+  assert.ok(!seen.some((s) => s.includes('features.tgcache') && s.includes('tmp')), 'never both');
+  assert.deepStrictEqual(fs.readdirSync(dir), ['features.tgcache']);
+  cache.dispose();
+});
+
+test('a failed build removes its temporary file and leaves the previous cache intact', async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'features.tgcache');
+  (await tg.transfer.cacheFeatures(model(), data(), { store: 'disk', dir, ...quiet })).dispose();
+  const before = fs.readFileSync(file);
+  const ds = data();
+  // a key spares the content hash, so the failure comes from the build itself
+  const broken = { length: 50, cacheKey: 'broken', getBatch: (idx) => { if (idx[0] >= 16) throw new Error('disk on fire'); return ds.getBatch(idx); }, getItem: (i) => ds.getItem(i) };
+  await assert.rejects(tg.transfer.cacheFeatures(model(), broken, { store: 'disk', dir, batchSize: 8, onStale: 'rebuild', ...quiet }), /disk on fire/);
+  assert.deepStrictEqual(fs.readdirSync(dir), ['features.tgcache']);
+  assert.ok(fs.readFileSync(file).equals(before));
+});
