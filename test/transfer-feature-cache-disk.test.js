@@ -163,3 +163,20 @@ test('a failed build removes its temporary file and leaves the previous cache in
   assert.deepStrictEqual(fs.readdirSync(dir), ['features.tgcache']);
   assert.ok(fs.readFileSync(file).equals(before));
 });
+
+test('16-bit features written to disk round exactly as LibTorch casts them in memory', async () => {
+  const dir = tmpDir();
+  const net = model();
+  const ds = data(50, 3);
+  tg.noGrad(() => net.get('hidden1').weight.mul_(300)); // values in the hundreds, where float16 steps are coarse
+  for (const dtype of ['float16', 'bfloat16']) {
+    const mem = await tg.transfer.cacheFeatures(net, ds, { dtype, ...quiet });
+    const disk = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, name: dtype, dtype, ...quiet });
+    const all = Array.from({ length: 50 }, (_, i) => i);
+    const [a] = mem.examples.getBatch(all);
+    const [b] = disk.examples.getBatch(all);
+    assert.deepStrictEqual(Array.from(b.dataSync()), Array.from(a.dataSync()), dtype);
+    mem.dispose();
+    disk.dispose();
+  }
+});
