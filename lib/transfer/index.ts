@@ -27,3 +27,5 @@ export type { ProgressiveUnfreezeOptions } from './recipes/progressive-unfreeze'
 export type { ProgressiveUnfreezingOptions } from './recipes/progressive-unfreezing';
 export type { HeadPattern } from './recipes/head';
 export type { OptimizerSpec } from './recipes/optimizer';
+export { cacheFeatures, FeatureCache } from './cache/feature-cache';
+export type { CacheFeaturesOptions, CacheStore, CacheLoaderOptions, Fingerprint } from './cache/feature-cache';

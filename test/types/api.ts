@@ -54,3 +54,13 @@ export function mistakes(t: tg.Tensor): void {
   // @ts-expect-error tidy() takes a function
   tg.tidy(t);
 }
+
+export async function featureCache(net: tg.nn.Module, ds: tg.data.TensorDataset, optimizer: tg.StepOptimizer): Promise<number> {
+  const options: tg.transfer.CacheFeaturesOptions = { store: 'disk', dir: '.cache', dtype: 'float16', onStale: 'rebuild' };
+  const cache: tg.transfer.FeatureCache = await tg.transfer.cacheFeatures(net, ds, options);
+  await tg.fit(net, ds, { optimizer, loss: 'crossEntropy', cache });
+  const changed: string[] = cache.changes();
+  // @ts-expect-error store is 'memory', 'device' or 'disk'
+  await tg.transfer.cacheFeatures(net, ds, { store: 'gpu' });
+  return changed.length + cache.loader({ batchSize: 64, shuffle: true, seed: 1 }).batchSize;
+}

@@ -1,0 +1,274 @@
+/** FeatureCache: the frozen part's outputs computed once, checked against what produced them before every use. */
+import { closeSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { DataLoader } from '../../data/loader';
+import { Dataset, isDataset } from '../../data/dataset';
+import { TensorDataset } from '../../data/tensor-dataset';
+import type { DType } from '../../dtype';
+import { TorchError } from '../../errors';
+import type { Module } from '../../nn/module';
+import { isTensor, Tensor } from '../../tensor';
+import type { DataSource } from '../../train/source';
+import type { Trainable } from '../../train/types';
+import { sliceModule } from '../slice';
+import { DiskSink, runPrefix, TensorSink } from './build';
+import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
+import { chainOf, randomnessReasons, resolveCut } from './cut';
+import { DiskWriter, openCacheFile } from './disk-file';
+import { datasetDigest, describeChanges, Fingerprint, structureDigest, weightDigests } from './fingerprint';
+import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
+import { BuildProgress } from './progress';
+
+/** How a cache's loader batches. */
+export interface CacheLoaderOptions {
+  batchSize?: number;
+  shuffle?: boolean;
+  seed?: number;
+}
+
+function firstParam(layers: [string, Module][]): Tensor | undefined {
+  for (const [, m] of layers) {
+    const p = m.parameters()[0];
+    if (p) return p;
+  }
+  return undefined;
+}
+
+function asDataset(data: unknown, where: string): Dataset {
+  if (data instanceof DataLoader && isDataset(data.dataset)) return data.dataset;
+  if (isDataset(data)) return data;
+  if (Array.isArray(data) && data.length > 0 && data.every((t) => isTensor(t))) return new TensorDataset(...(data as Tensor[]));
+  throw new TypeError(`${where}: a feature cache needs the dataset it was built from (a Dataset, a DataLoader over one, or tensors [x, y])`);
+}
+
+/**
+ * Features of a dataset computed once by a model's frozen lower layers (see `tg.transfer.cacheFeatures`).
+ * Pass it to `tg.fit(model, dataset, { cache })`, or train on `cache.loader()` through `cache.head(model)`.
+ * Every use first compares the model and dataset with the fingerprint taken when the cache was built, and
+ * throws (or rebuilds, with `onStale: 'rebuild'`) when they differ.
+ */
+export class FeatureCache {
+  /** Where the features are kept. */
+  readonly store: CacheStore;
+  /** The name of the topmost cached layer. */
+  readonly cut: string;
+  /** The disk cache's file (store 'disk'). */
+  readonly file?: string;
+  /** What produced the features. */
+  fingerprint!: Fingerprint;
+  /** Times this object computed the features (0 when a disk cache was reused as it was). */
+  builds = 0;
+  /** Why an existing disk file was not reused (a truncated or foreign file, a change with onStale 'rebuild'). */
+  rebuiltBecause?: string;
+  private data?: CachedDataset;
+
+  /** @internal use tg.transfer.cacheFeatures */
+  constructor(
+    private model: Module,
+    private dataset: Dataset,
+    private readonly options: CacheFeaturesOptions & { batchSize: number },
+    cutName: string,
+  ) {
+    this.store = options.store ?? 'memory';
+    this.cut = cutName;
+    if (this.store === 'disk') this.file = path.join(options.dir!, options.name ?? 'features.tgcache');
+  }
+
+  /** Number of cached examples. */
+  get length(): number {
+    return this.dataset.length;
+  }
+
+  /** The cached examples as a dataset: `[features, ...other fields]`, features cast to the head's dtype. */
+  get examples(): Dataset {
+    if (!this.data) throw new TorchError('FeatureCache: the cache was disposed', { code: 'ERR_CACHE_DISPOSED' });
+    return this.data;
+  }
+
+  /** The fingerprint `model` and `dataset` would give now (default: the ones the cache was built from). */
+  fingerprintOf(model: Module = this.model, dataset: Dataset = this.dataset): Fingerprint {
+    const chain = chainOf(model);
+    const i = chain.findIndex(([n]) => n === this.cut);
+    const below = i < 0 ? [] : chain.slice(0, i + 1);
+    return {
+      weights: weightDigests(below),
+      structure: structureDigest(below),
+      cut: i < 0 ? `(no layer '${this.cut}')` : `${this.cut}@${i}`,
+      dataset: datasetDigest(dataset, this.options.batchSize),
+    };
+  }
+
+  /** What changed since the cache was built, in words (empty when it is current). */
+  changes(model: Module = this.model, dataset: Dataset = this.dataset): string[] {
+    return describeChanges(this.fingerprint, this.fingerprintOf(model, dataset));
+  }
+
+  /**
+   * Checks the cache against `model` and `dataset`: current, it resolves; stale, it rebuilds with onStale 'rebuild'
+   * (from this model and dataset) and otherwise throws TorchError `ERR_CACHE_STALE` naming what changed.
+   */
+  async verify(model: Module = this.model, dataset: Dataset = this.dataset): Promise<void> {
+    const changed = this.changes(model, dataset);
+    if (changed.length === 0) return;
+    if (this.options.onStale === 'rebuild') {
+      this.rebuiltBecause = `changed: ${changed.join('; ')}`;
+      await this.rebuild(model, dataset);
+      return;
+    }
+    throw staleError(changed);
+  }
+
+  /** Computes the features again from `model` and `dataset` (default: the current ones). */
+  async rebuild(model: Module = this.model, dataset: Dataset = this.dataset): Promise<void> {
+    this.data?.dispose();
+    this.data = undefined;
+    this.model = model;
+    this.dataset = dataset;
+    await this.build();
+  }
+
+  /** The layers above the cut of `model` (a Sequential view sharing its weights): what trains on the cache. */
+  head(model: Module = this.model): Module {
+    const chain = chainOf(model);
+    const i = chain.findIndex(([n]) => n === this.cut);
+    if (i < 0) throw staleError([`the cut point (no layer '${this.cut}' in the model)`]);
+    return sliceModule(model, i + 1);
+  }
+
+  /**
+   * A DataLoader over the cached examples, with the DataLoader's seeded shuffles: with the same seed and batch
+   * size, the same batches in the same order as a loader over the original dataset. Throws when stale.
+   */
+  loader(options: CacheLoaderOptions = {}): DataLoader {
+    const changed = this.changes();
+    if (changed.length) throw staleError(changed);
+    return new DataLoader(this.examples, { batchSize: options.batchSize ?? 32, shuffle: options.shuffle ?? false, seed: options.seed });
+  }
+
+  /** fit's hook (FitCache): verifies against fit's model and data, then gives the head and the cached batches. */
+  async prepareFit(model: Trainable, data: DataSource, o: { batchSize: number; shuffle: boolean; seed?: number }): Promise<{ model: Trainable; data: DataSource }> {
+    const ds = asDataset(data, 'fit');
+    await this.verify(model as unknown as Module, ds);
+    this.model = model as unknown as Module;
+    this.dataset = ds;
+    // a DataLoader given to fit keeps its own batching, as it would uncached
+    const b = data instanceof DataLoader ? { batchSize: data.batchSize, shuffle: data.shuffle, seed: data.seed, dropLast: data.dropLast } : o;
+    return { model: this.head(this.model) as unknown as Trainable, data: new DataLoader(this.examples, b) };
+  }
+
+  /** Frees the cached tensors, or closes the file (the file stays for a later run). */
+  dispose(): void {
+    this.data?.dispose();
+    this.data = undefined;
+  }
+
+  /** @internal Runs the frozen part and stores the outputs; for a disk cache, first tries the existing file. */
+  async open(): Promise<this> {
+    if (this.store === 'disk') {
+      const r = openCacheFile(this.file!);
+      if ('fd' in r) {
+        const want = this.fingerprintOf();
+        const changed = describeChanges(r.header.fingerprint, want);
+        const dtypeOk = this.options.dtype === undefined || r.header.fields[0].dtype === this.options.dtype;
+        if (changed.length === 0 && dtypeOk) {
+          this.fingerprint = r.header.fingerprint;
+          this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
+          return this;
+        }
+        closeSync(r.fd);
+        if (changed.length && this.options.onStale !== 'rebuild') throw staleError(changed, this.file);
+        this.rebuiltBecause = changed.length ? `changed: ${changed.join('; ')}` : `stored as ${r.header.fields[0].dtype}, ${this.options.dtype} asked`;
+      } else if ('invalid' in r) this.rebuiltBecause = `the file ${r.invalid}`;
+    }
+    await this.build();
+    return this;
+  }
+
+  private headDtype(): DType {
+    const chain = chainOf(this.model);
+    const i = chain.findIndex(([n]) => n === this.cut);
+    return firstParam(chain.slice(i + 1))?.dtype ?? 'float32';
+  }
+
+  private async build(): Promise<void> {
+    const chain = chainOf(this.model);
+    const cut = resolveCut(chain, this.cut);
+    const below = chain.slice(0, cut + 1);
+    const reasons = randomnessReasons(below, this.dataset);
+    if (reasons.length && !this.options.allowRandom)
+      throw new TorchError(`cacheFeatures: the cached part is not deterministic, so cached training would differ from uncached: ${reasons.join('; ')}. Pass allowRandom: true to cache it anyway`, {
+        code: 'ERR_CACHE_RANDOM',
+      });
+    this.fingerprint = this.fingerprintOf();
+    const prefix = sliceModule(this.model, 0, cut + 1);
+    const device = this.options.device ?? firstParam(below)?.device ?? 'cpu';
+    const n = this.dataset.length;
+    if (n === 0) throw new RangeError('cacheFeatures: the dataset is empty');
+    const bs = this.options.batchSize;
+    const progress = new BuildProgress(this.options.output ?? process.stderr, this.options.verbose ?? 1, Math.ceil(n / bs));
+    const dtype = this.options.dtype ?? firstParam(below)?.dtype ?? 'float32';
+    const run = { batchSize: bs, device, dtype, toDisk: this.store === 'disk', progress };
+    if (this.store === 'disk') {
+      await fsp.mkdir(this.options.dir!, { recursive: true });
+      const writer = await DiskWriter.create(this.file!, n);
+      try {
+        await runPrefix(prefix, this.dataset, new DiskSink(writer, dtype), run);
+        await writer.finish(this.fingerprint);
+      } catch (e) {
+        await writer.abort();
+        throw e;
+      }
+      const r = openCacheFile(this.file!);
+      if (!('fd' in r)) throw new TorchError(`cacheFeatures: the cache file just written ${'invalid' in r ? r.invalid : 'is missing'}`, { code: 'ERR_IO' });
+      this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
+    } else {
+      const sink = new TensorSink(n, this.store === 'device' ? device : 'cpu');
+      try {
+        await runPrefix(prefix, this.dataset, sink, run);
+      } catch (e) {
+        sink.dispose();
+        throw e;
+      }
+      this.data = new MemoryFeatures(sink.tensors, this.headDtype());
+    }
+    this.builds++;
+    progress.done(n, this.file ?? this.store);
+  }
+}
+
+function staleError(changed: string[], file?: string): TorchError {
+  return new TorchError(
+    `FeatureCache: the cache${file ? ` '${file}'` : ''} is stale: changed since it was built: ${changed.join('; ')}. ` +
+      "Rebuild it (cache.rebuild(), or onStale: 'rebuild')",
+    { code: 'ERR_CACHE_STALE' },
+  );
+}
+
+/**
+ * Computes the outputs of a model's frozen lower layers for every example of a dataset, once, so that training
+ * the layers above goes through them once instead of once per epoch. The frozen part runs in eval mode under
+ * noGrad, in streamed batches (the dataset is read once, in order, never held twice), yielding to the event loop
+ * between batches, with a progress bar on a terminal.
+ *
+ * Safety: the cache records a fingerprint (sha256 over the exact bytes of the frozen layers' parameters and
+ * buffers, per layer; their structure and frozen flags; the cut; the dataset's key or length plus content hash)
+ * and checks it before every use: a change is a TorchError `ERR_CACHE_STALE` naming it, or a rebuild with
+ * `onStale: 'rebuild'`. A frozen part with randomness is refused (`ERR_CACHE_RANDOM`) unless `allowRandom`.
+ * A disk cache is written atomically and reused by a later run when its fingerprint matches; a truncated or
+ * foreign file is rebuilt.
+ * @example
+ * const cache = await tg.transfer.cacheFeatures(net, trainSet, { store: 'disk', dir: '.cache', dtype: 'float16' });
+ * await tg.fit(net, trainSet, { epochs: 10, optimizer, loss: 'crossEntropy', cache, seed: 1 });
+ */
+export async function cacheFeatures(model: Module, dataset: Dataset | DataLoader | Tensor[], options: CacheFeaturesOptions = {}): Promise<FeatureCache> {
+  checkCacheOptions(options);
+  if (model === null || typeof model !== 'object' || typeof (model as Module).namedModules !== 'function')
+    throw new TypeError('cacheFeatures: model must be a tg.nn.Module');
+  const ds = asDataset(dataset, 'cacheFeatures');
+  const chain = chainOf(model);
+  const cut = resolveCut(chain, options.upTo);
+  const cache = new FeatureCache(model, ds, { ...options, batchSize: options.batchSize ?? 256 }, chain[cut][0]);
+  return cache.open();
+}
+
+export type { CacheFeaturesOptions, CacheStore, Fingerprint };

@@ -1,0 +1,50 @@
+/** cacheFeatures' options, checked and with their defaults. */
+import type { DType } from '../../dtype';
+import type { ProgressStream, Verbosity } from '../../train/progress';
+
+/** Where the features are kept. */
+export type CacheStore = 'memory' | 'device' | 'disk';
+
+/** Options of `tg.transfer.cacheFeatures`. */
+export interface CacheFeaturesOptions {
+  /** The topmost cached layer (a top-level layer name or position); default: the top of the frozen prefix. */
+  upTo?: string | number;
+  /** 'memory' (host tensors, default), 'device' (tensors on `device`, next to the head) or 'disk' (a file in `dir`). */
+  store?: CacheStore;
+  /** The disk cache's directory (required with store 'disk'); the file is `<dir>/<name>`. */
+  dir?: string;
+  /** The disk cache's file name (default 'features.tgcache'). */
+  name?: string;
+  /** The features' stored dtype: float16 or bfloat16 halve the space; batches are cast back to the head's dtype. */
+  dtype?: DType;
+  /** Examples per batch while building (default 256). */
+  batchSize?: number;
+  /** Where the frozen part runs and a 'device' store lives (default: the device of its first parameter, else cpu). */
+  device?: string;
+  /** On a changed model or dataset: 'error' (default, a TorchError naming what changed) or 'rebuild'. */
+  onStale?: 'error' | 'rebuild';
+  /** Cache a frozen part with randomness (dropout, batch statistics, an augmenting dataset) anyway. */
+  allowRandom?: boolean;
+  /** 0 silent; 1 (default) a bar on a terminal; 2 one line when done. */
+  verbose?: Verbosity;
+  /** Where progress goes (default process.stderr). */
+  output?: ProgressStream;
+}
+
+const FLOATS: DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
+
+/** Throws a TypeError or RangeError naming the first bad option. */
+export function checkCacheOptions(o: CacheFeaturesOptions): void {
+  const fn = 'cacheFeatures';
+  if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options must be an object`);
+  if (o.store !== undefined && !['memory', 'device', 'disk'].includes(o.store))
+    throw new TypeError(`${fn}: store must be 'memory', 'device' or 'disk', got ${String(o.store)}`);
+  if (o.store === 'disk' && (typeof o.dir !== 'string' || o.dir === '')) throw new TypeError(`${fn}: store 'disk' needs dir (a directory for the cache file)`);
+  if (o.dtype !== undefined && !FLOATS.includes(o.dtype)) throw new TypeError(`${fn}: dtype must be one of ${FLOATS.join(', ')}, got ${String(o.dtype)}`);
+  if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1))
+    throw new RangeError(`${fn}: batchSize must be an integer >= 1, got ${String(o.batchSize)}`);
+  if (o.onStale !== undefined && o.onStale !== 'error' && o.onStale !== 'rebuild')
+    throw new TypeError(`${fn}: onStale must be 'error' or 'rebuild', got ${String(o.onStale)}`);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '' || /[\\/]/.test(o.name)))
+    throw new TypeError(`${fn}: name must be a plain file name`);
+}
