@@ -227,3 +227,18 @@ test('a dataset with only getItem is cached and fingerprinted by its content', a
   assert.match(cache.changes(undefined, { length: 30, getItem: (i) => other.getItem(i) })[0], /the dataset/);
   cache.dispose();
 });
+
+test('fit with a cache validates raw inputs through the whole model and restores its modes', async () => {
+  const net = model();
+  const ds = data();
+  const val = data(30, 9);
+  const cache = await tg.transfer.cacheFeatures(net, ds, { batchSize: 16, ...quiet });
+  const opt = new tg.optim.SGD(net.trainableParameters(), { lr: 0.05 });
+  const h = await tg.fit(net, ds, { cache, epochs: 2, optimizer: opt, loss: 'crossEntropy', metrics: ['accuracy'], validation: val, batchSize: 16, seed: 3, ...quiet });
+  const want = await tg.evaluate(net, val, { loss: 'crossEntropy', metrics: ['accuracy'] });
+  assert.ok(Math.abs(h.last().val_loss - want.loss) < 1e-6, 'val_loss is the whole model on raw validation inputs');
+  assert.ok(Math.abs(h.last().val_accuracy - want.accuracy) < 1e-6);
+  assert.strictEqual(net.training, true);
+  assert.strictEqual(net.get('hidden1').training, true);
+  cache.dispose();
+});

@@ -164,28 +164,21 @@ export async function runTransferDemo(options: DemoOptions = {}): Promise<DemoRe
   frozen.freeze(/^hidden[1-5]\./);
   await run('(b) reused, frozen', frozen, frozen.trainableParameters());
 
-  // (c) the same, with the frozen layers' outputs computed once and the head trained on them
+  // (c) the same network as (b), with the frozen layers' outputs cached once and only the head trained on them
   manualSeed(seed);
-  const base = transfer.reuse(pretrained, { upTo: 'act5', freeze: true, copy: true });
-  const head = new nn.Sequential({ outputs: new nn.Linear(100, 5) });
-  if (device !== 'cpu') {
-    base.to(device);
-    head.to(device);
-  }
+  const stacked = transfer.reuse(pretrained, { upTo: 'act5', freeze: true, copy: true, head: { outputs: new nn.Linear(100, 5) } });
+  if (device !== 'cpu') stacked.to(device);
   const t0 = performance.now();
-  const cached = noGrad(() => {
-    base.eval();
-    return { train: base.forward(high.train.x), valid: base.forward(high.valid.x) };
-  });
-  const hc = await fit(head, [cached.train, high.train.y], {
-    ...common({ x: cached.valid, y: high.valid.y }),
+  const cache = await transfer.cacheFeatures(stacked, [high.train.x, high.train.y], { store: device === 'cpu' ? 'memory' : 'device', verbose: 0 });
+  const hc = await fit(stacked, [high.train.x, high.train.y], {
+    ...common(high.valid),
+    cache,
     epochs: maxEpochs,
-    optimizer: new optim.Adam(head.parameters(), { lr: 1e-3 }),
+    optimizer: new optim.Adam(stacked.trainableParameters(), { lr: 1e-3 }),
   });
   const cachedSeconds = (performance.now() - t0) / 1000;
-  const stacked = new nn.Sequential({ base, head });
   rows.push({ name: '(c) reused, frozen, cached', accuracy: accuracyOf(stacked, high.test), seconds: cachedSeconds, epochs: hc.epochs.length });
-  dispose(cached);
+  cache.dispose();
 
   // (d) top hidden layer dropped: hidden1-4 frozen, new output on hidden4
   manualSeed(seed);

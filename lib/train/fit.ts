@@ -81,6 +81,8 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
     train = toSource(p.data, { batchSize, shuffle, seed: o.seed }, WHERE);
   } else train = toSource(data, { batchSize, shuffle, seed: o.seed }, WHERE);
   const val = o.validation === undefined ? undefined : toSource(o.validation, { batchSize, shuffle: false }, 'fit (validation)');
+  // Validation data are raw inputs, not cached features: with a cache they go through the whole model.
+  const evalNet = o.cache !== undefined ? model : net;
 
   const history = o.history ?? new History();
   const initialEpoch = o.initialEpoch ?? (o.history ? (history.last()?.epoch ?? -1) + 1 : 0);
@@ -102,7 +104,7 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
   const progress = new Progress(o.output ?? process.stderr, o.verbose ?? 1, endEpoch);
   const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device };
 
-  await withMode(net, async () => {
+  await withMode(evalNet, () => withMode(net, async () => {
     try {
       await callAll(callbacks, 'onTrainBegin', ctx);
       for (let epoch = initialEpoch; epoch < endEpoch && !ctx.stopRequested; epoch++) {
@@ -112,8 +114,8 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
         const { batches, means } = await trainEpoch(train, epoch, step, progress);
         const logs: EpochLogs = { epoch, ...means, time: 0 };
         if (val) {
-          net.eval();
-          const v = await runEval(net, val, lossFn, metrics, o.device, 'fit (validation)');
+          evalNet.eval();
+          const v = await runEval(evalNet, val, lossFn, metrics, o.device, 'fit (validation)');
           for (const [k, x] of Object.entries(v)) logs[`val_${k}`] = x;
         }
         logs.time = (performance.now() - t0) / 1000;
@@ -126,7 +128,7 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
     } finally {
       progress.close();
     }
-  });
+  }));
   return history;
 }
 
