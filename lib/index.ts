@@ -27,3 +27,4 @@ export * as datasets from './datasets';
 export * as optim from './optim';
 export * as transfer from './transfer';
 export * as transforms from './transforms';
+export * as zoo from './zoo';
