@@ -10,3 +10,4 @@ export type { AutoencoderOptions } from './autoencoder';
 export { greedyLayerwise } from './greedy';
 export type { GreedyOptions } from './greedy';
 export type { PretrainFitOptions, PretrainHistory, UnsupervisedOptimizer } from './train-loop';
+export * as auxiliary from './auxiliary';

@@ -31,7 +31,7 @@ export interface PretrainFitOptions {
   onEpoch?: (epoch: number, value: number) => void;
 }
 
-/** What `fit` returns: the progress measure (reconstruction error) after each epoch, and before training. */
+/** What `fit` returns: the progress measure (reconstruction error; for auxiliary tasks their loss) before training and after each epoch. */
 export interface PretrainHistory {
   initial: number;
   epochs: number[];
@@ -43,6 +43,14 @@ export async function runEpochs(
   step: (batch: Tensor) => Tensor, progress: (x: Tensor) => number, label: string,
 ): Promise<PretrainHistory> {
   if (!isTensor(data) || data.ndim !== 2) throw new TypeError(`${label}.fit(): expected a 2-D float tensor (samples, features)`);
+  return runIndexed(data.shape[0], params, o, defaults, (idx) => step(data.indexSelect(0, idx)), () => progress(data), label);
+}
+
+/** @internal the loop over `n` samples named by index: `step(indices)` returns the loss of that minibatch. */
+export async function runIndexed(
+  n: number, params: Tensor[], o: PretrainFitOptions, defaults: { lr: number; kind: 'sgd' | 'adam' },
+  step: (indices: Tensor) => Tensor, progress: () => number, label: string, progressName = 'reconstruction error',
+): Promise<PretrainHistory> {
   const epochs = o.epochs ?? 5;
   const batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`${label}.fit(): epochs must be a non-negative integer, got ${epochs}`);
@@ -50,17 +58,15 @@ export async function runEpochs(
   if (o.seed !== undefined) manualSeed(o.seed);
   const lr = o.lr ?? defaults.lr;
   const opt = o.optimizer ?? (defaults.kind === 'sgd' ? new SGD(params, { lr, momentum: 0.5 }) : new Adam(params, { lr }));
-  const n = data.shape[0];
-  const measure = () => noGrad(() => progress(data));
+  const measure = () => noGrad(progress);
   const history: PretrainHistory = { initial: measure(), epochs: [] };
   for (let e = 0; e < epochs; e++) {
     const order = tidy(() => rand([n]).sort(0).indices);
     for (let s = 0; s < n; s += batchSize) {
       tidy(() => {
         const idx = order.narrow(0, s, Math.min(batchSize, n - s));
-        const batch = data.indexSelect(0, idx);
         opt.zeroGrad();
-        step(batch).backward();
+        step(idx).backward();
         opt.step();
       });
       // Leave the event loop free between batches.
@@ -70,7 +76,7 @@ export async function runEpochs(
     const value = measure();
     history.epochs.push(value);
     o.onEpoch?.(e, value);
-    if (o.verbose) console.log(`${label} epoch ${e + 1}/${epochs}: reconstruction error ${value.toFixed(5)}`);
+    if (o.verbose) console.log(`${label} epoch ${e + 1}/${epochs}: ${progressName} ${value.toFixed(5)}`);
   }
   return history;
 }
