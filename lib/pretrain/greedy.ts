@@ -5,6 +5,7 @@ import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { Linear } from '../nn/layers/linear';
 import { Sigmoid } from '../nn/layers/activation';
+import { Identity } from '../nn/layers/shape';
 import { noGrad } from '../autograd';
 import { manualSeed } from '../creation';
 import { keep, tidy } from '../memory';
@@ -82,7 +83,8 @@ export async function greedyLayerwise(layers: Linear[] | Sequential, unlabeled: 
   }
   if (stack[0].linear.inFeatures !== unlabeled.shape[1])
     throw new RangeError(`greedyLayerwise(): the first layer takes ${stack[0].linear.inFeatures} features, the data has ${unlabeled.shape[1]}`);
-  for (const s of stack) s.act ??= options.activation?.() ?? new Sigmoid();
+  // A Sequential's Linear with no activation after it feeds the next layer as is; an array gets the activation option.
+  for (const s of stack) s.act ??= Array.isArray(layers) ? options.activation?.() ?? new Sigmoid() : new Identity();
   if (options.seed !== undefined) manualSeed(options.seed);
 
   const all = stack.flatMap((s) => s.linear.parameters());
