@@ -27,3 +27,5 @@ export * as datasets from './datasets';
 export * as optim from './optim';
 export * as transfer from './transfer';
 export * as transforms from './transforms';
+export * as pretrain from './pretrain';
+export * as zoo from './zoo';

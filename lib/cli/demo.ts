@@ -1,10 +1,11 @@
 /** `torchgraft demo`: the transfer-learning demo on the bundled MNIST digits (the README's main job). */
 import { parseArgs } from 'node:util';
 
-const DEMO_USAGE = `usage: torchgraft demo [--seed N] [--device cpu|cuda] [--quick] [--out DIR] [--per-digit N]
+const DEMO_USAGE = `usage: torchgraft demo [--seed N] [--device cpu|cuda] [--quick] [--out DIR] [--per-digit N] [--zoo DIR]
 
 Pretrains a 5x100 ELU network on digits 0-4, then learns digits 5-9 from 100 images per digit six ways
-(from scratch, reused+frozen, cached, top layer dropped, top two unfrozen, fine-tuned) and prints a table.`;
+(from scratch, reused+frozen, cached, top layer dropped, top two unfrozen, fine-tuned) and prints a table.
+With --zoo DIR the 0-4 network is stored in that model zoo and the transfer runs take it from there.`;
 
 /** Runs the demo from command-line arguments; resolves with the exit code. */
 export async function demoCommand(argv: string[]): Promise<number> {
@@ -18,6 +19,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
         quick: { type: 'boolean' },
         out: { type: 'string' },
         'per-digit': { type: 'string' },
+        zoo: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -40,7 +42,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { runTransferDemo } = require('../demo/transfer-demo') as typeof import('../demo/transfer-demo');
   const started = performance.now();
-  await runTransferDemo({ seed, device: values.device ?? 'cpu', quick: values.quick ?? false, outDir: values.out, perDigit });
+  await runTransferDemo({ seed, device: values.device ?? 'cpu', quick: values.quick ?? false, outDir: values.out, perDigit, zoo: values.zoo });
   console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }

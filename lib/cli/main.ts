@@ -6,6 +6,7 @@ const USAGE = `usage: torchgraft <command>
 
 commands:
   demo      the transfer-learning demo on the bundled MNIST digits (torchgraft demo --help)
+  zoo       the local model catalog: list, show NAME, add FILE --name N, remove NAME
   build     compile the native addon from source against the LibTorch found (LIBTORCH, Python PyTorch, system)
   info      print the LibTorch version, CUDA availability and the loaded binary
   inspect FILE
@@ -19,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       return require('./demo').demoCommand(argv.slice(1));
+    case 'zoo': return require('./zoo').zooCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-var-requires
     case 'build': {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { build } = require(path.join(__dirname, '..', '..', 'scripts', 'build-native.js'));

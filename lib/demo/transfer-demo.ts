@@ -13,6 +13,7 @@ import * as nn from '../nn';
 import * as optim from '../optim';
 import * as io from '../io';
 import * as transfer from '../transfer';
+import * as zooApi from '../zoo';
 import { fit } from '../train';
 import { loadDigits, DigitSet } from '../datasets';
 import { buildDnn } from './mnist-mlp';
@@ -27,6 +28,8 @@ export interface DemoOptions {
   outDir?: string;
   /** 0 silent, 1 progress bars on a terminal and the table. */
   verbose?: 0 | 1;
+  /** A zoo catalog directory: the pretrained 0-4 network is added there (`mnist-0-4`) and the transfer runs load it from the zoo. */
+  zoo?: string;
   /** Images per digit to learn 5-9 from (default 100, as the textbook). */
   perDigit?: number;
   /** Where the table and log lines go (default stdout). */
@@ -137,7 +140,19 @@ export async function runTransferDemo(options: DemoOptions = {}): Promise<DemoRe
   const checkpoint = path.join(outDir, 'mnist_0_to_4.safetensors');
   await io.save(pretrained.stateDict(), checkpoint, { metadata: { task: 'mnist digits 0-4', seed: String(seed) } });
   if (verbose) log(`  0-4 validation accuracy ${(pretrainAccuracy * 100).toFixed(1)}%, saved to ${checkpoint}`);
-  const restored = await io.load(checkpoint);
+  let restored: Record<string, Tensor>;
+  if (options.zoo !== undefined) {
+    // The textbook's advice: keep a catalog of one's own models; the transfer runs take the network from it.
+    const zoo = await zooApi.open(options.zoo);
+    const card = await zoo.add(pretrained, {
+      name: 'mnist-0-4', task: 'classification', inputShape: [784], classes: 5,
+      metrics: { accuracy: pretrainAccuracy }, tags: ['mnist', 'demo'],
+    });
+    if (verbose) log(`  added to the zoo as ${card.name}@${card.version} (${zoo.dir})`);
+    restored = (await zoo.load(`${card.name}@${card.version}`)).stateDict;
+  } else {
+    restored = await io.load(checkpoint);
+  }
 
   const rows: DemoRow[] = [];
   const run = async (name: string, model: nn.Module, params: Tensor[], lr = 1e-3): Promise<void> => {
