@@ -154,3 +154,16 @@ test('copyModule makes new tensors with the same values, classes, settings and r
   tg.noGrad(() => c.get('fc').weight.zero_());
   assert.notStrictEqual(r.get('fc').weight.abs().sum().item(), 0);
 });
+
+test('a child may be named like a surgery method (drop, slice): it shadows the method on that model only', () => {
+  const tg = require('..');
+  const net = new tg.nn.Sequential({ fc: new tg.nn.Linear(4, 4), drop: new tg.nn.Dropout(0.1), slice: new tg.nn.Identity(), out: new tg.nn.Linear(4, 2) });
+  const assert = require('node:assert');
+  assert.ok(net.drop instanceof tg.nn.Dropout);
+  assert.deepStrictEqual(Object.keys(net.stateDict()), ['fc.weight', 'fc.bias', 'out.weight', 'out.bias']);
+  tg.transfer.dropModule(net, 'drop');
+  assert.deepStrictEqual([...net.keys()], ['fc', 'slice', 'out']);
+  assert.strictEqual(typeof new tg.nn.Sequential({ a: new tg.nn.Identity() }).drop, 'function');
+  assert.throws(() => net.registerModule('training', new tg.nn.Identity()), /clashes/);
+  net.dispose();
+});

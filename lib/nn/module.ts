@@ -39,6 +39,12 @@ export interface BufferOptions {
 
 type Kind = 'parameter' | 'buffer' | 'module';
 
+/**
+ * Surgery methods a child, parameter or buffer may shadow on its own module, as attributes shadow methods in PyTorch
+ * (`self.drop = nn.Dropout()`); the function forms (`tg.transfer.dropModule`, ...) still reach them.
+ */
+const SHADOWABLE_METHODS = new Set(['drop', 'replace', 'insert', 'slice']);
+
 /** Whether a value is a torchgraft module. */
 export function isModule(v: unknown): v is Module {
   return v instanceof Module;
@@ -202,7 +208,9 @@ export class Module {
     }
     // A declared-but-unset class field (`fc1!: Linear`) may be taken over; anything else is a real clash.
     const own = Object.getOwnPropertyDescriptor(this, name);
-    const clash = own ? !('value' in own) || own.value !== undefined : name in this;
+    // PyTorch models often name children `drop`, `slice`...: those may shadow the surgery methods on that instance.
+    const shadowable = !own && SHADOWABLE_METHODS.has(name);
+    const clash = shadowable ? false : own ? !('value' in own) || own.value !== undefined : name in this;
     if (clash) throw new TypeError(`${fn}('${name}'): '${name}' clashes with an existing property of ${this.constructor.name}`);
   }
 

@@ -104,7 +104,7 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
   const progress = new Progress(o.output ?? process.stderr, o.verbose ?? 1, endEpoch);
   const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device };
 
-  await withMode(evalNet, () => withMode(net, async () => {
+  const body = async (): Promise<void> => {
     try {
       await callAll(callbacks, 'onTrainBegin', ctx);
       for (let epoch = initialEpoch; epoch < endEpoch && !ctx.stopRequested; epoch++) {
@@ -128,7 +128,9 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
     } finally {
       progress.close();
     }
-  }));
+  };
+  // With a cache the whole model's mode is restored too (validation switched it to eval).
+  await (evalNet === net ? withMode(net, body) : withMode(evalNet, () => withMode(net, body)));
   return history;
 }
 
