@@ -12,10 +12,9 @@ const { zipOf } = require('./helpers/zipwriter');
 
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'helpers', 'pytorch_ref.py');
-const FOREIGN =
-  process.env.TORCHGRAFT_FOREIGN_FIXTURES ||
-  ['../shared/fixtures/foreign', '../../shared/fixtures/foreign', '../../../shared/fixtures/foreign'].map((d) => path.resolve(__dirname, d)).find((d) => fs.existsSync(d));
-const noForeign = FOREIGN ? false : 'the shared foreign fixtures folder is absent';
+// The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
+const { FOREIGN } = require('./helpers/foreign');
+const noForeign = fs.existsSync(FOREIGN) ? false : 'the shared foreign fixtures folder is absent';
 const hasNumpy = (() => {
   try {
     execFileSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' });

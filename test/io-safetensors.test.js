@@ -14,13 +14,8 @@ const { CUDA_SKIP } = require('./helpers/cuda');
 
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'helpers', 'safetensors_ref.py');
-// The shared fixtures sit beside the checkout (/work/main -> /work/shared) or two levels up from a worktree.
-const FOREIGN =
-  process.env.TORCHGRAFT_FOREIGN_FIXTURES ||
-  [path.resolve(__dirname, '../shared/fixtures/foreign'), path.resolve(__dirname, '../../shared/fixtures/foreign'), path.resolve(__dirname, '../../../shared/fixtures/foreign')].find((d) =>
-    fs.existsSync(d),
-  ) ||
-  path.resolve(__dirname, '../../shared/fixtures/foreign');
+// The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
+const { FOREIGN } = require('./helpers/foreign');
 const ROOT = path.resolve(__dirname, '..');
 
 const hasPyTorch = (() => {

@@ -10,13 +10,8 @@ const { execFileSync } = require('node:child_process');
 const { hasPyTorch, runTorch, assertClose, tg, PYTHON } = require('./helpers/torch');
 
 const skip = hasPyTorch() ? false : '/usr/bin/python3 with torch is not available';
-// The shared fixtures sit beside the checkout (/work/main -> /work/shared) or two levels up from a worktree.
-const FOREIGN =
-  process.env.TORCHGRAFT_FOREIGN_FIXTURES ||
-  [path.resolve(__dirname, '../shared/fixtures/foreign'), path.resolve(__dirname, '../../shared/fixtures/foreign'), path.resolve(__dirname, '../../../shared/fixtures/foreign')].find((d) =>
-    fs.existsSync(d),
-  ) ||
-  path.resolve(__dirname, '../../shared/fixtures/foreign');
+// The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
+const { FOREIGN } = require('./helpers/foreign');
 const MLP = path.join(FOREIGN, 'torchsharp_mlp_1000_100_10_torchscript.pt');
 const MYMODULE = path.join(FOREIGN, 'torchsharp_mymodule_torchscript.pt');
 const noFixtures = fs.existsSync(MLP) && fs.existsSync(MYMODULE) ? false : `foreign fixtures not found in ${FOREIGN}`;
