@@ -242,3 +242,14 @@ test('fit with a cache validates raw inputs through the whole model and restores
   assert.strictEqual(net.get('hidden1').training, true);
   cache.dispose();
 });
+
+test('building frees the frozen part\'s intermediate activations batch by batch: no tensors are left but the cache\'s', async () => {
+  const net = model();
+  const ds = data();
+  const before = tg.memory().tensors;
+  const cache = await tg.transfer.cacheFeatures(net, ds, { batchSize: 16, ...quiet });
+  // the cache holds its features and the labels; 5 batches through 4 layers left nothing behind
+  assert.strictEqual(tg.memory().tensors - before, 2);
+  cache.dispose();
+  assert.strictEqual(tg.memory().tensors, before);
+});

@@ -1,6 +1,7 @@
 /** Runs the frozen part over a dataset once, in streamed batches, into memory, the device, or a disk file. */
 import { noGrad } from '../../autograd';
 import { empty } from '../../creation';
+import { tidy } from '../../memory';
 import type { Dataset } from '../../data/dataset';
 import type { DType } from '../../dtype';
 import type { Module } from '../../nn/module';
@@ -83,7 +84,8 @@ export async function runPrefix(prefix: Module, dataset: Dataset, sink: FeatureS
       const raw = readBatch(dataset, idx);
       let out: Tensor[] = [];
       try {
-        out = noGrad(() => {
+        // tidy frees the frozen part's intermediate activations now, not when the garbage collector gets to them
+        out = tidy(() => noGrad(() => {
           const x = raw[0].device === o.device ? raw[0] : raw[0].to(o.device);
           const y = prefix.forward(x) as Tensor;
           if (x !== raw[0]) x.dispose();
@@ -93,7 +95,7 @@ export async function runPrefix(prefix: Module, dataset: Dataset, sink: FeatureS
           const c = y.to({ dtype: want });
           y.dispose();
           return [c];
-        });
+        }));
         out.push(...raw.slice(1));
         if (start === 0) sink.begin(out);
         await sink.write(start, out);

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+'use strict';
+// Benchmark (not a test): a disk feature cache several times larger than the memory budget given to the
+// process builds and trains without running out of memory. The parent runs a child Node process under a
+// memory limit; the child builds a float16 disk cache from a synthetic dataset whose getBatch generates rows
+// from their indices (the data itself is never all in memory), trains the head for one epoch from the cache
+// with tg.fit, and reports rows/s and its peak RSS.
+// Options: --budget-mb M (default 512), --times K (cache size / budget, default 4), --features F (default 2048),
+// --batch B (default 1024), --limit cgroup|as|none (default: cgroup when a cgroup v1 memory controller is
+// writable, as root; else 'as', an address-space limit via prlimit, which also counts the ~1.5 GB of libraries
+// Node and LibTorch map, so give a larger --budget-mb there), --dir D (default os.tmpdir()), --in-order (train
+// without shuffling: the epoch reads the file sequentially instead of one positioned read per shuffled row).
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const args = process.argv.slice(2);
+const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const BUDGET_MB = Number(opt('--budget-mb', 512));
+const TIMES = Number(opt('--times', 4));
+const F = Number(opt('--features', 2048));
+const BATCH = Number(opt('--batch', 1024));
+const IN = 64;
+const SHUFFLE = !args.includes('--in-order');
+const ROWS = Math.ceil((BUDGET_MB * TIMES * 2 ** 20) / (F * 2)); // float16 features
+const MEMCG = '/sys/fs/cgroup/memory';
+
+function status() {
+  const s = fs.readFileSync('/proc/self/status', 'utf8');
+  const kb = (k) => Number((s.match(new RegExp(`${k}:\\s+(\\d+)`)) || [])[1] || 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+async function child() {
+  const tg = require('..');
+  const { nn } = tg;
+  const dir = opt('--dir', os.tmpdir());
+  // Rows generated from their index: x[i, j] = sin(0.001 i + 0.37 j), label i % 10.
+  const freq = tg.tensor(Float32Array.from({ length: IN }, (_, j) => 0.37 * j)).reshape([1, IN]);
+  const dataset = {
+    length: ROWS,
+    cacheKey: `synthetic-sin:${ROWS}x${IN}`,
+    getBatch(indices) {
+      return tg.tidy(() => {
+        const i = tg.tensor(Float32Array.from(indices)).reshape([-1, 1]);
+        const x = i.mul(0.001).add(freq).sin();
+        const y = tg.tensor(Int32Array.from(indices, (k) => k % 10), { dtype: 'int64' });
+        return [x, y];
+      });
+    },
+    getItem(index) {
+      return this.getBatch([index]).map((t) => t.squeeze(0));
+    },
+  };
+  tg.manualSeed(1);
+  const net = new nn.Sequential({
+    base: new nn.Linear(IN, F), act: new nn.ReLU(),
+    head: new nn.Linear(F, 10),
+  }).freeze(/^base/);
+  const cacheDir = fs.mkdtempSync(path.join(dir, 'tg-bench-budget-'));
+  // Samples of RSS and of JavaScript-held ArrayBuffers while the child runs (the build and fit yield to the event loop).
+  const peak = { rss: 0, arrayBuffers: 0, external: 0, anon: 0, file: 0, tensors: 0, tensorBytes: 0 };
+  const sampler = setInterval(() => {
+    const t = tg.memory();
+    const u = { ...process.memoryUsage(), ...status(), tensors: t.tensors ?? t.numTensors ?? 0, tensorBytes: t.bytes ?? t.numBytes ?? 0 };
+    for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], u[k]);
+  }, 50);
+  try {
+    let t0 = performance.now();
+    const cache = await tg.transfer.cacheFeatures(net, dataset, { store: 'disk', dir: cacheDir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
+    const buildS = (performance.now() - t0) / 1000;
+    const fileBytes = fs.statSync(cache.file).size;
+    const afterBuild = status();
+    const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.01, momentum: 0.9 });
+    t0 = performance.now();
+    const h = await tg.fit(net, dataset, { epochs: 1, batchSize: BATCH, seed: 3, shuffle: SHUFFLE, optimizer, loss: 'crossEntropy', cache, verbose: 0 });
+    const epochS = (performance.now() - t0) / 1000;
+    cache.dispose();
+    clearInterval(sampler);
+    const end = status();
+    console.log(JSON.stringify({ rows: ROWS, fileBytes, buildS, epochS, fitEpochS: h.epochs[0].time, loss: h.epochs[0].loss, rssAfterBuild: afterBuild.hwm, peakRss: end.hwm, sampled: peak }));
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+function pickLimit() {
+  const want = opt('--limit', 'auto');
+  if (want !== 'auto') return want;
+  try {
+    fs.accessSync(path.join(MEMCG, 'memory.limit_in_bytes'), fs.constants.W_OK);
+    return 'cgroup';
+  } catch {
+    return 'as';
+  }
+}
+
+function parent() {
+  const budget = BUDGET_MB * 2 ** 20;
+  const limit = pickLimit();
+  const mb = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`disk cache under a memory budget: budget ${mb(budget)} (${limit}), ${ROWS} rows x ${F} float16 features ` +
+    `(${mb(ROWS * F * 2)}, ${TIMES}x the budget) from ${IN} generated inputs, frozen Linear(${IN}, ${F}) + ReLU, head Linear(${F}, 10), batch ${BATCH}, ${SHUFFLE ? 'shuffled' : 'in order'}, ` +
+    `${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`);
+  const childArgs = [__filename, '--child', ...args];
+  let cg;
+  let cmd;
+  if (limit === 'cgroup') {
+    cg = path.join(MEMCG, `tg-bench-budget-${process.pid}`);
+    fs.mkdirSync(cg);
+    fs.writeFileSync(path.join(cg, 'memory.limit_in_bytes'), String(budget));
+    try { fs.writeFileSync(path.join(cg, 'memory.memsw.limit_in_bytes'), String(budget)); } catch { /* no swap accounting */ }
+    cmd = ['/bin/sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...childArgs]];
+  } else if (limit === 'as') {
+    cmd = ['prlimit', [`--as=${budget}`, process.execPath, ...childArgs]];
+  } else {
+    cmd = [process.execPath, childArgs];
+  }
+  const r = spawnSync(cmd[0], cmd[1], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  let cgInfo = '';
+  if (cg) {
+    const read = (f) => fs.readFileSync(path.join(cg, f), 'utf8').trim();
+    const oomKills = (read('memory.oom_control').match(/oom_kill (\d+)/) || [])[1];
+    cgInfo = `cgroup peak usage (RSS + page cache) ${mb(Number(read('memory.max_usage_in_bytes')))}, limit hits ${read('memory.failcnt')}, OOM kills ${oomKills ?? 'n/a'}`;
+    try { fs.rmdirSync(cg); } catch (e) { console.log(`could not remove ${cg}: ${e.message}`); }
+  }
+  const line = (r.stdout || '').trim().split('\n').pop();
+  if (r.status !== 0 || !line || !line.startsWith('{')) {
+    console.log(`child failed: status ${r.status}, signal ${r.signal} (a SIGKILL under a cgroup is the OOM killer)`);
+    if (cgInfo) console.log(cgInfo);
+    process.exit(1);
+  }
+  const m = JSON.parse(line);
+  console.log(`cache file               ${mb(m.fileBytes)} (${(m.fileBytes / budget).toFixed(1)}x the budget)`);
+  console.log(`cache build              ${m.buildS.toFixed(1)} s   ${(m.rows / m.buildS).toFixed(0)} rows/s`);
+  console.log(`one epoch from the cache ${m.epochS.toFixed(1)} s   ${(m.rows / m.epochS).toFixed(0)} rows/s   (loss ${m.loss.toFixed(3)})`);
+  console.log(`peak RSS                 ${mb(m.peakRss)} after the epoch (${mb(m.rssAfterBuild)} after the build), ${(100 * m.peakRss / budget).toFixed(0)}% of the budget`);
+  console.log(`sampled peaks            RSS ${mb(m.sampled.rss)}, ArrayBuffers held by JavaScript ${mb(m.sampled.arrayBuffers)}, V8 external ${mb(m.sampled.external)}, RssAnon ${mb(m.sampled.anon)}, RssFile ${mb(m.sampled.file)}, live tensors ${m.sampled.tensors} (${mb(m.sampled.tensorBytes)})`);
+  if (cgInfo) console.log(cgInfo);
+}
+
+if (args.includes('--child')) child().catch((e) => { console.error(e); process.exit(1); });
+else parent();
