@@ -8,21 +8,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const zlib = require('node:zlib');
 
-// zlib.crc32 exists from Node 20.15 / 22.2; older Nodes use this table-driven CRC-32 (same polynomial).
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
-const crc32 =
-  zlib.crc32 ||
-  ((buf) => {
-    let c = -1;
-    for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ -1) >>> 0;
-  });
+// The same CRC-32 the tests' zip writer uses, so mutants of stored zip members keep valid checksums.
+const { crc32 } = require('../test/helpers/zipwriter');
 
 /** mulberry32: a small seeded PRNG, so a failing iteration is reproducible from (seed, iteration). */
 function rng(seed) {

@@ -85,4 +85,4 @@ function zipOf(entries, { deflate = false, zip64 = false } = {}) {
   return Buffer.concat([...locals, cd, rec, loc, eocd]);
 }
 
-module.exports = { zipOf };
+module.exports = { zipOf, crc32 };

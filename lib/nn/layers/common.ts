@@ -4,6 +4,7 @@ import { isDType, isFloatingDType } from '../../dtype';
 import { empty } from '../../creation';
 import type { Tensor } from '../../tensor';
 import { isTensor } from '../../tensor';
+import * as init from '../init';
 
 /** Where a layer creates its parameters (PyTorch's `device=` / `dtype=` factory arguments). */
 export interface FactoryOptions {
@@ -56,4 +57,14 @@ export function checkInput(x: unknown, dims: number[], layer: string, what = 'in
 export function repr(v: unknown): string {
   if (Array.isArray(v)) return `[${v.join(', ')}]`;
   return String(v);
+}
+
+/** PyTorch's default initialisation of Linear and Conv layers: weight Kaiming uniform (a = √5), bias U(±1/√fanIn). */
+export function resetWeightAndBias(weight: Tensor, bias: Tensor | null | undefined): void {
+  init.kaimingUniform_(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const { fanIn } = init.computeFans(weight);
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    init.uniform_(bias, -bound, bound);
+  }
 }

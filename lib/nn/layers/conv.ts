@@ -2,8 +2,7 @@
 import type { Tensor } from '../../tensor';
 import { Module } from '../module';
 import * as F from '../functional';
-import * as init from '../init';
-import { FactoryOptions, checkInput, checkInt, newTensor, repr, tuple } from './common';
+import { FactoryOptions, checkInput, checkInt, newTensor, repr, resetWeightAndBias, tuple } from './common';
 
 /** Options of Conv1d/Conv2d (PyTorch's keyword arguments). */
 export interface ConvLayerOptions extends FactoryOptions {
@@ -48,12 +47,7 @@ abstract class ConvNd extends Module {
 
   /** Re-draws the weights with PyTorch's default initialisation (Kaiming uniform, a = √5; bias U(±1/√fanIn)). */
   resetParameters(): void {
-    init.kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    if (this.bias) {
-      const { fanIn } = init.computeFans(this.weight);
-      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-      init.uniform_(this.bias, -bound, bound);
-    }
+    resetWeightAndBias(this.weight, this.bias);
   }
 
   protected checkChannels(x: Tensor, dims: number[]): Tensor {

@@ -2,8 +2,7 @@
 import type { Tensor } from '../../tensor';
 import { Module } from '../module';
 import * as F from '../functional';
-import * as init from '../init';
-import { FactoryOptions, checkInt, checkInput, newTensor } from './common';
+import { FactoryOptions, checkInt, checkInput, newTensor, resetWeightAndBias } from './common';
 
 /** Options of Linear. */
 export interface LinearOptions extends FactoryOptions {
@@ -32,12 +31,7 @@ export class Linear extends Module {
 
   /** Re-draws the weights with PyTorch's default initialisation. */
   resetParameters(): void {
-    init.kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    if (this.bias) {
-      const { fanIn } = init.computeFans(this.weight);
-      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-      init.uniform_(this.bias, -bound, bound);
-    }
+    resetWeightAndBias(this.weight, this.bias);
   }
 
   /** Applies the layer to input (..., inFeatures). */
