@@ -13,16 +13,9 @@ const { zipOf } = require('./helpers/zipwriter');
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'helpers', 'pytorch_ref.py');
 // The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
-const { FOREIGN } = require('./helpers/foreign');
+const { FOREIGN, pythonHas } = require('./helpers/foreign');
 const noForeign = fs.existsSync(FOREIGN) ? false : 'the shared foreign fixtures folder is absent';
-const hasPyTorch = (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasPyTorch = pythonHas('torch, numpy');
 const noPython = hasPyTorch ? false : `${PYTHON} with torch and numpy is not available`;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-pt-'));

@@ -20,6 +20,7 @@ const FOREIGN =
 const fixture = (name) => path.join(FOREIGN, name);
 const noFixtures = fs.existsSync(FOREIGN) ? false : `shared fixtures not found at ${FOREIGN}`;
 
+/** Whether PYTHON imports every module in `modules` (a comma-separated list, as in an import statement). */
 function pythonHas(modules) {
   try {
     execFileSync(PYTHON, ['-c', `import ${modules}`], { stdio: 'ignore' });
@@ -73,4 +74,4 @@ async function rejectsWith(promise, code, file, pattern) {
   });
 }
 
-module.exports = { tg, FOREIGN, fixture, noFixtures, noNumpy, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON };
+module.exports = { tg, FOREIGN, fixture, pythonHas, noFixtures, noNumpy, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON };
