@@ -2,7 +2,7 @@
 // Mutation fuzzer for tg.io.load: flips bits, overwrites bytes with JSON punctuation or pickle opcodes, truncates,
 // deletes and inserts, mostly inside a file's headers (safetensors JSON, .npy header, a zip's first entries and its
 // central directory, all of an HDF5 file), and checks every outcome is a clean load or a TorchError.
-// Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: the shared fixtures of every format)
+// Usage: node scripts/fuzz-io.js [--seed N] [--iterations N] FILE...   (default: test/fixtures/foreign, every format)
 // A JSON manifest (TF.js model.json) is mutated in a copy of its folder, so its shards are found beside it.
 'use strict';
 const fs = require('node:fs');
@@ -177,16 +177,13 @@ if (require.main === module) {
   };
   const seed = opt('--seed', 1);
   const iterations = opt('--iterations', 5000);
-  // The shared fixtures: TORCHGRAFT_FOREIGN_FIXTURES, else beside the checkout (/work/main) or above a worktree.
-  const foreign =
-    process.env.TORCHGRAFT_FOREIGN_FIXTURES ||
-    ['../shared', '../../shared', '../../../shared'].map((d) => path.resolve(__dirname, d, 'fixtures/foreign')).find((d) => fs.existsSync(d)) ||
-    '';
+  // The repository's copy of the foreign fixtures (test/fixtures/foreign), or TORCHGRAFT_FOREIGN_FIXTURES.
+  const foreign = process.env.TORCHGRAFT_FOREIGN_FIXTURES || path.resolve(__dirname, '..', 'test', 'fixtures', 'foreign');
   const files = args.length
     ? args
     : FIXTURES.map((f) => path.join(foreign, f)).filter((f) => fs.existsSync(f));
   if (!files.length) {
-    console.error('fuzz-io: no files given and no shared fixtures found');
+    console.error('fuzz-io: no files given and no fixtures found in test/fixtures/foreign');
     process.exit(2);
   }
   const tg = require('..');

@@ -6,12 +6,12 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { fixture, noFixtures, tmpDir } = require('./helpers/foreign');
+const { fixture, tmpDir } = require('./helpers/foreign');
 
 const CLI = path.resolve(__dirname, '..', 'dist', 'cli', 'main.js');
 const inspect = (...args) => spawnSync(process.execPath, [CLI, 'inspect', ...args], { encoding: 'utf8', timeout: 120000 });
 
-test('inspect lists a safetensors file as a table of name, dtype, shape and size with totals', { skip: noFixtures }, () => {
+test('inspect lists a safetensors file as a table of name, dtype, shape and size with totals', () => {
   const r = inspect(fixture('burn_multi_layer.safetensors'));
   assert.strictEqual(r.status, 0, r.stderr);
   assert.match(r.stdout, /^safetensors \(header \d+ bytes\)/);
@@ -20,7 +20,7 @@ test('inspect lists a safetensors file as a table of name, dtype, shape and size
   assert.match(r.stdout, /9 tensors, 4241 elements, 16\.6 KiB/);
 });
 
-test('inspect lists a Keras file by layer: class, Keras and PyTorch names and shapes, BatchNorm epsilon', { skip: noFixtures }, () => {
+test('inspect lists a Keras file by layer: class, Keras and PyTorch names and shapes, BatchNorm epsilon', () => {
   const r = inspect(fixture('keras2_resnet8_cifar10.h5'));
   assert.strictEqual(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Keras HDF5 \(keras_version=2\.4\.0, backend=tensorflow\)/);
@@ -30,7 +30,7 @@ test('inspect lists a Keras file by layer: class, Keras and PyTorch names and sh
   assert.match(r.stdout, /30 layers, 78666 parameters; optimizer weights present \(ignored\)/);
 });
 
-test('inspect lists an ONNX model: header, initializers with totals, and every node with inputs and outputs', { skip: noFixtures }, () => {
+test('inspect lists an ONNX model: header, initializers with totals, and every node with inputs and outputs', () => {
   const r = inspect(fixture('burn_mnist_cnn.onnx'));
   assert.strictEqual(r.status, 0, r.stderr);
   assert.match(r.stdout, /^ONNX ir_version 8, producer pytorch 2\.0\.0, opset ai\.onnx:16/);
@@ -41,7 +41,7 @@ test('inspect lists an ONNX model: header, initializers with totals, and every n
   assert.match(r.stdout, /LogSoftmax/);
 });
 
-test('inspect lists a TF.js model.json with converted names and the manifest format', { skip: noFixtures }, () => {
+test('inspect lists a TF.js model.json with converted names and the manifest format', () => {
   const r = inspect(fixture('tfjs_embedding_gru/model.json'));
   assert.strictEqual(r.status, 0, r.stderr);
   assert.match(r.stdout, /^tfjs \(format=layers-model, generatedBy=TensorFlow\.js tfjs-layers v0\.0\.0\)/);
@@ -50,7 +50,7 @@ test('inspect lists a TF.js model.json with converted names and the manifest for
   assert.match(r.stdout, /4 tensors, 2300 elements, 9\.0 KiB/);
 });
 
-test('inspect fails with exit code 1 and a message naming the file for unknown and corrupt files, 2 without a file', { skip: noFixtures }, (t) => {
+test('inspect fails with exit code 1 and a message naming the file for unknown and corrupt files, 2 without a file', (t) => {
   const dir = tmpDir(t);
   const text = path.join(dir, 'notes.txt');
   fs.writeFileSync(text, 'hello');
@@ -67,7 +67,7 @@ test('inspect fails with exit code 1 and a message naming the file for unknown a
   assert.match(r.stderr, /usage: torchgraft inspect FILE/);
 });
 
-test('a format can register its own inspector (the hook TorchScript module trees use)', { skip: noFixtures }, async () => {
+test('a format can register its own inspector (the hook TorchScript module trees use)', async () => {
   const { registerInspector, inspectFile } = require('../dist/cli/inspect');
   registerInspector('tfjs', async (file) => `custom view of ${path.basename(file)}`);
   assert.strictEqual(await inspectFile(fixture('tfjs_abalone_dense/model.json')), 'custom view of model.json');

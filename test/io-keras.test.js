@@ -8,7 +8,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { tg, fixture, noFixtures, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON } = require('./helpers/foreign');
+const { tg, fixture, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON } = require('./helpers/foreign');
 
 const RESNET = fixture('keras2_resnet8_cifar10.h5');
 const DSCNN = fixture('keras2_dscnn_wakeword.h5');
@@ -43,7 +43,7 @@ function kerasLayers(root, layers) {
 
 const seq = (n, scale = 0.01) => Float32Array.from({ length: n }, (_, i) => ((i * 7) % 13) * scale - 0.05);
 
-test('the ResNet-8 file (Keras 2.4, fixed-length strings) loads every layer in PyTorch names and layouts', { skip: noFixtures }, async () => {
+test('the ResNet-8 file (Keras 2.4, fixed-length strings) loads every layer in PyTorch names and layouts', async () => {
   const r = await tg.io.loadWithMetadata(RESNET);
   try {
     assert.strictEqual(r.format, 'keras-h5');
@@ -70,7 +70,7 @@ test('the ResNet-8 file (Keras 2.4, fixed-length strings) loads every layer in P
   }
 });
 
-test('the DS-CNN file (Keras 2.14, variable-length strings) loads depthwise kernels as grouped-conv weights', { skip: noFixtures }, async () => {
+test('the DS-CNN file (Keras 2.14, variable-length strings) loads depthwise kernels as grouped-conv weights', async () => {
   const r = await tg.io.loadWithMetadata(DSCNN);
   try {
     assert.strictEqual(r.metadata.keras_version, '2.14.0');
@@ -86,7 +86,7 @@ test('the DS-CNN file (Keras 2.14, variable-length strings) loads depthwise kern
   }
 });
 
-test('Keras files loaded concurrently (one HDF5 worker thread serves them in turn) each get their own weights', { skip: noFixtures }, async () => {
+test('Keras files loaded concurrently (one HDF5 worker thread serves them in turn) each get their own weights', async () => {
   const [a, b, c] = await Promise.all([tg.io.load(RESNET), tg.io.load(DSCNN), tg.io.load(RESNET)]);
   try {
     assert.strictEqual(Object.keys(a).length, 48);
@@ -97,7 +97,7 @@ test('Keras files loaded concurrently (one HDF5 worker thread serves them in tur
   }
 });
 
-test('every Keras weight holds the values h5py reads (sums survive the layout change)', { skip: noFixtures || noH5py }, async () => {
+test('every Keras weight holds the values h5py reads (sums survive the layout change)', { skip: noH5py }, async () => {
   for (const file of [RESNET, DSCNN]) {
     const expected = ref('keras', file);
     const r = await tg.io.loadWithMetadata(file);
@@ -117,7 +117,7 @@ test('every Keras weight holds the values h5py reads (sums survive the layout ch
   }
 });
 
-test('a converted Dense layer computes what Keras computes (x @ kernel + bias)', { skip: noFixtures || noH5py }, async () => {
+test('a converted Dense layer computes what Keras computes (x @ kernel + bias)', { skip: noH5py }, async () => {
   const e = ref('kerasdense', RESNET, 'dense');
   const sd = await tg.io.load(RESNET);
   const lin = new tg.nn.Linear(64, 10);
@@ -127,7 +127,7 @@ test('a converted Dense layer computes what Keras computes (x @ kernel + bias)',
   assertClose(y.dataSync(), e.y, { rtol: 1e-5, atol: 1e-5, what: 'dense output' });
 });
 
-test('a converted Conv2D kernel (HWIO -> OIHW) computes what Keras computes on NHWC input', { skip: noFixtures || noH5py }, async () => {
+test('a converted Conv2D kernel (HWIO -> OIHW) computes what Keras computes on NHWC input', { skip: noH5py }, async () => {
   const e = ref('kerasconv', RESNET, 'conv2d');
   const sd = await tg.io.load(RESNET);
   const conv = new tg.nn.Conv2d(3, 16, 3);
@@ -141,7 +141,7 @@ test('a converted Conv2D kernel (HWIO -> OIHW) computes what Keras computes on N
   assertClose(y.dataSync(), e.y, { rtol: 1e-4, atol: 1e-5, what: 'conv output' });
 });
 
-test('a converted DepthwiseConv2D kernel computes what Keras computes as a grouped convolution', { skip: noFixtures || noH5py }, async () => {
+test('a converted DepthwiseConv2D kernel computes what Keras computes as a grouped convolution', { skip: noH5py }, async () => {
   const e = ref('kerasdepthwise', DSCNN, 'depthwise_conv2d');
   const sd = await tg.io.load(DSCNN);
   const conv = new tg.nn.Conv2d(40, 40, [3, 1], { groups: 40, bias: false });
@@ -235,7 +235,7 @@ test("a full model file's model_config gives layer classes and BatchNormalizatio
   assert.match(r.metadata.optimizer_weights, /ignored/);
 });
 
-test('bad Keras files are TorchErrors naming the file and the problem, and allocate no tensors', { skip: noFixtures }, async (t) => {
+test('bad Keras files are TorchErrors naming the file and the problem, and allocate no tensors', async (t) => {
   const dir = tmpDir(t);
   const before = tg.memory().tensors;
   const whole = fs.readFileSync(RESNET);

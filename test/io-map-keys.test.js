@@ -3,7 +3,7 @@
 // the ONNX MNIST CNN mapped onto torchgraft models of the same architectures under other names.
 const test = require('node:test');
 const assert = require('node:assert');
-const { tg, fixture, noFixtures } = require('./helpers/foreign');
+const { tg, fixture } = require('./helpers/foreign');
 
 const { Sequential, Conv2d, BatchNorm2d, BatchNorm1d, Linear, ReLU, Flatten, Dropout } = tg.nn;
 
@@ -49,7 +49,7 @@ function resnet8() {
   });
 }
 
-test('proposeMapping maps the Keras ResNet-8 onto a torchgraft ResNet-8 by order and shape, for review, then apply()', { skip: noFixtures }, async () => {
+test('proposeMapping maps the Keras ResNet-8 onto a torchgraft ResNet-8 by order and shape, for review, then apply()', async () => {
   const foreign = await tg.io.load(fixture('keras2_resnet8_cifar10.h5'));
   const net = resnet8();
   try {
@@ -82,7 +82,7 @@ test('proposeMapping maps the Keras ResNet-8 onto a torchgraft ResNet-8 by order
   }
 });
 
-test('proposeMapping maps the ONNX MNIST CNN onto a Sequential with index names, BatchNorm statistics by kind', { skip: noFixtures }, async () => {
+test('proposeMapping maps the ONNX MNIST CNN onto a Sequential with index names, BatchNorm statistics by kind', async () => {
   const foreign = await tg.io.load(fixture('burn_mnist_cnn.onnx'));
   const net = new Sequential([
     new Conv2d(1, 8, 3), new ReLU(), new Conv2d(8, 16, 3), new ReLU(), new Conv2d(16, 24, 3), new ReLU(), new BatchNorm2d(24),

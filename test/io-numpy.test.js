@@ -12,9 +12,8 @@ const { zipOf } = require('./helpers/zipwriter');
 
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'helpers', 'pytorch_ref.py');
-// The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
+// The foreign fixtures' folder (test/fixtures/foreign, or TORCHGRAFT_FOREIGN_FIXTURES).
 const { FOREIGN, pythonHas } = require('./helpers/foreign');
-const noForeign = fs.existsSync(FOREIGN) ? false : 'the shared foreign fixtures folder is absent';
 const hasNumpy = pythonHas('torch, numpy');
 const noPython = hasNumpy ? false : `${PYTHON} with torch and numpy is not available`;
 
@@ -104,7 +103,7 @@ test('an object array (pickled Python objects) is refused, never unpickled', { s
 });
 
 for (const file of FOREIGN_FILES) {
-  test(`foreign ${file} loads with numpy.load's names, shapes and values`, { skip: noForeign || noPython }, async () => {
+  test(`foreign ${file} loads with numpy.load's names, shapes and values`, { skip: noPython }, async () => {
     const f = path.join(FOREIGN, file);
     const want = foreignValues()[f];
     const t = await tg.io.load(f);
@@ -113,7 +112,7 @@ for (const file of FOREIGN_FILES) {
   });
 }
 
-test('the ART .npy weights drive a torchgraft Conv2d + Linear to a (1, 10) output', { skip: noForeign }, async () => {
+test('the ART .npy weights drive a torchgraft Conv2d + Linear to a (1, 10) output', async () => {
   const dir = path.join(FOREIGN, 'npy_art_mnist_cnn');
   const w = {};
   for (const n of ['W_CONV2D', 'B_CONV2D', 'W_DENSE', 'B_DENSE']) Object.assign(w, await tg.io.load(path.join(dir, `${n}_NO_MPOOL_MNIST.npy`)));

@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { tg, fixture, noFixtures, noNumpy, ref, tmpDir, assertClose, sums, rejectsWith } = require('./helpers/foreign');
+const { tg, fixture, noNumpy, ref, tmpDir, assertClose, sums, rejectsWith } = require('./helpers/foreign');
 
 const MNIST = fixture('burn_mnist_cnn.onnx');
 const LINEAR = fixture('burn_linear_gemm_matmul.onnx');
@@ -39,7 +39,7 @@ function model(...initializers) {
 }
 const f32 = (...v) => Buffer.from(new Float32Array(v).buffer);
 
-test('the MNIST CNN model loads 18 float32 initializers with PyTorch names and its 13 nodes', { skip: noFixtures }, async () => {
+test('the MNIST CNN model loads 18 float32 initializers with PyTorch names and its 13 nodes', async () => {
   const r = await tg.io.loadWithMetadata(MNIST);
   try {
     assert.strictEqual(r.format, 'onnx');
@@ -61,7 +61,7 @@ test('the MNIST CNN model loads 18 float32 initializers with PyTorch names and i
   }
 });
 
-test('ONNX initializers and nodes match an independent protobuf walk of both shared models', { skip: noFixtures || noNumpy }, async () => {
+test('ONNX initializers and nodes match an independent protobuf walk of both shared models', { skip: noNumpy }, async () => {
   for (const file of [MNIST, LINEAR]) {
     const e = ref('onnx', file);
     const r = await tg.io.loadWithMetadata(file);
@@ -81,7 +81,7 @@ test('ONNX initializers and nodes match an independent protobuf walk of both sha
   }
 });
 
-test("the dynamo-exported linear model keeps its renamed, pre-transposed 'val_0' and Gemm computes as Linear", { skip: noFixtures }, async () => {
+test("the dynamo-exported linear model keeps its renamed, pre-transposed 'val_0' and Gemm computes as Linear", async () => {
   const r = await tg.io.loadWithMetadata(LINEAR);
   try {
     assert.deepStrictEqual(r.names, ['linear1_with_gemm.weight', 'linear1_with_gemm.bias', 'linear2_with_matmul.weight', 'linear3_with_matmul.bias', 'val_0']);
@@ -184,7 +184,7 @@ test('refused ONNX contents are TorchErrors with a code, naming the file, the te
   assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
 });
 
-test('every truncation of a real ONNX model is a TorchError naming the file', { skip: noFixtures }, async (t) => {
+test('every truncation of a real ONNX model is a TorchError naming the file', async (t) => {
   const dir = tmpDir(t);
   const whole = fs.readFileSync(LINEAR);
   const cut = path.join(dir, 'cut.onnx');
@@ -194,7 +194,7 @@ test('every truncation of a real ONNX model is a TorchError naming the file', { 
   }
 });
 
-test('inspectOnnx lists initializers and nodes without making tensors', { skip: noFixtures }, async () => {
+test('inspectOnnx lists initializers and nodes without making tensors', async () => {
   const before = tg.memory().tensors;
   const info = await tg.io.inspectOnnx(MNIST);
   assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);

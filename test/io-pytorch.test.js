@@ -12,9 +12,8 @@ const { zipOf } = require('./helpers/zipwriter');
 
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'helpers', 'pytorch_ref.py');
-// The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
+// The foreign fixtures' folder (test/fixtures/foreign, or TORCHGRAFT_FOREIGN_FIXTURES).
 const { FOREIGN, pythonHas } = require('./helpers/foreign');
-const noForeign = fs.existsSync(FOREIGN) ? false : 'the shared foreign fixtures folder is absent';
 const hasPyTorch = pythonHas('torch, numpy');
 const noPython = hasPyTorch ? false : `${PYTHON} with torch and numpy is not available`;
 
@@ -220,7 +219,7 @@ print(json.dumps(m(x).reshape(-1).tolist()))`, file],
 
 // ---- foreign files ----
 for (const file of FOREIGN_FILES) {
-  test(`foreign ${file} (PyTorch 2.x, saved from ${file.includes('mnist') ? "an Apple GPU ('mps')" : 'a prefix folder'}) loads to the CPU with torch.load's values`, { skip: noForeign || noPython }, async () => {
+  test(`foreign ${file} (PyTorch 2.x, saved from ${file.includes('mnist') ? "an Apple GPU ('mps')" : 'a prefix folder'}) loads to the CPU with torch.load's values`, { skip: noPython }, async () => {
     const f = path.join(FOREIGN, file);
     const want = foreignValues()[f];
     const { tensors, names, format } = await tg.io.loadWithMetadata(f);
@@ -231,7 +230,7 @@ for (const file of FOREIGN_FILES) {
   });
 }
 
-test('a TorchScript archive is refused with a pointer to loadTorchScript', { skip: noForeign }, async () => {
+test('a TorchScript archive is refused with a pointer to loadTorchScript', async () => {
   const f = path.join(FOREIGN, 'torchsharp_mymodule_torchscript.pt');
   await rejectsWith(tg.io.loadPytorch(f), f, 'ERR_PYTORCH_TORCHSCRIPT', /loadTorchScript/);
 });

@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { tg, fixture, noFixtures, noNumpy, ref, tmpDir, assertClose, sums, rejectsWith } = require('./helpers/foreign');
+const { tg, fixture, noNumpy, ref, tmpDir, assertClose, sums, rejectsWith } = require('./helpers/foreign');
 
 const ABALONE = fixture('tfjs_abalone_dense/model.json');
 const GRU = fixture('tfjs_embedding_gru/model.json');
@@ -25,7 +25,7 @@ function shardFloats(json) {
   return out;
 }
 
-test('the abalone Dense model loads transposed kernels, and a Linear stack computes what Keras Dense layers compute', { skip: noFixtures }, async () => {
+test('the abalone Dense model loads transposed kernels, and a Linear stack computes what Keras Dense layers compute', async () => {
   const r = await tg.io.loadWithMetadata(ABALONE);
   try {
     assert.strictEqual(r.format, 'tfjs');
@@ -62,7 +62,7 @@ test('the abalone Dense model loads transposed kernels, and a Linear stack compu
   }
 });
 
-test('the Embedding + GRU model names its weights; the GRU keeps the Keras layout (documented), untrained bias zero', { skip: noFixtures }, async () => {
+test('the Embedding + GRU model names its weights; the GRU keeps the Keras layout (documented), untrained bias zero', async () => {
   const r = await tg.io.loadWithMetadata(GRU);
   try {
     assert.deepStrictEqual(r.names, ['embedding_Embedding2.weight', 'gru_GRU1.kernel', 'gru_GRU1.recurrent_kernel', 'gru_GRU1.bias']);
@@ -81,7 +81,7 @@ test('the Embedding + GRU model names its weights; the GRU keeps the Keras layou
   }
 });
 
-test('TF.js weights match numpy decoding of the shards', { skip: noFixtures || noNumpy }, async () => {
+test('TF.js weights match numpy decoding of the shards', { skip: noNumpy }, async () => {
   for (const file of [ABALONE, GRU]) {
     const e = ref('tfjs', file);
     const r = await tg.io.loadWithMetadata(file);

@@ -10,11 +10,10 @@ const { execFileSync } = require('node:child_process');
 const { hasPyTorch, runTorch, assertClose, tg, PYTHON } = require('./helpers/torch');
 
 const skip = hasPyTorch() ? false : '/usr/bin/python3 with torch is not available';
-// The shared fixtures' folder (beside the checkout, or TORCHGRAFT_FOREIGN_FIXTURES).
+// The foreign fixtures' folder (test/fixtures/foreign, or TORCHGRAFT_FOREIGN_FIXTURES).
 const { FOREIGN } = require('./helpers/foreign');
 const MLP = path.join(FOREIGN, 'torchsharp_mlp_1000_100_10_torchscript.pt');
 const MYMODULE = path.join(FOREIGN, 'torchsharp_mymodule_torchscript.pt');
-const noFixtures = fs.existsSync(MLP) && fs.existsSync(MYMODULE) ? false : `foreign fixtures not found in ${FOREIGN}`;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-script-files-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +30,7 @@ async function assertRefused(f, pattern) {
   });
 }
 
-test('the TorchSharp traced MLP loads with its module tree and matches torch.jit.load', { skip: skip || noFixtures }, async () => {
+test('the TorchSharp traced MLP loads with its module tree and matches torch.jit.load', { skip: skip }, async () => {
   const net = await tg.io.loadTorchScript(MLP);
   assert.deepStrictEqual(net.namedChildren().map(([n]) => n), ['0', '1']);
   assert.deepStrictEqual(net.get('0').namedChildren().map(([n]) => n), ['0', '1']);
@@ -57,7 +56,7 @@ test('the TorchSharp traced MLP loads with its module tree and matches torch.jit
   assertClose(assert, net.getParameter('1.weight'), py.w, 0, '1.weight');
 });
 
-test('the TorchSharp scripted MyModule loads with its parameter and Linear submodule and matches torch.jit.load', { skip: skip || noFixtures }, async () => {
+test('the TorchSharp scripted MyModule loads with its parameter and Linear submodule and matches torch.jit.load', { skip: skip }, async () => {
   const m = await tg.io.loadTorchScript(MYMODULE);
   assert.match(m.typeName, /MyModule$/);
   assert.deepStrictEqual(m.namedParameters().map(([n, p]) => [n, p.shape]), [
@@ -76,7 +75,7 @@ test('the TorchSharp scripted MyModule loads with its parameter and Linear submo
   });
 });
 
-test('a file cut short is refused with a TorchError naming it', { skip: noFixtures }, async () => {
+test('a file cut short is refused with a TorchError naming it', async () => {
   const bytes = fs.readFileSync(MYMODULE);
   for (const keep of [0, 10, bytes.length >> 1, bytes.length - 30, bytes.length - 1]) {
     const f = file(`cut-${keep}.pt`);
@@ -85,7 +84,7 @@ test('a file cut short is refused with a TorchError naming it', { skip: noFixtur
   }
 });
 
-test('corrupted archives are refused (or load) without ever crashing the process', { skip: noFixtures }, async () => {
+test('corrupted archives are refused (or load) without ever crashing the process', async () => {
   const bytes = fs.readFileSync(MYMODULE);
   // The central directory, the (deflated) TorchScript source, the pickled module data: each damaged on its own.
   const localHeader = bytes.indexOf(Buffer.from('foo/data.pkl')) - 30;
@@ -149,7 +148,7 @@ test('files that are not TorchScript archives are refused with a message saying 
   await assert.rejects(tg.io.loadTorchScript(42), TypeError);
 });
 
-test('a ScriptModule cannot be constructed from JavaScript, and a save to a missing folder fails cleanly', { skip: noFixtures }, async () => {
+test('a ScriptModule cannot be constructed from JavaScript, and a save to a missing folder fails cleanly', async () => {
   const native = require('../dist/native').binding;
   assert.throws(() => new native.ScriptModule(), TypeError);
   const m = await tg.io.loadTorchScript(MYMODULE);

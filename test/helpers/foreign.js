@@ -9,16 +9,11 @@ const tg = require('../..');
 
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 const REF = path.join(__dirname, 'foreign_ref.py');
-// The shared fixtures sit beside the checkout (/work/main -> /work/shared) or two levels up from a worktree.
-const FOREIGN =
-  process.env.TORCHGRAFT_FOREIGN_FIXTURES ||
-  ['../../shared/fixtures/foreign', '../../../shared/fixtures/foreign', '../../../../shared/fixtures/foreign']
-    .map((d) => path.resolve(__dirname, d))
-    .find((d) => fs.existsSync(d)) ||
-  path.resolve(__dirname, '../../../shared/fixtures/foreign');
+// The repository's own copy of the foreign fixtures (a user's clone has them too); TORCHGRAFT_FOREIGN_FIXTURES overrides.
+const FOREIGN = process.env.TORCHGRAFT_FOREIGN_FIXTURES || path.resolve(__dirname, '../fixtures/foreign');
+if (!fs.existsSync(FOREIGN)) throw new Error(`foreign fixtures not found at ${FOREIGN}: the checkout is incomplete`);
 
 const fixture = (name) => path.join(FOREIGN, name);
-const noFixtures = fs.existsSync(FOREIGN) ? false : `shared fixtures not found at ${FOREIGN}`;
 
 /** Whether PYTHON imports every module in `modules` (a comma-separated list, as in an import statement). */
 function pythonHas(modules) {
@@ -74,4 +69,4 @@ async function rejectsWith(promise, code, file, pattern) {
   });
 }
 
-module.exports = { tg, FOREIGN, fixture, pythonHas, noFixtures, noNumpy, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON };
+module.exports = { tg, FOREIGN, fixture, pythonHas, noNumpy, noH5py, ref, tmpDir, assertClose, sums, rejectsWith, PYTHON };
