@@ -29,8 +29,9 @@
         "<!@(node scripts/find-libtorch.js --include-dirs)"
       ],
       "defines": [
-        "NAPI_VERSION=8",
+        "NAPI_VERSION=2147483647",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "<!@(node scripts/find-libtorch.js --defines)"
       ],

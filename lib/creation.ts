@@ -65,6 +65,21 @@ function flatten(data: Nested, shape: number[], dim: number, out: (number | bool
   for (const d of data) flatten(d, shape, dim + 1, out);
 }
 
+const INTEGER_DTYPES = new Set<string>(['int64', 'int32', 'int16', 'int8', 'uint8']);
+
+// BigInt64Array would wrap an integer at or past 2**63 to its low 64 bits: refuse it instead.
+function toInt64(values: number[]): BigInt64Array {
+  const out = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v >= 2 ** 63 || v < -(2 ** 63)) {
+      throw new RangeError(`tensor(): ${v} does not fit in int64 (integers are int64 unless a dtype is given; pass { dtype: 'float32' } or 'float64' for such values)`);
+    }
+    out[i] = BigInt(v);
+  }
+  return out;
+}
+
 /**
  * Creates a tensor from a TypedArray (with `shape`), nested arrays, a number or a boolean.
  * Integers in plain arrays give int64 and other numbers float32, as `torch.tensor` does.
@@ -89,12 +104,12 @@ export function tensor(data: AnyTypedArray | Nested | Tensor, opts?: FromDataOpt
     const target = opts?.shape ?? shape;
     const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
     const allInt = flat.every((v) => typeof v === 'number' && Number.isInteger(v));
+    const dtype = opts?.dtype ?? (allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32');
     let src: AnyTypedArray;
     let srcType: DType;
     if (allBool) [src, srcType] = [Uint8Array.from(flat, (v) => (v ? 1 : 0)), 'uint8'];
-    else if (allInt && flat.length > 0) [src, srcType] = [BigInt64Array.from(flat, (v) => BigInt(v as number)), 'int64'];
+    else if (allInt && flat.length > 0 && INTEGER_DTYPES.has(dtype)) [src, srcType] = [toInt64(flat as number[]), 'int64'];
     else [src, srcType] = [Float64Array.from(flat, (v) => Number(v)), 'float64'];
-    const dtype = opts?.dtype ?? (allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32');
     return finish(binding.fromBuffer(src, target, srcType, dtype, opts?.device), opts);
   }
   throw new TypeError(`tensor(): expected a TypedArray, nested arrays, a number or a boolean, got ${data === null ? 'null' : typeof data}`);

@@ -3,6 +3,7 @@
 #include "tensor.h"
 #include "guard.h"
 #include <cmath>
+#include <limits>
 
 namespace tg {
 
@@ -35,16 +36,23 @@ at::Tensor ToOptionalTensor(Napi::Value v, const char* what) {
   return ToTensor(v, what);
 }
 
+// A BigInt that does not fit in int64 would be truncated to its low 64 bits: refuse it.
+static int64_t BigIntToInt64(Napi::Value v, const char* what) {
+  bool lossless = true;
+  int64_t i = v.As<Napi::BigInt>().Int64Value(&lossless);
+  if (!lossless)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": BigInt " + v.ToString().Utf8Value() +
+                                             " does not fit in a 64-bit signed integer");
+  return i;
+}
+
 at::Scalar ToScalar(Napi::Value v, const char* what) {
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
     return at::Scalar(d);
   }
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  if (v.IsBigInt()) {
-    bool lossless = true;
-    return at::Scalar(static_cast<int64_t>(v.As<Napi::BigInt>().Int64Value(&lossless)));
-  }
+  if (v.IsBigInt()) return at::Scalar(BigIntToInt64(v, what));
   TypeErr(v.Env(), what, "a number", v);
 }
 
@@ -82,10 +90,7 @@ std::vector<at::Tensor> ToTensorList(Napi::Value v, const char* what) {
 }
 
 int64_t ToInt(Napi::Value v, const char* what) {
-  if (v.IsBigInt()) {
-    bool lossless = true;
-    return v.As<Napi::BigInt>().Int64Value(&lossless);
-  }
+  if (v.IsBigInt()) return BigIntToInt64(v, what);
   if (!v.IsNumber()) TypeErr(v.Env(), what, "an integer", v);
   double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d))
@@ -166,7 +171,14 @@ c10::Device ToDevice(Napi::Value v, const char* what) {
     if (s.size() > 4) {
       if (s[4] != ':' || s.size() == 5 || s.find_first_not_of("0123456789", 5) != std::string::npos)
         throw Napi::TypeError::New(v.Env(), std::string(what) + ": invalid device '" + s + "' (use 'cpu', 'cuda' or 'cuda:N')");
-      index = std::stoll(s.substr(5));
+      // c10::DeviceIndex is 8 bits: compare the digits (leading zeros dropped) before parsing, so no length overflows.
+      size_t first = std::min(s.find_first_not_of('0', 5), s.size() - 1);
+      std::string digits = s.substr(first);
+      constexpr int kMax = std::numeric_limits<c10::DeviceIndex>::max();
+      if (digits.size() > 3 || std::stoi(digits) > kMax)
+        throw Napi::RangeError::New(v.Env(), std::string(what) + ": device index in '" + s + "' is out of range (0 to " +
+                                                 std::to_string(kMax) + ")");
+      index = std::stoi(digits);
     }
     if (!at::hasCUDA())
       ThrowTorchError(v.Env(), "CUDA is not available: this LibTorch was built without CUDA or no GPU is present (device '" + s + "')",

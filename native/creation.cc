@@ -33,6 +33,26 @@ static size_t TypedArrayElementSize(napi_typedarray_type t) {
   }
 }
 
+// Floating values cast to an integer dtype must fit it (C++ casts out of range are undefined and wrap in practice);
+// the wording is LibTorch's for the same check on scalars.
+static void CheckFitsIntegral(Napi::Env env, const at::Tensor& host, at::ScalarType target) {
+  if (!at::isFloatingType(host.scalar_type()) || !at::isIntegralType(target, /*includeBool=*/false) || host.numel() == 0)
+    return;
+  double lo = 0, hi = 0;  // [lo, hi) after truncation toward zero
+  switch (target) {
+    case at::kByte: lo = 0; hi = 256; break;
+    case at::kChar: lo = -128; hi = 128; break;
+    case at::kShort: lo = -32768; hi = 32768; break;
+    case at::kInt: lo = -2147483648.0; hi = 2147483648.0; break;
+    default: lo = -9223372036854775808.0; hi = 9223372036854775808.0; break;
+  }
+  at::Tensor t = host.to(at::kDouble).trunc();
+  bool finite = t.isfinite().all().item<bool>();
+  if (!finite || t.min().item<double>() < lo || t.max().item<double>() >= hi)
+    throw Napi::RangeError::New(env, std::string("tensor(): value cannot be converted to type ") + c10::toString(target) +
+                                         " without overflow");
+}
+
 // fromBuffer(typedArray, shape, srcDtype, dtype?, device?): copies the host data into a new tensor.
 static Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -42,7 +62,9 @@ static Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
     std::vector<int64_t> shape = Shape(info[1]);
     at::ScalarType src = ToDtype(info[2], "source dtype");
     int64_t numel = 1;
-    for (int64_t d : shape) numel *= d;
+    for (int64_t d : shape)
+      if (__builtin_mul_overflow(numel, d, &numel))
+        throw Napi::RangeError::New(env, "tensor(): shape [" + c10::Join(", ", shape) + "] has more elements than fit in 64 bits");
     if (static_cast<int64_t>(arr.ElementLength()) != numel)
       throw Napi::RangeError::New(env, "tensor(): shape [" + c10::Join(", ", shape) + "] needs " + std::to_string(numel) +
                                            " values, got " + std::to_string(arr.ElementLength()));
@@ -52,6 +74,7 @@ static Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
     const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
     if (numel) std::memcpy(host.data_ptr(), data, static_cast<size_t>(numel) * esize);
     at::TensorOptions opts = Options(info, 3, src);
+    CheckFitsIntegral(env, host, opts.dtype().toScalarType());
     at::Tensor out = host.to(opts.device(), opts.dtype().toScalarType());
     return TensorWrap::Make(env, out);
   });

@@ -210,6 +210,11 @@ Napi::Value OptimizerWrap::Step(const Napi::CallbackInfo& info) {
     HideStaleGrads hide(opt);
     EnsureState();
     opt.step();
+    // LibTorch's SGD writes through p.data(), which has its own version counter: bump the parameters' own counters, as
+    // Python's in-place updates do, so a pending data() of a parameter sees that it moved.
+    for (auto& group : opt.param_groups())
+      for (auto& p : group.params())
+        if (p.grad().defined()) p.unsafeGetTensorImpl()->bump_version();
     return env.Undefined();
   });
 }

@@ -270,6 +270,15 @@ Napi::Value TensorWrap::GetNdim(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return Napi::Number::New(info.Env(), static_cast<double>(Get("ndim").dim())); });
 }
 
+// PyTorch's wording (torch/csrc/autograd/utils/error_messages.h).
+static std::string RequiresGradLeafError(bool requiresGrad) {
+  std::string m = "you can only change requires_grad flags of leaf variables.";
+  if (!requiresGrad)
+    m += " If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = "
+         "var.detach().";
+  return m;
+}
+
 Napi::Value TensorWrap::GetRequiresGrad(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return Napi::Boolean::New(info.Env(), Get("requiresGrad").requires_grad()); });
 }
@@ -278,6 +287,8 @@ void TensorWrap::SetRequiresGrad(const Napi::CallbackInfo& info, const Napi::Val
   Guarded(info.Env(), [&] {
     bool flag = ToBool(v, false, "requiresGrad");
     Get("requiresGrad");
+    // As Python's setter: a computed tensor's flag follows its graph, so any assignment is refused.
+    if (!t_.is_leaf()) ThrowTorchError(info.Env(), RequiresGradLeafError(flag), "ERR_NOT_LEAF");
     t_.set_requires_grad(flag);
   });
 }
@@ -286,6 +297,11 @@ Napi::Value TensorWrap::RequiresGradInPlace(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     bool flag = ToBool(info[0], true, "requiresGrad");
     Get("requiresGrad_");
+    // As torch.Tensor.requires_grad_: turning it on for a computed tensor that has it is a no-op, turning it off is refused.
+    if (!t_.is_leaf()) {
+      if (!flag) ThrowTorchError(info.Env(), RequiresGradLeafError(flag), "ERR_NOT_LEAF");
+      return info.This();
+    }
     t_.set_requires_grad(flag);
     return info.This();
   });
@@ -357,7 +373,7 @@ class DataWorker : public Napi::AsyncWorker {
  public:
   DataWorker(Napi::Env env, at::Tensor t, Napi::ArrayBuffer buf)
       : Napi::AsyncWorker(env, "torchgraft.data"), deferred_(Napi::Promise::Deferred::New(env)), t_(std::move(t)),
-        dst_(buf.Data()), bytes_(buf.ByteLength()) {
+        version_(t_._version()), dst_(buf.Data()), bytes_(buf.ByteLength()) {
     buf_ = Napi::Persistent(buf);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -376,17 +392,30 @@ class DataWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(buf_.Value()); }
-  void OnError(const Napi::Error& e) override {
+  // Every in-place write (through the tensor or any view of it) bumps the version counter it shares with t_, and writes
+  // happen on this (the JS) thread: an unchanged version here means the copy saw exactly the values at call time.
+  void OnOK() override {
+    if (t_._version() != version_) {
+      Reject("data(): the tensor was modified in place while its values were being copied (await data() before writing "
+             "to it, or read a clone)", "ERR_TENSOR_MODIFIED");
+      return;
+    }
+    deferred_.Resolve(buf_.Value());
+  }
+  void OnError(const Napi::Error& e) override { Reject(e.Message(), nullptr); }
+
+ private:
+  void Reject(const std::string& message, const char* code) {
     Addon* addon = Env().GetInstanceData<Addon>();
-    Napi::Value err = addon->torchErrorCtor.IsEmpty() ? e.Value()
-                                                      : addon->torchErrorCtor.New({Napi::String::New(Env(), e.Message())});
+    Napi::Object err = addon->torchErrorCtor.IsEmpty() ? Napi::Error::New(Env(), message).Value()
+                                                       : addon->torchErrorCtor.New({Napi::String::New(Env(), message)});
+    if (code) err.Set("code", Napi::String::New(Env(), code));
     deferred_.Reject(err);
   }
 
- private:
   Napi::Promise::Deferred deferred_;
   at::Tensor t_;
+  uint32_t version_;
   Napi::Reference<Napi::ArrayBuffer> buf_;
   void* dst_;
   size_t bytes_;
