@@ -1,6 +1,7 @@
 // safetensors reading and writing: a strict JSON parser for the header, validation against the file size before any
 // allocation, pread into tensors, and atomic writes (temp file, fsync, rename, fsync of the directory).
 #include "safetensors.h"
+#include "atomic_file.h"
 #include "registry.h"
 #include "tensor.h"
 #include "guard.h"
@@ -745,12 +746,6 @@ class InspectWorker : public FileWorker {
   Header header_;
 };
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 class SaveWorker : public FileWorker {
  public:
@@ -799,38 +794,23 @@ class SaveWorker : public FileWorker {
     while ((header.size() % 8) != 0) header += ' ';
     TORCH_CHECK(header.size() <= kMaxHeaderBytes, "the header would be ", header.size(), " bytes, over the format's limit");
 
-    std::random_device rd;
-    char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08x%08x", static_cast<long>(::getpid()), rd(), rd());
-    const std::string tmp = path_ + suffix;
+    AtomicFile file(path_, [this](const std::string& what, int err) { FailErrno(path_, what, err); });
+    const std::string& tmp = file.temp();
     int raw;
     do {
       raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     } while (raw < 0 && errno == EINTR);
     if (raw < 0) FailErrno(path_, "cannot create the temporary file '" + tmp + "'", errno);
     Fd fd(raw);
-    try {
-      unsigned char len[8];
-      uint64_t n = header.size();
-      for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
-      WriteAll(fd.get(), len, 8, tmp);
-      WriteAll(fd.get(), header.data(), header.size(), tmp);
-      for (auto& e : entries_)
-        if (e.second.nbytes()) WriteAll(fd.get(), e.second.data_ptr(), e.second.nbytes(), tmp);
-      if (::fsync(fd.get()) != 0) FailErrno(path_, "fsync of the temporary file failed", errno);
-      if (fd.Close() != 0) FailErrno(path_, "closing the temporary file failed", errno);
-      if (::rename(tmp.c_str(), path_.c_str()) != 0) FailErrno(path_, "cannot rename the temporary file over it", errno);
-    } catch (...) {
-      fd.Close();
-      ::unlink(tmp.c_str());
-      throw;
-    }
-    // The rename is durable only once the directory entry is on disk.
-    int dfd = ::open(DirName(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);  // some filesystems refuse fsync on a directory; the file itself is already safe
-      ::close(dfd);
-    }
+    unsigned char len[8];
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
+    WriteAll(fd.get(), len, 8, tmp);
+    WriteAll(fd.get(), header.data(), header.size(), tmp);
+    for (auto& e : entries_)
+      if (e.second.nbytes()) WriteAll(fd.get(), e.second.data_ptr(), e.second.nbytes(), tmp);
+    if (fd.Close() != 0) FailErrno(path_, "closing the temporary file failed", errno);
+    file.Commit();
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());

@@ -1,5 +1,6 @@
 // Loading and saving TorchScript archives off the JavaScript thread; every refusal is a TorchError naming the file.
 #include "script_module.h"
+#include "atomic_file.h"
 #include "convert.h"
 #include "guard.h"
 #include "addon.h"
@@ -100,12 +101,6 @@ class LoadWorker : public ScriptWorker {
   torch::jit::Module module_;
 };
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 class SaveWorker : public ScriptWorker {
  public:
@@ -114,29 +109,9 @@ class SaveWorker : public ScriptWorker {
 
  protected:
   void Run() override {
-    std::random_device rd;
-    char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08x%08x", static_cast<long>(::getpid()), rd(), rd());
-    const std::string tmp = path_ + suffix;
-    try {
-      module_.save(tmp);
-      int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) FailErrno("cannot reopen the temporary file '" + tmp + "'", errno);
-      int rc = ::fsync(fd);
-      int err = errno;
-      ::close(fd);
-      if (rc != 0) FailErrno("fsync of the temporary file failed", err);
-      if (::rename(tmp.c_str(), path_.c_str()) != 0) FailErrno("cannot rename the temporary file over it", errno);
-    } catch (...) {
-      ::unlink(tmp.c_str());
-      throw;
-    }
-    // The rename is durable only once the directory entry is on disk.
-    int dfd = ::open(DirName(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);  // some filesystems refuse fsync on a directory; the file itself is already safe
-      ::close(dfd);
-    }
+    AtomicFile file(path_, [this](const std::string& what, int err) { FailErrno(what, err); });
+    module_.save(file.temp());
+    file.Commit();
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());
