@@ -55,6 +55,16 @@ export function planView(offset: number, shape: number[], strides: number[], num
   return { core, ops };
 }
 
+/** Whether strides are the row-major strides of shape (dims of size 1 may have any stride). */
+function isContiguous(shape: number[], strides: number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
 /** Builds each tensor of a file as a view of one tensor per storage record. */
 export class StorageViews {
   readonly #bases = new Map<string, Tensor>();
@@ -111,6 +121,16 @@ export class StorageViews {
       this.#fail(`tensor '${name}' (offset ${t.offset}, size [${t.shape}], stride [${t.strides}]) reaches past its storage of ${storageNumel} elements`);
     if (numel > storageNumel && numel * esize > MAX_EXPANDED_BYTES)
       this.#fail(`tensor '${name}' repeats a storage of ${storageNumel} elements into ${numel}: refused to allocate ${numel * esize} bytes`);
+    if (isContiguous(t.shape, t.strides)) {
+      // The common case (a whole storage, or a chunk of one) in one or two ops: each handle is reported to V8.
+      if (t.offset === 0 && numel === storageNumel) return base.view(t.shape);
+      const chunk = base.narrow(0, t.offset, numel);
+      try {
+        return chunk.view(t.shape);
+      } finally {
+        chunk.dispose();
+      }
+    }
     const plan = planView(t.offset, t.shape, t.strides, storageNumel);
     return plan ? this.#compose(base, t, plan) : this.#copy(name, t);
   }
