@@ -35,6 +35,8 @@ for _ in range(30): s = [s, s]
 torch.save({'w': torch.ones(2), 'cfg': s}, d + '/shared_meta.pt')
 w = torch.zeros(512, 1024)
 torch.save({f'w{i}': w for i in range(400)}, d + '/tied.pt')
+e = torch.ones(1).expand(2048, 2048)
+torch.save({f'e{i}': e for i in range(400)}, d + '/tied_expanded.pt')
 base = torch.arange(20.).reshape(4, 5)
 ints = torch.arange(12).reshape(3, 4)
 views = {'a': base, 'b': base[1:, 1:3], 'c': base.t(), 'd': base[:, 2], 'e': base[3], 'f': base[::2, ::3],
@@ -96,6 +98,21 @@ test('a tensor saved under 400 names loads as 400 views of one storage, as in Py
   // One 2 MiB storage, not 400 copies of it.
   assert.ok(r.result.bytes <= 2 * 2 ** 20 + 65536, `tensors hold ${r.result.bytes} bytes`);
   assert.ok(r.result.sevens, 'writing w0 in place did not change w399: they are copies, not views of one storage');
+});
+
+test('a 16 MB broadcast tensor (a 4-byte storage, 17 KB on disk) under 400 names stays 400 views of 4 bytes', { skip: noPython }, () => {
+  assert.ok(fs.statSync(file('tied_expanded.pt')).size < 64 * 1024);
+  const r = loadInChild(file('tied_expanded.pt'), `
+    const bytes = tg.memory().bytes;
+    const sum = w.tensors.e399.sum().item();
+    report({ names: w.names.length, bytes, ms, sum, shape: w.tensors.e0.shape });
+    return;`);
+  assert.ok(!r.timedOut && r.status === 0, `child: ${r.status} ${r.signal} ${r.stderr.slice(-2000)}`);
+  assert.ok(!r.result.thrown, JSON.stringify(r.result));
+  assert.strictEqual(r.result.names, 400);
+  assert.deepStrictEqual(r.result.shape, [2048, 2048]);
+  assert.strictEqual(r.result.sum, 2048 * 2048);
+  assert.ok(r.result.bytes < 65536, `tensors hold ${r.result.bytes} bytes`);
 });
 
 test('views of one storage keep their values, share that storage, and an in-place write shows through', { skip: noPython }, () => {
