@@ -128,7 +128,8 @@ for (const [file, what] of [
     assert.strictEqual(format, 'pytorch');
     assert.deepStrictEqual(names, Object.keys(expected[file]));
     assert.deepStrictEqual(summary(tensors), expected[file]);
-    for (const t of Object.values(tensors)) assert.ok(t.isContiguous() && t.device === 'cpu');
+    // Views stay views of their storage, as torch.load gives them (contiguous or not).
+    for (const t of Object.values(tensors)) assert.ok(t.device === 'cpu');
     tg.dispose(tensors);
   });
 }
@@ -336,7 +337,7 @@ test('pickle tricks are refused by name without running anything', async () => {
     ['bytes declaring 4 GiB', Buffer.concat([op.proto, Buffer.from([0x42, 0xff, 0xff, 0xff, 0xff]), op.stop]), 'ERR_PICKLE_CORRUPT', /needs 4294967295 bytes/],
     ['20000 nested MARKs', Buffer.concat([op.proto, Buffer.alloc(20000, '('), op.stop]), 'ERR_PICKLE_LIMIT', /MARK/],
     ['lists nested 5000 deep', Buffer.concat([op.proto, Buffer.alloc(5000, ']'), Buffer.alloc(4999, 'a'), op.stop]), 'ERR_PICKLE_LIMIT', /deeper/],
-    ['a list that contains itself', Buffer.concat([op.proto, op.emptyList, op.put(0), op.get(0), op.append, op.stop]), 'ERR_PICKLE_LIMIT', /itself/],
+    ['a list that contains itself', Buffer.concat([op.proto, op.emptyList, op.put(0), op.get(0), op.append, op.stop]), 'ERR_PICKLE_CYCLE', /itself/],
     ['a numpy dtype that is not a number', Buffer.concat([op.proto, op.global('numpy', 'dtype'), op.str('O8'), Buffer.from([0x85]), op.reduce, op.stop]), 'ERR_PICKLE_CORRUPT', /only numeric and bool scalars/],
     ['a numpy array reconstruction', Buffer.concat([op.proto, op.global('numpy.core.multiarray', '_reconstruct'), op.stop]), 'ERR_PICKLE_FORBIDDEN', /_reconstruct/],
     ['an unknown opcode', Buffer.concat([op.proto, Buffer.from([0xff]), op.stop]), 'ERR_PICKLE_CORRUPT', /opcode 0xff/],

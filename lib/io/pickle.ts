@@ -5,6 +5,7 @@
  * may only set the attributes of an OrderedDict or a tensor. Nothing named by the file is ever executed; any other
  * callable is a TorchError naming it. Memo size, stack size and string lengths are bounded.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { TorchError } from '../errors';
 import type { DType } from '../dtype';
 
@@ -145,6 +146,10 @@ export interface PickleLimits {
   maxMarks: number;
 }
 export const DEFAULT_LIMITS: PickleLimits = { maxMemo: 1_000_000, maxStack: 1_000_000, maxMarks: 10_000 };
+/** Bytes a LONG1/LONG4 integer may hold: 2^32768 is far beyond any checkpoint's numbers (Python allows any size). */
+export const MAX_LONG_BYTES = 4096;
+/** The longest string V8 can hold; a longer BINUNICODE8 is refused before decoding. */
+const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
 
 /**
  * Unpickles `data` under the allowlist.
@@ -206,8 +211,10 @@ export function unpickleFrom(
     return buf.subarray(pos - n, pos);
   };
   const line = (): string => {
-    const end = buf.indexOf(0x0a, pos);
-    if (end < 0 || end - pos > 1024) corrupt('GLOBAL name line missing or too long');
+    // Only the next 1025 bytes are searched, so a missing newline costs no scan of the rest of the pickle.
+    const at = buf.subarray(pos, pos + 1025).indexOf(0x0a);
+    if (at < 0 || at > 1024) corrupt('GLOBAL name line missing or too long');
+    const end = pos + at;
     const s = buf.toString('utf8', pos, end);
     pos = end + 1;
     return s;
@@ -237,12 +244,18 @@ export function unpickleFrom(
     if (!memo.has(i)) corrupt(`memo index ${i} was never stored`);
     push(memo.get(i));
   };
-  const longFrom = (b: Buffer): number | bigint => {
+  const longFrom = (n: number): number | bigint => {
+    if (n > MAX_LONG_BYTES) throw new TorchError(`io: ${source}: pickle integer of ${n} bytes exceeds ${MAX_LONG_BYTES} bytes`, { code: 'ERR_PICKLE_LIMIT' });
+    const b = bytes(n);
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let k = b.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]);
+    // One hex parse of the reversed bytes: linear, where shifting a BigInt byte by byte is quadratic.
+    let v = BigInt('0x' + Buffer.from(b).reverse().toString('hex'));
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+  const text = (n: number, encoding: 'utf8' | 'latin1'): string => {
+    if (n > MAX_STRING) throw new TorchError(`io: ${source}: pickle string of ${n} bytes exceeds the ${MAX_STRING} a string may hold`, { code: 'ERR_PICKLE_LIMIT' });
+    return bytes(n).toString(encoding);
   };
   const setItems = (d: unknown, kv: unknown[]): void => {
     if (!(d instanceof PyDict)) corrupt('SETITEM(S) on something that is not a dict');
@@ -344,34 +357,35 @@ export function unpickleFrom(
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet) || s.frozen) corrupt('ADDITEMS to something that is not a set');
-        (s as PySet).items.push(...items);
+        // One push per item: spreading a million arguments overflows the call stack.
+        for (const v of items) (s as PySet).items.push(v);
         break;
       }
       case 0x91: push(new PySet(popMark(), true)); break; // FROZENSET
       case 0x4a: push(i32()); break; // BININT
       case 0x4b: push(u8()); break; // BININT1
       case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: push(longFrom(bytes(u8()))); break; // LONG1
+      case 0x8a: push(longFrom(u8())); break; // LONG1
       case 0x8b: { // LONG4
         const n = i32();
         if (n < 0) corrupt('negative LONG4 length');
-        push(longFrom(bytes(n)));
+        push(longFrom(n));
         break;
       }
       case 0x47: need(8); push(buf.readDoubleBE(pos)); pos += 8; break; // BINFLOAT
       case 0x4e: push(null); break; // NONE
       case 0x88: push(true); break; // NEWTRUE
       case 0x89: push(false); break; // NEWFALSE
-      case 0x58: push(bytes(u32()).toString('utf8')); break; // BINUNICODE
-      case 0x8c: push(bytes(u8()).toString('utf8')); break; // SHORT_BINUNICODE
-      case 0x8d: push(bytes(u64()).toString('utf8')); break; // BINUNICODE8
+      case 0x58: push(text(u32(), 'utf8')); break; // BINUNICODE
+      case 0x8c: push(text(u8(), 'utf8')); break; // SHORT_BINUNICODE
+      case 0x8d: push(text(u64(), 'utf8')); break; // BINUNICODE8
       case 0x54: { // BINSTRING (Python 2 str)
         const n = i32();
         if (n < 0) corrupt('negative BINSTRING length');
-        push(bytes(n).toString('latin1'));
+        push(text(n, 'latin1'));
         break;
       }
-      case 0x55: push(bytes(u8()).toString('latin1')); break; // SHORT_BINSTRING
+      case 0x55: push(text(u8(), 'latin1')); break; // SHORT_BINSTRING
       case 0x42: push(new Uint8Array(bytes(u32()))); break; // BINBYTES
       case 0x43: push(new Uint8Array(bytes(u8()))); break; // SHORT_BINBYTES
       case 0x8e: push(new Uint8Array(bytes(u64()))); break; // BINBYTES8

@@ -15,6 +15,8 @@ const LEGACY_PROTOCOL_VERSION = 1001;
 export interface LegacyContent {
   root: unknown;
   storages: Map<string, Uint8Array>;
+  /** Bytes of the object's pickle (the bound on what it may expand to). */
+  pickleBytes: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function readLegacy(file: string): Promise<LegacyContent> {
   const little = r.value instanceof PyDict ? r.value.map.get('little_endian') : undefined;
   if (typeof little !== 'boolean') fail('system info without little_endian');
   const refs = new Map<string, StorageRef>();
+  const objectStart = r.end;
   r = unpickleFrom(buf, r.end, source, (pid, at) => {
     // The sixth field described views of storages in PyTorch < 0.4; those files are refused.
     if (isTuple(pid) && pid.length > 5 && pid[5] !== null) fail('storage views (PyTorch < 0.4) are not supported');
@@ -48,6 +51,7 @@ export async function readLegacy(file: string): Promise<LegacyContent> {
     return s;
   });
   const root = r.value;
+  const pickleBytes = r.end - objectStart;
   r = unpickleFrom(buf, r.end, source, noPid);
   const keys = r.value;
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) fail('the storage key list is not a list of strings');
@@ -72,5 +76,5 @@ export async function readLegacy(file: string): Promise<LegacyContent> {
   }
   for (const key of refs.keys()) if (!storages.has(key)) fail(`storage '${key}' is used but not stored`);
   if (pos !== buf.length) fail(`${buf.length - pos} bytes after the last storage`);
-  return { root, storages };
+  return { root, storages, pickleBytes };
 }

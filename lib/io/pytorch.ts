@@ -5,13 +5,14 @@
  * common wrappers unwrapped.
  */
 import * as fs from 'node:fs';
-import { binding } from '../native';
 import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { openZip, firstEntryName, ZipArchive } from './zip';
 import { readLegacy } from './pytorch-legacy';
 import { unpickle, storageFromPid, StorageRef, TensorRef, PyDict, PySet, PyGlobal, PyDevice, NpDType, ELEMENT_SIZE, describe } from './pickle';
+import { PickleGraph, MAX_DEPTH } from './pickle-graph';
+import { StorageViews, MAX_EXPANDED_BYTES } from './storage-views';
 
 /** Options of `loadPytorch`. */
 export interface PytorchLoadOptions {
@@ -26,9 +27,9 @@ export interface PytorchLoadOptions {
 const WRAPPER_KEYS = ['state_dict', 'model_state_dict', 'model'];
 /** Leading bytes of the legacy (PyTorch < 1.6, or `_use_new_zipfile_serialization=False`) format: its pickled magic number. */
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
-/** A view may repeat storage elements (stride 0); materialising it is refused beyond this many bytes. */
-const MAX_EXPANDED_BYTES = 256 * 2 ** 20;
-const MAX_DEPTH = 100;
+/** Names, metadata values and string bytes a pickle may expand to, per byte of pickle (plus a floor for small files). */
+const EXPANSION_PER_BYTE = 8;
+const EXPANSION_FLOOR = 2 ** 24;
 
 function fail(file: string, problem: string, code: string): never {
   throw new TorchError(`io: '${file}': ${problem}`, { code });
@@ -68,39 +69,6 @@ async function storageBytes(zip: ZipArchive, prefix: string, s: StorageRef, orde
   return bytes;
 }
 
-/** Materialises a tensor view after checking its sizes against its storage. */
-function makeTensor(file: string, name: string, t: TensorRef, bytes: Uint8Array): Tensor {
-  const esize = ELEMENT_SIZE[t.storage.dtype];
-  const storageNumel = Math.floor(bytes.length / esize);
-  let numel = 1;
-  for (const d of t.shape) numel *= d;
-  if (!Number.isSafeInteger(numel)) fail(file, `tensor '${name}' has too many elements`, 'ERR_PYTORCH_TENSOR');
-  if (numel > 0) {
-    const last = t.offset + t.shape.reduce((acc, d, i) => acc + (d - 1) * t.strides[i], 0);
-    if (!Number.isSafeInteger(last) || last >= storageNumel)
-      fail(file, `tensor '${name}' (offset ${t.offset}, size [${t.shape}], stride [${t.strides}]) reaches past its storage of ${storageNumel} elements`, 'ERR_PYTORCH_TENSOR');
-    if (numel > storageNumel && numel * esize > MAX_EXPANDED_BYTES)
-      fail(file, `tensor '${name}' repeats a storage of ${storageNumel} elements into ${numel}: refused to allocate ${numel * esize} bytes`, 'ERR_PYTORCH_TENSOR');
-  }
-  let src = bytes;
-  // A bool byte other than 0 or 1 is undefined behaviour in LibTorch: normalise first.
-  if (t.storage.dtype === 'bool' && bytes.some((b) => b > 1)) src = bytes.map((b) => (b ? 1 : 0));
-  try {
-    return binding.tensorFromBytes(src, t.storage.dtype, t.shape, t.strides, t.offset) as Tensor;
-  } catch (e) {
-    fail(file, `tensor '${name}': ${(e as Error).message}`, 'ERR_PYTORCH_TENSOR');
-  }
-}
-
-/** Whether a value holds a tensor anywhere inside (bounded depth; cycles count as too deep). */
-function holdsTensor(v: unknown, depth = 0): boolean {
-  if (depth > MAX_DEPTH) return false;
-  if (v instanceof TensorRef) return true;
-  if (v instanceof PyDict) return [...v.map.values()].some((x) => holdsTensor(x, depth + 1));
-  if (Array.isArray(v)) return v.some((x) => holdsTensor(x, depth + 1));
-  return false;
-}
-
 /** A plain JSON value for metadata; bytes as base64, big integers as decimal strings, globals by name. */
 function toJson(v: unknown, file: string, depth = 0): unknown {
   if (depth > MAX_DEPTH) fail(file, `a value nests deeper than ${MAX_DEPTH} levels (or refers to itself)`, 'ERR_PICKLE_LIMIT');
@@ -128,21 +96,21 @@ function keyName(k: unknown): string {
 }
 
 /** Flattens containers to dotted names: tensors to `out`, other leaves (as JSON) to `meta`. */
-function flatten(v: unknown, path: string, out: [string, TensorRef][], meta: [string, string][], file: string, depth = 0): void {
-  if (depth > MAX_DEPTH) fail(file, `containers nest deeper than ${MAX_DEPTH} levels (or refer to themselves)`, 'ERR_PICKLE_LIMIT');
+function flatten(g: PickleGraph, v: unknown, path: string, out: [string, TensorRef][], meta: [string, string][], depth = 0): void {
+  if (depth > MAX_DEPTH) fail(g.file, `containers nest deeper than ${MAX_DEPTH} levels (or refer to themselves)`, 'ERR_PICKLE_LIMIT');
   const join = (k: string): string => (path ? `${path}.${k}` : k);
   if (v instanceof TensorRef) out.push([path || 'tensor', v]);
-  else if (v instanceof PyDict && holdsTensor(v)) for (const [k, x] of v.map) flatten(x, join(keyName(k)), out, meta, file, depth + 1);
-  else if (Array.isArray(v) && holdsTensor(v)) v.forEach((x, i) => flatten(x, join(String(i)), out, meta, file, depth + 1));
-  else meta.push([path || 'value', JSON.stringify(toJson(v, file))]);
+  else if (v instanceof PyDict && g.holdsTensor(v)) for (const [k, x] of v.map) flatten(g, x, join(keyName(k)), out, meta, depth + 1);
+  else if (Array.isArray(v) && g.holdsTensor(v)) v.forEach((x, i) => flatten(g, x, join(String(i)), out, meta, depth + 1));
+  else meta.push([path || 'value', JSON.stringify(toJson(v, g.file))]);
 }
 
 /** Picks the state dict inside the common wrappers; returns it and the keys walked through. */
-function unwrapState(root: unknown): { inner: unknown; path: string[] } {
+function unwrapState(g: PickleGraph, root: unknown): { inner: unknown; path: string[] } {
   const path: string[] = [];
   let cur = root;
   while (cur instanceof PyDict && ![...cur.map.values()].some((x) => x instanceof TensorRef)) {
-    const key = WRAPPER_KEYS.find((k) => cur instanceof PyDict && cur.map.get(k) instanceof PyDict && holdsTensor(cur.map.get(k)));
+    const key = WRAPPER_KEYS.find((k) => cur instanceof PyDict && cur.map.get(k) instanceof PyDict && g.holdsTensor(cur.map.get(k)));
     if (!key) break;
     path.push(key);
     cur = (cur as PyDict).map.get(key);
@@ -167,8 +135,8 @@ function unwrapState(root: unknown): { inner: unknown; path: string[] } {
  */
 export async function loadPytorch(file: string, options: PytorchLoadOptions = {}): Promise<LoadedWeights> {
   if ((await legacyKind(file)) === 'pickle') {
-    const { root, storages } = await readLegacy(file);
-    return build(file, root, async (s) => storages.get(s.key) ?? fail(file, `storage '${s.key}' is missing`, 'ERR_PYTORCH_STORAGE'), options);
+    const { root, storages, pickleBytes } = await readLegacy(file);
+    return build(file, root, pickleBytes, async (s) => storages.get(s.key) ?? fail(file, `storage '${s.key}' is missing`, 'ERR_PYTORCH_STORAGE'), options);
   }
   const zip = await openZip(file);
   try {
@@ -178,20 +146,27 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
     const pkl = await zip.read(pklEntry, Math.min(zip.size * 1100, 2 ** 31));
     const source = `'${file}' (${pklEntry.name})`;
     const root = unpickle(pkl, source, (pid, at) => storageFromPid(pid, source, at));
-    return await build(file, root, (s) => storageBytes(zip, prefix, s, order), options);
+    return await build(file, root, pkl.length, (s) => storageBytes(zip, prefix, s, order), options);
   } finally {
     await zip.close();
   }
 }
 
-/** Flattens and unwraps an unpickled object, then materialises its tensors from their storages' bytes. */
-async function build(file: string, root: unknown, bytesOf: (s: StorageRef) => Promise<Uint8Array>, options: PytorchLoadOptions): Promise<LoadedWeights> {
+/**
+ * Flattens and unwraps an unpickled object, then builds its tensors as views of their storages. The object graph is
+ * checked first (cycles, depth, expanded size within a multiple of the pickle's bytes), so every later walk is linear.
+ */
+async function build(file: string, root: unknown, pickleBytes: number, bytesOf: (s: StorageRef) => Promise<Uint8Array>, options: PytorchLoadOptions): Promise<LoadedWeights> {
   const made: Tensor[] = [];
+  const g = new PickleGraph(file, EXPANSION_PER_BYTE * pickleBytes + EXPANSION_FLOOR);
+  let storageTotal = 0;
+  const views = new StorageViews(file, () => MAX_EXPANDED_BYTES + storageTotal);
   try {
+    g.check(root);
     const metaPairs: [string, string][] = [];
     let body = root;
     if (options.unwrap !== false) {
-      const { inner, path } = unwrapState(root);
+      const { inner, path } = unwrapState(g, root);
       if (path.length) {
         body = inner;
         metaPairs.push(['torchgraft.unwrapped', path.join('.')]);
@@ -200,7 +175,7 @@ async function build(file: string, root: unknown, bytesOf: (s: StorageRef) => Pr
         let holder = root as PyDict;
         for (let i = 0; i < path.length; i++) {
           const at = path.slice(0, i).join('.');
-          for (const [k, x] of holder.map) if (k !== path[i]) flatten(x, at ? `${at}.${keyName(k)}` : keyName(k), restTensors, metaPairs, file);
+          for (const [k, x] of holder.map) if (k !== path[i]) flatten(g, x, at ? `${at}.${keyName(k)}` : keyName(k), restTensors, metaPairs);
           holder = holder.map.get(path[i]) as PyDict;
         }
         if (restTensors.length) metaPairs.push(['torchgraft.ignored', JSON.stringify(restTensors.map((e) => e[0]))]);
@@ -208,8 +183,8 @@ async function build(file: string, root: unknown, bytesOf: (s: StorageRef) => Pr
     }
     const refs: [string, TensorRef][] = [];
     // A top-level dict is a state dict even without tensors: each entry gets its own name.
-    if (body instanceof PyDict) for (const [k, x] of body.map) flatten(x, keyName(k), refs, metaPairs, file);
-    else flatten(body, '', refs, metaPairs, file);
+    if (body instanceof PyDict) for (const [k, x] of body.map) flatten(g, x, keyName(k), refs, metaPairs);
+    else flatten(g, body, '', refs, metaPairs);
     if (options.unwrap !== false && refs.length && refs.every(([n]) => n.startsWith('module.'))) {
       for (const r of refs) r[0] = r[0].slice('module.'.length);
       metaPairs.push(['torchgraft.strippedPrefix', 'module.']);
@@ -219,22 +194,21 @@ async function build(file: string, root: unknown, bytesOf: (s: StorageRef) => Pr
       if (seen.has(n)) fail(file, `two tensors flatten to the name '${n}'`, 'ERR_PYTORCH_NAMES');
       seen.add(n);
     }
-    // Each record's bytes are dropped after the last tensor that views them, so a large file is not held twice.
+    // Each record is read once; its raw bytes are dropped after the last tensor that views them.
     const lastUse = new Map<string, number>();
     refs.forEach(([, ref], i) => lastUse.set(ref.storage.key, i));
-    const cache = new Map<string, Uint8Array>();
     const out: [string, Tensor][] = [];
     for (let i = 0; i < refs.length; i++) {
       const [name, ref] = refs[i];
-      let bytes = cache.get(ref.storage.key);
-      if (!bytes) {
-        bytes = await bytesOf(ref.storage);
-        cache.set(ref.storage.key, bytes);
+      if (!views.has(ref.storage.key)) {
+        const bytes = await bytesOf(ref.storage);
+        storageTotal += bytes.length;
+        views.addStorage(ref.storage, bytes);
       }
-      const t = makeTensor(file, name, ref, bytes);
+      const t = views.view(name, ref);
       made.push(t);
       out.push([name, t]);
-      if (lastUse.get(ref.storage.key) === i) cache.delete(ref.storage.key);
+      if (lastUse.get(ref.storage.key) === i) views.dropBytes(ref.storage.key);
     }
     const metadata: Record<string, string> = {};
     for (const [k, v] of metaPairs) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -242,6 +216,8 @@ async function build(file: string, root: unknown, bytesOf: (s: StorageRef) => Pr
   } catch (e) {
     for (const t of made) t.dispose();
     throw e;
+  } finally {
+    views.dispose();
   }
 }
 

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { ZipEntry } from './zip-names';
+import { scriptPickleProblem, RecordSize } from './torchscript-pickle';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 const MAX_PICKLE_BYTES = 512 * 1024 * 1024; // far above any real archive's module structure
@@ -68,6 +69,14 @@ export function pickleProblem(b: Buffer): string | undefined {
   return 'no STOP opcode';
 }
 
+/** How LibTorch finds the storages of `<archive>/data.pkl` (in `data/`) and `constants.pkl` (in `constants/`). */
+function storageRecords(name: string, sizes: Map<string, number>): RecordSize | undefined {
+  const m = /^(.*\/)?(data|constants)\.pkl$/.exec(name);
+  if (!m) return undefined; // other pickles (debug info) never read storages
+  const folder = `${m[1] ?? ''}${m[2]}/`;
+  return (key) => sizes.get(folder + key);
+}
+
 /** Where a record's data start, or its problem. */
 async function locateRecord(fh: fs.promises.FileHandle, e: ZipEntry, fileSize: number): Promise<{ start: number } | { problem: string }> {
   if (e.method !== 0 && e.method !== 8) return { problem: `compression method ${e.method}, which PyTorch archives do not use` };
@@ -88,6 +97,12 @@ async function locateRecord(fh: fs.promises.FileHandle, e: ZipEntry, fileSize: n
  * @param entries the central directory (zipEntries).
  */
 export async function torchScriptProblem(file: string, entries: ZipEntry[], fileSize: number): Promise<string | undefined> {
+  const sizes = new Map<string, number>();
+  for (const e of entries) {
+    // Which of two same-named records LibTorch would read is not defined: refuse rather than guess.
+    if (sizes.has(e.name)) return `record '${e.name}' appears twice`;
+    sizes.set(e.name, e.size);
+  }
   const fh = await fs.promises.open(file, 'r');
   try {
     for (const e of entries) {
@@ -103,7 +118,7 @@ export async function torchScriptProblem(file: string, entries: ZipEntry[], file
       } catch (err) {
         return `record '${e.name}': cannot be inflated (${(err as Error).message})`;
       }
-      const problem = pickleProblem(data);
+      const problem = pickleProblem(data) ?? scriptPickleProblem(data, storageRecords(e.name, sizes));
       if (problem) return `record '${e.name}': ${problem}`;
     }
     return undefined;
