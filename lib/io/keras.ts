@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
-import { tensor } from '../creation';
+import { empty, tensor } from '../creation';
+import type { DType } from '../dtype';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { RawDType, tensorFromLE } from './decode';
 import type { ConvertedWeight, KerasLayerInfo, RawKeras } from './keras-raw';
@@ -16,22 +17,60 @@ export type { KerasLayerInfo } from './keras-raw';
 
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-const VIEW: Partial<Record<RawDType, new (b: ArrayBuffer) => Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array>> = {
+type View = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+const VIEW: Partial<Record<RawDType, { new (b: ArrayBuffer, offset?: number, length?: number): View; BYTES_PER_ELEMENT: number }>> = {
   float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array,
 };
 
-/** A tensor of converted bytes; a whole buffer the worker handed over is wrapped without a JavaScript copy. */
-function tensorOf(w: ConvertedWeight): Tensor {
+/** Bytes copied into a tensor between two turns of the event loop: a few milliseconds of memcpy on a busy machine. */
+const SLICE_BYTES = 1 << 20;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A tensor of converted bytes. A whole buffer the worker handed over is copied in slices of SLICE_BYTES into an
+ * empty tensor, letting the event loop turn between slices, so even a huge weight never blocks it for long.
+ */
+async function tensorOf(w: ConvertedWeight): Promise<Tensor> {
   const View = VIEW[w.dtype];
   const whole = w.bytes.byteOffset === 0 && w.bytes.byteLength === w.bytes.buffer.byteLength;
-  return View && whole ? tensor(new View(w.bytes.buffer as ArrayBuffer), { shape: w.shape }) : tensorFromLE(w.bytes, w.dtype, w.shape);
+  if (!View || !whole) return tensorFromLE(w.bytes, w.dtype, w.shape);
+  const buffer = w.bytes.buffer as ArrayBuffer;
+  if (buffer.byteLength <= SLICE_BYTES) return tensor(new View(buffer), { shape: w.shape });
+  const out = empty(w.shape, { dtype: w.dtype as DType });
+  try {
+    const flat = out.view([-1]);
+    try {
+      const itemsize = View.BYTES_PER_ELEMENT;
+      const step = Math.floor(SLICE_BYTES / itemsize);
+      const n = buffer.byteLength / itemsize;
+      for (let start = 0; start < n; start += step) {
+        const len = Math.min(step, n - start);
+        const part = tensor(new View(buffer, start * itemsize, len));
+        const dst = flat.narrow(0, start, len);
+        dst.copy_(part);
+        dst.dispose();
+        part.dispose();
+        await turn();
+      }
+    } finally {
+      flat.dispose();
+    }
+    return out;
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
 }
 
-/** Wraps every converted weight in a tensor; disposes everything made so far when one fails. */
-function tensorsOf(file: string, raw: RawKeras): Record<string, Tensor> {
+/** Wraps every converted weight in a tensor off the event loop's critical path; on failure disposes all made so far. */
+async function tensorsOf(file: string, raw: RawKeras): Promise<Record<string, Tensor>> {
   const made: [string, Tensor][] = [];
   try {
-    for (const w of raw.weights) made.push([w.name, tensorOf(w)]);
+    for (const w of raw.weights) {
+      made.push([w.name, await tensorOf(w)]);
+      await turn();
+    }
   } catch (e) {
     for (const [, t] of made) t.dispose();
     throw e instanceof TorchError ? e : new TorchError(`keras: '${file}': ${(e as Error).message}`, { code: 'ERR_KERAS_DATA', cause: e });
@@ -76,7 +115,7 @@ export async function loadKeras(file: string): Promise<LoadedWeights> {
   const raw = await readKeras(file);
   const metadata: Record<string, string> = { ...raw.attrs, layers: JSON.stringify(raw.infos) };
   if (raw.optimizer) metadata.optimizer_weights = 'present in the file, ignored';
-  return { format: 'keras-h5', names: raw.weights.map((w) => w.name), tensors: tensorsOf(file, raw), metadata };
+  return { format: 'keras-h5', names: raw.weights.map((w) => w.name), tensors: await tensorsOf(file, raw), metadata };
 }
 
 /** The HDF5 signature at offset 0 (a user block may move it, to 512, 1024, ...; those fall back to the extension). */
