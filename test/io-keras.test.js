@@ -321,3 +321,25 @@ with h5py.File(sys.argv[1], 'w') as f:
   assert.ok(fs.statSync(bomb).size < 512 * 1024);
   await rejectsWith(tg.io.load(bomb), 'ERR_KERAS_DATA', bomb, /declares 33554432 bytes of data, more than a \d+-byte file can hold \(compressed data may expand 64x at most\)/);
 });
+
+test('the worker-side relayout (permuteBytes) equals LibTorch permute().contiguous() for every rank, order and width', () => {
+  const { permuteBytes } = require('../dist/io/permute-bytes.js');
+  let seed = 7;
+  const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  for (let trial = 0; trial < 60; trial++) {
+    const rank = 1 + rand(5);
+    const shape = Array.from({ length: rank }, () => 1 + rand(rank > 3 ? 7 : 70));
+    const perm = [...Array(rank).keys()];
+    for (let i = rank - 1; i > 0; i--) {
+      const j = rand(i + 1);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    const n = shape.reduce((a, b) => a * b, 1);
+    for (const [Typed, dtype] of [[Float64Array, 'float64'], [Float32Array, 'float32'], [Int16Array, 'int16'], [Uint8Array, 'uint8']]) {
+      const src = Typed.from({ length: n }, (_, i) => (i * 37) % 251);
+      const expected = tg.tidy(() => tg.tensor(src, { shape, dtype }).permute(perm).contiguous().dataSync());
+      const got = new Typed(permuteBytes(new Uint8Array(src.buffer), Typed.BYTES_PER_ELEMENT, shape, perm).buffer);
+      assert.deepStrictEqual(Array.from(got), Array.from(expected), `shape [${shape}] perm [${perm}] ${dtype}`);
+    }
+  }
+});

@@ -1,6 +1,7 @@
 /**
- * The main-thread side of the HDF5 worker: one lazily started worker thread serves every Keras read in turn; it is
- * unreferenced while idle (it never keeps the process alive) and restarted if it ever stops.
+ * The main-thread side of the HDF5 worker: one lazily started worker thread serves Keras reads one at a time, each
+ * under a watchdog. A read that does not answer in time terminates the worker and fails with `ERR_HDF5_TIMEOUT`;
+ * the next read starts a fresh one. The worker is unreferenced while idle (it never keeps the process alive).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,54 +9,89 @@ import { Worker } from 'node:worker_threads';
 import { TorchError } from '../errors';
 import { RawKeras, readKerasRaw } from './keras-raw';
 
-interface Pending {
+interface Job {
   file: string;
+  fileSize: number;
   resolve: (raw: RawKeras) => void;
   reject: (e: Error) => void;
 }
 
 const WORKER = path.join(__dirname, 'hdf5-worker.js');
-const pending = new Map<number, Pending>();
+const queue: Job[] = [];
 let worker: Worker | undefined;
-let nextId = 0;
+let current: { job: Job; timer: NodeJS.Timeout; w: Worker } | undefined;
 
-function stopped(w: Worker, why: string): void {
-  if (worker !== w) return;
-  worker = undefined;
-  for (const [id, p] of pending) {
-    pending.delete(id);
-    p.reject(new TorchError(`keras: '${p.file}': the HDF5 reader thread stopped (${why})`, { code: 'ERR_HDF5' }));
-  }
+/**
+ * How long one read may take: 30 s plus 1 s per 4 MB of file (h5wasm reads and relayouts about 70 MB/s), or the
+ * `TORCHGRAFT_HDF5_TIMEOUT_MS` environment variable when it is a positive number.
+ */
+export function watchdogMs(fileSize: number): number {
+  const env = Number(process.env.TORCHGRAFT_HDF5_TIMEOUT_MS);
+  if (Number.isFinite(env) && env > 0) return env;
+  return 30_000 + Math.ceil(fileSize / 4e6) * 1000;
+}
+
+/** Ends the current job with `outcome` and starts the next one. */
+function finish(outcome: { raw: RawKeras } | { error: Error }): void {
+  const c = current;
+  if (!c) return;
+  current = undefined;
+  clearTimeout(c.timer);
+  if ('raw' in outcome) c.job.resolve(outcome.raw);
+  else c.job.reject(outcome.error);
+  next();
 }
 
 function start(): Worker {
   const w = new Worker(WORKER);
-  w.on('message', (m: { id: number; raw?: RawKeras; error?: { message: string; code?: string } }) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (!pending.size) w.unref();
-    if (m.error) p.reject(new TorchError(m.error.message, { code: m.error.code }));
-    else p.resolve(m.raw as RawKeras);
+  w.on('message', (m: { raw?: RawKeras; error?: { message: string; code?: string } }) => {
+    if (current?.w !== w) return;
+    finish(m.error ? { error: new TorchError(m.error.message, { code: m.error.code }) } : { raw: m.raw as RawKeras });
   });
-  w.on('error', (e) => stopped(w, e.message));
-  w.on('exit', (code) => stopped(w, `exit code ${code}`));
+  const stopped = (why: string) => {
+    if (worker === w) worker = undefined;
+    if (current?.w === w) finish({ error: new TorchError(`keras: '${current.job.file}': the HDF5 reader thread stopped (${why})`, { code: 'ERR_HDF5' }) });
+  };
+  w.on('error', (e) => stopped(e.message));
+  w.on('exit', (code) => stopped(`exit code ${code}`));
   w.unref();
   return w;
 }
 
+/** Sends the next queued job to the worker (started if needed) with its watchdog armed. */
+function next(): void {
+  if (current) return;
+  const job = queue.shift();
+  if (!job) {
+    worker?.unref();
+    return;
+  }
+  const w = (worker ??= start());
+  w.ref();
+  const ms = watchdogMs(job.fileSize);
+  const timer = setTimeout(() => {
+    if (current?.w !== w) return;
+    // A worker stuck in HDF5 cannot be trusted again: end it; the next job gets a fresh one.
+    worker = undefined;
+    const file = current.job.file;
+    finish({ error: new TorchError(`keras: '${file}': the HDF5 reader did not finish within ${ms} ms; its thread was stopped`, { code: 'ERR_HDF5_TIMEOUT' }) });
+    void w.terminate();
+  }, ms);
+  timer.unref();
+  current = { job, timer, w };
+  w.postMessage({ file: path.resolve(job.file) });
+}
+
 /**
- * `readKerasRaw` in the HDF5 worker thread, so a large file does not block the event loop. Falls back to the
- * calling thread when the compiled worker is absent (running the TypeScript sources directly).
+ * `readKerasRaw` in the HDF5 worker thread, so neither a large file nor a hostile one blocks the event loop; reads
+ * queue and each runs under the watchdog (`watchdogMs`). Falls back to the calling thread when the compiled worker
+ * is absent (running the TypeScript sources directly).
+ * @throws TorchError `ERR_HDF5_TIMEOUT` when the reader does not answer in time, or the reader's own errors.
  */
 export function readKerasRawOffThread(file: string, fileSize: number): Promise<RawKeras> {
-  if (!fs.existsSync(WORKER)) return readKerasRaw(file, fileSize);
-  worker ??= start();
-  const w = worker;
-  const id = nextId++;
+  if (!fs.existsSync(WORKER)) return readKerasRaw(file);
   return new Promise<RawKeras>((resolve, reject) => {
-    pending.set(id, { file, resolve, reject });
-    w.ref();
-    w.postMessage({ id, file: path.resolve(file), fileSize });
+    queue.push({ file, fileSize, resolve, reject });
+    next();
   });
 }

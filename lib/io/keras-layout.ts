@@ -39,13 +39,20 @@ export function splitKerasName(layer: string, stored: string): { sub: string[]; 
   return { sub: parts, variable };
 }
 
-/** `t` permuted into a contiguous tensor; `t` is disposed. */
-function permuted(t: Tensor, dims: number[]): Tensor {
-  const p = t.permute(dims);
-  const c = p.contiguous();
-  p.dispose();
-  t.dispose();
-  return c;
+/** How one variable becomes a PyTorch tensor: its name, an optional permutation, then its final shape. */
+export interface VariablePlan {
+  /** PyTorch-style dotted name, e.g. `conv2d.weight`. */
+  name: string;
+  /** The stored name it comes from. */
+  from: string;
+  /** The layout change: `'transpose'`, `'HWIO->OIHW'`, `'kept'`, ... */
+  layout: string;
+  /** Stored (Keras) shape. */
+  kerasShape: number[];
+  /** Dimension order applied to the stored tensor (made contiguous), when the layout changes. */
+  perm?: number[];
+  /** The final shape (after `perm`, a reshape when it differs). */
+  shape: number[];
 }
 
 // Keras kernels put the output channel last; PyTorch puts it first (and input channels second).
@@ -56,22 +63,81 @@ const KERNEL_PERMUTATION: Record<number, [number[], string]> = {
   5: [[4, 3, 0, 1, 2], 'DHWIO->OIDHW'],
 };
 
+const permutedShape = (s: number[], perm: number[]): number[] => perm.map((d) => s[d]);
+
 /** (H, W, Cin, mult) -> (Cin*mult, 1, H, W): a grouped conv with groups=Cin, output channel c*mult+m. */
-function depthwise(t: Tensor): [Tensor, string] {
-  const s = t.shape;
-  if (s.length === 4) {
-    const p = permuted(t, [2, 3, 0, 1]);
-    const r = p.reshape([s[2] * s[3], 1, s[0], s[1]]);
+function depthwise(s: number[]): { perm?: number[]; shape: number[]; layout: string } {
+  if (s.length === 4) return { perm: [2, 3, 0, 1], shape: [s[2] * s[3], 1, s[0], s[1]], layout: 'HWCM->(C*M)1HW' };
+  if (s.length === 3) return { perm: [1, 2, 0], shape: [s[1] * s[2], 1, s[0]], layout: 'KCM->(C*M)1K' };
+  return { shape: s, layout: 'kept' };
+}
+
+/**
+ * Plans one layer's conversion to PyTorch names and layouts from its variables' stored names and shapes, without
+ * touching data (the HDF5 worker applies it to bytes, convertLayer to tensors). `className` is the Keras layer class
+ * when the file records it.
+ */
+export function planLayer(layer: string, className: string | undefined, vars: { stored: string; sub: string[]; variable: string; shape: number[] }[]): VariablePlan[] {
+  const names = new Set(vars.map((v) => v.variable));
+  const recurrent = (className !== undefined && RECURRENT.has(className)) || names.has('recurrent_kernel');
+  const separable = names.has('pointwise_kernel');
+  return vars.map((v) => {
+    const kerasShape = [...v.shape];
+    const base = [layer, ...v.sub];
+    const out = (suffix: string, layout: string, perm?: number[], shape?: number[]): VariablePlan => ({
+      name: [...base, suffix].join('.'), from: v.stored, layout, kerasShape, perm, shape: shape ?? (perm ? permutedShape(kerasShape, perm) : kerasShape),
+    });
+    if (recurrent) return out(v.variable, 'kept');
+    switch (v.variable) {
+      case 'kernel': {
+        const perm = KERNEL_PERMUTATION[kerasShape.length];
+        if (!perm) return out('weight', 'kept');
+        // Conv*Transpose kernels are (..., out, in); the same permutation gives PyTorch's (in, out, ...).
+        const layout = className?.endsWith('Transpose') && kerasShape.length > 2 ? perm[1].replace('IO->OI', 'OI->IO') : perm[1];
+        return out('weight', layout, perm[0]);
+      }
+      case 'bias':
+        return out(separable ? 'pointwise.bias' : 'bias', 'same');
+      case 'depthwise_kernel': {
+        const d = depthwise(kerasShape);
+        return out(separable ? 'depthwise.weight' : 'weight', d.layout, d.perm, d.shape);
+      }
+      case 'pointwise_kernel': {
+        const perm = KERNEL_PERMUTATION[kerasShape.length];
+        return perm ? out('pointwise.weight', perm[1], perm[0]) : out('pointwise_kernel', 'kept');
+      }
+      case 'gamma':
+        return out('weight', 'same');
+      case 'beta':
+        return out('bias', 'same');
+      case 'moving_mean':
+        return out('running_mean', 'same');
+      case 'moving_variance':
+        return out('running_var', 'same');
+      case 'embeddings':
+        return out('weight', 'same');
+      default:
+        return out(v.variable, 'kept');
+    }
+  });
+}
+
+/** `t` laid out as `plan` says (permuted and made contiguous, then reshaped); `t` is consumed. */
+function applyPlan(t: Tensor, plan: VariablePlan): Tensor {
+  let cur = t;
+  if (plan.perm) {
+    const p = cur.permute(plan.perm);
+    const c = p.contiguous();
     p.dispose();
-    return [r, 'HWCM->(C*M)1HW'];
+    cur.dispose();
+    cur = c;
   }
-  if (s.length === 3) {
-    const p = permuted(t, [1, 2, 0]);
-    const r = p.reshape([s[1] * s[2], 1, s[0]]);
-    p.dispose();
-    return [r, 'KCM->(C*M)1K'];
+  if (plan.shape.length !== cur.shape.length || plan.shape.some((d, i) => d !== cur.shape[i])) {
+    const r = cur.reshape(plan.shape);
+    cur.dispose();
+    cur = r;
   }
-  return [t, 'kept'];
+  return cur;
 }
 
 /**
@@ -79,46 +145,8 @@ function depthwise(t: Tensor): [Tensor, string] {
  * disposed after conversion). `className` is the Keras layer class when the file records it.
  */
 export function convertLayer(layer: string, className: string | undefined, vars: KerasVariable[]): ConvertedVariable[] {
-  const names = new Set(vars.map((v) => v.variable));
-  const recurrent = (className !== undefined && RECURRENT.has(className)) || names.has('recurrent_kernel');
-  const separable = names.has('pointwise_kernel');
-  return vars.map((v) => {
-    const kerasShape = [...v.tensor.shape];
-    const base = [layer, ...v.sub];
-    const out = (suffix: string, tensor: Tensor, layout: string): ConvertedVariable => ({ name: [...base, suffix].join('.'), tensor, from: v.stored, layout, kerasShape });
-    if (recurrent) return out(v.variable, v.tensor, 'kept');
-    switch (v.variable) {
-      case 'kernel': {
-        const perm = KERNEL_PERMUTATION[kerasShape.length];
-        if (!perm) return out('weight', v.tensor, 'kept');
-        // Conv*Transpose kernels are (..., out, in); the same permutation gives PyTorch's (in, out, ...).
-        const layout = className?.endsWith('Transpose') && kerasShape.length > 2 ? perm[1].replace('IO->OI', 'OI->IO') : perm[1];
-        return out('weight', permuted(v.tensor, perm[0]), layout);
-      }
-      case 'bias':
-        return out(separable ? 'pointwise.bias' : 'bias', v.tensor, 'same');
-      case 'depthwise_kernel': {
-        const [t, layout] = depthwise(v.tensor);
-        return out(separable ? 'depthwise.weight' : 'weight', t, layout);
-      }
-      case 'pointwise_kernel': {
-        const perm = KERNEL_PERMUTATION[kerasShape.length];
-        return perm ? out('pointwise.weight', permuted(v.tensor, perm[0]), perm[1]) : out('pointwise_kernel', v.tensor, 'kept');
-      }
-      case 'gamma':
-        return out('weight', v.tensor, 'same');
-      case 'beta':
-        return out('bias', v.tensor, 'same');
-      case 'moving_mean':
-        return out('running_mean', v.tensor, 'same');
-      case 'moving_variance':
-        return out('running_var', v.tensor, 'same');
-      case 'embeddings':
-        return out('weight', v.tensor, 'same');
-      default:
-        return out(v.variable, v.tensor, 'kept');
-    }
-  });
+  const plans = planLayer(layer, className, vars.map((v) => ({ ...v, shape: [...v.tensor.shape] })));
+  return plans.map((plan, i) => ({ name: plan.name, tensor: applyPlan(vars[i].tensor, plan), from: plan.from, layout: plan.layout, kerasShape: plan.kerasShape }));
 }
 
 /** Layer descriptions from a Keras `model_config` / TF.js `modelTopology`: name -> { className, config }. */

@@ -1,85 +1,91 @@
 /**
  * Keras HDF5 files (`model.save('x.h5')` full models and `save_weights('x.h5')` weight files, Keras 2 / tf.keras):
- * every layer's weights, converted to PyTorch's names and layouts (keras-layout.ts). Read with h5wasm; the model's
- * JSON config is parsed as data only, and optimizer weights are ignored.
+ * every layer's weights, converted to PyTorch's names and layouts (keras-layout.ts). Read and converted in the HDF5
+ * worker thread; the model's JSON config is parsed as data only, and optimizer weights are ignored.
  */
 import * as fs from 'node:fs';
 import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
+import { empty, tensor } from '../creation';
+import type { DType } from '../dtype';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
-import { tensorFromLE } from './decode';
-import { RawKeras, fail } from './keras-raw';
+import { RawDType, tensorFromLE } from './decode';
+import type { ConvertedWeight, KerasLayerInfo, RawKeras } from './keras-raw';
 import { readKerasRawOffThread } from './hdf5-thread';
-import { ConvertedVariable, KerasVariable, convertLayer, layersOfConfig, splitKerasName } from './keras-layout';
 
-/** One Keras layer as `inspectKeras` and the metadata report it. */
-export interface KerasLayerInfo {
-  name: string;
-  /** Keras class (`Conv2D`, `BatchNormalization`, ...) from the model config; undefined in weight-only files. */
-  className?: string;
-  /** Its weights: stored name, Keras shape, PyTorch name and shape, layout change. */
-  weights: { keras: string; kerasShape: number[]; name: string; shape: number[]; layout: string }[];
-  /** BatchNormalization's epsilon and momentum (Keras defaults 1e-3 and 0.99; PyTorch's momentum is 1 - Keras'). */
-  epsilon?: number;
-  momentum?: number;
-}
+export type { KerasLayerInfo } from './keras-raw';
 
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Turns stored weights into converted tensors; disposes everything made so far when one fails. */
-function convertAll(file: string, raw: RawKeras, classes: Map<string, { className: string; config: Record<string, unknown> }>) {
-  const made: ConvertedVariable[] = [];
-  const infos: KerasLayerInfo[] = [];
+type View = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+const VIEW: Partial<Record<RawDType, { new (b: ArrayBuffer, offset?: number, length?: number): View; BYTES_PER_ELEMENT: number }>> = {
+  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array,
+};
+
+/** Bytes copied into a tensor between two turns of the event loop: a few milliseconds of memcpy on a busy machine. */
+const SLICE_BYTES = 1 << 20;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A tensor of converted bytes. A whole buffer the worker handed over is copied in slices of SLICE_BYTES into an
+ * empty tensor, letting the event loop turn between slices, so even a huge weight never blocks it for long.
+ */
+async function tensorOf(w: ConvertedWeight): Promise<Tensor> {
+  const View = VIEW[w.dtype];
+  const whole = w.bytes.byteOffset === 0 && w.bytes.byteLength === w.bytes.buffer.byteLength;
+  if (!View || !whole) return tensorFromLE(w.bytes, w.dtype, w.shape);
+  const buffer = w.bytes.buffer as ArrayBuffer;
+  if (buffer.byteLength <= SLICE_BYTES) return tensor(new View(buffer), { shape: w.shape });
+  const out = empty(w.shape, { dtype: w.dtype as DType });
   try {
-    for (const layer of raw.layers) {
-      const spec = classes.get(layer.name);
-      const vars: KerasVariable[] = [];
-      for (const w of layer.weights) vars.push({ stored: w.stored, ...splitKerasName(layer.name, w.stored), tensor: tensorFromLE(w.bytes, w.dtype, w.shape) });
-      const converted = convertLayer(layer.name, spec?.className, vars);
-      made.push(...converted);
-      const info: KerasLayerInfo = {
-        name: layer.name,
-        className: spec?.className,
-        weights: converted.map((c) => ({ keras: c.from, kerasShape: c.kerasShape, name: c.name, shape: [...c.tensor.shape], layout: c.layout })),
-      };
-      if (spec?.className === 'BatchNormalization' || vars.some((v) => v.variable === 'moving_variance')) {
-        // Keras' defaults apply when the config does not say (weight-only files).
-        info.epsilon = typeof spec?.config.epsilon === 'number' ? spec.config.epsilon : 1e-3;
-        info.momentum = typeof spec?.config.momentum === 'number' ? spec.config.momentum : 0.99;
+    const flat = out.view([-1]);
+    try {
+      const itemsize = View.BYTES_PER_ELEMENT;
+      const step = Math.floor(SLICE_BYTES / itemsize);
+      const n = buffer.byteLength / itemsize;
+      for (let start = 0; start < n; start += step) {
+        const len = Math.min(step, n - start);
+        const part = tensor(new View(buffer, start * itemsize, len));
+        const dst = flat.narrow(0, start, len);
+        dst.copy_(part);
+        dst.dispose();
+        part.dispose();
+        await turn();
       }
-      infos.push(info);
+    } finally {
+      flat.dispose();
     }
-    const seen = new Set<string>();
-    for (const c of made) {
-      if (seen.has(c.name)) fail(file, `two weights convert to the same name '${c.name}'`);
-      seen.add(c.name);
+    return out;
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+}
+
+/** Wraps every converted weight in a tensor off the event loop's critical path; on failure disposes all made so far. */
+async function tensorsOf(file: string, raw: RawKeras): Promise<Record<string, Tensor>> {
+  const made: [string, Tensor][] = [];
+  try {
+    for (const w of raw.weights) {
+      made.push([w.name, await tensorOf(w)]);
+      await turn();
     }
   } catch (e) {
-    for (const c of made) c.tensor.dispose();
+    for (const [, t] of made) t.dispose();
     throw e instanceof TorchError ? e : new TorchError(`keras: '${file}': ${(e as Error).message}`, { code: 'ERR_KERAS_DATA', cause: e });
   }
-  return { made, infos };
+  return recordOf(made);
 }
 
-function parseConfig(file: string, text: string | undefined) {
-  if (text === undefined) return new Map<string, { className: string; config: Record<string, unknown> }>();
-  try {
-    return layersOfConfig(JSON.parse(text));
-  } catch (e) {
-    fail(file, `model_config is not valid JSON (${(e as Error).message})`);
-  }
-}
-
-async function readKeras(file: string): Promise<{ made: ConvertedVariable[]; infos: KerasLayerInfo[]; raw: RawKeras }> {
+async function readKeras(file: string): Promise<RawKeras> {
   let size: number;
   try {
     size = (await fs.promises.stat(file)).size;
   } catch (e) {
     throw new TorchError(`keras: cannot read '${file}': ${(e as Error).message}`, { code: 'ERR_IO', cause: e });
   }
-  const raw = await readKerasRawOffThread(file, size);
-  const { made, infos } = convertAll(file, raw, parseConfig(file, raw.modelConfig));
-  return { made, infos, raw };
+  return readKerasRawOffThread(file, size);
 }
 
 /**
@@ -88,9 +94,8 @@ async function readKeras(file: string): Promise<{ made: ConvertedVariable[]; inf
  * @throws the same errors as loading it.
  */
 export async function inspectKeras(file: string): Promise<{ layers: KerasLayerInfo[]; attributes: Record<string, string>; optimizerWeights: boolean }> {
-  const { made, infos, raw } = await readKeras(file);
-  for (const c of made) c.tensor.dispose();
-  return { layers: infos, attributes: raw.attrs, optimizerWeights: raw.optimizer };
+  const raw = await readKeras(file);
+  return { layers: raw.infos, attributes: raw.attrs, optimizerWeights: raw.optimizer };
 }
 
 /**
@@ -102,13 +107,15 @@ export async function inspectKeras(file: string): Promise<{ layers: KerasLayerIn
  * `metadata.optimizer_weights` says when the file's optimizer state was ignored.
  * @throws TorchError `ERR_HDF5` (not HDF5, corrupt), `ERR_KERAS_FORMAT` (no layer_names, bad config), `ERR_KERAS_UNSUPPORTED`
  *   (Keras 3 `.weights.h5` layout), `ERR_KERAS_DATA`
- *   (missing or oversized weights), `ERR_IO`; each names the file.
+ *   (missing or oversized weights), `ERR_HDF5_EXTERNAL` (anything reaching another file: external storage, external
+ *   links, virtual datasets, multi-file drivers), `ERR_HDF5_TIMEOUT` (the reader thread did not answer in time), `ERR_IO`;
+ *   each names the file.
  */
 export async function loadKeras(file: string): Promise<LoadedWeights> {
-  const { made, infos, raw } = await readKeras(file);
-  const metadata: Record<string, string> = { ...raw.attrs, layers: JSON.stringify(infos) };
+  const raw = await readKeras(file);
+  const metadata: Record<string, string> = { ...raw.attrs, layers: JSON.stringify(raw.infos) };
   if (raw.optimizer) metadata.optimizer_weights = 'present in the file, ignored';
-  return { format: 'keras-h5', names: made.map((c) => c.name), tensors: recordOf(made.map((c) => [c.name, c.tensor] as [string, Tensor])), metadata };
+  return { format: 'keras-h5', names: raw.weights.map((w) => w.name), tensors: await tensorsOf(file, raw), metadata };
 }
 
 /** The HDF5 signature at offset 0 (a user block may move it, to 512, 1024, ...; those fall back to the extension). */
