@@ -24,6 +24,8 @@ const RTLD_NODELETE = 0x1000; // keeps preloaded LibTorch libraries mapped altho
 export interface LibTorchInstall {
   source: 'LIBTORCH' | 'bundled' | 'python' | 'system';
   how: string;
+  /** the folder holding lib/ (for the system's, the parent of its library folder) */
+  root?: string;
   libDir: string;
   /** e.g. "2.11.0"; '' when unknown */
   version: string;
@@ -242,6 +244,13 @@ function tryLoad(file: string, attempts: Attempt[]): Binding | undefined {
   }
 }
 
+/** A LibTorch folder of unknown version is never mapped under a binary (it may be another version): say how to name it. */
+function versionUnknown(lt: LibTorchInstall): string {
+  return (lt.source === 'LIBTORCH' || lt.source === 'bundled') && lt.root
+    ? `(version unknown: write it into ${path.join(lt.root, 'build-version')}, e.g. 2.6.0, as LibTorch zips carry it)`
+    : '(version unknown)';
+}
+
 /** The file the addon was loaded from (set by loadBinding). */
 export let bindingFile = '';
 /** The LibTorch the loader mapped before the addon ('' when the addon's own rpath found LibTorch). */
@@ -323,7 +332,7 @@ export function loadBinding(root = packageRoot): Binding {
     ? attempts.map((a) => `  - ${path.relative(root, a.file) || a.file}: ${a.error}`).join('\n')
     : `  (no local build in build/Release and no prebuilt binary for ${process.platform}-${process.arch})`;
   const found = installs.length
-    ? installs.map((lt) => `  - ${lt.how}: LibTorch ${lt.version || '(version unknown)'}${lt.cuda ? `, CUDA ${lt.cuda}` : ', CPU'}`).join('\n')
+    ? installs.map((lt) => `  - ${lt.how}: LibTorch ${lt.version || versionUnknown(lt)}${lt.cuda ? `, CUDA ${lt.cuda}` : ', CPU'}`).join('\n')
     : '  (none: set LIBTORCH to a LibTorch folder, install PyTorch for Python, or apt-get install libtorch-dev libopenblas0-pthread)';
   const fixes = [
     '  - build it from source against the LibTorch found (LIBTORCH, else Python PyTorch, else the system):  npx torchgraft build',
