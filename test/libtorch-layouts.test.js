@@ -170,8 +170,17 @@ test('the build (cmake-js configure of CMakeLists.txt, as npx torchgraft build r
 });
 
 const cmakeAsksTorchgraftPython = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8').includes('$ENV{TORCHGRAFT_PYTHON}');
-test('CMakeLists.txt asks TORCHGRAFT_PYTHON first, as the finder does', { todo: !cmakeAsksTorchgraftPython && 'CMakeLists.txt: foreach(_py $ENV{TORCHGRAFT_PYTHON} python3 /usr/bin/python3)' }, () => {
-  assert.ok(cmakeAsksTorchgraftPython);
+test('the build takes the pip PyTorch of TORCHGRAFT_PYTHON, as the finder does', { skip: noSystem || (!basePython && 'no Python with venv') || (!hasCmake && 'cmake not installed') || (!cmakeAsksTorchgraftPython && 'CMakeLists.txt does not ask TORCHGRAFT_PYTHON yet: foreach(_py $ENV{TORCHGRAFT_PYTHON} python3 /usr/bin/python3)'), timeout: 300000 }, () => {
+  const w = wheelVenv({ version: '2.7.1+cpu' });
+  const out = fresh('cmake-build');
+  const r = spawnSync(process.execPath, cmakeJsArgs('configure', { out }), { cwd: root, env: cleanEnv({ TORCHGRAFT_PYTHON: w.python }), encoding: 'utf8', timeout: 280000 });
+  assert.strictEqual(r.status, 0, `cmake-js configure failed:\n${r.stdout}\n${r.stderr}`);
+  const built = JSON.parse(fs.readFileSync(path.join(out, 'torchgraft-build.json'), 'utf8'));
+  assert.strictEqual(built.libtorch, `Python PyTorch (${w.python}): ${path.join(w.torch, 'share', 'cmake')}`);
+  assert.strictEqual(built.variant, 'torch-2.7-cpu');
+  const [first] = findIn({ TORCHGRAFT_PYTHON: w.python });
+  assert.strictEqual(first.variant, built.variant);
+  assert.strictEqual(first.libDir, path.join(w.torch, 'lib'));
 });
 
 // ---- a LibTorch shipped beside the app (Electron), loaded by lib/native.ts ----
@@ -300,4 +309,27 @@ test('a shipped LibTorch of another version is not mapped under a binary built f
   assert.ok(r.ok);
   assert.strictEqual(r.preloaded, '');
   assertMappedFrom(r.mapped, system.libDir);
+});
+
+test('a shipped LibTorch whose version is unknown is listed in the load error with how to name its version', { skip: noSystem }, () => {
+  // a package with no binary at all, and libtorch/lib holding only unversioned names (a wheel's torch/lib copied alone)
+  const pkg = path.join(fresh('unknown-version-app'), 'node_modules', 'torchgraft');
+  fs.mkdirSync(path.join(pkg, 'scripts'), { recursive: true });
+  fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  fs.copyFileSync(finderFile, path.join(pkg, 'scripts', 'find-libtorch.js'));
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+  fs.mkdirSync(path.join(pkg, 'libtorch', 'lib'), { recursive: true });
+  for (const name of LIBS) fs.symlinkSync(systemLib(name), path.join(pkg, 'libtorch', 'lib', `${name}.so`));
+  const script = `try { require(${JSON.stringify(pkg)}); console.log(JSON.stringify({})); } catch (e) { console.log(JSON.stringify({ error: e.message, code: e.code })); }`;
+  const r = spawnSync(process.execPath, ['-e', script], { env: cleanEnv(), encoding: 'utf8', timeout: 120000 });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const { error, code } = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.strictEqual(code, 'ERR_NATIVE_LOAD');
+  const line = error.split('\n').find((l) => l.includes('LibTorch shipped beside the app'));
+  assert.ok(line, error);
+  assert.ok(line.includes(`write it into ${path.join(pkg, 'libtorch', 'build-version')}`), line);
+  // the order the loader searched in: shipped, then the system's
+  const lines = error.split('\n');
+  assert.ok(lines.indexOf(line) < lines.findIndex((l) => l.includes('system LibTorch')), error);
 });
