@@ -42,6 +42,8 @@ export interface PrebuiltCandidate {
   variant: string;
   torchVersion: string;
   cuda: string | null;
+  /** the C++11 ABI it was compiled with (from manifest.json); undefined when not recorded */
+  cxx11Abi?: boolean | null;
 }
 
 interface Attempt {
@@ -134,7 +136,7 @@ export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
       .filter(ngb.matchTags('node', process.versions.modules)) as NodeGypBuildTags[];
     const best = files.sort(ngb.compareTags('node'))[0];
     if (!best) continue;
-    let meta: { torchVersion?: string; cuda?: string | null } | undefined;
+    let meta: { torchVersion?: string; cuda?: string | null; cxx11Abi?: boolean | null } | undefined;
     try {
       meta = JSON.parse(fs.readFileSync(path.join(vdir, 'manifest.json'), 'utf8'));
     } catch {
@@ -146,6 +148,7 @@ export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
       variant,
       torchVersion: meta?.torchVersion ?? fromName?.torchVersion ?? '',
       cuda: meta?.cuda !== undefined ? meta.cuda : fromName?.cuda ?? null,
+      cxx11Abi: meta?.cxx11Abi,
     });
   }
   return out;
@@ -153,10 +156,17 @@ export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
 
 const majorMinor = (v: string) => (v.match(/^(\d+\.\d+)/) || [])[1] || '';
 
-/** How well a prebuilt fits a LibTorch: 0 = not at all, 2 = same version and CPU/CUDA, 3 = same CUDA version too. */
-export function matchScore(c: Pick<PrebuiltCandidate, 'torchVersion' | 'cuda'>, lt: Pick<LibTorchInstall, 'version' | 'cuda'>): number {
+/**
+ * How well a prebuilt fits a LibTorch: 0 = not at all, 2 = same version and CPU/CUDA, 3 = same CUDA version too.
+ * A different C++11 ABI, where both are known, is no fit (a pip wheel before 2.7 has the old one, Debian's the new).
+ */
+export function matchScore(
+  c: Pick<PrebuiltCandidate, 'torchVersion' | 'cuda' | 'cxx11Abi'>,
+  lt: Pick<LibTorchInstall, 'version' | 'cuda'> & Partial<Pick<LibTorchInstall, 'cxx11Abi'>>,
+): number {
   if (!majorMinor(c.torchVersion) || majorMinor(c.torchVersion) !== majorMinor(lt.version)) return 0;
   if (!c.cuda !== !lt.cuda) return 0;
+  if (typeof c.cxx11Abi === 'boolean' && typeof lt.cxx11Abi === 'boolean' && c.cxx11Abi !== lt.cxx11Abi) return 0;
   if (!c.cuda) return 3;
   return majorMinor(c.cuda) && majorMinor(c.cuda) === majorMinor(lt.cuda ?? '') ? 3 : 2;
 }
@@ -219,10 +229,10 @@ function preload(libDir: string): string {
 }
 
 /** What build/torchgraft-build.json (written by the CMake build) says the local build was built against. */
-function localBuildInfo(root: string): Pick<PrebuiltCandidate, 'torchVersion' | 'cuda'> | undefined {
+function localBuildInfo(root: string): Pick<PrebuiltCandidate, 'torchVersion' | 'cuda' | 'cxx11Abi'> | undefined {
   try {
     const info = JSON.parse(fs.readFileSync(path.join(root, 'build', 'torchgraft-build.json'), 'utf8'));
-    return typeof info.torchVersion === 'string' ? { torchVersion: info.torchVersion, cuda: info.cuda ?? null } : undefined;
+    return typeof info.torchVersion === 'string' ? { torchVersion: info.torchVersion, cuda: info.cuda ?? null, cxx11Abi: info.cxx11Abi } : undefined;
   } catch {
     return undefined;
   }

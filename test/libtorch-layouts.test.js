@@ -189,7 +189,7 @@ test('the build takes the pip PyTorch of TORCHGRAFT_PYTHON, as the finder does',
  * A copy of the system LibTorch as an app ships it: lib/libX.so.1.13.0 (hard links, or copies across file systems)
  * with the soname and dev links beside it. buildVersion, when given, is written to build-version (as LibTorch zips carry).
  */
-function shippedLibTorch(dir, { buildVersion } = {}) {
+function shippedLibTorch(dir, { buildVersion, devLinks = true } = {}) {
   fs.mkdirSync(path.join(dir, 'lib'), { recursive: true });
   for (const name of ['libc10', 'libtorch_cpu', 'libtorch']) {
     const real = systemLib(name);
@@ -201,7 +201,7 @@ function shippedLibTorch(dir, { buildVersion } = {}) {
     }
     const soname = path.basename(fs.readlinkSync(path.join(system.libDir, `${name}.so`)));
     if (soname !== path.basename(real)) fs.symlinkSync(path.basename(real), path.join(dir, 'lib', soname));
-    fs.symlinkSync(path.basename(real), path.join(dir, 'lib', `${name}.so`));
+    if (devLinks) fs.symlinkSync(path.basename(real), path.join(dir, 'lib', `${name}.so`));
   }
   if (buildVersion) fs.writeFileSync(path.join(dir, 'build-version'), `${buildVersion}\n`);
   return dir;
@@ -224,7 +224,7 @@ function packageCopy(dir, { binary }) {
   const vdir = path.join(dir, 'prebuilds', tuple, info.variant);
   fs.mkdirSync(vdir, { recursive: true });
   fs.copyFileSync(localBuild, path.join(vdir, 'torchgraft.napi.glibc.node'));
-  fs.writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ variant: info.variant, torchVersion: info.torchVersion, cuda: info.cuda }));
+  fs.writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ variant: info.variant, torchVersion: info.torchVersion, cuda: info.cuda, cxx11Abi: info.cxx11Abi }));
   return path.join(vdir, 'torchgraft.napi.glibc.node');
 }
 
@@ -290,10 +290,11 @@ test('LIBTORCH naming a relocated folder: a prebuilt binary links against it (Py
   assert.ok(!fs.existsSync(path.join(app, 'python-asked')), 'Python was asked for a LibTorch');
 });
 
-test('a libtorch/ folder inside the package is found too (an app that vendors it with node_modules)', { skip: noSystem || noLocalBuild || noProcMaps }, () => {
+test('a libtorch/ folder inside the package is found too, with only versioned library names (as Debian\'s runtime package has)', { skip: noSystem || noLocalBuild || noProcMaps }, () => {
   const pkg = path.join(fresh('vendored-app'), 'node_modules', 'torchgraft');
   packageCopy(pkg, { binary: 'prebuilt' });
-  const shipped = shippedLibTorch(path.join(pkg, 'libtorch'));
+  const shipped = shippedLibTorch(path.join(pkg, 'libtorch'), { devLinks: false });
+  assert.ok(!fs.readdirSync(path.join(shipped, 'lib')).includes('libtorch_cpu.so'));
   const r = runApp(pkg);
   assert.ok(r.ok);
   assertMappedFrom(r.mapped, path.join(shipped, 'lib'));
@@ -332,4 +333,14 @@ test('a shipped LibTorch whose version is unknown is listed in the load error wi
   // the order the loader searched in: shipped, then the system's
   const lines = error.split('\n');
   assert.ok(lines.indexOf(line) < lines.findIndex((l) => l.includes('system LibTorch')), error);
+});
+
+test('a prebuilt is no match for a LibTorch of the same version with the other C++11 ABI (a pip wheel before 2.7 against a Debian build)', () => {
+  const { matchScore } = require('../dist/native.js');
+  const debian26 = { torchVersion: '2.6.0', cuda: null, cxx11Abi: true };
+  assert.strictEqual(matchScore(debian26, { version: '2.6.0', cuda: null, cxx11Abi: false }), 0);
+  assert.strictEqual(matchScore(debian26, { version: '2.6.0', cuda: null, cxx11Abi: true }), 3);
+  // unknown on either side: decided by version and CUDA alone
+  assert.strictEqual(matchScore(debian26, { version: '2.6.0', cuda: null, cxx11Abi: null }), 3);
+  assert.strictEqual(matchScore({ torchVersion: '2.6.0', cuda: null }, { version: '2.6.0', cuda: null, cxx11Abi: false }), 3);
 });
