@@ -232,7 +232,7 @@ function packageCopy(dir, { binary }) {
  * Requires the package in a fresh node (as Electron's main process: process.resourcesPath set when resources is given),
  * computes, and reports the binary, the LibTorch preloaded and the LibTorch files mapped (from /proc/self/maps).
  */
-function runApp(pkg, { resources, env = {} } = {}) {
+function runApp(pkg, { resources, env = {}, hideSystem = false } = {}) {
   const script = `
     ${resources ? `process.resourcesPath = ${JSON.stringify(resources)};` : ''}
     const fs = require('node:fs');
@@ -242,10 +242,27 @@ function runApp(pkg, { resources, env = {} } = {}) {
     const mapped = fs.readFileSync('/proc/self/maps', 'utf8').split('\\n')
       .map((l) => l.split(/\\s+/).slice(5).join(' ')).filter((p) => /\\/lib(c10|torch|torch_cpu)\\.so/.test(p));
     console.log(JSON.stringify({ ok: s === 9, file: native.bindingFile, preloaded: native.preloadedLibTorch, mapped: [...new Set(mapped)] }));`;
-  const r = spawnSync(process.execPath, ['-e', script], { env: cleanEnv(env), encoding: 'utf8', timeout: 120000 });
+  const [cmd, args] = hideSystem ? hidingSystemLibTorch(script) : [process.execPath, ['-e', script]];
+  const r = spawnSync(cmd, args, { env: cleanEnv(env), encoding: 'utf8', timeout: 120000 });
   assert.strictEqual(r.status, 0, `node exited ${r.status} (signal ${r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
+
+/** The system's LibTorch files (their real names) that hideSystem covers. */
+const systemLibFiles = () => ['libc10', 'libtorch_cpu', 'libtorch'].map(systemLib);
+
+/**
+ * node -e script in a private mount namespace where the system LibTorch files read as empty (/dev/null bound over
+ * them): a user's machine without the build machine's LibTorch, although the binary's rpath still names that folder.
+ */
+function hidingSystemLibTorch(script) {
+  const hide = systemLibFiles().map((f) => `mount --bind /dev/null ${JSON.stringify(f)} || exit 97`).join('; ');
+  return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${hide}; exec "$0" -e "$1"`, process.execPath, script]];
+}
+const canHide =
+  !noSystem &&
+  process.platform === 'linux' &&
+  spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind /dev/null ${JSON.stringify(systemLibFiles()[0])}`], { stdio: 'ignore' }).status === 0;
 
 /** Each of libc10, libtorch_cpu, libtorch is mapped from folder and from nowhere else. */
 function assertMappedFrom(mapped, folder) {
@@ -271,6 +288,25 @@ test('Electron: an app with LibTorch in <resources>/libtorch runs on that copy, 
   // the binary's rpath is the system folder; every LibTorch library still comes from the shipped copy
   assertMappedFrom(r.mapped, path.join(shipped, 'lib'));
   assert.strictEqual(r.preloaded, path.join(shipped, 'lib'));
+});
+
+test('Electron on a machine without the build machine\'s LibTorch (hidden in a mount namespace): the shipped copy loads, and without it the load fails', { skip: noSystem || noLocalBuild || noProcMaps || (!canHide && 'needs unshare -m and mount (root)') }, () => {
+  const resources = path.join(fresh('electron-bare'), 'resources');
+  const pkg = path.join(resources, 'app', 'node_modules', 'torchgraft');
+  packageCopy(pkg, { binary: 'local' });
+  const shipped = shippedLibTorch(path.join(resources, 'libtorch'), { buildVersion: `${system.version}+cpu` });
+  const r = runApp(pkg, { resources, hideSystem: true });
+  assert.ok(r.ok);
+  assertMappedFrom(r.mapped, path.join(shipped, 'lib'));
+  // the control: the same app without its libtorch folder cannot load there
+  fs.rmSync(shipped, { recursive: true });
+  const script = `process.resourcesPath = ${JSON.stringify(resources)};
+    try { require(${JSON.stringify(pkg)}); console.log('{}'); } catch (e) { console.log(JSON.stringify({ code: e.code, error: e.message })); }`;
+  const [cmd, args] = hidingSystemLibTorch(script);
+  const c = spawnSync(cmd, args, { env: cleanEnv(), encoding: 'utf8', timeout: 120000 });
+  assert.strictEqual(c.status, 0, c.stderr);
+  const failed = JSON.parse(c.stdout.trim().split('\n').pop());
+  assert.strictEqual(failed.code, 'ERR_NATIVE_LOAD', JSON.stringify(failed));
 });
 
 test('LIBTORCH naming a relocated folder: a prebuilt binary links against it (Python and the system are not asked)', { skip: noSystem || noLocalBuild || noProcMaps }, () => {
