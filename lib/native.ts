@@ -1,6 +1,11 @@
 /**
  * Loads the native addon: TORCHGRAFT_BINARY if set (and then only it), else the local build, else the prebuilt binary
  * whose LibTorch variant matches the LibTorch found here, else throws one error naming the fixes.
+ *
+ * LibTorch is looked for in this order: LIBTORCH; a LibTorch shipped beside the app (<resources>/libtorch in Electron,
+ * libtorch/ beside the executable, libtorch/ inside this package); a Python PyTorch; the system's. The first two are
+ * chosen on purpose, so a binary built for that LibTorch version is linked against them before its rpath (the build
+ * machine's LibTorch folder) is consulted: an app that ships LibTorch runs on it, whatever else is installed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,8 +22,10 @@ const RTLD_NODELETE = 0x1000; // keeps preloaded LibTorch libraries mapped altho
 
 /** One LibTorch installation, as scripts/find-libtorch.js describes it. */
 export interface LibTorchInstall {
-  source: 'LIBTORCH' | 'python' | 'system';
+  source: 'LIBTORCH' | 'bundled' | 'python' | 'system';
   how: string;
+  /** the folder holding lib/ (for the system's, the parent of its library folder) */
+  root?: string;
   libDir: string;
   /** e.g. "2.11.0"; '' when unknown */
   version: string;
@@ -35,6 +42,8 @@ export interface PrebuiltCandidate {
   variant: string;
   torchVersion: string;
   cuda: string | null;
+  /** the C++11 ABI it was compiled with (from manifest.json); undefined when not recorded */
+  cxx11Abi?: boolean | null;
 }
 
 interface Attempt {
@@ -51,13 +60,54 @@ interface NodeGypBuild {
   compareTags(runtime: string): (a: NodeGypBuildTags, b: NodeGypBuildTags) => number;
 }
 
-/** Where LibTorch is, in the documented order: LIBTORCH, Python PyTorch, the system (shared with the builds). */
-export function findLibTorch(): LibTorchInstall[] {
+interface Finder {
+  findAll(): LibTorchInstall[];
+  fromLibTorchEnv(): LibTorchInstall | null;
+  fromFolder(root: string, source: string, how: string): LibTorchInstall;
+  isLibTorchFolder(root: string): boolean;
+}
+
+function finder(root: string): Finder {
   // scripts/ ships in the package: one discovery for CMake's helpers, binding.gyp, the prebuild script and this loader
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const finder = require(path.join(packageRoot, 'scripts', 'find-libtorch.js')) as { findAll(): LibTorchInstall[] };
+  return require(path.join(root, 'scripts', 'find-libtorch.js')) as Finder;
+}
+
+/**
+ * The folders an app may ship LibTorch in (each one holding lib/libtorch.so...), in the order they are looked at:
+ * Electron's resources folder (electron-builder's extraResources, Forge's extraResource), a folder beside the
+ * executable (a Node single-executable app), and a folder inside this package.
+ */
+export function bundledLibTorchDirs(root = packageRoot): string[] {
+  const resources = (process as { resourcesPath?: string }).resourcesPath;
+  const dirs = [
+    ...(resources ? [path.join(resources, 'libtorch')] : []),
+    path.join(path.dirname(process.execPath), 'libtorch'),
+    path.join(root, 'libtorch'),
+  ];
+  return [...new Set(dirs)];
+}
+
+/** The LibTorch chosen on purpose: LIBTORCH, then one shipped beside the app. Cheap: it starts no Python. */
+export function pinnedLibTorch(root = packageRoot): LibTorchInstall[] {
   try {
-    return finder.findAll();
+    const f = finder(root);
+    const env = f.fromLibTorchEnv();
+    const bundled = bundledLibTorchDirs(root)
+      .filter((d) => f.isLibTorchFolder(d))
+      .map((d) => f.fromFolder(d, 'bundled', `LibTorch shipped beside the app (${d})`));
+    return [...(env ? [env] : []), ...bundled];
+  } catch {
+    return [];
+  }
+}
+
+/** Where LibTorch is, in the documented order: LIBTORCH, shipped beside the app, Python PyTorch, the system. */
+export function findLibTorch(root = packageRoot): LibTorchInstall[] {
+  try {
+    const all = finder(root).findAll();
+    const pinned = pinnedLibTorch(root);
+    return [...pinned, ...all.filter((lt) => !pinned.some((p) => p.libDir === lt.libDir))];
   } catch {
     return [];
   }
@@ -86,7 +136,7 @@ export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
       .filter(ngb.matchTags('node', process.versions.modules)) as NodeGypBuildTags[];
     const best = files.sort(ngb.compareTags('node'))[0];
     if (!best) continue;
-    let meta: { torchVersion?: string; cuda?: string | null } | undefined;
+    let meta: { torchVersion?: string; cuda?: string | null; cxx11Abi?: boolean | null } | undefined;
     try {
       meta = JSON.parse(fs.readFileSync(path.join(vdir, 'manifest.json'), 'utf8'));
     } catch {
@@ -98,6 +148,7 @@ export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
       variant,
       torchVersion: meta?.torchVersion ?? fromName?.torchVersion ?? '',
       cuda: meta?.cuda !== undefined ? meta.cuda : fromName?.cuda ?? null,
+      cxx11Abi: meta?.cxx11Abi,
     });
   }
   return out;
@@ -105,10 +156,17 @@ export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
 
 const majorMinor = (v: string) => (v.match(/^(\d+\.\d+)/) || [])[1] || '';
 
-/** How well a prebuilt fits a LibTorch: 0 = not at all, 2 = same version and CPU/CUDA, 3 = same CUDA version too. */
-export function matchScore(c: Pick<PrebuiltCandidate, 'torchVersion' | 'cuda'>, lt: Pick<LibTorchInstall, 'version' | 'cuda'>): number {
+/**
+ * How well a prebuilt fits a LibTorch: 0 = not at all, 2 = same version and CPU/CUDA, 3 = same CUDA version too.
+ * A different C++11 ABI, where both are known, is no fit (a pip wheel before 2.7 has the old one, Debian's the new).
+ */
+export function matchScore(
+  c: Pick<PrebuiltCandidate, 'torchVersion' | 'cuda' | 'cxx11Abi'>,
+  lt: Pick<LibTorchInstall, 'version' | 'cuda'> & Partial<Pick<LibTorchInstall, 'cxx11Abi'>>,
+): number {
   if (!majorMinor(c.torchVersion) || majorMinor(c.torchVersion) !== majorMinor(lt.version)) return 0;
   if (!c.cuda !== !lt.cuda) return 0;
+  if (typeof c.cxx11Abi === 'boolean' && typeof lt.cxx11Abi === 'boolean' && c.cxx11Abi !== lt.cxx11Abi) return 0;
   if (!c.cuda) return 3;
   return majorMinor(c.cuda) && majorMinor(c.cuda) === majorMinor(lt.cuda ?? '') ? 3 : 2;
 }
@@ -135,17 +193,48 @@ export function orderByMatch(cands: PrebuiltCandidate[], installs: LibTorchInsta
   return ranked.map(({ cand, install }) => ({ cand, install }));
 }
 
-/** Maps a LibTorch's libraries into the process (global symbols) so a prebuilt binary links against them. */
-function preload(libDir: string): void {
+/** libtorch_cpu.so, else its versioned name (libtorch_cpu.so.1.13: the soname a copied Debian LibTorch keeps). */
+function libFile(libDir: string, name: string): string | undefined {
+  const exact = path.join(libDir, name);
+  if (fs.existsSync(exact)) return exact;
+  let names: string[];
+  try {
+    names = fs.readdirSync(libDir).filter((f) => f.startsWith(`${name}.`) && /^(\.\d+)+$/.test(f.slice(name.length)));
+  } catch {
+    return undefined;
+  }
+  return names.length ? path.join(libDir, names.sort((a, b) => a.length - b.length)[0]) : undefined;
+}
+
+/**
+ * Maps a LibTorch's libraries into the process (global symbols) so a binary links against them: the dynamic linker
+ * takes a library already loaded under the soname the binary needs before it looks in the binary's rpath.
+ * Returns what failed to map ('' when all did).
+ */
+function preload(libDir: string): string {
   const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  const failed: string[] = [];
   for (const name of ['libc10.so', 'libc10_cuda.so', 'libtorch_cpu.so', 'libtorch_cuda.so', 'libtorch.so']) {
-    const file = path.join(libDir, name);
-    if (!fs.existsSync(file)) continue;
+    const file = libFile(libDir, name);
+    if (!file) continue;
     try {
       process.dlopen({ exports: {} } as NodeJS.Module, file, flags);
-    } catch {
+    } catch (e) {
       // "did not self-register" is expected: the library is mapped all the same
+      const msg = (e as Error).message.split('\n')[0];
+      if (!/did not self-register/.test(msg)) failed.push(`${name}: ${msg}`);
     }
+  }
+  return failed.join('; ');
+}
+
+/** What build/torchgraft-build.json (written by the CMake build) says the local build was built against. */
+function localBuildInfo(root: string): Pick<PrebuiltCandidate, 'torchVersion' | 'cuda' | 'cxx11Abi'> | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(root, 'build', 'torchgraft-build.json'), 'utf8'));
+    return typeof info.torchVersion === 'string' ? { torchVersion: info.torchVersion, cuda: info.cuda ?? null, cxx11Abi: info.cxx11Abi } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -165,56 +254,95 @@ function tryLoad(file: string, attempts: Attempt[]): Binding | undefined {
   }
 }
 
+/** A LibTorch folder of unknown version is never mapped under a binary (it may be another version): say how to name it. */
+function versionUnknown(lt: LibTorchInstall): string {
+  return (lt.source === 'LIBTORCH' || lt.source === 'bundled') && lt.root
+    ? `(version unknown: write it into ${path.join(lt.root, 'build-version')}, e.g. 2.6.0, as LibTorch zips carry it)`
+    : '(version unknown)';
+}
+
 /** The file the addon was loaded from (set by loadBinding). */
 export let bindingFile = '';
+/** The LibTorch the loader mapped before the addon ('' when the addon's own rpath found LibTorch). */
+export let preloadedLibTorch = '';
 
 /** Loads the addon once; throws one error listing what was tried and how to fix it. */
 export function loadBinding(root = packageRoot): Binding {
   const attempts: Attempt[] = [];
   let installs: LibTorchInstall[] | undefined;
+  let preloaded: LibTorchInstall | undefined;
+  /** Maps a LibTorch (once per process: a second one would clash with the first) and notes any failure on the next attempt. */
+  const mapLibTorch = (lt: LibTorchInstall): string => {
+    preloaded = lt;
+    preloadedLibTorch = lt.libDir;
+    const failed = preload(lt.libDir);
+    return failed ? ` (with ${lt.how} preloaded; ${failed})` : ` (with ${lt.how} preloaded)`;
+  };
+  const tryWith = (file: string, note: string): Binding | undefined => {
+    const b = tryLoad(file, attempts);
+    if (!b && note && attempts.length) attempts[attempts.length - 1].error += note;
+    return b;
+  };
   const explicit = process.env.TORCHGRAFT_BINARY;
   if (explicit) {
     // an explicit choice is the only one: silently loading another binary would hide the mistake
     const b = tryLoad(path.resolve(explicit), attempts);
     if (b) return ((bindingFile = path.resolve(explicit)), b);
   } else {
+    // LIBTORCH or a LibTorch shipped beside the app; found without starting Python
+    const pinned = pinnedLibTorch(root);
     const local = path.join(root, 'build', 'Release', 'torchgraft.node');
     if (fs.existsSync(local)) {
-      const b = tryLoad(local, attempts);
+      const info = localBuildInfo(root);
+      const lt = info && pinned.find((p) => matchScore(info, p) > 0);
+      const b = tryWith(local, lt ? mapLibTorch(lt) : '');
       if (b) return ((bindingFile = local), b);
     }
     const prebuilt = prebuiltCandidates(root);
-    // with one variant there is nothing to order: look for LibTorch (it may start Python) only if it does not load as it is
+    // with one variant and no LibTorch chosen on purpose there is nothing to order: look for LibTorch (it may start
+    // Python) only if it does not load as it is
     const triedPlain = new Set<string>();
-    if (prebuilt.length === 1) {
+    if (prebuilt.length === 1 && !pinned.length && !preloaded) {
       triedPlain.add(prebuilt[0].file);
       const b = tryLoad(prebuilt[0].file, attempts);
       if (b) return ((bindingFile = prebuilt[0].file), b);
     }
-    if (prebuilt.length) {
-      installs = findLibTorch();
-      let preloaded: LibTorchInstall | undefined;
-      for (const { cand, install } of orderByMatch(prebuilt, installs)) {
+    const triedPreloaded = new Set<string>();
+    /** Tries the prebuilt binaries in their order of match with these installs; matchedOnly: those that match one. */
+    const tryPrebuilt = (list: LibTorchInstall[], matchedOnly: boolean): Binding | undefined => {
+      for (const { cand, install } of orderByMatch(prebuilt, list)) {
+        if (matchedOnly && !install) continue;
         // once one LibTorch is mapped globally, a binary for another would bind to the wrong symbols
-        if (preloaded && install !== preloaded) continue;
-        let b = triedPlain.has(cand.file) ? undefined : tryLoad(cand.file, attempts);
-        if (!b && install && !preloaded) {
-          // the binary's rpath names the build machine's LibTorch folder; map the matching one found here and retry
-          preload(install.libDir);
-          preloaded = install;
-          b = tryLoad(cand.file, attempts);
-          if (!b) attempts[attempts.length - 1].error += ` (with ${install.how} preloaded)`;
+        if (preloaded && install?.libDir !== preloaded.libDir) continue;
+        if (preloaded && triedPreloaded.has(cand.file)) continue;
+        let b: Binding | undefined;
+        if (!preloaded && install && (install.source === 'LIBTORCH' || install.source === 'bundled')) {
+          // chosen on purpose: map it first, so the binary's rpath (the build machine's LibTorch) is not used
+          b = tryWith(cand.file, mapLibTorch(install));
+        } else {
+          b = triedPlain.has(cand.file) ? undefined : tryLoad(cand.file, attempts);
+          if (!b && install && !preloaded) {
+            // the binary's rpath names the build machine's LibTorch folder; map the matching one found here and retry
+            b = tryWith(cand.file, mapLibTorch(install));
+          }
         }
+        if (preloaded) triedPreloaded.add(cand.file);
         if (b) return ((bindingFile = cand.file), b);
       }
+      return undefined;
+    };
+    if (prebuilt.length) {
+      // LIBTORCH or a shipped LibTorch with a binary for it needs no search (which may start Python)
+      const b = (pinned.length && tryPrebuilt(pinned, true)) || tryPrebuilt((installs = findLibTorch(root)), false);
+      if (b) return b;
     }
   }
-  installs ??= findLibTorch();
+  installs ??= findLibTorch(root);
   const tried = attempts.length
     ? attempts.map((a) => `  - ${path.relative(root, a.file) || a.file}: ${a.error}`).join('\n')
     : `  (no local build in build/Release and no prebuilt binary for ${process.platform}-${process.arch})`;
   const found = installs.length
-    ? installs.map((lt) => `  - ${lt.how}: LibTorch ${lt.version || '(version unknown)'}${lt.cuda ? `, CUDA ${lt.cuda}` : ', CPU'}`).join('\n')
+    ? installs.map((lt) => `  - ${lt.how}: LibTorch ${lt.version || versionUnknown(lt)}${lt.cuda ? `, CUDA ${lt.cuda}` : ', CPU'}`).join('\n')
     : '  (none: set LIBTORCH to a LibTorch folder, install PyTorch for Python, or apt-get install libtorch-dev libopenblas0-pthread)';
   const fixes = [
     '  - build it from source against the LibTorch found (LIBTORCH, else Python PyTorch, else the system):  npx torchgraft build',

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Finds LibTorch in the documented order (LIBTORCH, then a Python PyTorch, then the system's), the same order as
 // CMakeLists.txt; binding.gyp, scripts/prebuild.js and the loader (lib/native.ts) all use it, so they agree.
+// A Python PyTorch is a pip/conda install (<site-packages>/torch with lib/ and share/cmake/Torch) of the interpreter
+// named by TORCHGRAFT_PYTHON, else of the first python3 on PATH (an activated venv's), else of /usr/bin/python3.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -35,6 +37,21 @@ function versionFromHeader(includeDirs) {
   return '';
 }
 
+/** "1.13" from a versioned library name (libtorch_cpu.so.1.13, as Debian's are), or '' (a wheel's and a zip's are not). */
+function versionFromSonames(libDir) {
+  let names = [];
+  try {
+    names = fs.readdirSync(libDir);
+  } catch {
+    return '';
+  }
+  for (const n of names) {
+    const m = n.match(/^lib(?:torch_cpu|torch|c10)\.so\.(\d+\.\d+(?:\.\d+)?)$/);
+    if (m) return m[1];
+  }
+  return '';
+}
+
 /** true/false from TorchConfig.cmake's TORCH_CXX_FLAGS, or null when it does not say. */
 function cxx11AbiFromConfig(cmakeDirs) {
   for (const d of cmakeDirs) {
@@ -47,7 +64,7 @@ function cxx11AbiFromConfig(cmakeDirs) {
 /** Completes one found LibTorch: version, CUDA, ABI, and the variant name a prebuilt binary for it carries. */
 function describe(found) {
   const out = { ...found };
-  if (!out.version) out.version = versionFromHeader(out.includeDirs);
+  if (!out.version) out.version = versionFromHeader(out.includeDirs) || versionFromSonames(out.libDir);
   if (out.cuda === undefined) out.cuda = hasLib(out.libDir, 'libtorch_cuda') ? 'unknown' : null;
   if (out.cxx11Abi === undefined) out.cxx11Abi = cxx11AbiFromConfig(out.cmakeDirs);
   out.variant = variantName(out.version, out.cuda);
@@ -72,15 +89,16 @@ function fromVersionPy(dir) {
   };
 }
 
-function fromLibTorchFolder(root) {
+/** A LibTorch folder (lib/, include/, share/cmake/Torch): a LibTorch zip, a Python torch folder, or a copy an app ships. */
+function fromFolder(root, source = 'LIBTORCH', how = `LIBTORCH=${root}`) {
   // LibTorch zips carry build-version, e.g. "2.11.0+cu130"; a Python torch folder given as LIBTORCH has version.py
   const bv = read(path.join(root, 'build-version')).trim();
   const m = bv.match(/^(\d+\.\d+\.\d+)[^+]*(?:\+cu(\d+)(\d))?/);
   const py = fromVersionPy(root);
   const hasCuda = hasLib(path.join(root, 'lib'), 'libtorch_cuda');
   return describe({
-    source: 'LIBTORCH',
-    how: `LIBTORCH=${root}`,
+    source,
+    how,
     root,
     includeDirs: [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')],
     libDir: path.join(root, 'lib'),
@@ -88,6 +106,12 @@ function fromLibTorchFolder(root) {
     version: m ? m[1] : py.version || '',
     cuda: m && m[2] ? `${m[2]}.${m[3]}` : py.cuda || (hasCuda ? 'unknown' : null),
   });
+}
+
+/** The Python interpreters asked for a PyTorch, in order (the same list as CMakeLists.txt's). */
+function pythonCandidates() {
+  const own = process.env.TORCHGRAFT_PYTHON;
+  return [...new Set([...(own ? [own] : []), 'python3', '/usr/bin/python3'])];
 }
 
 /** The torch package folder of a Python interpreter, found without importing torch (that takes seconds). */
@@ -136,17 +160,26 @@ function fromSystem() {
   return null;
 }
 
+/** The LibTorch folder LIBTORCH names, or null when it is unset or holds no lib/libtorch (as CMake passes it over). */
+function fromLibTorchEnv() {
+  const dir = process.env.LIBTORCH;
+  return dir && isLibTorchFolder(path.resolve(dir)) ? fromFolder(path.resolve(dir)) : null;
+}
+
+/** Whether a folder is laid out like LibTorch: lib/libtorch.so (or a versioned one) inside it. */
+function isLibTorchFolder(root) {
+  return hasLib(path.join(root, 'lib'), 'libtorch');
+}
+
 /**
  * Every LibTorch found, in the documented order; the first is the one a build from source uses.
  * With LIBTORCH set the Python and system ones are still listed (the loader may fall back to them), as in CMake's search.
  */
 function findAll() {
   const found = [];
-  // as in CMake, a LIBTORCH without the libraries is passed over (find_package then finds the next one)
-  if (process.env.LIBTORCH && hasLib(path.join(path.resolve(process.env.LIBTORCH), 'lib'), 'libtorch')) {
-    found.push(fromLibTorchFolder(path.resolve(process.env.LIBTORCH)));
-  }
-  for (const py of ['python3', '/usr/bin/python3']) {
+  const env = fromLibTorchEnv();
+  if (env) found.push(env);
+  for (const py of pythonCandidates()) {
     const p = fromPython(py);
     if (p) {
       found.push(p);
@@ -185,7 +218,7 @@ function gypFlags(lt) {
   };
 }
 
-module.exports = { findAll, find, variantName, gypFlags, NOT_FOUND };
+module.exports = { findAll, find, fromFolder, fromLibTorchEnv, isLibTorchFolder, pythonCandidates, variantName, gypFlags, NOT_FOUND };
 
 if (require.main === module) {
   const flag = (process.argv[2] || '--json').replace(/^--/, '');

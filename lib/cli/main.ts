@@ -7,7 +7,8 @@ const USAGE = `usage: torchgraft <command>
 commands:
   demo      the transfer-learning demo on the bundled MNIST digits (torchgraft demo --help)
   zoo       the local model catalog: list, show NAME, add FILE --name N, remove NAME
-  build     compile the native addon from source against the LibTorch found (LIBTORCH, Python PyTorch, system)
+  build     compile the native addon from source against the LibTorch found: LIBTORCH, else the pip PyTorch of
+            TORCHGRAFT_PYTHON or of python3 on PATH, else the system's
   info      print the LibTorch version, CUDA availability and the loaded binary
   inspect FILE
             list what a weight file holds (safetensors, Keras .h5, ONNX, TF.js model.json, ...): names,
