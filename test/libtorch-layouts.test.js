@@ -169,8 +169,7 @@ test('the build (cmake-js configure of CMakeLists.txt, as npx torchgraft build r
   assert.strictEqual(first.variant, built.variant);
 });
 
-const cmakeAsksTorchgraftPython = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8').includes('$ENV{TORCHGRAFT_PYTHON}');
-test('the build takes the pip PyTorch of TORCHGRAFT_PYTHON, as the finder does', { skip: noSystem || (!basePython && 'no Python with venv') || (!hasCmake && 'cmake not installed') || (!cmakeAsksTorchgraftPython && 'CMakeLists.txt does not ask TORCHGRAFT_PYTHON yet: foreach(_py $ENV{TORCHGRAFT_PYTHON} python3 /usr/bin/python3)'), timeout: 300000 }, () => {
+test('the build takes the pip PyTorch of TORCHGRAFT_PYTHON, as the finder does', { skip: noSystem || (!basePython && 'no Python with venv') || (!hasCmake && 'cmake not installed'), timeout: 300000 }, () => {
   const w = wheelVenv({ version: '2.7.1+cpu' });
   const out = fresh('cmake-build');
   const r = spawnSync(process.execPath, cmakeJsArgs('configure', { out }), { cwd: root, env: cleanEnv({ TORCHGRAFT_PYTHON: w.python }), encoding: 'utf8', timeout: 280000 });
