@@ -83,8 +83,7 @@ Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
   Scope* scope = addon->Current();
   w->LinkInto(scope);
   addon->liveTensors++;
-  w->reportedBytes_ = w->NativeBytes();
-  if (w->reportedBytes_ >= 4096) Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(w->reportedBytes_));
+  addon->tensors.ReportStorage(env, w);
   if (scope == addon->Global()) addon->tensors.AddPending(env, obj, w);
   return Napi::Value(env, obj);
 }
@@ -138,8 +137,7 @@ void TensorWrap::Dispose() {
   if (disposed_) return;
   Addon* addon = addon_;
   addon->liveTensors--;
-  if (reportedBytes_ >= 4096) Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(reportedBytes_));
-  reportedBytes_ = 0;
+  addon->tensors.UnreportStorage(Env(), this);
   Unlink();
   t_ = at::Tensor();
   addon->tensors.Release(this);
@@ -184,6 +182,27 @@ void TensorWrap::Unlink() {
 }
 
 // ---- TensorTable
+
+void TensorTable::ReportStorage(napi_env env, TensorWrap* w) {
+  size_t bytes = w->NativeBytes();
+  if (bytes < 4096) return;  // small tensors are not worth a map entry
+  const void* key = w->t_.storage().unsafeGetStorageImpl();
+  auto& entry = reported_[key];
+  if (entry.count++ == 0) {
+    entry.bytes = bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env), static_cast<int64_t>(bytes));
+  }
+  w->reportedStorage_ = key;
+}
+
+void TensorTable::UnreportStorage(napi_env env, TensorWrap* w) {
+  if (!w->reportedStorage_) return;
+  auto it = reported_.find(w->reportedStorage_);
+  w->reportedStorage_ = nullptr;
+  if (it == reported_.end() || --it->second.count > 0) return;
+  Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env), -static_cast<int64_t>(it->second.bytes));
+  reported_.erase(it);
+}
 
 TensorWrap* TensorTable::Acquire(Addon* addon, napi_env env) {
   if (freeCount_ == 0) {

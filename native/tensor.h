@@ -13,6 +13,7 @@
 #pragma once
 #include "pch.h"
 #include "scope.h"
+#include <unordered_map>
 
 namespace tg {
 
@@ -104,7 +105,7 @@ class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
   at::Tensor t_;
   bool disposed_ = true;      // a free slot counts as disposed
   bool finalizer_ = false;    // the JS object has a GC finalizer (napi_add_finalizer)
-  size_t reportedBytes_ = 0;
+  const void* reportedStorage_ = nullptr;  // the storage whose bytes this wrapper counts in TensorTable::reported_
   napi_env env_ = nullptr;
   Addon* addon_ = nullptr;
   uint32_t index_ = 0;
@@ -130,6 +131,11 @@ class TensorTable {
   size_t capacity() const { return chunks_.size() * kChunk; }
   TensorWrap* At(uint32_t i) { return &chunks_[i / kChunk][i % kChunk]; }
 
+  // Native bytes are reported to V8 once per storage (400 views of one 16 MB storage are 16 MB, not 6.4 GB), so V8's
+  // GC pressure follows the memory really held.
+  void ReportStorage(napi_env env, TensorWrap* w);
+  void UnreportStorage(napi_env env, TensorWrap* w);
+
   // Tensors created in the global scope: most are disposed at once, so their finalizer is decided per batch.
   void AddPending(napi_env env, napi_value obj, TensorWrap* w);
   void FlushPending(napi_env env);
@@ -143,6 +149,11 @@ class TensorTable {
   std::vector<uint32_t> free_;
   size_t freeHead_ = 0, freeCount_ = 0;
   std::vector<std::pair<uint32_t, uint64_t>> pendingSlots_;
+  struct Reported {
+    uint32_t count = 0;
+    size_t bytes = 0;
+  };
+  std::unordered_map<const void*, Reported> reported_;
   TensorWrap disposed_;
 };
 
