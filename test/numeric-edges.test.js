@@ -107,3 +107,92 @@ test('pow with a negative BigInt or a large negative integer on an integer tenso
   assert.deepStrictEqual(plain(a.pow(-0)), [1, 1]);
   assert.deepStrictEqual(plain(a.float().pow(-1)), [0.5, Math.fround(1 / 3)]);
 });
+
+// Input shapes around "one value per channel": PyTorch refuses a training batch whose N * (spatial sizes) is 1.
+const BN_CASES = [
+  { layer: 'BatchNorm1d', shape: [1, 3] },
+  { layer: 'BatchNorm1d', shape: [1, 3, 1] },
+  { layer: 'BatchNorm1d', shape: [2, 3] },
+  { layer: 'BatchNorm1d', shape: [1, 3, 2] },
+  { layer: 'BatchNorm1d', shape: [0, 3] },
+  { layer: 'BatchNorm2d', shape: [1, 3, 1, 1] },
+  { layer: 'BatchNorm2d', shape: [1, 3, 1, 2] },
+  { layer: 'BatchNorm2d', shape: [2, 3, 1, 1] },
+];
+const bnInput = (shape) => tg.arange(shape.reduce((a, b) => a * b, 1), undefined, 1, { dtype: 'float32' }).reshape(shape);
+
+test('BatchNorm in training refuses one value per channel where PyTorch does; running statistics untouched (golden)', { skip: NO_TORCH }, () => {
+  const expected = py(
+    PY_OUTCOME +
+      `out = []
+for layer, shape in ${JSON.stringify(BN_CASES.map((c) => [c.layer, c.shape]))}:
+    m = getattr(torch.nn, layer)(3); m.train()
+    x = torch.arange(math.prod(shape), dtype=torch.float32).reshape(shape)
+    r = outcome(lambda: m(x))
+    r['running'] = [plain(v) for v in m.running_mean.tolist() + m.running_var.tolist()]
+    out.append(r)
+print(json.dumps(out))`,
+  );
+  BN_CASES.forEach((c, i) => {
+    const what = `${c.layer} on [${c.shape}]`;
+    const m = new tg.nn[c.layer](3);
+    m.train();
+    const got = outcome(() => m.forward(bnInput(c.shape)));
+    const want = expected[i];
+    const running = [...plain(m.running_mean), ...plain(m.running_var)];
+    if (want.error) {
+      assert.match(want.error, /Expected more than 1 value per channel when training/);
+      assert.ok(got.error instanceof RangeError, `${what}: expected a RangeError, got ${got.error ?? JSON.stringify(got)}`);
+      assert.match(got.error.message, /expected more than 1 value per channel when training, got input size \[/i);
+      assert.match(got.error.message, new RegExp(`\\[${c.shape.join(', ')}\\]`));
+      assert.deepStrictEqual(running, [0, 0, 0, 1, 1, 1], `${what}: running statistics changed`);
+      assert.strictEqual(m.num_batches_tracked.item(), 0, `${what}: a refused batch was counted`);
+    } else {
+      assert.ok(!got.error, `${what}: PyTorch accepts it, we threw ${got.error}`);
+      running.forEach((v, j) => assert.ok(v === want.running[j] || Math.abs(v - want.running[j]) < 1e-6, `${what}: running[${j}] ${v} vs ${want.running[j]}`));
+      assert.strictEqual(m.num_batches_tracked.item(), 1);
+    }
+  });
+});
+
+test('functional batchNorm in training refuses one value per channel, also without running statistics', { skip: NO_TORCH }, () => {
+  const want = py(
+    PY_OUTCOME +
+      `import torch.nn.functional as F
+print(json.dumps([outcome(lambda: F.batch_norm(torch.ones(1, 3), torch.zeros(3), torch.ones(3), training=True)),
+                  outcome(lambda: F.batch_norm(torch.ones(1, 3), None, None, training=True)),
+                  outcome(lambda: F.batch_norm(torch.ones(1, 3), torch.zeros(3), torch.ones(3), training=False))]))`,
+  );
+  const mean = tg.zeros([3]);
+  const variance = tg.ones([3]);
+  const calls = [
+    () => tg.nn.functional.batchNorm(tg.ones([1, 3]), mean, variance, { training: true }),
+    () => tg.nn.functional.batchNorm(tg.ones([1, 3]), null, null, { training: true }),
+    () => tg.nn.functional.batchNorm(tg.ones([1, 3]), mean, variance, { training: false }),
+  ];
+  calls.forEach((call, i) => {
+    const got = outcome(call);
+    if (want[i].error) assert.ok(got.error instanceof RangeError, `call ${i}: ${got.error ?? 'accepted'}`);
+    else assert.deepStrictEqual(got.values, want[i].values, `call ${i}`);
+  });
+  assert.deepStrictEqual([...plain(mean), ...plain(variance)], [0, 0, 0, 1, 1, 1]);
+});
+
+test('BatchNorm: a refused batch leaves the cumulative average (momentum null) and trackRunningStats=false layers consistent', () => {
+  const m = new tg.nn.BatchNorm1d(2, { momentum: null });
+  m.train();
+  assert.throws(() => m.forward(tg.ones([1, 2])), RangeError);
+  m.forward(tg.tensor([[1, 2], [3, 6]], { dtype: 'float32' }));
+  // First counted batch: the cumulative average takes it whole.
+  assert.deepStrictEqual(plain(m.running_mean), [2, 4]);
+  assert.strictEqual(m.num_batches_tracked.item(), 1);
+  const free = new tg.nn.BatchNorm2d(2, { trackRunningStats: false });
+  free.train();
+  assert.throws(() => free.forward(tg.ones([1, 2, 1, 1])), RangeError);
+  // eval mode and frozen statistics normalise with the running values: one sample is fine there, as in PyTorch.
+  m.eval();
+  assert.strictEqual(m.forward(tg.ones([1, 2])).shape.join(), '1,2');
+  m.train();
+  m.frozenStatistics = true;
+  assert.strictEqual(m.forward(tg.ones([1, 2])).shape.join(), '1,2');
+});
