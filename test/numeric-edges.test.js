@@ -196,3 +196,170 @@ test('BatchNorm: a refused batch leaves the cumulative average (momentum null) a
   m.frozenStatistics = true;
   assert.strictEqual(m.forward(tg.ones([1, 2])).shape.join(), '1,2');
 });
+
+// ---- tensor() from nested arrays: depth, cycles, raggedness, holes, Proxies, getters, sizes, integer ranges
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const nest = (n, leaf = 1) => {
+  let x = leaf;
+  for (let i = 0; i < n; i++) x = [x];
+  return x;
+};
+
+test('nested arrays: depth up to 128 accepted and 129 refused, cycles and ragged arrays refused, as torch.tensor does (golden)', { skip: NO_TORCH }, () => {
+  const want = py(
+    PY_OUTCOME +
+      `def nest(n):
+    x = 1
+    for _ in range(n): x = [x]
+    return x
+a = [1]; a[0] = a
+b = [[1], [1]]; b[1] = b
+print(json.dumps([outcome(lambda: torch.tensor(nest(128))), outcome(lambda: torch.tensor(nest(129))),
+                  outcome(lambda: torch.tensor(a)), outcome(lambda: torch.tensor(b)),
+                  outcome(lambda: torch.tensor([[1, 2], [3]])), outcome(lambda: torch.tensor([[1, 2], 3])),
+                  outcome(lambda: torch.tensor([1, [2]]))]))`,
+  );
+  const a = [1];
+  a[0] = a;
+  const b = [[1], [1]];
+  b[1] = b;
+  const got = [
+    () => tg.tensor(nest(128)),
+    () => tg.tensor(nest(129)),
+    () => tg.tensor(a),
+    () => tg.tensor(b),
+    () => tg.tensor([[1, 2], [3]]),
+    () => tg.tensor([[1, 2], 3]),
+    () => tg.tensor([1, [2]]),
+  ].map(outcome);
+  assert.deepStrictEqual(got[0].values, [1]);
+  assert.strictEqual(tg.tensor(nest(128)).ndim, 128);
+  got.slice(1).forEach((g, i) => {
+    assert.ok(want[i + 1].error, `case ${i + 1}: PyTorch accepts it`);
+    assert.ok(g.error instanceof RangeError, `case ${i + 1}: ${g.error ?? 'accepted'}`);
+  });
+  assert.match(got[1].error.message, /deeper than 128 levels/);
+  assert.match(got[2].error.message, /data\[0\] contains itself/);
+  assert.match(got[3].error.message, /data\[1\]/);
+  assert.match(got[4].error.message, /data\[1\] is an array of length 1, expected an array of length 2 like data\[0\]/);
+  assert.match(got[5].error.message, /data\[1\] is a number/);
+  assert.match(got[6].error.message, /data\[1\] is an array of length 1, expected a number/);
+  // Stricter than torch.tensor, which reads [[], [1]] as an empty [2, 0] and drops the 1: data is never dropped.
+  assert.throws(() => tg.tensor([[], [1]]), { name: 'RangeError', message: /data\[1\] is an array of length 1, expected an array of length 0/ });
+});
+
+test('nested arrays: holes, sparse arrays, Proxies, array-likes and throwing getters are clear errors naming the place', () => {
+  const sparse = [];
+  sparse.length = 2 ** 32 - 1;
+  sparse[0] = 1;
+  const longSparse = [1, 2];
+  longSparse[1e8] = 3;
+  const getter = [1, 2, 3];
+  Object.defineProperty(getter, 1, { get() { throw new Error('boom'); } });
+  const { proxy: revoked, revoke } = Proxy.revocable([1], {});
+  revoke();
+  const cases = [
+    [() => tg.tensor([1, , 3]), TypeError, /data\[1\] is a hole/], // eslint-disable-line no-sparse-arrays
+    [() => tg.tensor([[1, 2], [3, , ]]), TypeError, /data\[1\]\[1\] is a hole/], // eslint-disable-line no-sparse-arrays
+    [() => tg.tensor(sparse), RangeError, /describe 4294967295 values/],
+    [() => tg.tensor(longSparse), TypeError, /data\[2\] is a hole/],
+    [() => tg.tensor(new Proxy([1, 2], {})), TypeError, /data is a Proxy/],
+    [() => tg.tensor([[1], new Proxy([2], { get: (t, k) => (k === 'length' ? 2 ** 53 : t[k]) })]), TypeError, /data\[1\] is a Proxy/],
+    [() => tg.tensor(revoked), TypeError, /Proxy/],
+    [() => tg.tensor([[1], revoked]), TypeError, /data\[1\] is a Proxy/],
+    [() => tg.tensor([{ length: 2 ** 53, 0: 1 }]), TypeError, /got an object at data\[0\]/],
+    [() => tg.tensor({ length: 2 }), TypeError, /expected a TypedArray, nested arrays/],
+    [() => tg.tensor(getter), TypeError, /reading data\[1\] threw: boom/],
+    [() => tg.tensor([1, '2']), TypeError, /got a string at data\[1\]/],
+    [() => tg.tensor([1, 2n]), TypeError, /got a bigint at data\[1\]/],
+    [() => tg.tensor([[1, 2], null]), TypeError, /got null at data\[1\]/],
+  ];
+  for (const [fn, type, message] of cases) assert.throws(fn, (e) => e instanceof type && message.test(e.message), String(fn));
+});
+
+test('nested arrays: a huge total (shared rows) is refused before anything is allocated', () => {
+  const row = new Array(60000).fill(1);
+  const rss = process.memoryUsage().rss;
+  const start = Date.now();
+  assert.throws(() => tg.tensor(new Array(60000).fill(row)), { name: 'RangeError', message: /shape \[60000, 60000\] describe 3600000000 values/ });
+  // 40 levels of an array holding its child twice: 2 ** 41 values from 41 small arrays.
+  let doubling = [0, 0];
+  for (let i = 0; i < 40; i++) doubling = [doubling, doubling];
+  assert.throws(() => tg.tensor(doubling), { name: 'RangeError', message: /describe 2199023255552 values/ });
+  assert.ok(Date.now() - start < 1000, `took ${Date.now() - start} ms`);
+  assert.ok(process.memoryUsage().rss - rss < 64 << 20, 'allocated for the claimed size');
+  // Shared rows below the limit are fine (as in torch.tensor): 1000 x 1000 from one row.
+  assert.deepStrictEqual(tg.tensor(new Array(1000).fill(new Array(1000).fill(2))).shape, [1000, 1000]);
+});
+
+test('nested arrays: integers outside int64 and values out of an integer dtype are RangeErrors, as torch.tensor refuses (golden)', { skip: NO_TORCH }, () => {
+  // [JS values, dtype or null, Python values]: JS integers are Python ints, other numbers Python floats.
+  const CASES = [
+    [[2 ** 63], null, '[2**63]'],
+    [[-(2 ** 63)], null, '[-2**63]'],
+    [[2 ** 62, -(2 ** 53) - 2], null, '[2**62, -2**53 - 2]'],
+    [[2 ** 40], 'int32', '[2**40]'],
+    [[300], 'uint8', '[300]'],
+    [[-1], 'uint8', '[-1]'],
+    [[-255], 'uint8', '[-255]'],
+    [[-256], 'uint8', '[-256]'],
+    [[-0.5], 'uint8', '[-0.5]'],
+    [[255.5], 'uint8', '[255.5]'],
+    [[1.5, -1.5], 'int64', '[1.5, -1.5]'],
+    [[NaN], 'int64', "[float('nan')]"],
+    [[Infinity], 'int32', "[float('inf')]"],
+    [[127.9, -128.5], 'int8', '[127.9, -128.5]'],
+    [[128], 'int8', '[128]'],
+    [[-32768, 32767], 'int16', '[-32768, 32767]'],
+    [[2 ** 63], 'float32', '[2**63]'],
+    [[2 ** 63], 'float64', '[2**63]'],
+    [[2, 0], 'bool', '[2, 0]'],
+    [[true, 2], null, '[True, 2]'],
+    [[true, 2.5], null, '[True, 2.5]'],
+    [[1e39], 'float32', '[1e39]'],
+    [[1, NaN], null, "[1, float('nan')]"],
+  ];
+  const want = py(
+    PY_OUTCOME +
+      `NAMES[torch.int8] = 'int8'
+out = []
+for values, dtype in [${CASES.map(([, d, p]) => `(${p}, ${d ? `torch.${d}` : 'None'})`).join(', ')}]:
+    r = outcome(lambda: torch.tensor(values, dtype=dtype))
+    if 'values' in r: r['exact'] = [str(v) for v in torch.tensor(values, dtype=dtype).flatten().tolist()]
+    out.append(r)
+print(json.dumps(out))`,
+  );
+  CASES.forEach(([values, dtype, pyValues], i) => {
+    const what = `tensor(${pyValues}${dtype ? `, ${dtype}` : ''})`;
+    const got = outcome(() => tg.tensor(values, dtype ? { dtype } : undefined));
+    if (want[i].error) {
+      assert.ok(got.error instanceof RangeError, `${what}: PyTorch refuses (${want[i].error}), we gave ${got.error ?? JSON.stringify(got)}`);
+      assert.match(got.error.message, /without overflow/);
+    } else {
+      assert.ok(!got.error, `${what}: PyTorch gives ${JSON.stringify(want[i])}, we threw ${got.error}`);
+      assert.strictEqual(got.dtype, want[i].dtype, `${what}: dtype`);
+      const t = tg.tensor(values, dtype ? { dtype } : undefined);
+      // Exact: integers as decimal strings (int64 through BigInt), floats as numbers, bools as Python prints them.
+      const exact = Array.from(t.dataSync(), (v) =>
+        typeof v === 'bigint' ? v.toString() : t.dtype === 'bool' ? (v ? 'True' : 'False') : t.dtype.startsWith('float') ? v : String(v),
+      );
+      const pyExact = want[i].exact.map((s) => (t.dtype.startsWith('float') ? Number(s.replace('inf', 'Infinity').replace('nan', 'NaN')) : s));
+      assert.deepStrictEqual(exact, pyExact, `${what}: values`);
+    }
+  });
+  // JS cannot tell 1e20 from an integer: as an int64 it overflows, and the error says how to get floats.
+  assert.throws(() => tg.tensor([1e20]), { name: 'RangeError', message: /dtype: 'float32'/ });
+  assert.strictEqual(tg.tensor([1e20], { dtype: 'float64' }).item(), 1e20);
+});
+
+test('nested-array fuzz: 3000 seeded structures (cycles, Proxies, holes, getters, deep and huge) give values or TypeError/RangeError, in a child process', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'nested-fuzz.js'), '20261206', '3000'], { encoding: 'utf8', timeout: 120000 });
+  assert.strictEqual(r.signal, null, `the fuzz child was killed by ${r.signal}: ${r.stderr.slice(-2000)}`);
+  assert.strictEqual(r.status, 0, `the fuzz child died (V8 fatal?): ${r.stderr.slice(-2000)}`);
+  const s = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.deepStrictEqual(s.otherErrors, [], 'errors other than TypeError/RangeError');
+  assert.deepStrictEqual(s.wrong, [], 'valid structures read wrongly');
+  assert.ok(s.ok > 500 && s.typeErrors > 200 && s.rangeErrors > 200, JSON.stringify(s));
+  assert.ok(s.maxRssMiB < 1024, `max RSS ${s.maxRssMiB} MiB`);
+});
