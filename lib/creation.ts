@@ -1,7 +1,9 @@
 /** Tensor factories: from data, constant fills, ranges, random draws (reproducible with manualSeed). */
+import { types } from 'node:util';
 import { binding } from './native';
 import { AnyTypedArray, DType, Device, isDType } from './dtype';
 import { Tensor, isTensor } from './tensor';
+import { readNested } from './nested-data';
 
 /** Options shared by the factories. */
 export interface TensorOptions {
@@ -16,6 +18,16 @@ export interface FromDataOptions extends TensorOptions {
 }
 
 type Nested = number | boolean | Nested[];
+
+// Integer dtypes: the values torch.tensor() accepts for them (PyTorch's c10::overflows rules; uint8 lets -255..-1 wrap).
+const INT_RANGES: Partial<Record<DType, { ints: [number, number]; floats: [number, number] }>> = {
+  uint8: { ints: [-255, 255], floats: [0, 255] },
+  int8: { ints: [-128, 127], floats: [-128, 127] },
+  int16: { ints: [-32768, 32767], floats: [-32768, 32767] },
+  int32: { ints: [-(2 ** 31), 2 ** 31 - 1], floats: [-(2 ** 31), 2 ** 31 - 1] },
+  // 2 ** 63 itself is out: doubles cannot hold 2 ** 63 - 1, and the first double past it is 2 ** 63.
+  int64: { ints: [-(2 ** 63), 2 ** 63 - 1], floats: [-(2 ** 63), 2 ** 63 - 1] },
+};
 
 function finish(t: Tensor, opts?: TensorOptions): Tensor {
   if (opts?.requiresGrad) t.requiresGrad = true;
@@ -42,42 +54,26 @@ function sourceDType(a: AnyTypedArray): { dtype: DType; data: AnyTypedArray } {
   throw new TypeError('tensor(): unsupported TypedArray');
 }
 
-function inferShape(data: Nested): number[] {
-  const shape: number[] = [];
-  let cur: Nested = data;
-  while (Array.isArray(cur)) {
-    shape.push(cur.length);
-    if (cur.length === 0) break;
-    cur = cur[0];
-  }
-  return shape;
-}
-
-function flatten(data: Nested, shape: number[], dim: number, out: (number | boolean)[]): void {
-  if (dim === shape.length) {
-    if (Array.isArray(data)) throw new RangeError('tensor(): nested arrays are ragged (inconsistent lengths)');
-    if (typeof data !== 'number' && typeof data !== 'boolean')
-      throw new TypeError(`tensor(): expected numbers or booleans, got ${data === null ? 'null' : typeof data}`);
-    out.push(data);
-    return;
-  }
-  if (!Array.isArray(data) || data.length !== shape[dim]) throw new RangeError('tensor(): nested arrays are ragged (inconsistent lengths)');
-  for (const d of data) flatten(d, shape, dim + 1, out);
-}
-
-const INTEGER_DTYPES = new Set<string>(['int64', 'int32', 'int16', 'int8', 'uint8']);
-
-// BigInt64Array would wrap an integer at or past 2**63 to its low 64 bits: refuse it instead.
-function toInt64(values: number[]): BigInt64Array {
-  const out = new BigInt64Array(values.length);
+/**
+ * The buffer that carries nested-array values to the addon: exact for the target dtype, never wrapped. Values
+ * travel as integers (int32 when they fit, else int64) towards an integer dtype, after the range checks
+ * torch.tensor() makes; floating and bool targets get float64.
+ */
+function sourceFor(values: Float64Array, kind: 'bool' | 'int' | 'float', dtype: DType): [AnyTypedArray, DType] {
+  if (kind === 'bool') return [Uint8Array.from(values), 'uint8'];
+  const range = INT_RANGES[dtype];
+  if (!range) return [values, 'float64'];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v >= 2 ** 63 || v < -(2 ** 63)) {
-      throw new RangeError(`tensor(): ${v} does not fit in int64 (integers are int64 unless a dtype is given; pass { dtype: 'float32' } or 'float64' for such values)`);
-    }
-    out[i] = BigInt(v);
+    const [lo, hi] = Number.isInteger(v) ? range.ints : range.floats;
+    // NaN fails both comparisons; infinities fail one.
+    if (!(v >= lo && v <= hi) || (dtype === 'int64' && v === 2 ** 63))
+      throw new RangeError(`tensor(): value ${v} at flat index ${i} cannot be converted to ${dtype} without overflow${dtype === 'int64' && Number.isInteger(v) && kind === 'int' ? " (integers are int64 unless a dtype is given: pass { dtype: 'float32' } or 'float64' for values this large)" : ''}`);
   }
-  return out;
+  // Towards an integer dtype values truncate as Python's int() does, then cast from int64 as torch.tensor() does.
+  const ints = kind === 'float' ? values.map(Math.trunc) : values;
+  if (ints.every((v) => v >= -(2 ** 31) && v < 2 ** 31)) return [Int32Array.from(ints), 'int32'];
+  return [BigInt64Array.from(ints, (v) => BigInt(v)), 'int64'];
 }
 
 /**
@@ -93,24 +89,16 @@ export function tensor(data: AnyTypedArray | Nested | Tensor, opts?: FromDataOpt
     const shape = opts?.shape ?? [src.length];
     return finish(binding.fromBuffer(src, shape, dtype, opts?.dtype, opts?.device), opts);
   }
-  if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
-    const shape = inferShape(data);
-    const flat: (number | boolean)[] = [];
-    flatten(data, shape, 0, flat);
+  // A Proxy is refused by readNested before Array.isArray can run its traps (or throw on a revoked one).
+  if (typeof data === 'number' || typeof data === 'boolean' || types.isProxy(data) || Array.isArray(data)) {
+    const { shape, values, kind } = readNested(data);
     if (opts?.shape) {
       const n = opts.shape.reduce((a, b) => a * b, 1);
-      if (n !== flat.length) throw new RangeError(`tensor(): shape [${opts.shape}] needs ${n} values, got ${flat.length}`);
+      if (n !== values.length) throw new RangeError(`tensor(): shape [${opts.shape}] needs ${n} values, got ${values.length}`);
     }
-    const target = opts?.shape ?? shape;
-    const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
-    const allInt = flat.every((v) => typeof v === 'number' && Number.isInteger(v));
-    const dtype = opts?.dtype ?? (allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32');
-    let src: AnyTypedArray;
-    let srcType: DType;
-    if (allBool) [src, srcType] = [Uint8Array.from(flat, (v) => (v ? 1 : 0)), 'uint8'];
-    else if (allInt && flat.length > 0 && INTEGER_DTYPES.has(dtype)) [src, srcType] = [toInt64(flat as number[]), 'int64'];
-    else [src, srcType] = [Float64Array.from(flat, (v) => Number(v)), 'float64'];
-    return finish(binding.fromBuffer(src, target, srcType, dtype, opts?.device), opts);
+    const dtype = opts?.dtype ?? (kind === 'bool' ? 'bool' : kind === 'int' ? 'int64' : 'float32');
+    const [src, srcType] = sourceFor(values, kind, dtype);
+    return finish(binding.fromBuffer(src, opts?.shape ?? shape, srcType, dtype, opts?.device), opts);
   }
   throw new TypeError(`tensor(): expected a TypedArray, nested arrays, a number or a boolean, got ${data === null ? 'null' : typeof data}`);
 }

@@ -58,9 +58,23 @@ export interface BatchNormOptions {
   momentum?: number;
   eps?: number;
 }
-/** Batch normalisation; in training mode it updates runningMean/runningVar in place. */
+/**
+ * Batch normalisation; in training mode it updates runningMean/runningVar in place. As in PyTorch, training on one
+ * value per channel (N times the spatial sizes equal to 1) is a RangeError: its variance would be NaN.
+ */
 export function batchNorm(input: Tensor, runningMean: Tensor | null | undefined, runningVar: Tensor | null | undefined, o: BatchNormOptions = {}): Tensor {
-  return F.batchNorm(input, runningMean, runningVar, o.weight, o.bias, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5);
+  const training = o.training ?? false;
+  if (training) checkBatchNormBatch(input);
+  return F.batchNorm(input, runningMean, runningVar, o.weight, o.bias, training, o.momentum ?? 0.1, o.eps ?? 1e-5);
+}
+
+/** PyTorch's _verify_batch_size: refuses a training batch with one value per channel (the addon reports non-tensors). */
+function checkBatchNormBatch(input: Tensor): void {
+  if (!binding.isTensor(input) || input.ndim < 1) return;
+  const shape = input.shape;
+  const perChannel = shape[0] * shape.slice(2).reduce((a, b) => a * b, 1);
+  if (perChannel === 1)
+    throw new RangeError(`batchNorm(): expected more than 1 value per channel when training, got input size [${shape.join(', ')}]`);
 }
 /** Layer normalisation over the last dimensions. */
 export function layerNorm(input: Tensor, normalizedShape: number | number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {

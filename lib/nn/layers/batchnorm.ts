@@ -103,21 +103,20 @@ abstract class BatchNormNd extends Module {
     if (x.shape[1] !== this.numFeatures)
       throw new RangeError(`${name}(${this.numFeatures}): expected ${this.numFeatures} channels in dimension 1, got shape [${x.shape.join(', ')}]`);
     const batchStats = this.useBatchStatistics();
-    let factor = this.momentum ?? 0;
-    if (this.updatesStatistics() && this.trackRunningStats && this.num_batches_tracked) {
-      const n = this.num_batches_tracked;
-      noGrad(() => n.add_(1));
-      if (this.momentum === null) factor = 1 / n.item();
-    }
+    const counted = this.updatesStatistics() && this.trackRunningStats ? this.num_batches_tracked : null;
+    // The cumulative average weighs this batch as the (n + 1)-th; n itself moves only once the batch is accepted.
+    const factor = this.momentum ?? (counted ? 1 / (counted.item() + 1) : 0);
     // Training without tracking normalises by the batch and updates nothing.
     const updateStats = !this.updatesStatistics() || this.trackRunningStats;
-    return F.batchNorm(x, updateStats ? this.running_mean : null, updateStats ? this.running_var : null, {
+    const out = F.batchNorm(x, updateStats ? this.running_mean : null, updateStats ? this.running_var : null, {
       weight: this.weight,
       bias: this.bias,
       training: batchStats,
       momentum: factor,
       eps: this.eps,
     });
+    if (counted) noGrad(() => counted.add_(1));
+    return out;
   }
 
   extraRepr(): string {
