@@ -7,6 +7,7 @@ import { isDType, isFloatingDType, DType } from '../dtype';
 import { Module, ModuleTarget } from '../nn/module';
 import { inspectTorchZip } from './zip-names';
 import { torchScriptProblem } from './torchscript-check';
+import { atomicWrite } from './atomic';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type NativeScriptModule = any;
@@ -168,7 +169,7 @@ export class ScriptModule extends Module {
    */
   async save(file: string): Promise<void> {
     if (typeof file !== 'string' || file === '') throw new TypeError('ScriptModule.save(): path must be a non-empty string');
-    return this.#native.save(file);
+    await atomicWrite(file, (tmp) => this.#native.save(tmp));
   }
 
   /** The printed tree, with TorchScript class names (`Sequential(\n  (0): Linear()\n)`). */
