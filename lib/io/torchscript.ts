@@ -129,7 +129,7 @@ export class ScriptModule extends Module {
   /**
    * The TorchScript submodule at a dotted path (`'features'`, `'layer4.1'`): a ScriptModule sharing this one's
    * tensors, whose `forward` runs that submodule alone.
-   * @throws Error naming the missing step and the children there are; TypeError when the path leads to a module that
+   * @throws TorchError `ERR_UNKNOWN_MODULE` naming the missing step and the children there are; TypeError when the path leads to a module that
    *   is not TorchScript (one added from TypeScript).
    */
   submodule(path: string): ScriptModule {
