@@ -67,6 +67,38 @@ for (const [what, call, cls, code] of CASES) {
   });
 }
 
+// Device strings are checked in one place (lib/device.ts) on every path into the addon: what is wrong, never 'stoll'.
+const BAD_DEVICES = [
+  ['cuda:99999999999999999999', RangeError, /device index '99999999999999999999' is out of range: CUDA device indices go from 0 to 127/],
+  ['cuda:128', RangeError, /out of range/], // would wrap to -128 in LibTorch's 8-bit device index
+  ['cuda:-1', RangeError, /device index '-1' is negative/],
+  ['cuda:1.5', TypeError, /invalid device 'cuda:1\.5': the index must be a whole number/],
+  ['cuda:', TypeError, /invalid device 'cuda:': no index after ':'/],
+  ['cpu:0x', TypeError, /invalid device 'cpu:0x': the CPU takes no index/],
+  ['tpu', TypeError, /'tpu'/],
+];
+const DEVICE_PATHS = [
+  ['Tensor.to(string)', (d) => tg.zeros([1]).to(d)],
+  ['Tensor.to({ device })', (d) => tg.zeros([1]).to({ device: d })],
+  ['zeros({ device })', (d) => tg.zeros([1], { device: d })],
+  ['tensor({ device })', (d) => tg.tensor([1, 2], { device: d })],
+  ['randLike({ device })', (d) => tg.randLike(tg.zeros([1]), { device: d })],
+  ['Module.to', (d) => new nn.Linear(1, 1).to(d)],
+  ['ScriptModule.to', async (d) => (await tg.io.loadTorchScript(path.join(__dirname, 'fixtures', 'foreign', 'torchsharp_mlp_1000_100_10_torchscript.pt'))).to(d)],
+];
+for (const [where, call] of DEVICE_PATHS) {
+  test(`${where} says what is wrong with a bad device string`, async () => {
+    for (const [device, cls, message] of BAD_DEVICES) {
+      await assert.rejects(async () => call(device), (e) => {
+        assert.strictEqual(e.constructor, cls, `${device}: expected ${cls.name}, got ${e.constructor.name}: ${e.message}`);
+        assert.match(e.message, message);
+        assert.doesNotMatch(e.message, /stoll|out_of_range/);
+        return true;
+      }, device);
+    }
+  });
+}
+
 // Places where a plain Error is right: internal, caught on the spot and turned into a coded error by the caller.
 const ALLOWED = new Map([
   ['lib/io/zip-names.ts', 'a system-style ENOTREG error, turned into ERR_IO by loadTorchScript'],

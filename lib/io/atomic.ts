@@ -130,6 +130,15 @@ function ioError(file: string, e: unknown): unknown {
   return e;
 }
 
+// A writer's error names the temporary it was given; the caller knows only the file it asked for.
+function renamed(e: unknown, tmp: string, file: string): unknown {
+  if (!(e instanceof Error)) return e;
+  if (e.message.includes(tmp)) e.message = e.message.split(tmp).join(file);
+  const withPath = e as Error & { path?: unknown };
+  if (withPath.path === tmp) withPath.path = file;
+  return e;
+}
+
 /**
  * Writes `file` atomically through `write(tmp)`, which must create the complete file at `tmp` (durably). Follows a
  * symbolic link to the real target, writes beside it, gives the new file the mode of the file it replaces, renames
@@ -142,7 +151,7 @@ function ioError(file: string, e: unknown): unknown {
 export async function atomicWrite(file: string, write: (tmp: string) => Promise<void>): Promise<string> {
   const w = beginAtomicWrite(file);
   try {
-    await write(w.tmp).catch((e) => Promise.reject(ioError(file, e)));
+    await write(w.tmp).catch((e) => Promise.reject(ioError(file, renamed(e, w.tmp, file))));
     await w.commit();
   } catch (e) {
     await w.abort();

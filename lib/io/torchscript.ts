@@ -8,6 +8,7 @@ import { Module, ModuleTarget } from '../nn/module';
 import { inspectTorchZip } from './zip-names';
 import { torchScriptProblem } from './torchscript-check';
 import { atomicWrite } from './atomic';
+import { checkDevice } from '../device';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type NativeScriptModule = any;
@@ -153,7 +154,7 @@ export class ScriptModule extends Module {
       if (dtype !== undefined && !isDType(dtype)) throw new TypeError(`to(): unknown dtype '${String(dtype)}'`);
     } else throw new TypeError(`to(): expected a device ('cuda'), a dtype ('float64') or { device, dtype }`);
     if (dtype !== undefined && !isFloatingDType(dtype)) throw new TypeError(`to(): a module converts to floating dtypes only, got '${dtype}'`);
-    this.#native.to(device, dtype);
+    this.#native.to(device === undefined ? undefined : checkDevice(device, 'to()'), dtype);
     return this;
   }
 

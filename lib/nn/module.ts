@@ -12,6 +12,7 @@ import { SummaryInput, summarize } from './summary';
 import { isFrozenIn, setFrozen } from '../transfer/freeze';
 import { checkLayerGroups, freezeTo, layerGroupsOf, resolveLayerGroups } from '../transfer/layer-groups';
 import { TorchError } from '../errors';
+import { checkDevice } from '../device';
 
 /** Where `Module.to()` moves a module and/or which floating dtype it converts to. */
 export type ModuleTarget = Device | DType | string | { device?: Device | string; dtype?: DType };
@@ -394,6 +395,7 @@ export class Module {
       ({ device, dtype } = target);
       if (dtype !== undefined && !isDType(dtype)) throw new TypeError(`to(): unknown dtype '${String(dtype)}'`);
     } else throw new TypeError(`to(): expected a device ('cuda'), a dtype ('float64') or { device, dtype }, got ${typeName(target)}`);
+    if (device !== undefined) checkDevice(device, 'to()');
     if (dtype !== undefined && !isFloatingDType(dtype)) throw new TypeError(`to(): a module converts to floating dtypes only, got '${dtype}'`);
 
     const moved = new Map<Tensor, Tensor>();
