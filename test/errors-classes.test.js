@@ -50,6 +50,11 @@ const CASES = [
   ["reuse(..., { upTo: 'nope' })", () => tg.transfer.reuse(net(), { upTo: 'nope' }), tg.TorchError, 'ERR_UNKNOWN_MODULE'],
   ['resetClassifier without a Linear', () => tg.transfer.resetClassifier(new nn.Sequential({ act: new nn.ReLU() }), 3), tg.TorchError, 'ERR_MODULE_EDIT'],
   ["collections.get('nope')", () => net().collections.get('nope'), tg.TorchError, 'ERR_UNKNOWN_COLLECTION'],
+  ['zoo.open on a file', () => {
+    const file = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tg-errors-')), 'not-a-dir');
+    fs.writeFileSync(file, '');
+    return tg.zoo.open(file);
+  }, tg.TorchError, 'ERR_IO'],
 ];
 
 for (const [what, call, cls, code] of CASES) {

@@ -123,8 +123,11 @@ export function beginAtomicWrite(file: string): PendingWrite {
   };
 }
 
-// The system's refusals (EACCES, ENOSPC, ...) become the library's coded error; a writer's own errors pass as they are.
-function ioError(file: string, e: unknown): unknown {
+/**
+ * The system's refusals (EACCES, ENOSPC, ENOTDIR, ...) as the library's coded error `ERR_IO` naming `file`; any other
+ * error is returned as it is.
+ */
+export function ioError(file: string, e: unknown): unknown {
   if (e instanceof Error && !(e instanceof TorchError) && typeof (e as NodeJS.ErrnoException).syscall === 'string')
     return new TorchError(`cannot write '${file}': ${e.message}`, { code: 'ERR_IO', cause: e });
   return e;

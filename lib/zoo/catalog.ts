@@ -16,7 +16,7 @@ import { collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from '../tra
 import { ModelCard, EntryRef, checkPart, parseRef, compareVersions, notFound } from './card';
 import { sha256File } from './hash';
 import { withLock } from './lock';
-import { atomicWriteFile } from '../io/atomic';
+import { atomicWriteFile, ioError } from '../io/atomic';
 import { hostTag, pidIsDead } from '../io/owner';
 
 // Working directories under <dir>/tmp: an entry being written, or one being removed; named by host and pid.
@@ -174,7 +174,7 @@ export class Zoo {
       return card;
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
-      throw e;
+      throw ioError(this.dir, e);
     }
   }
 
