@@ -51,9 +51,10 @@ const CASES = [
   ['resetClassifier without a Linear', () => tg.transfer.resetClassifier(new nn.Sequential({ act: new nn.ReLU() }), 3), tg.TorchError, 'ERR_MODULE_EDIT'],
   ["collections.get('nope')", () => net().collections.get('nope'), tg.TorchError, 'ERR_UNKNOWN_COLLECTION'],
   ['zoo.open on a file', () => {
-    const file = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tg-errors-')), 'not-a-dir');
-    fs.writeFileSync(file, '');
-    return tg.zoo.open(file);
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tg-errors-'));
+    test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, 'not-a-dir'), '');
+    return tg.zoo.open(path.join(dir, 'not-a-dir'));
   }, tg.TorchError, 'ERR_IO'],
 ];
 
