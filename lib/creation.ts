@@ -4,6 +4,7 @@ import { binding } from './native';
 import { AnyTypedArray, DType, Device, isDType } from './dtype';
 import { Tensor, isTensor } from './tensor';
 import { readNested } from './nested-data';
+import { checkDevice } from './device';
 
 /** Options shared by the factories. */
 export interface TensorOptions {
@@ -39,6 +40,8 @@ function checkOptions(opts: unknown, fn: string): void {
     throw new TypeError(`${fn}(): options must be an object such as { dtype, device }`);
   const d = (opts as TensorOptions | undefined)?.dtype;
   if (d !== undefined && !isDType(d)) throw new TypeError(`${fn}(): unknown dtype '${String(d)}'`);
+  const device = (opts as TensorOptions | undefined)?.device;
+  if (device !== undefined) checkDevice(device, `${fn}()`);
 }
 
 function sourceDType(a: AnyTypedArray): { dtype: DType; data: AnyTypedArray } {

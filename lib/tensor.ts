@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { binding } from './native';
 import { AnyTypedArray, DType, Device, isDType, typedArrayFor } from './dtype';
 import { formatTensor } from './format';
+import { checkDevice } from './device';
 
 type TensorOrNumber = Tensor | number | boolean;
 type Dims = number | number[];
@@ -276,11 +277,12 @@ proto.toArray = function toArray(this: Tensor): unknown {
 proto.to = function to(this: Tensor, target: Device | DType | string | ToOptions): Tensor {
   if (typeof target === 'string') {
     if (isDType(target)) return (this as any)._to(undefined, target);
-    if (target === 'cpu' || target.startsWith('cuda')) return (this as any)._to(target, undefined);
+    if (/^(cpu|cuda)(:|$)/.test(target)) return (this as any)._to(checkDevice(target, 'to()'), undefined);
     throw new TypeError(`to(): '${target}' is neither a device ('cpu', 'cuda', 'cuda:N') nor a dtype (float32, float16, int64, ...)`);
   }
   if (target === null || typeof target !== 'object') throw new TypeError('to(): expected a device, a dtype or { device, dtype }');
-  return (this as any)._to(target.device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
+  const device = target.device === undefined || target.device === null ? undefined : checkDevice(target.device, 'to()');
+  return (this as any)._to(device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
 };
 
 proto.backward = function backward(this: Tensor, gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}) {

@@ -240,7 +240,7 @@ test('bad options are errors naming them: unknown keys, wrong types, bad pattern
   assert.throws(() => net.loadStateDict(sd, { inclde: 'hidden1', skipMismatch: true }), { name: 'TypeError', message: /unknown options inclde, skipMismatch \(known: strict, include, exclude, rename, stripPrefix, addPrefix, skipMismatched\)/ });
   assert.throws(() => net.loadStateDict(sd, { strict: 'yes' }), /strict must be a boolean/);
   assert.throws(() => net.loadStateDict(sd, { stripPrefix: 3 }), /stripPrefix must be a string/);
-  assert.throws(() => net.loadStateDict(sd, { include: 'hidden[12' }), SyntaxError);
+  assert.throws(() => net.loadStateDict(sd, { include: 'hidden[12' }), TypeError);
   assert.throws(() => net.loadStateDict(sd, { include: [1] }), /array items must be strings or RegExps/);
   assert.throws(() => net.loadStateDict(sd, { rename: [['dense', 'hidden']] }), /rename: expected \[RegExp, replacement\] pairs/);
   assert.throws(() => net.loadStateDict(sd, { rename: () => 5 }), /rename turned 'hidden1.weight' into number, not a string/);

@@ -13,7 +13,7 @@ function takeFlags(args: string[]): { rest: string[]; flags: Record<string, stri
     if (a.startsWith('--')) {
       const [k, inline] = a.slice(2).split('=', 2);
       const v = inline ?? args[++i];
-      if (v === undefined) throw new Error(`zoo: --${k} needs a value`);
+      if (v === undefined) throw new TypeError(`zoo: --${k} needs a value`);
       (flags[k] ??= []).push(v);
     } else rest.push(a);
   }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import type { Example } from './example';
 import { IterableDataset } from './iterable-dataset';
+import { TorchError } from '../errors';
 
 /** Turns one line into an example, or undefined to skip it (a header, a blank line). */
 export type LineParser = (line: string, lineNumber: number) => Example | undefined;
@@ -33,7 +34,7 @@ export class TextLineDataset extends IterableDataset {
         try {
           e = this.parse(line, n);
         } catch (err) {
-          throw new Error(`fromLines: ${this.path}:${n + 1}: ${(err as Error).message}`, { cause: err });
+          throw new TorchError(`fromLines: ${this.path}:${n + 1}: ${(err as Error).message}`, { code: 'ERR_DATA_PARSE', cause: err });
         }
         n++;
         if (e !== undefined) yield e;

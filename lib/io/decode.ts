@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import { tensor } from '../creation';
 import type { Tensor } from '../tensor';
+import { TorchError } from '../errors';
 
 /** Element types found in foreign files; those torchgraft lacks (uint16, uint32) are widened exactly. */
 export type RawDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'bool';
@@ -47,10 +48,10 @@ export function aligned(bytes: Uint8Array): ArrayBuffer {
 /**
  * A tensor from `bytes`, little-endian elements of `dtype`, in C order with `shape`. The caller has checked that
  * `bytes.length` equals the element count times the item size. uint16 becomes int32 and uint32 int64 (exact).
- * @throws Error on a big-endian host (no foreign file format here stores big-endian tensors).
+ * @throws TorchError `ERR_UNSUPPORTED_PLATFORM` on a big-endian host (no foreign file format here stores big-endian tensors).
  */
 export function tensorFromLE(bytes: Uint8Array, dtype: RawDType, shape: number[]): Tensor {
-  if (!LITTLE_ENDIAN && ITEMSIZE[dtype] > 1) throw new Error('reading little-endian tensors on a big-endian host is not supported');
+  if (!LITTLE_ENDIAN && ITEMSIZE[dtype] > 1) throw new TorchError('reading little-endian tensors on a big-endian host is not supported', { code: 'ERR_UNSUPPORTED_PLATFORM' });
   switch (dtype) {
     case 'float32':
       return tensor(new Float32Array(aligned(bytes)), { shape });

@@ -3,6 +3,7 @@ import { binding } from '../native';
 import { TorchError } from '../errors';
 import { isTensor, Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
+import { atomicWrite } from './atomic';
 
 /** One tensor as a safetensors header describes it (dtype as the file names it: F32, BF16, I64, ...). */
 export interface SafetensorsEntry {
@@ -53,8 +54,9 @@ function metadataPairs(metadata: unknown, fn: string): [string, string][] {
 }
 
 /**
- * Writes tensors to a safetensors file atomically: a temporary file in the same folder, fsync, rename over
- * `file`, fsync of the folder. A failure (or a killed process) leaves any previous `file` intact.
+ * Writes tensors to a safetensors file atomically (`atomicWrite`): a temporary file beside the real target, fsync,
+ * rename over it, fsync of the folder; a symbolic link is written through and the replaced file's mode kept.
+ * A failure (or a killed process) leaves any previous `file` intact.
  * Runs off the JavaScript thread; the tensors may be disposed as soon as this returns.
  * @param stateDict name -> tensor (object, Map or pairs); any device, any layout (written contiguous, on CPU).
  * @param file destination path.
@@ -66,7 +68,7 @@ function metadataPairs(metadata: unknown, fn: string): [string, string][] {
 export async function saveSafetensors(stateDict: StateDictLike, file: string, metadata?: Record<string, string>): Promise<void> {
   const entries = stateDictEntries(stateDict, 'io.save()');
   const md = metadataPairs(metadata, 'io.save()');
-  return binding.safetensorsSave(entries, file, md);
+  await atomicWrite(file, (tmp) => binding.safetensorsSave(entries, tmp, md));
 }
 
 /**

@@ -7,6 +7,8 @@ import { isDType, isFloatingDType, DType } from '../dtype';
 import { Module, ModuleTarget } from '../nn/module';
 import { inspectTorchZip } from './zip-names';
 import { torchScriptProblem } from './torchscript-check';
+import { atomicWrite } from './atomic';
+import { checkDevice } from '../device';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type NativeScriptModule = any;
@@ -128,7 +130,7 @@ export class ScriptModule extends Module {
   /**
    * The TorchScript submodule at a dotted path (`'features'`, `'layer4.1'`): a ScriptModule sharing this one's
    * tensors, whose `forward` runs that submodule alone.
-   * @throws Error naming the missing step and the children there are; TypeError when the path leads to a module that
+   * @throws TorchError `ERR_UNKNOWN_MODULE` naming the missing step and the children there are; TypeError when the path leads to a module that
    *   is not TorchScript (one added from TypeScript).
    */
   submodule(path: string): ScriptModule {
@@ -152,7 +154,7 @@ export class ScriptModule extends Module {
       if (dtype !== undefined && !isDType(dtype)) throw new TypeError(`to(): unknown dtype '${String(dtype)}'`);
     } else throw new TypeError(`to(): expected a device ('cuda'), a dtype ('float64') or { device, dtype }`);
     if (dtype !== undefined && !isFloatingDType(dtype)) throw new TypeError(`to(): a module converts to floating dtypes only, got '${dtype}'`);
-    this.#native.to(device, dtype);
+    this.#native.to(device === undefined ? undefined : checkDevice(device, 'to()'), dtype);
     return this;
   }
 
@@ -168,7 +170,7 @@ export class ScriptModule extends Module {
    */
   async save(file: string): Promise<void> {
     if (typeof file !== 'string' || file === '') throw new TypeError('ScriptModule.save(): path must be a non-empty string');
-    return this.#native.save(file);
+    await atomicWrite(file, (tmp) => this.#native.save(tmp));
   }
 
   /** The printed tree, with TorchScript class names (`Sequential(\n  (0): Linear()\n)`). */

@@ -1,5 +1,6 @@
 /** ModuleList and ModuleDict: containers that register their modules without defining a forward. */
 import { Module, isModule } from './module';
+import { TorchError } from '../errors';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -56,7 +57,7 @@ export class ModuleList extends Module implements Iterable<Module> {
 
   /** A ModuleList is not called itself. */
   forward(): never {
-    throw new Error('ModuleList has no forward(): iterate over it in the owner\'s forward');
+    throw new TorchError('ModuleList has no forward(): iterate over it in the owner\'s forward', { code: 'ERR_NO_FORWARD' });
   }
 }
 
@@ -96,6 +97,6 @@ export class ModuleDict extends Module {
 
   /** A ModuleDict is not called itself. */
   forward(): never {
-    throw new Error('ModuleDict has no forward(): pick its modules in the owner\'s forward');
+    throw new TorchError('ModuleDict has no forward(): pick its modules in the owner\'s forward', { code: 'ERR_NO_FORWARD' });
   }
 }

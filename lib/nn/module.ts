@@ -11,6 +11,8 @@ import { LoadReport, LoadStateDictOptions, StateDict, StateDictOptions, loadStat
 import { SummaryInput, summarize } from './summary';
 import { isFrozenIn, setFrozen } from '../transfer/freeze';
 import { checkLayerGroups, freezeTo, layerGroupsOf, resolveLayerGroups } from '../transfer/layer-groups';
+import { TorchError } from '../errors';
+import { checkDevice } from '../device';
 
 /** Where `Module.to()` moves a module and/or which floating dtype it converts to. */
 export type ModuleTarget = Device | DType | string | { device?: Device | string; dtype?: DType };
@@ -106,7 +108,7 @@ export class Module {
   /** The computation; subclasses override it. Call `call()` (or this) with the inputs. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   forward(..._args: any[]): any {
-    throw new Error(`${this.constructor.name}: forward() is not implemented (override it in your subclass)`);
+    throw new TorchError(`${this.constructor.name}: forward() is not implemented (override it in your subclass)`, { code: 'ERR_NO_FORWARD' });
   }
 
   /** Runs forward with the forward hooks around it (what Sequential and the built-in models call for each child). */
@@ -322,8 +324,9 @@ export class Module {
         const where = i === 0 ? this.constructor.name : `'${parts.slice(0, i).join('.')}' (${m.constructor.name})`;
         const kids = [...m._modules.keys()];
         const what = m._parameters.has(parts[i]) || m._buffers.has(parts[i]) ? ` ('${parts[i]}' is a ${m.kindOf(parts[i])}, not a module)` : '';
-        throw new Error(
+        throw new TorchError(
           `get('${path}'): no submodule '${parts[i]}' in ${where}${what}; its children: ${kids.length ? kids.join(', ') : '(none)'}`,
+          { code: 'ERR_UNKNOWN_MODULE' },
         );
       }
       m = next;
@@ -349,7 +352,7 @@ export class Module {
     const t = (kind === 'parameter' ? owner._parameters : owner._buffers).get(name);
     if (!t) {
       const have = [...(kind === 'parameter' ? owner._parameters : owner._buffers).keys()];
-      throw new Error(`no ${kind} '${path}' (${owner.constructor.name} has ${have.length ? have.join(', ') : `no ${kind}s`})`);
+      throw new TorchError(`no ${kind} '${path}' (${owner.constructor.name} has ${have.length ? have.join(', ') : `no ${kind}s`})`, { code: 'ERR_UNKNOWN_PARAMETER' });
     }
     return t;
   }
@@ -392,6 +395,7 @@ export class Module {
       ({ device, dtype } = target);
       if (dtype !== undefined && !isDType(dtype)) throw new TypeError(`to(): unknown dtype '${String(dtype)}'`);
     } else throw new TypeError(`to(): expected a device ('cuda'), a dtype ('float64') or { device, dtype }, got ${typeName(target)}`);
+    if (device !== undefined) checkDevice(device, 'to()');
     if (dtype !== undefined && !isFloatingDType(dtype)) throw new TypeError(`to(): a module converts to floating dtypes only, got '${dtype}'`);
 
     const moved = new Map<Tensor, Tensor>();
@@ -629,7 +633,7 @@ export class Module {
   /**
    * Puts `module` in place of the submodule at a dotted path (`'fc'`, `'layer4.1.bn2'`), keeping its name and
    * position. Returns the module taken out. See `tg.transfer.replaceModule`.
-   * @throws Error for an unknown path (naming the children that exist there).
+   * @throws TorchError `ERR_UNKNOWN_MODULE` for an unknown path (naming the children that exist there).
    */
   replace(path: string, module: Module): Module {
     return transfer().edit.replaceModule(this, path, module);

@@ -5,7 +5,7 @@
  * character, `[12]` / `[a-c]` / `[!0]` a character class; a glob also selects everything under a matching
  * module path (`hidden1` selects `hidden1.weight`). A RegExp is tested against the whole dotted name.
  * An array selects what any of its patterns selects; a function decides by itself.
- * An unclosed character class (`hidden[12`) is a SyntaxError.
+ * An unclosed or invalid character class (`hidden[12`, `[z-a]`) is a TypeError naming the glob.
  */
 export type NamePattern = string | RegExp | readonly (string | RegExp)[] | ((name: string) => boolean);
 
@@ -20,7 +20,7 @@ function globToRegExp(glob: string): RegExp {
     else if (c === '[') {
       const close = glob.indexOf(']', i + 2);
       // An unclosed class is almost always a typo ('hidden[12.*'): say so rather than match a literal '['.
-      if (close < 0) throw new SyntaxError(`name pattern: unclosed '[' at position ${i} in glob '${glob}'`);
+      if (close < 0) throw new TypeError(`name pattern: unclosed '[' at position ${i} in glob '${glob}'`);
       let body = glob.slice(i + 1, close);
       const negate = body[0] === '!' || body[0] === '^';
       if (negate) body = body.slice(1);
@@ -28,8 +28,13 @@ function globToRegExp(glob: string): RegExp {
       i = close;
     } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
   }
-  // A glob naming a module also selects everything under it.
-  return new RegExp(`^(?:${re})(?:\\..*)?$`);
+  try {
+    // A glob naming a module also selects everything under it.
+    return new RegExp(`^(?:${re})(?:\\..*)?$`);
+  } catch (e) {
+    // A class the RegExp engine refuses ('[z-a]'): the glob's fault, said in the glob's terms.
+    throw new TypeError(`name pattern: invalid glob '${glob}': ${(e as Error).message}`);
+  }
 }
 
 /** Compiles a pattern into a predicate on dotted names; throws a TypeError naming what was given otherwise. */

@@ -1,5 +1,6 @@
 /** Sequential: children applied in order, named '0', '1', … or by the keys of an object. */
 import { Module, isModule } from './module';
+import { TorchError } from '../errors';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -51,7 +52,7 @@ export class Sequential extends Module implements Iterable<Module> {
     const names = this.keys();
     if (typeof index === 'string') {
       const m = this._modules.get(index);
-      if (!m) throw new Error(`Sequential.at('${index}'): no child named '${index}'; children: ${names.join(', ') || '(none)'}`);
+      if (!m) throw new TorchError(`Sequential.at('${index}'): no child named '${index}'; children: ${names.join(', ') || '(none)'}`, { code: 'ERR_UNKNOWN_MODULE' });
       return m;
     }
     if (!Number.isInteger(index)) throw new TypeError(`Sequential.at(): expected an integer position or a name, got ${describe(index)}`);

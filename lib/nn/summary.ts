@@ -6,6 +6,7 @@ import { tidy } from '../memory';
 import { noGrad } from '../autograd';
 import type { Module } from './module';
 import { hasFrozenStatistics } from '../transfer/freeze';
+import { TorchError } from '../errors';
 
 /** What summary() runs forward on: one input shape (batch included), several shapes, or tensors. */
 export type SummaryInput = number[] | number[][] | Tensor | Tensor[];
@@ -58,7 +59,7 @@ function traceShapes(module: Module, input: SummaryInput, dtype: DType | undefin
       });
     });
   } catch (e) {
-    throw new Error(`summary(): the forward pass on the given input failed: ${(e as Error).message}`, { cause: e });
+    throw new TorchError(`summary(): the forward pass on the given input failed: ${(e as Error).message}`, { code: 'ERR_SUMMARY', cause: e });
   } finally {
     mods.forEach((m, i) => {
       m.training = modes[i];

@@ -5,6 +5,7 @@ import type { LossFn } from './losses';
 import { Accumulator, Metric } from './metrics';
 import { BatchSource, prepareBatch, yieldToEventLoop } from './source';
 import type { Forward } from './types';
+import { TorchError } from '../errors';
 
 /** Runs fn, then puts the model back in the mode it reported (training or not); eval mode when it reports none. */
 export async function withMode<T>(model: Forward, fn: () => Promise<T>): Promise<T> {
@@ -49,7 +50,7 @@ export async function runEval(
       batches++;
       await yieldToEventLoop();
     }
-    if (batches === 0) throw new Error(`${where}: the data gave no batches`);
+    if (batches === 0) throw new TorchError(`${where}: the data gave no batches`, { code: 'ERR_EMPTY_DATA' });
     return acc.means();
   } finally {
     acc.dispose();

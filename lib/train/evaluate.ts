@@ -8,6 +8,7 @@ import { LossSpec, resolveLoss } from './losses';
 import { MetricSpec, resolveMetrics } from './metrics';
 import { DataSource, prepareBatch, toSource, yieldToEventLoop } from './source';
 import type { Forward } from './types';
+import { TorchError } from '../errors';
 
 /** evaluate's options: a loss, metrics, or both. */
 export interface EvaluateOptions {
@@ -81,7 +82,7 @@ export async function predict(model: Forward, data: DataSource | Tensor, options
         await yieldToEventLoop();
       }
     });
-    if (parts.length === 0) throw new Error('predict: the data gave no batches');
+    if (parts.length === 0) throw new TorchError('predict: the data gave no batches', { code: 'ERR_EMPTY_DATA' });
     return parts.length === 1 ? parts.pop()! : cat(parts, 0);
   } finally {
     dispose(parts);

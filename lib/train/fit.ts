@@ -11,6 +11,7 @@ import { Accumulator, Metric, MetricSpec, resolveMetrics } from './metrics';
 import { Progress, ProgressStream, Verbosity } from './progress';
 import { BatchSource, DataSource, prepareBatch, toSource, yieldToEventLoop } from './source';
 import type { EpochLogs, StepOptimizer, Trainable } from './types';
+import { TorchError } from '../errors';
 
 /**
  * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
@@ -188,7 +189,7 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
       if (s.ctx.stopRequested) break;
     }
     if (batch === 0)
-      throw new Error(`fit: the training data gave no batches in epoch ${epoch} (a one-shot iterator already read? pass a DataLoader, a dataset, or a function (epoch) => batches)`);
+      throw new TorchError(`fit: the training data gave no batches in epoch ${epoch} (a one-shot iterator already read? pass a DataLoader, a dataset, or a function (epoch) => batches)`, { code: 'ERR_EMPTY_DATA' });
     return { batches: batch, means: acc.means() };
   } finally {
     acc.dispose();

@@ -3,6 +3,7 @@ import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { Flatten } from '../nn/layers/shape';
 import { ResNet } from '../nn/models/resnet';
+import { TorchError } from '../errors';
 
 /** A model that says itself which chain of named layers its forward applies (reuse and slice use it). */
 export interface Chainable {
@@ -49,7 +50,7 @@ export function chainIndex(chain: [string, Module][], at: string | number, fn: s
   const i = chain.findIndex(([n]) => n === at);
   if (i < 0) {
     const hint = at.includes('.') ? ' (only top-level layers can be cut at; dotted paths name layers inside them)' : '';
-    throw new Error(`${fn}: no top-level layer '${at}'${hint}; the layers in order: ${chain.map(([n]) => n).join(', ')}`);
+    throw new TorchError(`${fn}: no top-level layer '${at}'${hint}; the layers in order: ${chain.map(([n]) => n).join(', ')}`, { code: 'ERR_UNKNOWN_MODULE' });
   }
   return i;
 }

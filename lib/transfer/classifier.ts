@@ -3,13 +3,14 @@ import { Module, isModule } from '../nn/module';
 import { Linear } from '../nn/layers/linear';
 import { replaceModule } from './edit';
 import { describe } from './paths';
+import { TorchError } from '../errors';
 
 const CLASSIFIER_NAMES = ['fc', 'classifier', 'outputs', 'head'];
 
 /**
  * The dotted path of a model's final Linear: the top-level child `fc`, `classifier`, `outputs` or `head` when it is
  * a Linear (or, for a container under that name, the last Linear inside it), else the last Linear in the tree.
- * @throws Error when the model has no Linear.
+ * @throws TorchError `ERR_MODULE_EDIT` when the model has no Linear.
  */
 export function findClassifier(model: Module): string {
   const linears = model.namedModules().filter(([p, m]) => p !== '' && m instanceof Linear);
@@ -17,7 +18,7 @@ export function findClassifier(model: Module): string {
     const under = linears.filter(([p]) => p === name || p.startsWith(name + '.'));
     if (under.length) return under[under.length - 1][0];
   }
-  if (!linears.length) throw new Error(`resetClassifier: ${model.constructor.name} has no Linear layer to replace`);
+  if (!linears.length) throw new TorchError(`resetClassifier: ${model.constructor.name} has no Linear layer to replace`, { code: 'ERR_MODULE_EDIT' });
   return linears[linears.length - 1][0];
 }
 

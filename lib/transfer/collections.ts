@@ -5,6 +5,7 @@
 import type { Module } from '../nn/module';
 import type { Tensor } from '../tensor';
 import { resolveEntry, describe } from './paths';
+import { TorchError } from '../errors';
 
 /** What a collection entry names: a submodule, a parameter or a buffer. */
 export type CollectionItem = Module | Tensor;
@@ -46,7 +47,7 @@ export class Collections {
     }
     const missing = list.filter((p) => !this.exists(p));
     if (missing.length) {
-      throw new Error(`collections.set('${name}'): no submodule, parameter or buffer ${missing.map((p) => `'${p}'`).join(', ')} in ${this.#owner.constructor.name}`);
+      throw new TorchError(`collections.set('${name}'): no submodule, parameter or buffer ${missing.map((p) => `'${p}'`).join(', ')} in ${this.#owner.constructor.name}`, { code: 'ERR_UNKNOWN_MODULE' });
     }
     this.#map.set(name, [...list]);
     return this;
@@ -62,20 +63,21 @@ export class Collections {
 
   /**
    * The modules and tensors a collection names, in order.
-   * @throws Error for an unknown collection (listing those there are) or a path gone since (after surgery).
+   * @throws TorchError `ERR_UNKNOWN_COLLECTION` for an unknown collection (listing those there are), `ERR_UNKNOWN_MODULE`
+   *   for a path gone since (after surgery).
    */
   get(name: string): CollectionItem[] {
     return this.paths(name).map((p) => {
       const item = resolveEntry(this.#owner, p);
-      if (item === undefined) throw new Error(`collections.get('${name}'): '${p}' no longer exists in the model`);
+      if (item === undefined) throw new TorchError(`collections.get('${name}'): '${p}' no longer exists in the model`, { code: 'ERR_UNKNOWN_MODULE' });
       return item;
     });
   }
 
-  /** The dotted paths of a collection, in order. @throws Error for an unknown collection. */
+  /** The dotted paths of a collection, in order. @throws TorchError `ERR_UNKNOWN_COLLECTION` for an unknown collection. */
   paths(name: string): string[] {
     const paths = this.#map.get(name);
-    if (!paths) throw new Error(`collections: no collection '${String(name)}'; collections: ${this.names().join(', ') || '(none)'}`);
+    if (!paths) throw new TorchError(`collections: no collection '${String(name)}'; collections: ${this.names().join(', ') || '(none)'}`, { code: 'ERR_UNKNOWN_COLLECTION' });
     return [...paths];
   }
 
@@ -117,7 +119,7 @@ export class Collections {
       if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) problems.push(`'${n}': expected an array of paths`);
       else for (const p of paths) if (!this.exists(p)) problems.push(`'${n}': no '${p}' in the model`);
     }
-    if (problems.length) throw new Error(`collections.fromJSON(): ${problems.join('; ')}`);
+    if (problems.length) throw new TorchError(`collections.fromJSON(): ${problems.join('; ')}`, { code: 'ERR_COLLECTIONS' });
     for (const [n, paths] of entries) this.#map.set(n, [...(paths as string[])]);
     return this;
   }

@@ -3,6 +3,7 @@ import { Module, isModule } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { ModuleDict } from '../nn/module-list';
 import { childSlot, checkPath, describe } from './paths';
+import { TorchError } from '../errors';
 
 function checkModule(m: unknown, fn: string): Module {
   if (!isModule(m)) throw new TypeError(`${fn}: expected a tg.nn.Module, got ${describe(m)}`);
@@ -13,7 +14,7 @@ function checkModule(m: unknown, fn: string): Module {
  * Puts `module` where the submodule at `path` is, keeping its name and (in a Sequential) its position.
  * Works under any parent, since the parent's forward reads the child by name. Returns the module taken out
  * (still usable; dispose it if it is not needed).
- * @throws Error for an unknown path or one naming a tensor; TypeError when `module` is not a Module.
+ * @throws TorchError `ERR_UNKNOWN_MODULE` for an unknown path or one naming a tensor; TypeError when `module` is not a Module.
  */
 export function replaceModule(root: Module, path: string, module: Module): Module {
   const fn = `replace('${String(path)}')`;
@@ -34,9 +35,10 @@ export function dropModule(root: Module, path: string): Module {
   const fn = `drop('${String(path)}')`;
   const { parent, name, module } = childSlot(root, path, fn);
   if (!(parent instanceof Sequential) && !(parent instanceof ModuleDict)) {
-    throw new Error(
+    throw new TorchError(
       `${fn}: '${name}' belongs to a ${parent.constructor.name}, whose forward calls it by name; ` +
         `use replace('${path}', new tg.nn.Identity()) instead (drop works inside a Sequential or ModuleDict)`,
+        { code: 'ERR_MODULE_EDIT' },
     );
   }
   parent._moduleMap.delete(name);
@@ -48,7 +50,8 @@ export function dropModule(root: Module, path: string): Module {
 /**
  * Inserts `module` under `name` right after the submodule at `after`, in the Sequential that holds it; with
  * `after` null, at the start of `root` (which must then be a Sequential). Returns nothing: the tree is edited in place.
- * @throws Error for an unknown path, a parent that is not a Sequential, or a name already taken there.
+ * @throws TorchError `ERR_UNKNOWN_MODULE` for an unknown path, `ERR_MODULE_EDIT` for a parent that is not a Sequential or a
+ *   name already taken there.
  */
 export function insertModule(root: Module, after: string | null, name: string, module: Module): void {
   const fn = `insert(${after === null ? 'null' : `'${String(after)}'`}, '${String(name)}')`;
@@ -65,14 +68,15 @@ export function insertModule(root: Module, after: string | null, name: string, m
     anchor = slot.name;
   }
   if (!(parent instanceof Sequential)) {
-    throw new Error(
+    throw new TorchError(
       `${fn}: the parent is a ${parent.constructor.name}, whose forward would never call the inserted module; ` +
         'insert works inside a Sequential (or replace the layer with a Sequential of it and the new one)',
+        { code: 'ERR_MODULE_EDIT' },
     );
   }
   if (typeof name !== 'string' || name === '' || name.includes('.')) throw new TypeError(`${fn}: the name must be a non-empty string without dots`);
   if (parent._modules.has(name) || parent._parameters.has(name) || parent._buffers.has(name)) {
-    throw new Error(`${fn}: '${name}' is already taken in this Sequential (children: ${[...parent._modules.keys()].join(', ')})`);
+    throw new TorchError(`${fn}: '${name}' is already taken in this Sequential (children: ${[...parent._modules.keys()].join(', ')})`, { code: 'ERR_MODULE_EDIT' });
   }
   const entries = [...parent._moduleMap];
   parent.registerModule(name, module);

@@ -2,6 +2,7 @@
 import type { Tensor } from '../tensor';
 import type { Module } from '../nn/module';
 import { NamePattern, compilePattern } from '../nn/pattern';
+import { TorchError } from '../errors';
 
 /** A module holding running statistics that can be frozen (BatchNorm). */
 export interface StatisticsModule extends Module {
@@ -67,9 +68,10 @@ export function compileSelection(model: Module, pattern: NamePattern, where: str
   });
   if (unknown.length) {
     const kids = model.namedChildren().map(([n]) => n);
-    throw new Error(
+    throw new TorchError(
       `${where}: ${unknown.map(describe).join(', ')} ${unknown.length === 1 ? 'selects' : 'select'} nothing in ${model.constructor.name}` +
         ` (its children: ${kids.length ? kids.join(', ') : '(none)'})`,
+        { code: 'ERR_PATTERN_NO_MATCH' },
     );
   }
   return match;
@@ -120,7 +122,7 @@ export function isFrozenIn(model: Module, name: string): boolean {
   try {
     m = model.get(name);
   } catch (e) {
-    throw new Error(`isFrozen('${name}'): no parameter or module of that name (${(e as Error).message})`);
+    throw new TorchError(`isFrozen('${name}'): no parameter or module of that name (${(e as Error).message})`, { code: 'ERR_UNKNOWN_MODULE' });
   }
   const params = m.parameters();
   if (params.length) return params.every((p) => !p.requiresGrad);

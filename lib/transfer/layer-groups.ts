@@ -3,6 +3,7 @@ import type { Tensor } from '../tensor';
 import type { Module } from '../nn/module';
 import { NamePattern, compilePattern } from '../nn/pattern';
 import { compileSelection, setFrozen } from './freeze';
+import { TorchError } from '../errors';
 
 /** One resolved layer group: its pattern and the parameters it selects, with their dotted names. */
 export interface ResolvedLayerGroup {
@@ -26,7 +27,7 @@ export function checkLayerGroups(groups: unknown): NamePattern[] | undefined {
     try {
       compilePattern(g as NamePattern);
     } catch (e) {
-      throw new (e instanceof SyntaxError ? SyntaxError : TypeError)(`layerGroups[${i}]: ${(e as Error).message}`);
+      throw new TypeError(`layerGroups[${i}]: ${(e as Error).message}`);
     }
   });
   return groups.slice() as NamePattern[];
@@ -58,13 +59,13 @@ export function resolveLayerGroups(model: Module, where = 'layerGroups'): Resolv
     const mine = all.filter(([n]) => match(n));
     for (const [n, p] of mine) {
       const prev = owner.get(p);
-      if (prev !== undefined) throw new Error(`${where}: parameter '${n}' is in layer groups ${prev} and ${i}; each belongs in one`);
+      if (prev !== undefined) throw new TorchError(`${where}: parameter '${n}' is in layer groups ${prev} and ${i}; each belongs in one`, { code: 'ERR_LAYER_GROUPS' });
       owner.set(p, i);
     }
     return { pattern, names: mine.map(([n]) => n), params: mine.map(([, p]) => p) };
   });
   const left = all.filter(([, p]) => !owner.has(p)).map(([n]) => n);
-  if (left.length) throw new Error(`${where}: parameters in no layer group (${left.length}): ${left.join(', ')}; add them to a group`);
+  if (left.length) throw new TorchError(`${where}: parameters in no layer group (${left.length}): ${left.join(', ')}; add them to a group`, { code: 'ERR_LAYER_GROUPS' });
   return groups;
 }
 

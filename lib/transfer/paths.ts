@@ -1,5 +1,6 @@
 /** Dotted paths to submodules: finding a child's parent and name, with errors that say what exists there. */
 import type { Module } from '../nn/module';
+import { TorchError } from '../errors';
 
 /** Where a submodule sits: its parent module and its name in that parent. */
 export interface ChildSlot {
@@ -27,16 +28,16 @@ export function childSlot(root: Module, path: string, fn: string): ChildSlot {
   try {
     parent = root.get(parentPath);
   } catch (e) {
-    throw new Error(`${fn}: no submodule '${path}': ${(e as Error).message}`);
+    throw new TorchError(`${fn}: no submodule '${path}': ${(e as Error).message}`, { code: 'ERR_UNKNOWN_MODULE' });
   }
   const module = parent._modules.get(name);
   if (!module) {
     if (parent._parameters.has(name) || parent._buffers.has(name)) {
-      throw new Error(`${fn}: '${path}' is a ${parent._parameters.has(name) ? 'parameter' : 'buffer'}, not a module`);
+      throw new TorchError(`${fn}: '${path}' is a ${parent._parameters.has(name) ? 'parameter' : 'buffer'}, not a module`, { code: 'ERR_UNKNOWN_MODULE' });
     }
     const kids = [...parent._modules.keys()];
     const where = parentPath ? `'${parentPath}' (${parent.constructor.name})` : parent.constructor.name;
-    throw new Error(`${fn}: no submodule '${path}': ${where} has no child '${name}'; its children: ${kids.length ? kids.join(', ') : '(none)'}`);
+    throw new TorchError(`${fn}: no submodule '${path}': ${where} has no child '${name}'; its children: ${kids.length ? kids.join(', ') : '(none)'}`, { code: 'ERR_UNKNOWN_MODULE' });
   }
   return { parent, name, module };
 }

@@ -7,6 +7,7 @@ import { copyModule } from './copy';
 import { freezeWhere } from './freezing';
 import { collectionsOf } from './collections';
 import { describe } from './paths';
+import { TorchError } from '../errors';
 
 /** A new head: one module (named 'head'), modules named by their position, or an object of named modules. */
 export type HeadSpec = Module | Module[] | Record<string, Module>;
@@ -88,7 +89,7 @@ export function reuse(pretrained: Module, options: ReuseOptions = {}): Sequentia
 
   const head = headEntries(options.head, kept.length);
   for (const [n, m] of head) {
-    if (model._modules.has(n)) throw new Error(`reuse: head layer '${n}' has the name of a reused layer; reused: ${kept.map(([k]) => k).join(', ')}`);
+    if (model._modules.has(n)) throw new TorchError(`reuse: head layer '${n}' has the name of a reused layer; reused: ${kept.map(([k]) => k).join(', ')}`, { code: 'ERR_MODULE_EDIT' });
     model.registerModule(n, m);
   }
   heads.set(model, head.map(([n]) => n));

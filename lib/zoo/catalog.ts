@@ -16,6 +16,11 @@ import { collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from '../tra
 import { ModelCard, EntryRef, checkPart, parseRef, compareVersions, notFound } from './card';
 import { sha256File } from './hash';
 import { withLock } from './lock';
+import { atomicWriteFile, ioError } from '../io/atomic';
+import { hostTag, pidIsDead } from '../io/owner';
+
+// Working directories under <dir>/tmp: an entry being written, or one being removed; named by host and pid.
+const WORK_DIR = /^(?:rm-)?([0-9a-f]{8})-(\d+)-[0-9a-f]{12}$/;
 
 /** What `add` and `importFile` record on the card (name required). */
 export interface AddOptions {
@@ -123,7 +128,8 @@ export class Zoo {
     }
     if (o.inputShape !== undefined && (!Array.isArray(o.inputShape) || o.inputShape.some((d) => !Number.isInteger(d))))
       throw new TypeError('zoo.add(): inputShape must be an array of integers');
-    const tmp = path.join(this.dir, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await this.removeDeadWork();
+    const tmp = path.join(this.dir, 'tmp', `${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(tmp, { recursive: true });
     try {
       const weights = path.join(tmp, WEIGHTS);
@@ -168,7 +174,7 @@ export class Zoo {
       return card;
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
-      throw e;
+      throw ioError(this.dir, e);
     }
   }
 
@@ -295,7 +301,7 @@ export class Zoo {
 
   // Renames away first so a concurrent reader sees the entry whole or not at all.
   private async removeDir(dir: string): Promise<boolean> {
-    const trash = path.join(this.dir, 'tmp', `rm-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const trash = path.join(this.dir, 'tmp', `rm-${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(path.dirname(trash), { recursive: true });
     try {
       await fs.rename(dir, trash);
@@ -307,13 +313,21 @@ export class Zoo {
     return true;
   }
 
+  // Working directories of writers on this host that were killed: nothing else would ever remove them.
+  private async removeDeadWork(): Promise<void> {
+    const work = path.join(this.dir, 'tmp');
+    for (const name of await fs.readdir(work).catch(() => [] as string[])) {
+      const m = WORK_DIR.exec(name);
+      if (m && m[1] === hostTag() && pidIsDead(Number(m[2]))) await fs.rm(path.join(work, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
   /** Rewrites index.json from the entries, under the catalog's lock. */
   async rebuildIndex(): Promise<void> {
     await withLock(path.join(this.dir, 'index.lock'), async () => {
       const cards = await this.list();
-      const tmp = path.join(this.dir, `index.json.${process.pid}.tmp`);
-      await fs.writeFile(tmp, JSON.stringify({ entries: cards.map((c) => ({ name: c.name, version: c.version, task: c.task, tags: c.tags, sha256: c.sha256 })) }, null, 2) + '\n');
-      await fs.rename(tmp, path.join(this.dir, 'index.json'));
+      const entries = cards.map((c) => ({ name: c.name, version: c.version, task: c.task, tags: c.tags, sha256: c.sha256 }));
+      await atomicWriteFile(path.join(this.dir, 'index.json'), JSON.stringify({ entries }, null, 2) + '\n');
     });
   }
 }

@@ -7,6 +7,7 @@ import type { DType } from '../../dtype';
 import { binding } from '../../native';
 import type { Tensor } from '../../tensor';
 import type { DiskHeader } from './disk-file';
+import { TorchError } from '../../errors';
 
 /** A cache's examples; `dispose` frees the tensors or closes the file. */
 export interface CachedDataset extends Dataset {
@@ -96,7 +97,7 @@ export class DiskFeatures implements CachedDataset {
       while (j + run < indices.length && indices[j + run] === indices[j] + run) run++;
       const want = run * f.rowBytes;
       const got = readSync(this.fd, buf, j * f.rowBytes, want, f.offset + indices[j] * f.rowBytes);
-      if (got !== want) throw new Error(`feature cache: short read (${got} of ${want} bytes): the file changed after it was opened`);
+      if (got !== want) throw new TorchError(`feature cache: short read (${got} of ${want} bytes): the file changed after it was opened`, { code: 'ERR_IO' });
       j += run;
     }
     const src = f.dtype === 'bool' ? 'uint8' : f.dtype;
@@ -104,7 +105,7 @@ export class DiskFeatures implements CachedDataset {
   }
 
   getBatch(indices: number[]): Batch {
-    if (this.closed) throw new Error('feature cache: the cache was disposed');
+    if (this.closed) throw new TorchError('feature cache: the cache was disposed', { code: 'ERR_CACHE_DISPOSED' });
     for (const i of indices) checkIndex(i, this.length, 'FeatureCache (disk)');
     const idx = binding.fromBuffer(Int32Array.from(indices), [indices.length], 'int32', 'int64');
     try {

@@ -8,6 +8,7 @@ import type { DType } from '../../dtype';
 import type { Tensor } from '../../tensor';
 import type { Fingerprint } from './fingerprint';
 import { toHalfBits } from './half';
+import { beginAtomicWrite, PendingWrite } from '../../io/atomic';
 
 const MAGIC = Buffer.from('TGFCACH1');
 const FORMAT = 'torchgraft-feature-cache';
@@ -44,14 +45,13 @@ export class DiskWriter {
 
   private constructor(
     private readonly fh: fsp.FileHandle,
-    private readonly tmp: string,
-    private readonly file: string,
+    private readonly pending: PendingWrite,
     private readonly length: number,
   ) {}
 
   static async create(file: string, length: number): Promise<DiskWriter> {
-    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    return new DiskWriter(await fsp.open(tmp, 'w'), tmp, file, length);
+    const pending = beginAtomicWrite(file);
+    return new DiskWriter(await fsp.open(pending.tmp, 'wx'), pending, length);
   }
 
   /** Lays the fields out from the first batch (rows of each field, in their stored dtypes). */
@@ -84,14 +84,14 @@ export class DiskWriter {
     await this.fh.write(Buffer.concat([json, len, MAGIC]), 0, json.length + 12, this.dataEnd);
     await this.fh.sync();
     await this.fh.close();
-    await fsp.rename(this.tmp, this.file);
+    await this.pending.commit();
     return header;
   }
 
   /** Removes the temporary file after a failure. */
   async abort(): Promise<void> {
     await this.fh.close().catch(() => undefined);
-    await fsp.rm(this.tmp, { force: true });
+    await this.pending.abort();
   }
 }
 

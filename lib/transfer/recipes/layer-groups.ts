@@ -3,6 +3,7 @@ import { Module, isModule } from '../../nn/module';
 import { NamePattern, compilePattern } from '../../nn/pattern';
 import type { Tensor } from '../../tensor';
 import { describe } from '../paths';
+import { TorchError } from '../../errors';
 
 /**
  * One layer group: a submodule of the model, a pattern over dotted parameter names (a string that is a
@@ -24,7 +25,7 @@ function isPattern(v: unknown): v is NamePattern {
  * The model's layer groups, lowest first: `groups` when given, else `model.layerGroups` when the model declares
  * them, else its top-level children that have parameters (parameters registered on the model itself join the
  * highest group). Each parameter belongs to one group.
- * @throws Error for a module not in the model, a parameter in two groups, a group without parameters, or (with
+ * @throws TorchError `ERR_LAYER_GROUPS` for a module not in the model, a parameter in two groups, a group without parameters, or (with
  *   declared groups) parameters in no group, listing them.
  */
 export function resolveLayerGroups(model: Module, groups: readonly LayerGroupSpec[] | undefined, fn: string): ResolvedGroup[] {
@@ -42,7 +43,7 @@ export function resolveLayerGroups(model: Module, groups: readonly LayerGroupSpe
     for (const item of items) {
       if (isModule(item)) {
         const p = pathOf.get(item);
-        if (p === undefined) throw new Error(`${fn}: layer group ${g} holds a ${item.constructor.name} that is not part of the model`);
+        if (p === undefined) throw new TorchError(`${fn}: layer group ${g} holds a ${item.constructor.name} that is not part of the model`, { code: 'ERR_LAYER_GROUPS' });
         tests.push(p === '' ? () => true : (n) => n.startsWith(p + '.'));
         labels.push(p || '(model)');
       } else if (typeof item === 'string' && isModulePath(model, item)) {
@@ -54,15 +55,15 @@ export function resolveLayerGroups(model: Module, groups: readonly LayerGroupSpe
       } else throw new TypeError(`${fn}: layer group ${g} must be a module, a name pattern or an array of them, got ${describe(item)}`);
     }
     const params = all.filter(([n]) => tests.some((t) => t(n)));
-    if (!params.length) throw new Error(`${fn}: layer group ${g} (${labels.join(', ')}) has no parameters`);
+    if (!params.length) throw new TorchError(`${fn}: layer group ${g} (${labels.join(', ')}) has no parameters`, { code: 'ERR_LAYER_GROUPS' });
     for (const [n] of params) {
-      if (owner.has(n)) throw new Error(`${fn}: parameter '${n}' is in layer groups ${owner.get(n)} and ${g}`);
+      if (owner.has(n)) throw new TorchError(`${fn}: parameter '${n}' is in layer groups ${owner.get(n)} and ${g}`, { code: 'ERR_LAYER_GROUPS' });
       owner.set(n, g);
     }
     return { label: labels.join(', '), params };
   });
   const left = all.filter(([n]) => !owner.has(n)).map(([n]) => n);
-  if (left.length) throw new Error(`${fn}: parameters in no layer group: ${left.join(', ')}`);
+  if (left.length) throw new TorchError(`${fn}: parameters in no layer group: ${left.join(', ')}`, { code: 'ERR_LAYER_GROUPS' });
   return out;
 }
 
@@ -88,6 +89,6 @@ function childGroups(model: Module, all: [string, Tensor][], fn: string): Resolv
     if (out.length) out[out.length - 1].params.push(...own);
     else out.push({ label: '(model)', params: own });
   }
-  if (!out.length) throw new Error(`${fn}: ${model.constructor.name} has no parameters`);
+  if (!out.length) throw new TorchError(`${fn}: ${model.constructor.name} has no parameters`, { code: 'ERR_LAYER_GROUPS' });
   return out;
 }

@@ -5,6 +5,7 @@ import type { EpochLogs } from '../../train/types';
 import { discriminativeLrs } from './discriminative';
 import { LayerGroupSpec, ResolvedGroup, resolveLayerGroups } from './layer-groups';
 import { checkGrowable, unfreezeNext } from './unfreeze-next';
+import { TorchError } from '../../errors';
 
 /** Options of the ProgressiveUnfreezing callback. */
 export interface ProgressiveUnfreezingOptions {
@@ -68,7 +69,7 @@ export class ProgressiveUnfreezing implements Callback {
   onEpochEnd(_epoch: number, logs: EpochLogs, ctx: FitContext): void {
     const key = this.#o.monitor ?? ('val_loss' in logs ? 'val_loss' : 'loss');
     const value = logs[key];
-    if (typeof value !== 'number') throw new Error(`ProgressiveUnfreezing: the epoch logs have no '${key}' (keys: ${Object.keys(logs).join(', ')})`);
+    if (typeof value !== 'number') throw new TorchError(`ProgressiveUnfreezing: the epoch logs have no '${key}' (keys: ${Object.keys(logs).join(', ')})`, { code: 'ERR_MISSING_METRIC' });
     if (value < this.#best - (this.#o.minDelta ?? 0)) {
       this.#best = value;
       this.#wait = 0;
