@@ -33,22 +33,24 @@ static size_t TypedArrayElementSize(napi_typedarray_type t) {
   }
 }
 
-// Floating values cast to an integer dtype must fit it (C++ casts out of range are undefined and wrap in practice);
-// the wording is LibTorch's for the same check on scalars.
+// Floating values cast to an integer dtype must fit it (C++ casts out of range are undefined and wrap in practice): the
+// rule and wording of c10's checked conversion, which torch.tensor applies (NaN and values past the range are refused).
 static void CheckFitsIntegral(Napi::Env env, const at::Tensor& host, at::ScalarType target) {
   if (!at::isFloatingType(host.scalar_type()) || !at::isIntegralType(target, /*includeBool=*/false) || host.numel() == 0)
     return;
-  double lo = 0, hi = 0;  // [lo, hi) after truncation toward zero
+  double lo = 0, hi = 0;  // allowed: lo <= v <= hi, except int64 whose max is not a double: v < 2**63
   switch (target) {
-    case at::kByte: lo = 0; hi = 256; break;
-    case at::kChar: lo = -128; hi = 128; break;
-    case at::kShort: lo = -32768; hi = 32768; break;
-    case at::kInt: lo = -2147483648.0; hi = 2147483648.0; break;
-    default: lo = -9223372036854775808.0; hi = 9223372036854775808.0; break;
+    case at::kByte: lo = 0; hi = 255; break;
+    case at::kChar: lo = -128; hi = 127; break;
+    case at::kShort: lo = -32768; hi = 32767; break;
+    case at::kInt: lo = -2147483648.0; hi = 2147483647.0; break;
+    default: lo = -9223372036854775808.0; hi = 0; break;
   }
-  at::Tensor t = host.to(at::kDouble).trunc();
-  bool finite = t.isfinite().all().item<bool>();
-  if (!finite || t.min().item<double>() < lo || t.max().item<double>() >= hi)
+  at::Tensor t = host.to(at::kDouble);
+  bool ok = !t.isnan().any().item<bool>() && t.min().item<double>() >= lo;
+  double max = t.max().item<double>();
+  ok = ok && (target == at::kLong ? max < 9223372036854775808.0 : max <= hi);
+  if (!ok)
     throw Napi::RangeError::New(env, std::string("tensor(): value cannot be converted to type ") + c10::toString(target) +
                                          " without overflow");
 }

@@ -12,6 +12,10 @@ using Info = Napi::CallbackInfo;
 
 bool Given(const Info& info, size_t i) { return info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull(); }
 
+// A number exponent takes pow(Tensor, Scalar), as Python's x.pow(n) does: only that overload refuses integers to
+// negative integer powers (pow(Tensor, Tensor) truncates them to 0), and it gives Python's result dtypes.
+bool IsNumber(const at::Tensor& o) { return o.unsafeGetTensorImpl()->is_wrapped_number(); }
+
 // LibTorch reports some out-of-range indices with a plain c10::Error; re-raise those as IndexError (a RangeError in JS).
 template <typename F>
 auto IndexChecked(F&& body) -> decltype(body()) {
@@ -50,7 +54,7 @@ auto IndexChecked(F&& body) -> decltype(body()) {
 
 // ---- binary with broadcasting; `o` is a tensor or a wrapped scalar
 #define TG_BINARY_OPS(X)                                                                                         \
-  X(mul, at::mul(s, o)) X(pow, at::pow(s, o)) X(remainder, at::remainder(s, o)) X(fmod, at::fmod(s, o))        \
+  X(mul, at::mul(s, o)) X(pow, IsNumber(o) ? at::pow(s, o.item()) : at::pow(s, o)) X(remainder, at::remainder(s, o)) X(fmod, at::fmod(s, o))        \
   X(maximum, at::maximum(s, o)) X(minimum, at::minimum(s, o)) X(atan2, at::atan2(s, o))                       \
   X(eq, at::eq(s, o)) X(ne, at::ne(s, o)) X(lt, at::lt(s, o)) X(le, at::le(s, o)) X(gt, at::gt(s, o))          \
   X(ge, at::ge(s, o)) X(logicalAnd, at::logical_and(s, o)) X(logicalOr, at::logical_or(s, o))                  \
@@ -59,7 +63,7 @@ auto IndexChecked(F&& body) -> decltype(body()) {
   X(viewAs, s.view_as(o)) X(reshapeAs, s.reshape_as(o)) X(typeAs, s.type_as(o))
 
 #define TG_BINARY_INPLACE_OPS(X)                                                                                 \
-  X(mul_, s.mul_(o)) X(pow_, s.pow_(o)) X(remainder_, s.remainder_(o)) X(maximum_, s.copy_(at::maximum(s, o))) \
+  X(mul_, s.mul_(o)) X(pow_, IsNumber(o) ? s.pow_(o.item()) : s.pow_(o)) X(remainder_, s.remainder_(o)) X(maximum_, s.copy_(at::maximum(s, o))) \
   X(copy_, s.copy_(o)) X(fill_, s.fill_(o)) X(eq_, s.eq_(o)) X(lt_, s.lt_(o)) X(gt_, s.gt_(o))
 
 #define TG_DEFINE_UNARY(name, expr) \

@@ -31,7 +31,9 @@ test('numbers beyond int64 are RangeErrors where an integer dtype would wrap the
   // in range (including the edges) is exact
   assert.deepStrictEqual([...tg.tensor(new Float64Array([-(2 ** 31), 2 ** 31 - 1]), { dtype: 'int32' }).dataSync()], [-(2 ** 31), 2 ** 31 - 1]);
   assert.deepStrictEqual([...tg.tensor([-(2 ** 53), 2 ** 53]).dataSync()], [-(2n ** 53n), 2n ** 53n]);
-  assert.deepStrictEqual([...tg.tensor(new Float32Array([255.5, -0.5]), { dtype: 'uint8' }).dataSync()], [255, 0]);
+  assert.deepStrictEqual([...tg.tensor(new Float32Array([255, 0.5]), { dtype: 'uint8' }).dataSync()], [255, 0]);
+  assert.throws(() => tg.tensor(new Float32Array([255.5]), { dtype: 'uint8' }), RangeError, 'as torch.tensor: past 255');
+  assert.throws(() => tg.tensor(new Float32Array([-0.5]), { dtype: 'uint8' }), RangeError, 'as torch.tensor: below 0');
 });
 
 test('a shape whose element count overflows 64 bits is a RangeError', () => {

@@ -55,9 +55,8 @@ const POW_EXPONENTS = {
 const BASE = [2, 3, 0, 1];
 // The check lives in LibTorch's pow(Tensor, Scalar); the addon still sends numbers to pow(Tensor, Tensor), which
 // has none. Until native/tensor_ops.cc routes wrapped numbers to the Scalar overload these tests are todo.
-const POW_TODO = 'needs the native pow change (issue 10): wrapped-number exponents to at::pow(Tensor, Scalar)';
 
-test('pow and pow_ follow PyTorch for every integer and float dtype and exponent kind (golden)', { skip: NO_TORCH, todo: POW_TODO }, () => {
+test('pow and pow_ follow PyTorch for every integer and float dtype and exponent kind (golden)', { skip: NO_TORCH }, () => {
   const cases = [];
   for (const dtype of POW_DTYPES)
     for (const [name, e] of Object.entries(POW_EXPONENTS))
@@ -96,7 +95,7 @@ test('pow and pow_ follow PyTorch for every integer and float dtype and exponent
   assert.ok(refusals >= 24, `expected the negative-integer refusals to be exercised, saw ${refusals}`);
 });
 
-test('pow with a negative BigInt or a large negative integer on an integer tensor is refused too', { todo: POW_TODO }, () => {
+test('pow with a negative BigInt or a large negative integer on an integer tensor is refused too', () => {
   const a = tg.tensor([2, 3]);
   for (const e of [-1n, -(2n ** 40n), -(2 ** 40)]) {
     assert.throws(() => a.pow(e), { name: 'TorchError', message: /Integers to negative integer powers/ }, String(e));
