@@ -7,7 +7,6 @@
       "target_name": "torchgraft",
       "sources": [
         "native/addon.cc",
-        "native/atomic_file.cc",
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",

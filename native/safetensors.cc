@@ -1,7 +1,6 @@
 // safetensors reading and writing: a strict JSON parser for the header, validation against the file size before any
 // allocation, pread into tensors, and atomic writes (temp file, fsync, rename, fsync of the directory).
 #include "safetensors.h"
-#include "atomic_file.h"
 #include "registry.h"
 #include "tensor.h"
 #include "guard.h"
@@ -11,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <unordered_set>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -794,23 +792,29 @@ class SaveWorker : public FileWorker {
     while ((header.size() % 8) != 0) header += ' ';
     TORCH_CHECK(header.size() <= kMaxHeaderBytes, "the header would be ", header.size(), " bytes, over the format's limit");
 
-    AtomicFile file(path_, [this](const std::string& what, int err) { FailErrno(path_, what, err); });
-    const std::string& tmp = file.temp();
+    // The caller (lib/io/atomic.ts) names a fresh temporary and renames it into place: here the bytes only need to be
+    // complete and durable at path_, or absent.
     int raw;
     do {
-      raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      raw = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     } while (raw < 0 && errno == EINTR);
-    if (raw < 0) FailErrno(path_, "cannot create the temporary file '" + tmp + "'", errno);
+    if (raw < 0) FailErrno(path_, "cannot create the file", errno);
     Fd fd(raw);
-    unsigned char len[8];
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
-    WriteAll(fd.get(), len, 8, tmp);
-    WriteAll(fd.get(), header.data(), header.size(), tmp);
-    for (auto& e : entries_)
-      if (e.second.nbytes()) WriteAll(fd.get(), e.second.data_ptr(), e.second.nbytes(), tmp);
-    if (fd.Close() != 0) FailErrno(path_, "closing the temporary file failed", errno);
-    file.Commit();
+    try {
+      unsigned char len[8];
+      uint64_t n = header.size();
+      for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
+      WriteAll(fd.get(), len, 8, path_);
+      WriteAll(fd.get(), header.data(), header.size(), path_);
+      for (auto& e : entries_)
+        if (e.second.nbytes()) WriteAll(fd.get(), e.second.data_ptr(), e.second.nbytes(), path_);
+      if (::fsync(fd.get()) != 0) FailErrno(path_, "fsync failed", errno);
+      if (fd.Close() != 0) FailErrno(path_, "closing the file failed", errno);
+    } catch (...) {
+      fd.Close();
+      ::unlink(path_.c_str());
+      throw;
+    }
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());

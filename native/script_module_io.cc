@@ -1,13 +1,11 @@
 // Loading and saving TorchScript archives off the JavaScript thread; every refusal is a TorchError naming the file.
 #include "script_module.h"
-#include "atomic_file.h"
 #include "convert.h"
 #include "guard.h"
 #include "addon.h"
 #include <torch/csrc/jit/serialization/import.h>
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,9 +107,20 @@ class SaveWorker : public ScriptWorker {
 
  protected:
   void Run() override {
-    AtomicFile file(path_, [this](const std::string& what, int err) { FailErrno(what, err); });
-    module_.save(file.temp());
-    file.Commit();
+    // The caller (lib/io/atomic.ts) names a fresh temporary and renames it into place: here the archive only needs to
+    // be complete and durable at path_, or absent.
+    try {
+      module_.save(path_);
+      int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) FailErrno("cannot reopen the written file", errno);
+      int rc = ::fsync(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) FailErrno("fsync failed", err);
+    } catch (...) {
+      ::unlink(path_.c_str());
+      throw;
+    }
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());

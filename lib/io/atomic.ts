@@ -45,13 +45,12 @@ function escapeRegExp(s: string): string {
 }
 
 /**
- * Removes the temporaries of `target` (exactly our name pattern, optionally followed by the native writer's own
- * `.tmp-<pid>-<16 hex>` suffix) whose writer was a process on this host that no longer runs. Live writers' files,
+ * Removes the temporaries of `target` (exactly our name pattern) whose writer was a process on this host that no longer runs. Live writers' files,
  * other hosts' files and every other name are left alone. Returns the names removed.
  */
 export async function removeStaleTemps(target: string): Promise<string[]> {
   const dir = path.dirname(target);
-  const re = new RegExp(`^${escapeRegExp(path.basename(target))}\\.tmp-([0-9a-f]{8})-(\\d+)-[0-9a-f]{16}(?:\\.tmp-\\d+-[0-9a-f]{16})?$`);
+  const re = new RegExp(`^${escapeRegExp(path.basename(target))}\\.tmp-([0-9a-f]{8})-(\\d+)-[0-9a-f]{16}$`);
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
