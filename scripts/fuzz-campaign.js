@@ -55,6 +55,7 @@ async function main() {
   const rows = [];
   const pool = new Pool({ size: o.jobs, timeoutMs: o.timeout * 1000, rssLimitMb: o.rssLimit });
   let stopping = false;
+  // Ctrl-C ends the run after the loads in flight and still prints the table, with where to resume.
   process.on('SIGINT', () => (stopping = true));
   try {
     for (const name of o.format.split(',')) {
@@ -62,7 +63,7 @@ async function main() {
       pool.maxRssKb = 0;
       const row = await runTarget(name, {
         pool, seed: o.seed, start: o.start, mutants: o.mutants, scratch,
-        deadline: Infinity, onProgress: (r) => process.stderr.write(`${name}: ${r.mutants} mutants\r`),
+        stop: () => stopping, onProgress: (r) => process.stderr.write(`${name}: ${r.mutants} mutants\r`),
       });
       row.maxRssMb = pool.maxRssKb / 1024;
       rows.push(row);

@@ -173,7 +173,8 @@ function convertLayers(doc: Record<string, unknown>, weights: ReadWeights['weigh
  * `loadKeras` (Dense kernel transposed, Conv kernels to (out, in, ...), Embedding `embeddings` -> `weight`); GRU and
  * LSTM weights keep Keras' names and layout (`gru.kernel` (in, 3*units), gates z, r, h), since PyTorch's GRU applies
  * its reset gate differently. Graph models keep their stored names. Quantized weights (uint8/uint16 with scale and
- * min, float16) are dequantized. `metadata.layers` is the JSON list of layers with Keras and PyTorch shapes.
+ * min, float16) are dequantized, off the JavaScript thread for big models (decode-thread.ts). `metadata.layers` is the
+ * JSON list of layers with Keras and PyTorch shapes.
  * @throws TorchError `ERR_TFJS_FORMAT`, `_DTYPE`, `_PATH` (a shard outside the folder or a URL), `_SHARD` (missing
  *   shard, sizes that do not match), `ERR_IO`; each names the model.json file.
  */

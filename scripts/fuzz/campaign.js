@@ -45,17 +45,18 @@ function writeMutant(m, dir) {
 }
 
 /**
- * Runs mutants start .. start+mutants-1 of one target in `pool`, stopping early when `deadline` (ms epoch) passes.
+ * Runs mutants start .. start+mutants-1 of one target in `pool`, stopping early when `deadline` (ms epoch) passes or
+ * `stop()` says so; `row.next` is where a later run resumes (--start).
  * @returns the row of figures and up to `keep` defects, each with its reproducer.
  */
-async function runTarget(name, { pool, seed = 1, start = 0, mutants = 1000, deadline = Infinity, scratch, keep = 10, onProgress }) {
+async function runTarget(name, { pool, seed = 1, start = 0, mutants = 1000, deadline = Infinity, stop = () => false, scratch, keep = 10, onProgress }) {
   const target = loadTarget(name);
   const row = { format: name, mutants: 0, loaded: 0, coded: 0, uncoded: 0, crash: 0, hang: 0, leaked: 0, codes: {}, defects: [], seconds: 0 };
   const t0 = Date.now();
   let next = start;
   const end = start + mutants;
   const worker = async (lane) => {
-    while (next < end && Date.now() < deadline) {
+    while (next < end && Date.now() < deadline && !stop()) {
       const i = next++;
       let m;
       try {
