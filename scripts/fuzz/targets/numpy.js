@@ -25,12 +25,12 @@ function mutateHeader(h, t) {
     case 1: fields.fortran_order = t.pick(['True', 'False', '1', "'True'", 'None', 'true']); break;
     case 2: {
       const d = t.pick([[], [0], [-1], [t.edge(dims[0] ?? 1)], [...dims, 1], dims.slice(1), [...dims].reverse(), [2 ** 53, 2 ** 53], Array(70).fill(1), [dims.reduce((a, b) => a * b, 1) * 2]]);
-      fields.shape = t.pick([`(${d.join(', ')}${d.length === 1 ? ',' : ''})`, `[${d.join(', ')}]`, `(${d.join(', ')}L,)`, '((1, 2), 3)', '(1.5,)', "('2',)", '(' .repeat(50) + ')'.repeat(50)]);
+      fields.shape = t.pick([`(${d.join(', ')}${d.length === 1 ? ',' : ''})`, `[${d.join(', ')}]`, `(${d.join(', ')}L,)`, '((1, 2), 3)', '(1.5,)', "('2',)", '('.repeat(50) + ')'.repeat(50)]);
       break;
     }
     case 3: delete fields[t.pick(Object.keys(fields))]; break;
     case 4: fields[t.pick(['extra', 'descr', '__proto__'])] = t.pick(["'x'", '1', '{}']); break;
-    default: return t.pick([h.replace('{', '{' .repeat(20)), h.replace(/'/g, '"'), h.slice(0, t.int(h.length)), `${h}\x00`, h.replace('}', ', }')]);
+    default: return t.pick([h.replace('{', '{'.repeat(20)), h.replace(/'/g, '"'), h.slice(0, t.int(h.length)), `${h}\x00`, h.replace('}', ', }')]);
   }
   const body = `{${Object.entries(fields).map(([k, v]) => `'${k}': ${v}`).join(', ')}${t.chance(0.1) ? `, 'descr': '|O'` : ''}}`;
   return body.padEnd(Math.ceil((body.length + 11) / 64) * 64 - 11, ' ') + '\n';
