@@ -124,3 +124,18 @@ export function runJobs(buffers: Uint8Array[], jobs: DecodeJob[]): Decoded[] {
   const joined = () => (all ??= buffers.length === 1 ? buffers[0] : Buffer.concat(buffers));
   return jobs.map((j) => runJob(buffers, joined, j));
 }
+
+/** Whether a job's output is its input bytes as they are (no widening, swapping, reordering or normalising). */
+export function isPassthrough(j: DecodeJob): boolean {
+  if (j.op === 'le') return j.dtype !== 'uint16' && j.dtype !== 'uint32' && j.dtype !== 'bool';
+  if (j.op === 'npy') return !j.bigEndian && !j.fortran && j.dtype !== 'bool' && !j.descr.endsWith('u2') && !j.descr.endsWith('u4');
+  return false;
+}
+
+/** The output of a passthrough job: a view of its input slice, no copy (the tensor is filled from it in slices). */
+export function passthrough(buffers: Uint8Array[], j: DecodeJob): Decoded {
+  const from = j.buffer === -1 && buffers.length === 1 ? buffers[0] : buffers[j.buffer];
+  if (!from || j.offset < 0 || j.offset + j.length > from.length) throw new RangeError(`decode: slice ${j.offset}+${j.length} is outside its buffer`);
+  const dtype = j.op === 'npy' ? j.dtype : (j as LeJob).dtype;
+  return { dtype: dtype as DType, bytes: from.subarray(j.offset, j.offset + j.length) };
+}

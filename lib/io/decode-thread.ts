@@ -10,7 +10,7 @@ import { binding } from '../native';
 import { empty } from '../creation';
 import type { DType } from '../dtype';
 import type { Tensor } from '../tensor';
-import { DecodeJob, Decoded, runJobs } from './decode-bytes';
+import { DecodeJob, Decoded, isPassthrough, passthrough, runJobs } from './decode-bytes';
 
 /** Inputs smaller than this are decoded on the calling thread: a worker round trip would cost more. */
 export const OFF_THREAD_BYTES = 4 << 20;
@@ -63,6 +63,15 @@ function transferable(b: Uint8Array): Uint8Array {
  */
 export function decodeMany(buffers: Uint8Array[], jobs: DecodeJob[]): Promise<Decoded[]> {
   const total = jobs.reduce((s, j) => s + j.length, 0);
+  // Bytes already in their final form need no worker: the tensors are filled from views of them, in slices.
+  // Slices across several buffers (TF.js shards) are joined in the worker instead, off this thread.
+  if (jobs.every((j) => isPassthrough(j) && (j.buffer !== -1 || buffers.length === 1))) {
+    try {
+      return Promise.resolve(jobs.map((j) => passthrough(buffers, j)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
   if (total < OFF_THREAD_BYTES || !fs.existsSync(WORKER)) {
     try {
       return Promise.resolve(runJobs(buffers, jobs));
