@@ -1,28 +1,39 @@
 'use strict';
-// A short seeded run of scripts/fuzz-io.js over the Keras, ONNX and TF.js fixtures: every mutant (bit flips, byte
-// writes, truncations, splices) either loads or is a TorchError with a code, the process lives and no tensor leaks.
-// TORCHGRAFT_FUZZ_SEED and TORCHGRAFT_FUZZ_ITERATIONS (per file) make it longer; `node scripts/fuzz-io.js` runs thousands.
+// A short seeded run of every structure-aware fuzz target (scripts/fuzz/): mutants of real files, changed in their
+// structure (pickle opcodes, zip records, safetensors and .npy headers, protobuf fields, TF.js manifests, HDF5
+// object headers) and in their bytes, each loaded in a child process with a deadline. Every load must end loaded or
+// with a coded error: no uncoded error, no crash, no hang, no leaked tensor.
+// TORCHGRAFT_FUZZ_SEED and TORCHGRAFT_FUZZ_SECONDS (per target) change the run; `node scripts/fuzz-campaign.js` is the long one.
 const test = require('node:test');
 const assert = require('node:assert');
-const { tg, fixture, tmpDir } = require('./helpers/foreign');
-const { fuzz } = require('../scripts/fuzz-io.js');
+const { tmpDir } = require('./helpers/foreign');
+const { Pool } = require('../scripts/fuzz/pool');
+const { TARGETS, runTarget } = require('../scripts/fuzz/campaign');
 
 const seed = Number(process.env.TORCHGRAFT_FUZZ_SEED || 2026);
-const scale = Number(process.env.TORCHGRAFT_FUZZ_ITERATIONS || 0);
+const seconds = Number(process.env.TORCHGRAFT_FUZZ_SECONDS || 4.5);
 
-// HDF5 mutants cost about 50 ms each (the whole library opens the file), the others about 2 ms.
-const runs = [
-  [['keras2_resnet8_cifar10.h5', 'keras2_dscnn_wakeword.h5'], 40],
-  [['burn_mnist_cnn.onnx', 'burn_linear_gemm_matmul.onnx'], 100],
-  [['tfjs_abalone_dense/model.json', 'tfjs_embedding_gru/model.json'], 150],
-];
+// Formats whose loaders other branches are fixing: the assertion stays, marked todo with the reproducer it found.
+const TODO = {
+  pytorch: 'pytorch: a 200 KB LONG4 integer in a legacy .pt pickle takes minutes (quadratic; --format pytorch --seed 2026 --replay 199)',
+  torchscript:
+    "torchscript: data.pkl whose root GLOBAL is 'torch FloatStorage' aborts the process in LibTorch (free(): invalid size; --format torchscript --seed 2026 --replay 245), extra GLOBAL opcodes give an uncoded 'Expected Tensor but got Int' (--replay 88)",
+  hdf5: 'hdf5 mutants hang: a local heap whose data segment size is near 2^31 makes h5wasm grow to 2 GB for ~60 s (node scripts/fuzz-campaign.js --format hdf5 --seed 1 --replay 0)',
+};
 
-for (const [files, iterations] of runs) {
-  test(`seeded mutants of ${files.join(' and ')} load or throw a coded TorchError`, async (t) => {
-    const before = tg.memory().tensors;
-    const counts = await fuzz(tg, files.map(fixture), { seed, iterations: scale || iterations, dir: tmpDir(t) });
-    assert.strictEqual(counts.loaded + counts.rejected, (scale || iterations) * files.length);
-    assert.ok(counts.rejected > 0, JSON.stringify(counts));
-    assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
+const pool = new Pool({ size: 2, timeoutMs: 5000 });
+test.before(() => pool.warm());
+test.after(() => pool.close());
+
+for (const { name } of TARGETS) {
+  test(`fuzz ${name}: seeded structural mutants load or fail with a coded error, never crash or hang`, { todo: TODO[name] }, async (t) => {
+    const row = await runTarget(name, { pool, seed, mutants: 1e9, deadline: Date.now() + seconds * 1000, scratch: tmpDir(t, 'tg-fuzz-') });
+    const show = (d) => `${d.outcome} at --format ${d.format} --seed ${d.seed} --replay ${d.iteration}: ${d.error ?? ''} ${d.message ?? ''}`;
+    t.diagnostic(`${row.mutants} mutants: ${row.loaded} loaded, ${row.coded} coded errors; max RSS ${(pool.maxRssKb / 1024).toFixed(0)} MB`);
+    assert.ok(row.mutants >= 20, `only ${row.mutants} mutants ran`);
+    assert.ok(row.coded > 0, 'no mutant was refused: the mutators do not reach the parser');
+    assert.deepStrictEqual(row.defects.map(show), []);
+    assert.strictEqual(row.uncoded + row.crash + row.hang, 0);
+    assert.strictEqual(row.leaked, 0, 'a load left live tensors behind');
   });
 }

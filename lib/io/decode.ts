@@ -1,16 +1,18 @@
-/** Little-endian bytes to tensors, for the readers of foreign formats (ONNX, TF.js, HDF5 payloads). */
+/**
+ * Little-endian bytes to tensors, for the readers of foreign formats (ONNX, TF.js, HDF5 payloads): `tensorFromLE`
+ * on the calling thread for small payloads, `tensorsFromJobs` (decode-thread.ts) for big ones.
+ */
 import * as os from 'node:os';
 import { tensor } from '../creation';
+import { ITEMSIZE, type RawDType } from './decode-bytes';
+import { halfToFloat } from './decode-half';
 import type { Tensor } from '../tensor';
 import { TorchError } from '../errors';
 
-/** Element types found in foreign files; those torchgraft lacks (uint16, uint32) are widened exactly. */
-export type RawDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'bool';
-
-/** Bytes per element of each raw type. */
-export const ITEMSIZE: Record<RawDType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, bool: 1,
-};
+export { ITEMSIZE } from './decode-bytes';
+export type { RawDType } from './decode-bytes';
+export { halfToFloat } from './decode-half';
+export { tensorsFromJobs } from './decode-thread';
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
@@ -26,16 +28,6 @@ export function elementCount(shape: readonly unknown[]): number | string {
     if (n > Number.MAX_SAFE_INTEGER) return `shape [${shape.join(', ')}] has more than 2^53 elements`;
   }
   return n;
-}
-
-/** IEEE half-precision bits to a number (exact: every half is a float32). */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** A copy of `bytes` in a fresh, aligned ArrayBuffer (file slices sit at any offset; Buffer's slice() would not copy). */

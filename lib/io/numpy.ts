@@ -11,6 +11,8 @@ import type { DType } from '../dtype';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { openZip, firstEntryName } from './zip';
+import { tensorsFromJobs } from './decode-thread';
+import type { DecodeJob } from './decode-bytes';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 /** numpy.lib.format refuses headers over 10000 bytes unless asked; weight arrays never need more. */
@@ -130,8 +132,8 @@ export function parseNpyHeader(buf: Uint8Array, source: string): NpyHeader {
   return { dtype, descr: descr as string, shape: shape as number[], fortranOrder: fortran as boolean, dataOffset, itemSize, bigEndian: m[1] === '>' && itemSize > 1 };
 }
 
-/** Reads an .npy buffer to a contiguous CPU tensor; `source` names it in errors (quoted). */
-export function npyToTensor(buf: Uint8Array, source: string): Tensor {
+/** The header of an .npy buffer, checked against the data the buffer really holds. */
+function checkedHeader(buf: Uint8Array, source: string): { h: NpyHeader; numel: number; have: number } {
   const h = parseNpyHeader(buf, source);
   let numel = 1;
   for (const d of h.shape) numel *= d;
@@ -139,6 +141,12 @@ export function npyToTensor(buf: Uint8Array, source: string): Tensor {
   const have = buf.length - h.dataOffset;
   if (!Number.isSafeInteger(need) || need !== have)
     fail(source, `shape (${h.shape}) of '${h.descr}' needs ${need} data bytes, the file has ${have}`, need > have ? 'ERR_NPY_TRUNCATED' : 'ERR_NPY_SIZE');
+  return { h, numel, have };
+}
+
+/** Reads an .npy buffer to a contiguous CPU tensor on the calling thread; `source` names it in errors (quoted). */
+export function npyToTensor(buf: Uint8Array, source: string): Tensor {
+  const { h, numel, have } = checkedHeader(buf, source);
   // A private, aligned copy: byte swaps and widening must not touch the caller's buffer.
   let data = Buffer.alloc(have); // never pooled, so aligned for the typed views below
   data.set(buf.subarray(h.dataOffset));
@@ -163,6 +171,21 @@ export function npyToTensor(buf: Uint8Array, source: string): Tensor {
 }
 
 /**
+ * Reads an .npy buffer to a contiguous CPU tensor without holding the JavaScript thread: byte swaps, widening and
+ * Fortran reordering run in the decode thread when the array is big, and `buf` is then handed over (do not reuse it).
+ * @throws TorchError ERR_NPY_* naming `source`.
+ */
+export async function npyToTensorAsync(buf: Uint8Array, source: string): Promise<Tensor> {
+  const { h, have } = checkedHeader(buf, source);
+  const job: DecodeJob = { op: 'npy', descr: h.descr, dtype: h.dtype, itemSize: h.itemSize, bigEndian: h.bigEndian, shape: h.shape, fortran: h.fortranOrder, buffer: 0, offset: h.dataOffset, length: have };
+  try {
+    return (await tensorsFromJobs([buf], [job], [h.shape]))[0];
+  } catch (e) {
+    fail(source, (e as Error).message, 'ERR_NPY_SIZE');
+  }
+}
+
+/**
  * Reads an .npy file: one tensor named after the file (its base name without `.npy`).
  * @throws TorchError ERR_NPY_* naming the file and the problem, or ERR_IO.
  */
@@ -171,7 +194,7 @@ export async function loadNpy(file: string): Promise<LoadedWeights> {
     throw new TorchError(`io: cannot read '${file}': ${e.message}`, { code: 'ERR_IO', cause: e });
   });
   const name = path.basename(file).replace(/\.npy$/i, '');
-  const t = npyToTensor(buf, `'${file}'`);
+  const t = await npyToTensorAsync(buf, `'${file}'`);
   return { format: 'numpy', names: [name], tensors: recordOf([[name, t]]), metadata: {} };
 }
 
@@ -186,7 +209,7 @@ export async function loadNpz(file: string): Promise<LoadedWeights> {
     for (const e of zip.entries) {
       if (!e.name.endsWith('.npy')) fail(`'${file}'`, `member '${e.name}' is not an .npy array`, 'ERR_NPZ_MEMBER');
       const buf = await zip.read(e);
-      out.push([e.name.slice(0, -4), npyToTensor(buf, `'${file}' (${e.name})`)]);
+      out.push([e.name.slice(0, -4), await npyToTensorAsync(buf, `'${file}' (${e.name})`)]);
     }
   } catch (err) {
     for (const [, t] of out) t.dispose();

@@ -8,7 +8,8 @@ import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { LEN, ProtoError, ProtoReader, VARINT, expectWire, repeatedFixed, repeatedVarint, walk } from './protobuf';
-import { ITEMSIZE, RawDType, elementCount, tensorFromLE } from './decode';
+import { ITEMSIZE, RawDType, elementCount, tensorsFromJobs } from './decode';
+import type { DecodeJob } from './decode-bytes';
 
 /** One graph node as ONNX lists it. */
 export interface OnnxNode {
@@ -234,7 +235,7 @@ function tensorBytes(file: string, t: RawTensor): { dtype: RawDType; shape: numb
   return { dtype, shape, bytes: out };
 }
 
-async function readModel(file: string): Promise<ParsedModel> {
+async function readModel(file: string): Promise<ParsedModel & { buf: Buffer }> {
   let buf: Buffer;
   try {
     buf = await fs.promises.readFile(file);
@@ -242,7 +243,7 @@ async function readModel(file: string): Promise<ParsedModel> {
     throw new TorchError(`onnx: cannot read '${file}': ${(e as Error).message}`, { code: 'ERR_IO', cause: e });
   }
   try {
-    return parseModel(buf);
+    return { ...parseModel(buf), buf };
   } catch (e) {
     if (e instanceof ProtoError) fail(file, `not a well-formed ONNX model: ${e.message}`);
     throw e;
@@ -272,7 +273,7 @@ export async function inspectOnnx(file: string): Promise<OnnxModelInfo> {
  *   4-bit float types), `_EXTERNAL_DATA` (weights stored beside the model), `ERR_IO`; each names the file.
  */
 export async function loadOnnx(file: string): Promise<LoadedWeights> {
-  const { info, tensors: raws } = await readModel(file);
+  const { info, tensors: raws, buf } = await readModel(file);
   const seen = new Set<string>();
   for (const t of raws) {
     if (t.name === '') fail(file, 'an initializer has no name');
@@ -281,11 +282,19 @@ export async function loadOnnx(file: string): Promise<LoadedWeights> {
   }
   // Every initializer is validated before any tensor is made, so a bad file allocates nothing native.
   const checked = raws.map((t) => [t.name, tensorBytes(file, t)] as const);
-  const made: [string, Tensor][] = [];
+  // raw_data slices address the file's buffer; typed data (float_data, int32_data, ...) were packed into buffers of their own.
+  const buffers: Uint8Array[] = [buf];
+  const jobs: DecodeJob[] = checked.map(([, c]) => {
+    if (c.bytes.buffer === buf.buffer) return { op: 'le', dtype: c.dtype, buffer: 0, offset: c.bytes.byteOffset - buf.byteOffset, length: c.bytes.length };
+    buffers.push(c.bytes);
+    return { op: 'le', dtype: c.dtype, buffer: buffers.length - 1, offset: 0, length: c.bytes.length };
+  });
+  let made: [string, Tensor][];
   try {
-    for (const [name, c] of checked) made.push([name, tensorFromLE(c.bytes, c.dtype, c.shape)]);
+    // Big models are decoded off the JavaScript thread (the file's buffer is handed over) and copied in slices.
+    const tensors = await tensorsFromJobs(buffers, jobs, checked.map(([, c]) => c.shape));
+    made = checked.map(([name], i) => [name, tensors[i]]);
   } catch (e) {
-    for (const [, t] of made) t.dispose();
     throw e instanceof TorchError ? e : new TorchError(`onnx: '${file}': ${(e as Error).message}`, { code: 'ERR_ONNX_DATA', cause: e });
   }
   const metadata: Record<string, string> = {

@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchError } from '../errors';
-import { tensor } from '../creation';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
-import { ITEMSIZE, RawDType, aligned, elementCount, halfToFloat, tensorFromLE } from './decode';
+import { ITEMSIZE, RawDType, elementCount, tensorsFromJobs } from './decode';
+import type { DecodeJob } from './decode-bytes';
 import { ConvertedVariable, KerasVariable, convertLayer, layersOfConfig, splitKerasName } from './keras-layout';
 
 // Real model.json files are at most a few megabytes (the topology); a bigger one is not a manifest.
@@ -73,18 +73,12 @@ function shardPath(file: string, dir: string, realDir: string, p: unknown): { fu
   return { full: real, size: st.size };
 }
 
-/** One stored weight's bytes to a tensor of its manifest dtype (dequantized: q * scale + min). */
-function decodeWeight(w: ManifestWeight, bytes: Uint8Array): Tensor {
-  if (w.stored === 'uint8' || w.stored === 'uint16') {
-    const q = w.stored === 'uint8' ? bytes : new Uint16Array(aligned(bytes));
-    const vals = Float32Array.from(q as ArrayLike<number>, (v) => v * (w.scale as number) + (w.min as number));
-    return w.dtype === 'int32' ? tensor(Int32Array.from(vals, Math.round), { shape: w.shape }) : tensor(vals, { shape: w.shape });
-  }
-  if (w.stored === 'float16') {
-    const vals = Float32Array.from(new Uint16Array(aligned(bytes)), halfToFloat);
-    return w.dtype === 'int32' ? tensor(Int32Array.from(vals, Math.round), { shape: w.shape }) : tensor(vals, { shape: w.shape });
-  }
-  return tensorFromLE(bytes, w.stored, w.shape);
+/** The decode job of one stored weight: dequantization (q * scale + min, or float16 widening) or plain elements. */
+function weightJob(w: ManifestWeight, offset: number, length: number): DecodeJob {
+  const at = { buffer: -1, offset, length }; // a weight may span two shards: jobs address the group's shards end to end
+  if (w.stored === 'uint8' || w.stored === 'uint16' || w.stored === 'float16')
+    return { op: 'dequant', stored: w.stored, scale: w.scale, min: w.min, to: w.dtype === 'int32' ? 'int32' : 'float32', ...at };
+  return { op: 'le', dtype: w.stored, ...at };
 }
 
 interface ReadWeights {
@@ -132,14 +126,16 @@ async function readManifest(file: string): Promise<ReadWeights> {
   const out: ReadWeights['weights'] = [];
   try {
     for (const g of groups) {
-      const data = Buffer.concat(await Promise.all(g.shards.map((s) => fs.promises.readFile(s.full))));
-      if (data.length !== g.shards.reduce((s, sh) => s + sh.size, 0)) fail(file, 'a shard changed size while being read', 'ERR_TFJS_SHARD');
+      const shards = await Promise.all(g.shards.map((s) => fs.promises.readFile(s.full)));
+      if (shards.reduce((n, b) => n + b.length, 0) !== g.shards.reduce((s, sh) => s + sh.size, 0)) fail(file, 'a shard changed size while being read', 'ERR_TFJS_SHARD');
       let at = 0;
-      for (const w of g.weights) {
+      const jobs = g.weights.map((w) => {
         const n = w.count * ITEMSIZE[w.stored];
-        out.push({ w, tensor: decodeWeight(w, data.subarray(at, at + n)) });
-        at += n;
-      }
+        return weightJob(w, (at += n) - n, n);
+      });
+      // Dequantization and copies run off the JavaScript thread for big groups; the shards are handed over, not copied.
+      const made = await tensorsFromJobs(shards, jobs, g.weights.map((w) => w.shape));
+      g.weights.forEach((w, i) => out.push({ w, tensor: made[i] }));
     }
   } catch (e) {
     for (const o of out) o.tensor.dispose();
@@ -177,7 +173,8 @@ function convertLayers(doc: Record<string, unknown>, weights: ReadWeights['weigh
  * `loadKeras` (Dense kernel transposed, Conv kernels to (out, in, ...), Embedding `embeddings` -> `weight`); GRU and
  * LSTM weights keep Keras' names and layout (`gru.kernel` (in, 3*units), gates z, r, h), since PyTorch's GRU applies
  * its reset gate differently. Graph models keep their stored names. Quantized weights (uint8/uint16 with scale and
- * min, float16) are dequantized. `metadata.layers` is the JSON list of layers with Keras and PyTorch shapes.
+ * min, float16) are dequantized, off the JavaScript thread for big models (decode-thread.ts). `metadata.layers` is the
+ * JSON list of layers with Keras and PyTorch shapes.
  * @throws TorchError `ERR_TFJS_FORMAT`, `_DTYPE`, `_PATH` (a shard outside the folder or a URL), `_SHARD` (missing
  *   shard, sizes that do not match), `ERR_IO`; each names the model.json file.
  */
