@@ -13,20 +13,12 @@ const { TARGETS, runTarget } = require('../scripts/fuzz/campaign');
 const seed = Number(process.env.TORCHGRAFT_FUZZ_SEED || 2026);
 const seconds = Number(process.env.TORCHGRAFT_FUZZ_SECONDS || 4.5);
 
-// Formats whose loaders other branches are fixing: the assertion stays, marked todo with the reproducer it found.
-const TODO = {
-  pytorch: 'pytorch: a 200 KB LONG4 integer in a legacy .pt pickle takes minutes (quadratic; --format pytorch --seed 2026 --replay 199)',
-  torchscript:
-    "torchscript: data.pkl whose root GLOBAL is 'torch FloatStorage' aborts the process in LibTorch (free(): invalid size; --format torchscript --seed 2026 --replay 245), extra GLOBAL opcodes give an uncoded 'Expected Tensor but got Int' (--replay 88)",
-  hdf5: 'hdf5 mutants hang: a local heap whose data segment size is near 2^31 makes h5wasm grow to 2 GB for ~60 s (node scripts/fuzz-campaign.js --format hdf5 --seed 1 --replay 0)',
-};
-
 const pool = new Pool({ size: 2, timeoutMs: 5000 });
 test.before(() => pool.warm());
 test.after(() => pool.close());
 
 for (const { name } of TARGETS) {
-  test(`fuzz ${name}: seeded structural mutants load or fail with a coded error, never crash or hang`, { todo: TODO[name] }, async (t) => {
+  test(`fuzz ${name}: seeded structural mutants load or fail with a coded error, never crash or hang`, async (t) => {
     const row = await runTarget(name, { pool, seed, mutants: 1e9, deadline: Date.now() + seconds * 1000, scratch: tmpDir(t, 'tg-fuzz-') });
     const show = (d) => `${d.outcome} at --format ${d.format} --seed ${d.seed} --replay ${d.iteration}: ${d.error ?? ''} ${d.message ?? ''}`;
     t.diagnostic(`${row.mutants} mutants: ${row.loaded} loaded, ${row.coded} coded errors; max RSS ${(pool.maxRssKb / 1024).toFixed(0)} MB`);

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { binding } from '../native';
+import { TorchError } from '../errors';
 import { empty } from '../creation';
 import type { DType } from '../dtype';
 import type { Tensor } from '../tensor';
@@ -29,7 +30,7 @@ function stopped(w: Worker, why: string): void {
   worker = undefined;
   for (const [id, p] of pending) {
     pending.delete(id);
-    p.reject(new Error(`the decode thread stopped (${why})`));
+    p.reject(new TorchError(`the decode thread stopped (${why})`, { code: 'ERR_DECODE_THREAD' }));
   }
 }
 
@@ -40,7 +41,7 @@ function start(): Worker {
     if (!p) return;
     pending.delete(m.id);
     if (!pending.size) w.unref();
-    if (m.error !== undefined) p.reject(new Error(m.error));
+    if (m.error !== undefined) p.reject(new TorchError(m.error, { code: 'ERR_DECODE_THREAD' }));
     else p.resolve(m.out as Decoded[]);
   });
   w.on('error', (e) => stopped(w, e.message));

@@ -49,7 +49,7 @@ async function load(): Promise<{ h5: H5Module; fs: EmFS }> {
   const fs = module.FS;
   // No plugin folders: HDF5 would look there for filters and connectors a file names (loading code is never wanted).
   for (let n = module.get_plugin_search_paths().length; n > 0; n--) module.remove_plugin_search_path(0);
-  if (module.get_plugin_search_paths().length) throw new Error('could not clear HDF5 plugin search paths');
+  if (module.get_plugin_search_paths().length) throw new TorchError('hdf5: could not clear the HDF5 plugin search paths', { code: 'ERR_HDF5_UNAVAILABLE' });
   const open = fs.open.bind(fs);
   // Every open HDF5 makes goes through FS.open: only the sandboxed file's own path gets through.
   fs.open = (path: unknown, flags: unknown, mode?: unknown) => {
