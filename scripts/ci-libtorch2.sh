@@ -26,6 +26,11 @@ PACKAGES=(libtorch-dev python3-torch python3-numpy python3-h5py libopenblas0-pth
 WORK=/build/torchgraft   # the copy of the checkout, inside the chroot
 
 if [[ $(id -u) -ne 0 ]]; then echo "ci-libtorch2: run as root (debootstrap, chroot and mount need it)" >&2; exit 2; fi
+if ! command -v debootstrap >/dev/null && command -v apt-get >/dev/null; then
+  echo "ci-libtorch2: installing debootstrap on the host"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null; }
+fi
 for tool in debootstrap chroot mount git tar flock; do
   command -v "$tool" >/dev/null || { echo "ci-libtorch2: $tool is missing (apt-get install debootstrap)" >&2; exit 2; }
 done
