@@ -112,6 +112,7 @@ in_chroot() {
   for k in $(compgen -e); do [[ $k == TORCHGRAFT_TEST_* ]] && pass+=("$k=${!k}"); done
   chroot "$CHROOT" /usr/bin/env -i HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb TMPDIR=/tmp \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CCACHE_DIR=/root/.ccache CI=1 \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
     ${pass[@]+"${pass[@]}"} "$@"
 }
 
@@ -148,11 +149,12 @@ else
   in_chroot apt-get update -q
   in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
   in_chroot apt-get clean
-  # ca-certificates rebuilt the bundle from its own list; make sure the host's is what npm sees if that failed
-  [[ -s $CHROOT/etc/ssl/certs/ca-certificates.crt ]] || cp -L /etc/ssl/certs/ca-certificates.crt "$CHROOT/etc/ssl/certs/"
   echo "$WANT" >"$CHROOT/.torchgraft-packages"
   stage_end ok
 fi
+# ca-certificates rebuilt the bundle from Debian's list alone: put the host's back (it may hold the root of a TLS proxy
+# that stands between this machine and the npm registry), on every run since any apt run inside rebuilds it again
+cp -L /etc/ssl/certs/ca-certificates.crt "$CHROOT/etc/ssl/certs/ca-certificates.crt"
 in_chroot sh -c 'echo "inside: $(. /etc/os-release; echo $PRETTY_NAME), node $(node --version), npm $(npm --version), cmake $(cmake --version | head -n1 | cut -d" " -f3), $(/usr/bin/python3 -c "import sys, torch, numpy; print(\"python\", sys.version.split()[0], \"torch\", torch.__version__, \"numpy\", numpy.__version__)")"'
 
 # ---- 3. the checkout ----------------------------------------------------------------------------------------------
