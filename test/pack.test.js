@@ -53,7 +53,8 @@ function registryProblem() {
   if (r.error?.code === 'ETIMEDOUT' || r.signal) return `${registry} did not answer \`npm ping\` within ${REGISTRY_PROBE_S} s`;
   if (r.error) return `npm ping could not run: ${r.error.message}`;
   if (r.status !== 0) {
-    const why = `${r.stderr}`.split('\n').filter((l) => /error/i.test(l)).slice(0, 2).join(' | ') || `exit ${r.status}`;
+    const why = `${r.stderr}`.split('\n').filter((l) => /^npm (ERR!|error) (code|request|\d{3})/.test(l)).map((l) => l.replace(/^npm (ERR!|error) /, ''))
+      .slice(0, 2).join('; ') || `exit ${r.status}`;
     return `${registry} is not reachable (npm ping: ${why.trim()})`;
   }
   return undefined;
