@@ -151,12 +151,36 @@ test.before(() => {
   py = runTorch(`LAYERS = ${json(layerMeta)}\nLOSSES = ${json(lossMeta)}\n${PY}`, inputs);
 });
 
+// Gradients that are exactly zero in real arithmetic, so that both sides hold only float32 rounding noise, whose value
+// depends on the order of the reductions (kernel choice, thread count) and is not a property of the binding: a conv
+// bias right before a training-mode BatchNorm (BN subtracts each channel's batch mean, so a per-channel shift has no
+// effect; float64 gives ~1e-15). Against 2.6 the noise (~1e-6, weight gradients ~50) differed by 4.6e-2 "relative" to
+// relError's 1e-6 floor. Checked instead: both sides are zero relative to the largest gradient of the module.
+const ZERO_GRADS = { nested_sequential: ['features.0.bias'] };
+const maxAbs = (v) => {
+  const data = typeof v.dataSync === 'function' ? tg.tidy(() => v.detach().to({ device: 'cpu', dtype: 'float64' }).dataSync()) : v.data;   // ours or runTorch's
+  let m = 0;
+  for (const e of data) m = Math.max(m, Math.abs(Number(e)));
+  return m;
+};
+
 for (const [id] of LAYERS) {
   test(`${id}: output, gradients and buffers match PyTorch with the same weights`, { skip }, () => {
     const { m, x, y } = ours[id];
     assertClose(assert, y, py[`${id}.y`], 1e-5, `${id} output`);
     if (x.requiresGrad) assertClose(assert, x.grad, py[`${id}.xgrad`], 1e-5, `${id} input grad`);
-    for (const [n, p] of m.namedParameters()) assertClose(assert, p.grad, py[`${id}.grad.${n}`], 1e-5, `${id} grad of ${n}`);
+    const zero = ZERO_GRADS[id] ?? [];
+    const scale = Math.max(...[...m.namedParameters()].map(([n]) => maxAbs(py[`${id}.grad.${n}`])));
+    for (const [n, p] of m.namedParameters()) {
+      if (!zero.includes(n)) {
+        assertClose(assert, p.grad, py[`${id}.grad.${n}`], 1e-5, `${id} grad of ${n}`);
+        continue;
+      }
+      assert.deepStrictEqual(p.grad.shape, py[`${id}.grad.${n}`].shape, `${id} grad of ${n}: shape`);
+      for (const [side, v] of [['ours', p.grad], ['PyTorch', py[`${id}.grad.${n}`]]]) {
+        assert.ok(maxAbs(v) <= 1e-5 * scale, `${id} grad of ${n} (${side}) is ${maxAbs(v)}, not 0 against the module's largest gradient ${scale}`);
+      }
+    }
     for (const [n, b] of m.namedBuffers()) {
       if (b.dtype === 'int64') assert.deepStrictEqual(b.toArray(), Number(py[`${id}.buf.${n}`].data[0]), `${id} ${n}`);
       else assertClose(assert, b, py[`${id}.buf.${n}`], 1e-5, `${id} buffer ${n}`);
