@@ -214,5 +214,12 @@ export async function loadTorchScript(file: string): Promise<ScriptModule> {
     throw fail(file, `cannot read it: ${e.message}`, 'ERR_IO');
   });
   if (problem) throw fail(file, `damaged archive: ${problem}`);
-  return new ScriptModule(await binding.scriptModuleLoad(file));
+  const native = await binding.scriptModuleLoad(file);
+  try {
+    return new ScriptModule(native);
+  } catch (e) {
+    // LibTorch loaded it, but a slot declared a parameter or buffer holds no tensor: the archive lies about its types.
+    if (e instanceof TorchError && !e.code) throw fail(file, `damaged archive: ${e.message}`);
+    throw e;
+  }
 }
