@@ -29,7 +29,7 @@
         "<!@(node scripts/find-libtorch.js --include-dirs)"
       ],
       "defines": [
-        "NAPI_VERSION=2147483647",
+        "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",

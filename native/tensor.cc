@@ -84,7 +84,10 @@ Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
   w->LinkInto(scope);
   addon->liveTensors++;
   addon->tensors.ReportStorage(env, w);
-  if (scope == addon->Global()) addon->tensors.AddPending(env, obj, w);
+  if (scope == addon->Global()) {
+    addon->tensors.AddPending(env, obj, w);
+    addon->tensors.MaybeSweep(env);
+  }
   return Napi::Value(env, obj);
 }
 
@@ -138,6 +141,10 @@ void TensorWrap::Dispose() {
   Addon* addon = addon_;
   addon->liveTensors--;
   addon->tensors.UnreportStorage(Env(), this);
+  if (weak_) {
+    napi_delete_reference(env_, weak_);
+    weak_ = nullptr;
+  }
   Unlink();
   t_ = at::Tensor();
   addon->tensors.Release(this);
@@ -145,6 +152,9 @@ void TensorWrap::Dispose() {
 
 void TensorWrap::EnsureFinalizer(napi_env env, napi_value obj) {
   if (finalizer_ || disposed_) return;
+  // A weak reference is cleared by the collection itself, while the finalizer waits for the event loop: the table's
+  // sweep frees collected tensors inside a synchronous loop too.
+  if (!weak_ && napi_create_reference(env, obj, 0, &weak_) == napi_ok) addon_->tensors.Track(this);
   // data = slot index, hint = the slot's full reuse count: the finalizer only releases the tensor this object named.
   if (napi_add_finalizer(env, obj, reinterpret_cast<void*>(static_cast<uintptr_t>(index_)), &TensorWrap::Finalize,
                          reinterpret_cast<void*>(static_cast<uintptr_t>(seq_)), nullptr) == napi_ok)
@@ -190,9 +200,45 @@ void TensorTable::ReportStorage(napi_env env, TensorWrap* w) {
   auto& entry = reported_[key];
   if (entry.count++ == 0) {
     entry.bytes = bytes;
+    reportedTotal_ += bytes;
     Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env), static_cast<int64_t>(bytes));
   }
   w->reportedStorage_ = key;
+}
+
+void TensorTable::Track(TensorWrap* w) { tracked_.emplace_back(w->index_, w->seq_); }
+
+void TensorTable::MaybeSweep(napi_env env) {
+  // A weakly held empty object tells whether V8 collected since the last look (then collected tensors may wait);
+  // otherwise sweep only when the tracked count or the reported bytes doubled, so a sweep costs O(1) per tensor.
+  napi_value probe = nullptr;
+  bool collected = !gcProbe_ || (napi_get_reference_value(env, gcProbe_, &probe) == napi_ok && probe == nullptr);
+  if (!collected && tracked_.size() < sweepAtCount_ && reportedTotal_ < sweepAtBytes_) return;
+  if (collected) {
+    if (gcProbe_) napi_delete_reference(env, gcProbe_);
+    gcProbe_ = nullptr;
+    napi_value fresh;
+    if (napi_create_object(env, &fresh) == napi_ok) napi_create_reference(env, fresh, 0, &gcProbe_);
+  }
+  for (size_t i = 0; i < tracked_.size();) {
+    TensorWrap* w = At(tracked_[i].first);
+    bool alive = !w->disposed_ && w->seq_ == tracked_[i].second && w->weak_;
+    if (alive) {
+      napi_value obj = nullptr;
+      if (napi_get_reference_value(env, w->weak_, &obj) == napi_ok && obj == nullptr) {
+        w->Dispose();  // collected: its finalizer, when the loop turns, finds the slot reused and does nothing
+        alive = false;
+      }
+    }
+    if (alive) {
+      ++i;
+    } else {
+      tracked_[i] = tracked_.back();
+      tracked_.pop_back();
+    }
+  }
+  sweepAtCount_ = std::max<size_t>(1024, 2 * tracked_.size());
+  sweepAtBytes_ = std::max<size_t>(size_t(256) << 20, 2 * reportedTotal_);
 }
 
 void TensorTable::UnreportStorage(napi_env env, TensorWrap* w) {
@@ -200,6 +246,7 @@ void TensorTable::UnreportStorage(napi_env env, TensorWrap* w) {
   auto it = reported_.find(w->reportedStorage_);
   w->reportedStorage_ = nullptr;
   if (it == reported_.end() || --it->second.count > 0) return;
+  reportedTotal_ -= it->second.bytes;
   Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env), -static_cast<int64_t>(it->second.bytes));
   reported_.erase(it);
 }

@@ -105,7 +105,8 @@ class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
   at::Tensor t_;
   bool disposed_ = true;      // a free slot counts as disposed
   bool finalizer_ = false;    // the JS object has a GC finalizer (napi_add_finalizer)
-  const void* reportedStorage_ = nullptr;  // the storage whose bytes this wrapper counts in TensorTable::reported_
+  const void* reportedStorage_ = nullptr;
+  napi_ref weak_ = nullptr;  // set with the finalizer: lets TensorTable::MaybeSweep see a collected object at once  // the storage whose bytes this wrapper counts in TensorTable::reported_
   napi_env env_ = nullptr;
   Addon* addon_ = nullptr;
   uint32_t index_ = 0;
@@ -136,6 +137,11 @@ class TensorTable {
   void ReportStorage(napi_env env, TensorWrap* w);
   void UnreportStorage(napi_env env, TensorWrap* w);
 
+  // Tensors left to GC (with a finalizer) are also tracked by weak reference: Node runs finalizers only when the event
+  // loop turns, but a collection clears weak references at once, so a sweep frees them inside a synchronous loop.
+  void Track(TensorWrap* w);
+  void MaybeSweep(napi_env env);
+
   // Tensors created in the global scope: most are disposed at once, so their finalizer is decided per batch.
   void AddPending(napi_env env, napi_value obj, TensorWrap* w);
   void FlushPending(napi_env env);
@@ -154,6 +160,11 @@ class TensorTable {
     size_t bytes = 0;
   };
   std::unordered_map<const void*, Reported> reported_;
+  size_t reportedTotal_ = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> tracked_;
+  size_t sweepAtCount_ = 1024;
+  size_t sweepAtBytes_ = size_t(256) << 20;
+  napi_ref gcProbe_ = nullptr;
   TensorWrap disposed_;
 };
 

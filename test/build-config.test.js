@@ -22,7 +22,7 @@ test("binding.gyp's sources are exactly native/*.cc, the list CMakeLists.txt glo
   assert.match(fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8'), /file\(GLOB TG_SOURCES CONFIGURE_DEPENDS \$\{CMAKE_SOURCE_DIR\}\/native\/\*\.cc\)/);
 });
 
-test('both builds compile with the same Node-API defines (experimental version for GC-time finalizers, swallowed unthrowable exceptions)', () => {
+test('both builds compile with the same Node-API defines (Node-API 8, swallowed unthrowable exceptions)', () => {
   const [target] = readGyp().targets;
   const gyp = target.defines.filter((d) => !d.startsWith('<!')).sort();
   const cmakeText = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
@@ -30,7 +30,7 @@ test('both builds compile with the same Node-API defines (experimental version f
   assert.ok(m, 'CMakeLists.txt has one target_compile_definitions for torchgraft');
   const cmake = m[1].split(/\s+/).filter(Boolean).sort();
   assert.deepStrictEqual(gyp, cmake);
-  for (const d of ['NAPI_VERSION=2147483647', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', 'NAPI_CPP_EXCEPTIONS']) assert.ok(cmake.includes(d), d);
+  for (const d of ['NAPI_VERSION=8', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', 'NAPI_CPP_EXCEPTIONS']) assert.ok(cmake.includes(d), d);
 });
 
 test('binding.gyp takes LibTorch from scripts/find-libtorch.js and links it with an rpath', () => {
