@@ -293,13 +293,15 @@ TensorWrap* TensorTable::Resolve(double handle) {
 }
 
 void TensorTable::AddPending(napi_env env, napi_value obj, TensorWrap* w) {
-  if (pendingSlots_.size() >= kPendingBatch) FlushPending(env);
+  // The batch holds its objects strongly: big tensors are decided sooner, so it never pins more than ~64 MB.
+  if (pendingSlots_.size() >= kPendingBatch || pendingBytes_ >= kPendingBytes) FlushPending(env);
   napi_value arr = pending.Value();
   if (napi_set_element(env, arr, static_cast<uint32_t>(pendingSlots_.size()), obj) != napi_ok) {
     w->EnsureFinalizer(env, obj);  // no room to defer: decide now
     return;
   }
   pendingSlots_.emplace_back(w->index_, w->seq_);
+  pendingBytes_ += w->NativeBytes();
 }
 
 void TensorTable::FlushPending(napi_env env) {
@@ -312,6 +314,7 @@ void TensorTable::FlushPending(napi_env env) {
     if (napi_get_element(env, arr, static_cast<uint32_t>(i), &obj) == napi_ok) w->EnsureFinalizer(env, obj);
   }
   pendingSlots_.clear();
+  pendingBytes_ = 0;
   // A fresh array lets the flushed objects go (one allocation per batch); preallocated so stores do not grow it.
   pending = Napi::Persistent(Napi::Value(Napi::Array::New(Napi::Env(env), kPendingBatch)));
 }

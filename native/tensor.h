@@ -123,6 +123,7 @@ class TensorTable {
   static constexpr uint32_t kChunk = 1024;
   static constexpr uint32_t kMaxSlots = 1u << 24;  // index bits of a handle
   static constexpr uint32_t kPendingBatch = 256;
+  static constexpr size_t kPendingBytes = size_t(64) << 20;
 
   TensorWrap* Acquire(Addon* addon, napi_env env);
   void Release(TensorWrap* w);
@@ -155,6 +156,7 @@ class TensorTable {
   std::vector<uint32_t> free_;
   size_t freeHead_ = 0, freeCount_ = 0;
   std::vector<std::pair<uint32_t, uint64_t>> pendingSlots_;
+  size_t pendingBytes_ = 0;
   struct Reported {
     uint32_t count = 0;
     size_t bytes = 0;
