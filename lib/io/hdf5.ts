@@ -7,6 +7,7 @@ import { TorchError } from '../errors';
 import type { RawDType } from './decode';
 import { refusedOpens, sandboxedH5wasm, withSandboxedFile } from './hdf5-sandbox';
 import { multiFileDriver } from './hdf5-superblock';
+import { oversizedLocalHeap } from './hdf5-heaps';
 
 /** The parts of h5wasm's object model used here. */
 export interface H5Attribute {
@@ -88,6 +89,8 @@ export async function withHdf5<T>(file: string, label: string, fn: (root: H5Obje
   const bytes = readRegularFile(file, label);
   const driver = multiFileDriver(bytes);
   if (driver) throw externalError(label, file, 'the file', `was written with ${driver}`);
+  const heap = oversizedLocalHeap(bytes);
+  if (heap) throw new TorchError(`${label}: '${file}': damaged HDF5 file: ${heap}`, { code: 'ERR_HDF5' });
   return withSandboxedFile(bytes, (inMemory) => {
     module.activate_throwing_error_handler();
     let f: H5File | undefined;
