@@ -8,6 +8,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { TorchError } from '../errors';
 import type { DType } from '../dtype';
+import { halfToFloat } from './decode-half';
 
 /** A global the pickle named (a class or function), kept as its dotted name: never resolved to code. */
 export class PyGlobal {
@@ -576,7 +577,7 @@ function callAllowed(q: string, a: unknown[], source: string, corrupt: (p: strin
       if (d.order === '>' && size > 1) b.reverse();
       const kind = d.code[0];
       if (kind === 'b') return b[0] !== 0;
-      if (kind === 'f') return size === 2 ? halfToNumber(b.readUInt16LE(0)) : size === 4 ? b.readFloatLE(0) : b.readDoubleLE(0);
+      if (kind === 'f') return size === 2 ? halfToFloat(b.readUInt16LE(0)) : size === 4 ? b.readFloatLE(0) : b.readDoubleLE(0);
       if (size === 8) {
         const v = kind === 'i' ? b.readBigInt64LE(0) : b.readBigUInt64LE(0);
         return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
@@ -618,12 +619,3 @@ export function storageFromPid(pid: unknown, source: string, at: number): Storag
   return { key: key as string, dtype, location: loc as string, numel: numel as number, nbytes: (numel as number) * ELEMENT_SIZE[dtype] };
 }
 
-/** IEEE 754 half precision bits to a number. */
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
