@@ -12,16 +12,8 @@ const path = require('node:path');
 // The same CRC-32 the tests' zip writer uses, so mutants of stored zip members keep valid checksums.
 const { crc32 } = require('../test/helpers/zipwriter');
 
-/** mulberry32: a small seeded PRNG, so a failing iteration is reproducible from (seed, iteration). */
-function rng(seed) {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, seeded, so a failing iteration is reproducible from (seed, iteration): the structure-aware fuzzers' own.
+const { rng } = require('./fuzz/rng');
 
 // Bytes that mean something to the parsers: JSON punctuation and digits, pickle opcodes, zip size saturation.
 const ALPHABET = Buffer.concat([Buffer.from('{}[]",:0123456789-e.'), Buffer.from('()tRQqhjcXKJ}]ue.b\x93\x94\x80\x81\x85\x89\x8a\x8c\xff\x00', 'latin1')]);

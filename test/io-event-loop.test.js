@@ -8,25 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { tg, tmpDir, noNumpy, PYTHON } = require('./helpers/foreign');
-
-/** Loads `file` while a 1 ms interval records the longest gap between its ticks. */
-async function loadWithLag(file) {
-  let last = performance.now();
-  let maxGapMs = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - last);
-    last = now;
-  }, 1);
-  const t0 = performance.now();
-  try {
-    const out = await tg.io.load(file);
-    maxGapMs = Math.max(maxGapMs, performance.now() - last);
-    return { out, maxGapMs, loadMs: performance.now() - t0 };
-  } finally {
-    clearInterval(timer);
-  }
-}
+const { loadWithLag } = require('./helpers/event-loop');
 
 /** numpy's float64 sum and first/last elements of each array a Python expression builds from `shard`. */
 function numpyStats(script) {
@@ -65,7 +47,7 @@ out = {}
 for k, q in zip('abcd', q8): v = (q * np.float32(0.0125) + np.float32(-1.5)).astype(np.float32); out[k] = [float(v.astype(np.float64).sum()), float(v[0]), float(v[-1])]
 for k, q in zip('ef', q16): v = (q.astype(np.float64) * 1e-4 - 3).astype(np.float32); out[k] = [float(v.astype(np.float64).sum()), float(v[0]), float(v[-1])]
 print(json.dumps(out))`);
-  const { out, maxGapMs, loadMs } = await loadWithLag(path.join(dir, 'model.json'));
+  const { out, maxGapMs, loadMs } = await loadWithLag(tg, path.join(dir, 'model.json'));
   try {
     t.diagnostic(`load ${loadMs.toFixed(0)} ms, longest event-loop gap ${maxGapMs.toFixed(0)} ms`);
     assert.ok(maxGapMs < 0.25 * loadMs, `the event loop stalled for ${maxGapMs.toFixed(0)} ms of a ${loadMs.toFixed(0)} ms load`);
@@ -87,7 +69,7 @@ a = np.asfortranarray((np.arange(3 * 1024 * 700, dtype=np.float64) % 977).reshap
 np.save(${JSON.stringify(file)}, a)
 c = np.ascontiguousarray(a).ravel()
 print(json.dumps([float(c.astype(np.float64).sum()), float(c[1]), float(c[700]), float(c[-2]), list(a.shape)]))`);
-  const { out } = await loadWithLag(file);
+  const { out } = await loadWithLag(tg, file);
   try {
     const x = out.f;
     assert.deepStrictEqual(x.shape, expected[4]);

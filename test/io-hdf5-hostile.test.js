@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { tg, fixture, noH5py, tmpDir, rejectsWith, PYTHON } = require('./helpers/foreign');
+const { loadWithLag } = require('./helpers/event-loop');
 
 const ROOT = path.resolve(__dirname, '..');
 const RESNET = fixture('keras2_resnet8_cifar10.h5');
@@ -202,24 +203,6 @@ test('a read that outlives its watchdog is stopped with ERR_HDF5_TIMEOUT; the ne
   assert.deepStrictEqual(out[4], ['fulfilled', 'fulfilled']);
 });
 
-/** Loads `file` while a 1 ms interval runs; returns the longest gap between its ticks (ms) and the weights. */
-async function lagWhileLoading(file) {
-  let last = performance.now();
-  let max = 0;
-  const probe = setInterval(() => {
-    const now = performance.now();
-    max = Math.max(max, now - last);
-    last = now;
-  }, 1);
-  try {
-    const sd = await tg.io.load(file);
-    max = Math.max(max, performance.now() - last);
-    return { max, sd };
-  } finally {
-    clearInterval(probe);
-  }
-}
-
 test('reading and relaying out a 100 MB Keras file leaves the event loop free (longest gap of a 1 ms timer)', { skip: noH5py }, async (t) => {
   const dir = tmpDir(t, 'tg-h5-big-');
   const big = path.join(dir, 'big.h5');
@@ -246,11 +229,11 @@ json.dump(probes, open('probes.json', 'w'))
 `);
   const gaps = {};
   for (const file of [RESNET, DSCNN]) {
-    const { max, sd } = await lagWhileLoading(file);
+    const { maxGapMs: max, out: sd } = await loadWithLag(tg, file);
     tg.dispose(sd);
     gaps[path.basename(file)] = Math.round(max);
   }
-  const { max, sd } = await lagWhileLoading(big);
+  const { maxGapMs: max, out: sd } = await loadWithLag(tg, big);
   gaps['big.h5 (100 MB)'] = Math.round(max);
   t.diagnostic(`longest event-loop gap while loading (ms): ${JSON.stringify(gaps)}`);
   try {

@@ -7,6 +7,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+// The lag probe is the tests' own (test/helpers/event-loop.js), as the fuzzers already use test/helpers/zipwriter.
+const { loadWithLag } = require('../../test/helpers/event-loop');
 
 /** Writes a model of about `mb` MB of float32 weights (in 8 tensors) for `kind` into `dir`; returns the path to load. */
 function writeModel(kind, dir, mb) {
@@ -68,23 +70,9 @@ function writeModel(kind, dir, mb) {
 
 /** Loads `file` while a 1 ms interval measures the event loop: { maxGapMs, loadMs }. */
 async function measure(tg, file) {
-  let last = performance.now();
-  let maxGap = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
-    last = now;
-  }, 1);
-  await new Promise((r) => setTimeout(r, 20));
-  maxGap = 0;
-  last = performance.now();
-  const t0 = performance.now();
-  const out = await tg.io.load(file);
-  const loadMs = performance.now() - t0;
-  maxGap = Math.max(maxGap, performance.now() - last);
-  clearInterval(timer);
+  const { out, maxGapMs, loadMs } = await loadWithLag(tg, file, { warmupMs: 20 });
   tg.dispose(out);
-  return { maxGapMs: Math.round(maxGap), loadMs: Math.round(loadMs) };
+  return { maxGapMs: Math.round(maxGapMs), loadMs: Math.round(loadMs) };
 }
 
 module.exports = { writeModel, measure };
