@@ -211,9 +211,14 @@ void TensorTable::Track(TensorWrap* w) { tracked_.emplace_back(w->index_, w->seq
 void TensorTable::MaybeSweep(napi_env env) {
   // A weakly held empty object tells whether V8 collected since the last look (then collected tensors may wait);
   // otherwise sweep only when the tracked count or the reported bytes doubled, so a sweep costs O(1) per tensor.
+  // The probe is read once per 64 creations, so the per-op cost stays a counter increment.
+  static thread_local uint32_t sinceProbe = 0;
+  bool due = tracked_.size() >= sweepAtCount_ || reportedTotal_ >= sweepAtBytes_;
+  if (!due && ++sinceProbe < 64) return;
+  sinceProbe = 0;
   napi_value probe = nullptr;
   bool collected = !gcProbe_ || (napi_get_reference_value(env, gcProbe_, &probe) == napi_ok && probe == nullptr);
-  if (!collected && tracked_.size() < sweepAtCount_ && reportedTotal_ < sweepAtBytes_) return;
+  if (!collected && !due) return;
   if (collected) {
     if (gcProbe_) napi_delete_reference(env, gcProbe_);
     gcProbe_ = nullptr;
