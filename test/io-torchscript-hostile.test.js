@@ -67,17 +67,18 @@ const patch = (kind, which, from, to) =>
   });
 
 /**
- * Loads each file in one child; after a load that succeeds, every tensor is read (a view past its storage would read
- * memory it does not own, or crash). Returns per-file outcomes; a crash fails the test with the last file started.
+ * Loads each file in one child, with `api` ('loadTorchScript', or 'load' for the weights alone); after a load that
+ * succeeds, every tensor is read (a view past its storage would read memory it does not own, or crash). Returns
+ * per-file outcomes; a crash fails the test with the last file started.
  */
-function loadAll(files) {
+function loadAll(files, api = 'loadTorchScript') {
   const r = runChild(
     `const out = [];
      for (const f of ${JSON.stringify(files)}) {
        process.stderr.write('loading ' + f + '\\n');
        try {
-         const m = await tg.io.loadTorchScript(f);
-         for (const t of Object.values(m.stateDict())) t.contiguous().dataSync();
+         const m = await tg.io.${api}(f);
+         for (const t of Object.values(m instanceof tg.nn.Module ? m.stateDict() : m)) t.contiguous().dataSync();
          out.push({ loaded: true });
        } catch (e) { out.push({ name: e.name, code: e.code, message: e.message }); }
      }
@@ -87,6 +88,14 @@ function loadAll(files) {
   assert.ok(!r.timedOut, 'the loads hung');
   assert.strictEqual(r.status, 0, `the child died (${r.signal}) while ${r.stderr.trim().split('\n').pop()}`);
   return r.result;
+}
+
+/** tg.io.load reads the weights without LibTorch: every hostile file is a coded TorchError there too. */
+function assertWeightsRefused(files, labels) {
+  loadAll(files, 'load').forEach((o, i) => {
+    assert.strictEqual(o.name, 'TorchError', `io.load, ${labels[i]}: ${JSON.stringify(o)}`);
+    assert.match(o.code, /^ERR_(TORCHSCRIPT|PICKLE_\w+|PYTORCH_\w+|ZIP_\w+)$/, `io.load, ${labels[i]}: ${o.message}`);
+  });
 }
 
 function assertRefused(outcomes, labels, patterns) {
@@ -101,8 +110,9 @@ function assertRefused(outcomes, labels, patterns) {
 const OPS = { '\\x86 TUPLE2': 0x86, '\\x87 TUPLE3': 0x87, '\\x85 TUPLE1': 0x85, 'R REDUCE': 0x52, 'b BUILD': 0x62, 'Q BINPERSID': 0x51, '\\x81 NEWOBJ': 0x81 };
 
 test('the unmodified archives, rebuilt by the test zip writer, still load (the checks refuse only what is wrong)', { skip: noPython }, () => {
-  const out = loadAll([surgery('lin', (n, b) => b), surgery('const', (n, b) => b)]);
-  assert.deepStrictEqual(out, [{ loaded: true }, { loaded: true }]);
+  const files = [surgery('lin', (n, b) => b), surgery('const', (n, b) => b)];
+  assert.deepStrictEqual(loadAll(files), [{ loaded: true }, { loaded: true }]);
+  assert.deepStrictEqual(loadAll(files, 'load'), [{ loaded: true }, { loaded: true }]);
 });
 
 test('data.pkl and constants.pkl popping from an empty or too-short stack are refused, never run', { skip: noPython }, () => {
@@ -128,6 +138,9 @@ test('data.pkl and constants.pkl popping from an empty or too-short stack are re
     labels.push(`${which}: SETITEMS with nothing under its MARK`);
   }
   assertRefused(loadAll(files), labels, labels.map(() => /empty stack|across a MARK|no MARK/));
+  // constants.pkl is never read for the weights: only the data.pkl cases must be refused there.
+  const dataOnly = labels.map((l, i) => [l, files[i]]).filter(([l]) => l.startsWith('data.pkl'));
+  assertWeightsRefused(dataOnly.map((c) => c[1]), dataOnly.map((c) => c[0]));
 });
 
 // The weight of Linear(3, 2) as torch.jit.save writes it: offset 0, size (2, 3), stride (3, 1), over 6 floats.
@@ -153,4 +166,33 @@ test('tensor records that reach past their storage, or claim more than their rec
     ['a constant storage record cut short', surgery('const', (n, b) => (n.endsWith('/constants/0') ? b.subarray(0, 4) : b)), /its record holds 4 bytes/],
   ];
   assertRefused(loadAll(cases.map((c) => c[1])), cases.map((c) => c[0]), cases.map((c) => c[2]));
+  const weights = cases.filter((c) => !c[0].startsWith('a constant'));
+  assertWeightsRefused(weights.map((c) => c[1]), weights.map((c) => c[0]));
+});
+
+// Class-body statements LibTorch's importer reads as typed constants: without a type it crashed (a segfault in
+// ScriptTypeParser::parseClassConstant on 1.13). Each must be refused before LibTorch compiles the code.
+const codeEdit = (from, to) => surgery('lin', (n, b) => (/code\/.*linear\.py$/.test(n) ? Buffer.from(b.toString('utf8').replace(from, to)) : b));
+
+test('class bodies with untyped assignments are refused before the TorchScript compiler sees them', { skip: noPython }, () => {
+  const cases = [
+    ['__parameters__ renamed by one byte', codeEdit('__parameters__', '__qarameters__')],
+    ['a new untyped attribute', codeEdit('  __buffers__ = []', '  __buffers__ = []\n  scale = 3')],
+    ['an untyped attribute in parentheses', codeEdit('  __buffers__ = []', '  __buffers__ = []\n  (scale) = 3')],
+    ['an untyped attribute after a semicolon', codeEdit('  __buffers__ = []', '  __buffers__ = []; scale = 3')],
+    ['an untyped attribute over a backslash continuation', codeEdit('  __buffers__ = []', '  __buffers__ = []\n  scale \\\n = 3')],
+    ['a class body indented by four spaces', codeEdit(/\n {2}(?=\S)/g, '\n    ')],
+  ];
+  cases[5][1] = surgery('lin', (n, b) => (/code\/.*linear\.py$/.test(n) ? Buffer.from(b.toString('utf8').replace(/^ {2}__parameters__/m, '  __qarameters__').replace(/\n {2}(?=\S)/g, '\n    ')) : b));
+  const out = loadAll(cases.map((c) => c[1]));
+  assertRefused(out, cases.map((c) => c[0]), cases.map(() => /class 'Linear' assigns '(__qarameters__|scale)' without a type/));
+  // The weights alone never go through the compiler; the same check refuses these code records there too.
+  assertWeightsRefused(cases.map((c) => c[1]), cases.map((c) => c[0]));
+});
+
+test('tg.io.load reads the weights of an archive whose code does not compile: nothing is compiled for them', { skip: noPython }, () => {
+  const broken = codeEdit('return', 'return +* ');
+  const [script] = loadAll([broken]);
+  assert.strictEqual(script.code, 'ERR_TORCHSCRIPT', JSON.stringify(script));
+  assert.deepStrictEqual(loadAll([broken], 'load'), [{ loaded: true }]);
 });

@@ -124,6 +124,16 @@ test('a shared submodule keeps one set of tensors, named as Python names them', 
   assertClose(assert, tg.noGrad(() => tied.call(inputs.a.slice(1, 0, 3))), out.tied, 1e-5, 'forward');
 });
 
+test('tg.io.load reads a shared submodule under both names, as views of one storage (as Python\'s state_dict)', { skip }, async () => {
+  const { names } = setup();
+  const sd = await tg.io.load(file('tied.pt'));
+  assert.deepStrictEqual(Object.keys(sd), names.tied.stateDict);
+  assert.ok(bytesOf(sd['a.weight']).equals(bytesOf(sd['b.weight'])));
+  sd['a.weight'].fill_(7); // one storage: a write through one name shows through the other
+  assert.strictEqual(sd['b.weight'].dataSync()[0], 7);
+  tg.dispose(sd);
+});
+
 test('arguments follow the method signature and results of every kind come back as JavaScript values', { skip }, async () => {
   setup();
   const kinds = await tg.io.loadTorchScript(file('kinds.pt'));

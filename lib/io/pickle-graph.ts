@@ -4,7 +4,7 @@
  * into a tree (names, JSON metadata) is bounded before anything expands it.
  */
 import { TorchError } from '../errors';
-import { PyDict, PySet, TensorRef } from './pickle';
+import { PyDict, PySet, ScriptObject, TensorRef } from './pickle';
 
 /** Containers nest at most this deep (a state dict nests a handful of levels). */
 export const MAX_DEPTH = 100;
@@ -20,6 +20,7 @@ function children(v: unknown): unknown[] | undefined {
     return out;
   }
   if (v instanceof PySet) return v.items;
+  if (v instanceof ScriptObject) return v.state === undefined ? [] : [v.state];
   if (Array.isArray(v)) return v;
   return undefined;
 }

@@ -66,6 +66,16 @@ export class TensorRef {
   ) {}
 }
 
+/**
+ * An object of a TorchScript class (`__torch__.Net`) that a TorchScript archive's data.pkl instantiates (NEWOBJ with
+ * no arguments) and fills (BUILD with its attribute dict): kept as data, its class never run. Only read in 'script' mode.
+ */
+export class ScriptObject {
+  /** What BUILD set: the attribute dict, or a `__getstate__` value; undefined before BUILD. */
+  state?: unknown;
+  constructor(readonly type: string) {}
+}
+
 /** A `torch.device` value, as its string (`cuda:0`). */
 export class PyDevice {
   constructor(readonly name: string) {}
@@ -147,6 +157,14 @@ export interface PickleLimits {
   maxMarks: number;
 }
 export const DEFAULT_LIMITS: PickleLimits = { maxMemo: 1_000_000, maxStack: 1_000_000, maxMarks: 10_000 };
+/**
+ * What a pickle may build: 'state' (torch.save: tensors and containers), or 'script' (a TorchScript archive's data.pkl:
+ * also objects of `__torch__` classes, as ScriptObjects, and the type tags LibTorch's pickler writes).
+ */
+export type PickleMode = 'state' | 'script';
+/** Inert helpers LibTorch's pickler wraps typed lists and dicts in; each returns its first argument's contents. */
+const SCRIPT_CALLABLES = new Set(['torch.jit._pickle.restore_type_tag', 'torch.jit._pickle.build_intlist', 'torch.jit._pickle.build_doublelist', 'torch.jit._pickle.build_boollist', 'torch.jit._pickle.build_tensorlist']);
+const isScriptClass = (module: string): boolean => module === '__torch__' || module.startsWith('__torch__.');
 /** Bytes a LONG1/LONG4 integer may hold: 2^32768 is far beyond any checkpoint's numbers (Python allows any size). */
 export const MAX_LONG_BYTES = 4096;
 /** The longest string V8 can hold; a longer BINUNICODE8 is refused before decoding. */
@@ -160,8 +178,14 @@ const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
  * @throws TorchError ERR_PICKLE_FORBIDDEN for a global, call or BUILD outside the allowlist (never executed),
  *   ERR_PICKLE_CORRUPT for a malformed pickle, ERR_PICKLE_LIMIT when a bound is exceeded.
  */
-export function unpickle(data: Uint8Array, source: string, persistentLoad: (pid: unknown, at: number) => unknown, limits: PickleLimits = DEFAULT_LIMITS): unknown {
-  const { value, end } = unpickleFrom(data, 0, source, persistentLoad, limits);
+export function unpickle(
+  data: Uint8Array,
+  source: string,
+  persistentLoad: (pid: unknown, at: number) => unknown,
+  limits: PickleLimits = DEFAULT_LIMITS,
+  mode: PickleMode = 'state',
+): unknown {
+  const { value, end } = unpickleFrom(data, 0, source, persistentLoad, limits, mode);
   if (end !== data.length) throw new TorchError(`io: ${source}: ${data.length - end} bytes after the pickle's STOP`, { code: 'ERR_PICKLE_CORRUPT' });
   return value;
 }
@@ -177,6 +201,7 @@ export function unpickleFrom(
   source: string,
   persistentLoad: (pid: unknown, at: number) => unknown,
   limits: PickleLimits = DEFAULT_LIMITS,
+  mode: PickleMode = 'state',
 ): { value: unknown; end: number } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pos = start;
@@ -270,6 +295,7 @@ export function unpickleFrom(
   const global = (rawModule: string, name: string): PyGlobal => {
     // Protocol 2 names Python 3 modules by their Python 2 names (fix_imports), as PyTorch's unpickler maps them.
     const module = PY2_MODULES[rawModule] ?? rawModule;
+    if (mode === 'script' && (isScriptClass(module) || SCRIPT_CALLABLES.has(`${module}.${name}`))) return new PyGlobal(module, name);
     if (!isAllowedGlobal(module, name)) {
       const hint = /^(torch\.nn\.modules|__main__|torchvision)/.test(module) ? '; the file holds a pickled Python object: save model.state_dict() instead' : '';
       forbidden(`pickle global '${module}.${name}' is not allowed${hint}`);
@@ -280,6 +306,11 @@ export function unpickleFrom(
     if (!(fn instanceof PyGlobal)) forbidden(`REDUCE on a ${describe(fn)}, not an allowed global`);
     const g = fn as PyGlobal;
     if (!isTuple(args)) corrupt(`REDUCE of '${g.qualified}' with arguments that are not a tuple`);
+    if (mode === 'script' && SCRIPT_CALLABLES.has(g.qualified)) {
+      const a = args as unknown[];
+      if (a.length < 1 || a.length > 2) corrupt(`'${g.qualified}' called with ${a.length} arguments`);
+      return a[0];
+    }
     if (!CALLABLES.has(g.qualified)) forbidden(`pickle calls '${g.qualified}', which is not allowed`);
     return callAllowed(g.qualified, args as unknown[], source, corrupt);
   };
@@ -412,10 +443,15 @@ export function unpickleFrom(
         push(call(pop(), args));
         break;
       }
-      case 0x81: case 0x92: { // NEWOBJ, NEWOBJ_EX: instantiating a class is never allowed
+      case 0x81: case 0x92: { // NEWOBJ, NEWOBJ_EX: instantiating a class is never allowed (but see 'script' mode)
         if (op === 0x92) pop();
-        pop();
+        const newArgs = pop();
         const cls = pop();
+        if (mode === 'script' && op === 0x81 && cls instanceof PyGlobal && isScriptClass(cls.module)) {
+          if (!isTuple(newArgs) || (newArgs as unknown[]).length) corrupt(`NEWOBJ of '${cls.qualified}' with arguments`);
+          push(new ScriptObject(cls.qualified));
+          break;
+        }
         forbidden(`pickle instantiates ${cls instanceof PyGlobal ? `'${cls.qualified}'` : 'an object'} (NEWOBJ), which is not allowed`);
         break;
       }
@@ -448,10 +484,16 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'list';
   if (v instanceof Uint8Array) return 'bytes';
   if (v instanceof NpDType) return 'numpy dtype';
+  if (v instanceof ScriptObject) return `TorchScript object '${v.type}'`;
   return typeof v;
 }
 
 function build(inst: unknown, state: unknown, corrupt: (p: string) => never, forbidden: (p: string) => never): void {
+  if (inst instanceof ScriptObject) {
+    if (inst.state !== undefined) corrupt(`a second BUILD of the TorchScript object '${inst.type}'`);
+    inst.state = state;
+    return;
+  }
   // OrderedDict state is its __dict__ (`_metadata` of state dicts): kept aside, never part of the entries.
   if (inst instanceof PyDict && inst.kind === 'OrderedDict') {
     if (!(state instanceof PyDict)) corrupt(`BUILD of an OrderedDict with a ${describe(state)} state`);

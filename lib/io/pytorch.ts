@@ -45,7 +45,8 @@ function findPickle(zip: ZipArchive): string {
   return prefix;
 }
 
-async function byteOrder(zip: ZipArchive, prefix: string): Promise<'little' | 'big'> {
+/** The byte order a torch.save or TorchScript archive declares (little when it has no `byteorder` record). */
+export async function byteOrder(zip: ZipArchive, prefix: string): Promise<'little' | 'big'> {
   const e = zip.get(`${prefix}byteorder`);
   if (!e) return 'little'; // written from PyTorch 2.x on; older files are little-endian
   const v = (await zip.read(e, 16)).toString('latin1');
@@ -54,7 +55,7 @@ async function byteOrder(zip: ZipArchive, prefix: string): Promise<'little' | 'b
 }
 
 /** Reads a storage record, checks its size against the pickle's and swaps the bytes of big-endian files. */
-async function storageBytes(zip: ZipArchive, prefix: string, s: StorageRef, order: 'little' | 'big'): Promise<Uint8Array> {
+export async function storageBytes(zip: ZipArchive, prefix: string, s: StorageRef, order: 'little' | 'big'): Promise<Uint8Array> {
   const e = zip.get(`${prefix}data/${s.key}`);
   if (!e) fail(zip.file, `storage record 'data/${s.key}' is missing`, 'ERR_PYTORCH_STORAGE');
   if (e.uncompressedSize !== s.nbytes)
@@ -152,6 +153,43 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
   }
 }
 
+/** Tensor views of storages, bounded by the storages read so far plus a fixed allowance for repeated elements. */
+export function boundedViews(file: string): StorageViews {
+  const views: StorageViews = new StorageViews(file, () => MAX_EXPANDED_BYTES + views.storedBytes);
+  return views;
+}
+
+/**
+ * Builds the named tensor refs as views of their storages, reading each record once and dropping its raw bytes after
+ * the last tensor that views it. Every tensor made is also pushed to `made`, so that a caller can dispose of them.
+ * @throws TorchError ERR_PYTORCH_NAMES when two refs share a name.
+ */
+export async function tensorsOfRefs(
+  file: string,
+  refs: [string, TensorRef][],
+  bytesOf: (s: StorageRef) => Promise<Uint8Array>,
+  views: StorageViews,
+  made: Tensor[],
+): Promise<[string, Tensor][]> {
+  const seen = new Set<string>();
+  for (const [n] of refs) {
+    if (seen.has(n)) fail(file, `two tensors flatten to the name '${n}'`, 'ERR_PYTORCH_NAMES');
+    seen.add(n);
+  }
+  const lastUse = new Map<string, number>();
+  refs.forEach(([, ref], i) => lastUse.set(ref.storage.key, i));
+  const out: [string, Tensor][] = [];
+  for (let i = 0; i < refs.length; i++) {
+    const [name, ref] = refs[i];
+    if (!views.has(ref.storage.key)) views.addStorage(ref.storage, await bytesOf(ref.storage));
+    const t = views.view(name, ref);
+    made.push(t);
+    out.push([name, t]);
+    if (lastUse.get(ref.storage.key) === i) views.dropBytes(ref.storage.key);
+  }
+  return out;
+}
+
 /**
  * Flattens and unwraps an unpickled object, then builds its tensors as views of their storages. The object graph is
  * checked first (cycles, depth, expanded size within a multiple of the pickle's bytes), so every later walk is linear.
@@ -159,8 +197,7 @@ export async function loadPytorch(file: string, options: PytorchLoadOptions = {}
 async function build(file: string, root: unknown, pickleBytes: number, bytesOf: (s: StorageRef) => Promise<Uint8Array>, options: PytorchLoadOptions): Promise<LoadedWeights> {
   const made: Tensor[] = [];
   const g = new PickleGraph(file, EXPANSION_PER_BYTE * pickleBytes + EXPANSION_FLOOR);
-  let storageTotal = 0;
-  const views = new StorageViews(file, () => MAX_EXPANDED_BYTES + storageTotal);
+  const views = boundedViews(file);
   try {
     g.check(root);
     const metaPairs: [string, string][] = [];
@@ -189,27 +226,7 @@ async function build(file: string, root: unknown, pickleBytes: number, bytesOf: 
       for (const r of refs) r[0] = r[0].slice('module.'.length);
       metaPairs.push(['torchgraft.strippedPrefix', 'module.']);
     }
-    const seen = new Set<string>();
-    for (const [n] of refs) {
-      if (seen.has(n)) fail(file, `two tensors flatten to the name '${n}'`, 'ERR_PYTORCH_NAMES');
-      seen.add(n);
-    }
-    // Each record is read once; its raw bytes are dropped after the last tensor that views them.
-    const lastUse = new Map<string, number>();
-    refs.forEach(([, ref], i) => lastUse.set(ref.storage.key, i));
-    const out: [string, Tensor][] = [];
-    for (let i = 0; i < refs.length; i++) {
-      const [name, ref] = refs[i];
-      if (!views.has(ref.storage.key)) {
-        const bytes = await bytesOf(ref.storage);
-        storageTotal += bytes.length;
-        views.addStorage(ref.storage, bytes);
-      }
-      const t = views.view(name, ref);
-      made.push(t);
-      out.push([name, t]);
-      if (lastUse.get(ref.storage.key) === i) views.dropBytes(ref.storage.key);
-    }
+    const out = await tensorsOfRefs(file, refs, bytesOf, views, made);
     const metadata: Record<string, string> = {};
     for (const [k, v] of metaPairs) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
     return { format: 'pytorch', names: out.map((e) => e[0]), tensors: recordOf(out), metadata };

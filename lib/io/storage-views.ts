@@ -71,6 +71,7 @@ export class StorageViews {
   // Raw bytes, kept until the storage's last tensor is built, for views the ops cannot express.
   readonly #bytes = new Map<string, Uint8Array>();
   #copied = 0;
+  #stored = 0;
 
   /**
    * @param file names the file in errors.
@@ -85,6 +86,11 @@ export class StorageViews {
     throw new TorchError(`io: '${this.file}': ${problem}`, { code: 'ERR_PYTORCH_TENSOR' });
   }
 
+  /** Bytes of all the storages added so far (copies of views are bounded relative to it). */
+  get storedBytes(): number {
+    return this.#stored;
+  }
+
   /** Whether a storage's tensor is already built (its bytes need not be read again). */
   has(key: string): boolean {
     return this.#bases.has(key);
@@ -97,6 +103,7 @@ export class StorageViews {
     const n = Math.floor(src.length / ELEMENT_SIZE[s.dtype]);
     this.#bases.set(s.key, binding.tensorFromBytes(src, s.dtype, [n], [1], 0) as Tensor);
     this.#bytes.set(s.key, src);
+    this.#stored += src.length;
   }
 
   /** Drops the raw bytes of a storage whose tensors are all built, so a large file is not held twice. */

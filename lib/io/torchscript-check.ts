@@ -1,16 +1,18 @@
 /**
  * Checks a TorchScript archive before LibTorch reads it: every record lies inside the file with sizes that agree,
  * and every pickle declares only lengths it holds and memo slots in sequence. LibTorch's own reader trusts both, so a
- * single flipped byte could make it allocate gigabytes (a memo index of 2^30 fills a table that long).
+ * single flipped byte could make it allocate gigabytes (a memo index of 2^30 fills a table that long). The code
+ * records' class bodies are checked for the statements its importer crashes on (torchscript-code-check).
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { ZipEntry } from './zip-names';
 import { scriptPickleProblem, RecordSize } from './torchscript-pickle';
+import { scriptCodeProblem } from './torchscript-code-check';
 
 const inflateRaw = promisify(zlib.inflateRaw);
-const MAX_PICKLE_BYTES = 512 * 1024 * 1024; // far above any real archive's module structure
+const MAX_PICKLE_BYTES = 512 * 1024 * 1024; // far above any real archive's module structure or code
 const DEFLATE_MAX_RATIO = 1032; // deflate cannot expand more than this
 
 // Pickle opcodes by the size of their argument (protocols 0 to 5).
@@ -108,8 +110,9 @@ export async function torchScriptProblem(file: string, entries: ZipEntry[], file
     for (const e of entries) {
       const where = await locateRecord(fh, e, fileSize);
       if ('problem' in where) return `record '${e.name}': ${where.problem}`;
-      if (!/\.(debug_)?pkl$/.test(e.name)) continue;
-      if (e.size > MAX_PICKLE_BYTES) return `record '${e.name}': a pickle of ${e.size} bytes`;
+      const isCode = /(^|\/)code\/.*\.py$/.test(e.name);
+      if (!isCode && !/\.(debug_)?pkl$/.test(e.name)) continue;
+      if (e.size > MAX_PICKLE_BYTES) return `record '${e.name}': ${isCode ? 'code' : 'a pickle'} of ${e.size} bytes`;
       const raw = Buffer.alloc(e.compressedSize);
       await fh.read(raw, 0, raw.length, where.start);
       let data: Buffer;
@@ -118,7 +121,7 @@ export async function torchScriptProblem(file: string, entries: ZipEntry[], file
       } catch (err) {
         return `record '${e.name}': cannot be inflated (${(err as Error).message})`;
       }
-      const problem = pickleProblem(data) ?? scriptPickleProblem(data, storageRecords(e.name, sizes));
+      const problem = isCode ? scriptCodeProblem(data.toString('utf8')) : pickleProblem(data) ?? scriptPickleProblem(data, storageRecords(e.name, sizes));
       if (problem) return `record '${e.name}': ${problem}`;
     }
     return undefined;

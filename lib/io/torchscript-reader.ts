@@ -1,7 +1,7 @@
 /** The `tg.io.load` reader for TorchScript archives: their parameters and buffers as a state dict. */
 import * as fs from 'node:fs';
-import { LoadedWeights, WeightReader, recordOf } from './registry';
-import { loadTorchScript } from './torchscript';
+import { WeightReader } from './registry';
+import { loadTorchScriptWeights } from './torchscript-weights';
 import { torchZipKind, zipEntryNames } from './zip-names';
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -20,20 +20,11 @@ function sniffTorchScript(head: Uint8Array, size: number, file: string): boolean
   }
 }
 
-/** Loads the archive and keeps only its tensors (the state dict: parameters, then buffers, by dotted name). */
-async function readTorchScriptWeights(file: string): Promise<LoadedWeights> {
-  const module = await loadTorchScript(file);
-  const sd = module.stateDict();
-  // The state dict's tensors share storage with the module's; the module's own handles are not needed.
-  module.dispose();
-  const names = Object.keys(sd);
-  return { format: 'torchscript', names, tensors: recordOf(names.map((n) => [n, sd[n]])), metadata: { typeName: module.typeName } };
-}
-
 /** The registry entry for TorchScript archives (content only: `.pt` alone says nothing about the kind of zip). */
 export const torchScriptReader: WeightReader = {
   format: 'torchscript',
   extensions: [],
   sniff: sniffTorchScript,
-  read: readTorchScriptWeights,
+  // The weights alone, read as data: no TorchScript is compiled (that is loadTorchScript's job, for running the code).
+  read: loadTorchScriptWeights,
 };
