@@ -13,9 +13,9 @@ const { TARGETS, runTarget } = require('../scripts/fuzz/campaign');
 const seed = Number(process.env.TORCHGRAFT_FUZZ_SEED || 2026);
 const seconds = Number(process.env.TORCHGRAFT_FUZZ_SECONDS || 4.5);
 
-// Past the HDF5 reader's own watchdog (30 s + 1 s per 4 MB): a read it stops is a coded ERR_HDF5_TIMEOUT, and only a
+// Past the HDF5 reader's own watchdog (6 s + 1 s per 4 MB): a read it stops is a coded ERR_HDF5_TIMEOUT, and only a
 // load that outlives that is a hang (e.g. --format hdf5 --seed 2026 --replay 671 spins in h5wasm until the watchdog).
-const pool = new Pool({ size: 2, timeoutMs: 40_000 });
+const pool = new Pool({ size: 2, timeoutMs: 15_000 });
 test.before(() => pool.warm());
 test.after(() => pool.close());
 

@@ -254,3 +254,20 @@ json.dump(probes, open('probes.json', 'w'))
   // machine); now the longest stall is one 1 MB slice plus scheduling noise. The bound leaves room for a busy CI box.
   for (const [file, ms] of Object.entries(gaps)) assert.ok(ms < 500, `the event loop stalled ${ms} ms while loading ${file}`);
 });
+
+test('a 1 MB Keras file built to be slow (it sends HDF5 into an 11 s loop) ends with a coded error within its watchdog', async (t) => {
+  // Fuzz mutant 8312 of seed 1: a group's local heap moved onto the superblock; h5wasm spins before it gives up.
+  const { loadTarget, mutantOf, writeMutant } = require('../scripts/fuzz/campaign');
+  const file = writeMutant(mutantOf(loadTarget('hdf5'), 1, 8312), tmpDir(t, 'tg-h5-slow-'));
+  const { watchdogMs } = require('../dist/io/hdf5-thread');
+  const bound = watchdogMs(fs.statSync(file).size);
+  const out = child(`
+(async () => {
+  const t0 = Date.now();
+  try { tg.dispose(await tg.io.load(${JSON.stringify(file)})); console.log(JSON.stringify({ loaded: true })); }
+  catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, ms: Date.now() - t0 })); }
+})();`);
+  assert.match(out.code ?? '', /^ERR_HDF5/, JSON.stringify(out));
+  // The watchdog, not the file, decides how long this takes (generous slack for a loaded machine).
+  assert.ok(out.ms < bound + 10_000, `took ${out.ms} ms, the watchdog is ${bound} ms`);
+});

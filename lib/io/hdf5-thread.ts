@@ -22,13 +22,14 @@ let worker: Worker | undefined;
 let current: { job: Job; timer: NodeJS.Timeout; w: Worker } | undefined;
 
 /**
- * How long one read may take: 30 s plus 1 s per 4 MB of file (h5wasm reads and relayouts about 70 MB/s), or the
- * `TORCHGRAFT_HDF5_TIMEOUT_MS` environment variable when it is a positive number.
+ * How long one read may take: 6 s plus 1 s per 4 MB of file, or the `TORCHGRAFT_HDF5_TIMEOUT_MS` environment variable
+ * when it is a positive number. h5wasm reads and relayouts about 70 MB/s, so a real file gets over ten times the time it
+ * needs; a damaged one that sends HDF5 into a long loop (a 1 MB Keras file spun 31 s) is stopped within seconds.
  */
 export function watchdogMs(fileSize: number): number {
   const env = Number(process.env.TORCHGRAFT_HDF5_TIMEOUT_MS);
   if (Number.isFinite(env) && env > 0) return env;
-  return 30_000 + Math.ceil(fileSize / 4e6) * 1000;
+  return 6_000 + Math.ceil(fileSize / 4e6) * 1000;
 }
 
 /** Ends the current job with `outcome` and starts the next one. */
