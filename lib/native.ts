@@ -261,6 +261,12 @@ function versionUnknown(lt: LibTorchInstall): string {
     : '(version unknown)';
 }
 
+/** `LibTorch 2.6 (CPU)`, `LibTorch 2.11 (CUDA 13.0)`, for messages. */
+function describeBuild(x: { torchVersion?: string; version?: string; cuda: string | null }): string {
+  const v = x.torchVersion ?? x.version ?? '';
+  return `LibTorch ${majorMinor(v) || v} (${x.cuda ? `CUDA ${x.cuda}` : 'CPU'})`;
+}
+
 /** The file the addon was loaded from (set by loadBinding). */
 export let bindingFile = '';
 /** The LibTorch the loader mapped before the addon ('' when the addon's own rpath found LibTorch). */
@@ -310,8 +316,17 @@ export function loadBinding(root = packageRoot): Binding {
     const triedPreloaded = new Set<string>();
     /** Tries the prebuilt binaries in their order of match with these installs; matchedOnly: those that match one. */
     const tryPrebuilt = (list: LibTorchInstall[], matchedOnly: boolean): Binding | undefined => {
+      const known = list.filter((lt) => lt.version);
       for (const { cand, install } of orderByMatch(prebuilt, list)) {
         if (matchedOnly && !install) continue;
+        if (!install && cand.torchVersion && known.length) {
+          // built for a LibTorch that is not here: loading it would fail, or bind to another version's symbols
+          const why = `built for ${describeBuild(cand)}, and the LibTorch found is ${known.map(describeBuild).join(', ')}`;
+          const earlier = attempts.find((a) => a.file === cand.file);
+          if (earlier) earlier.error += ` (${why})`;
+          else attempts.push({ file: cand.file, error: `${why}: not loaded` });
+          continue;
+        }
         // once one LibTorch is mapped globally, a binary for another would bind to the wrong symbols
         if (preloaded && install?.libDir !== preloaded.libDir) continue;
         if (preloaded && triedPreloaded.has(cand.file)) continue;

@@ -4,7 +4,10 @@
 # Builds (or reuses, when present and complete) a `debootstrap --variant=minbase trixie` chroot in a cache folder
 # outside the checkout, installs Debian's libtorch-dev / python3-torch 2.6 and the build tools inside it, copies the
 # checkout's tracked (and untracked, not ignored) files into it, then runs `npm ci`, the native build and `npm test`
-# there. The host's build/, node_modules/ and prebuilds/ (LibTorch 1.13) are never touched or copied.
+# there. The host's build/ and node_modules/ are never touched or copied. Before the tests it packs the two-variant
+# tarball: the host's prebuilt (LibTorch 1.13, filed by `node scripts/prebuild.js --from-build` from the host's build
+# when prebuilds/ lacks it) beside the 2.6 one built here; the suite's prebuild-variants test reads it, and it is
+# copied out to $TORCHGRAFT_CI_OUT (default /var/cache/torchgraft/out) for the same test on the host.
 #
 # Run as root. Idempotent: a second run reuses the chroot, its npm cache and its ccache, and is much faster.
 # Exits non-zero when any stage fails; prints each stage's time at the end either way.
@@ -13,6 +16,7 @@
 #   TORCHGRAFT_TRIXIE_DIR      the chroot (default /var/cache/torchgraft/trixie); its parent holds a lock file
 #   TORCHGRAFT_DEBIAN_MIRROR   the Debian archive (default: the host's own deb.debian.org-style mirror)
 #   TORCHGRAFT_CI_REBUILD=1    throw the chroot away and build it again
+#   TORCHGRAFT_CI_OUT          where the two-variant tarball is copied (default /var/cache/torchgraft/out)
 #   TORCHGRAFT_TEST_*          passed through to the suite (e.g. TORCHGRAFT_TEST_SOURCE_BUILD=1)
 #   Arguments, if any, are passed to `npm test` (e.g. a list of test files).
 set -euo pipefail
@@ -24,6 +28,8 @@ SUITE=trixie
 PACKAGES=(libtorch-dev python3-torch python3-numpy python3-h5py libopenblas0-pthread nodejs npm cmake g++ make ccache
   ca-certificates)
 WORK=/build/torchgraft   # the copy of the checkout, inside the chroot
+OUT=${TORCHGRAFT_CI_OUT:-/var/cache/torchgraft/out}
+TUPLE=$(node -p 'process.platform + "-" + process.arch')
 
 if [[ $(id -u) -ne 0 ]]; then echo "ci-libtorch2: run as root (debootstrap, chroot and mount need it)" >&2; exit 2; fi
 if ! command -v debootstrap >/dev/null && command -v apt-get >/dev/null; then
@@ -180,7 +186,25 @@ in_chroot sh -c "cd $WORK && npm run build:native && ccache -s | grep -Ei 'hits|
 in_chroot sh -c "cd $WORK && node -e \"const tg=require('./dist'); console.log('built against LibTorch', tg.buildInfo().torchVersion)\""
 stage_end ok
 
-# ---- 6. tests -----------------------------------------------------------------------------------------------------
+# ---- 6. the two-variant package -------------------------------------------------------------------------------------
+stage_begin package
+if ! ls "$ROOT/prebuilds/$TUPLE"/torch-*/manifest.json >/dev/null 2>&1; then
+  [[ -f $ROOT/build/Release/torchgraft.node ]] || { echo "ci-libtorch2: the host has no build to file as its prebuilt (npm run build:native)" >&2; exit 1; }
+  (cd "$ROOT" && node scripts/prebuild.js --from-build)
+fi
+in_chroot sh -c "cd $WORK && node scripts/prebuild.js --from-build"
+for v in "$ROOT/prebuilds/$TUPLE"/torch-*; do
+  [[ -e $CHROOT$WORK/prebuilds/$TUPLE/$(basename "$v") ]] || cp -r "$v" "$CHROOT$WORK/prebuilds/$TUPLE/"
+done
+rm -rf "$CHROOT/build/out" && mkdir -p "$CHROOT/build/out"
+in_chroot sh -c "cd $WORK && npm pack --ignore-scripts --silent --pack-destination /build/out >/dev/null"
+TARBALL=$(cd "$CHROOT/build/out" && ls torchgraft-*.tgz)
+mkdir -p "$OUT" && rm -f "$OUT"/torchgraft-*.tgz && cp "$CHROOT/build/out/$TARBALL" "$OUT/"
+echo "ci-libtorch2: $OUT/$TARBALL holds $(tar -tzf "$OUT/$TARBALL" | grep -c '/manifest.json$') prebuilt variants:" \
+  "$(tar -tzf "$OUT/$TARBALL" | sed -n 's#^package/prebuilds/[^/]*/\([^/]*\)/manifest.json$#\1#p' | tr '\n' ' ')"
+stage_end ok
+
+# ---- 7. tests -----------------------------------------------------------------------------------------------------
 stage_begin tests
-in_chroot sh -c "cd $WORK && npm test -- \"\$@\"" sh "$@"
+in_chroot env TORCHGRAFT_TEST_PACKAGE="/build/out/$TARBALL" sh -c "cd $WORK && npm test -- \"\$@\"" sh "$@"
 stage_end ok
