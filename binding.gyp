@@ -10,6 +10,7 @@
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",
+        "native/file_io.cc",
         "native/functional.cc",
         "native/guard.cc",
         "native/ivalue_convert.cc",

@@ -6,6 +6,8 @@
 #include "guard.h"
 #include "convert.h"
 #include "addon.h"
+#include "file_io.h"
+#include "json_scanner.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -26,267 +28,16 @@ namespace {
   (TORCH_VERSION_MAJOR > (maj) || (TORCH_VERSION_MAJOR == (maj) && TORCH_VERSION_MINOR >= (min)))
 
 constexpr uint64_t kMaxHeaderBytes = 100000000;  // the reference implementation's bound
-constexpr size_t kMaxJsonDepth = 64;              // deep nesting is never needed and would risk the stack
 constexpr size_t kMaxDims = 64;
 
-// An error with a stable code, raised on the worker thread and turned into a TorchError on the JS thread.
-struct FileError : std::runtime_error {
-  std::string code;
-  FileError(std::string c, const std::string& msg) : std::runtime_error(msg), code(std::move(c)) {}
-};
-
-[[noreturn]] void Fail(const char* code, const std::string& path, const std::string& problem) {
-  throw FileError(code, "safetensors: '" + path + "': " + problem);
-}
-
-[[noreturn]] void FailErrno(const std::string& path, const std::string& what, int err) {
-  throw FileError("ERR_IO", "safetensors: '" + path + "': " + what + ": " + std::strerror(err));
-}
+// Every failure below is a FileError; the worker prefixes it with `safetensors: '<path>': `.
+[[noreturn]] void Fail(const char* code, const std::string& problem) { FailFile(code, problem); }
 
 // Quotes a name for a message, cut short so a hostile header cannot make a megabyte-long error.
 std::string Q(const std::string& s) {
   std::string out = s.size() > 200 ? s.substr(0, 200) + "..." : s;
   return "'" + out + "'";
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// JSON (RFC 8259), strict: UTF-8 validated, no trailing commas, no comments, bounded depth. It is a scanner driven
-// by the header's schema: only what the header needs is stored, anything else is checked and skipped, so memory
-// stays proportional to the tensors described, never to what a hostile header repeats (a 100 MB `[0,0,...]`).
-
-// A number token: its text, and its value when written as a non-negative integer that fits in uint64.
-struct Num {
-  std::string text;
-  bool isUint = false;
-  uint64_t u = 0;
-};
-
-class JsonScanner {
- public:
-  JsonScanner(const char* begin, const char* end, const std::string& path) : b_(begin), p_(begin), e_(end), path_(path) {}
-
-  [[noreturn]] void Error(const std::string& what) {
-    Fail("ERR_SAFETENSORS_HEADER", path_, "header is not valid JSON: " + what + " at header byte " + std::to_string(p_ - b_));
-  }
-  void SkipWs() {
-    while (p_ < e_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-  bool AtEnd() {
-    SkipWs();
-    return p_ == e_;
-  }
-  // The kind of the value that starts here, for messages ("a number", "an array", ...).
-  const char* PeekKind() {
-    SkipWs();
-    if (p_ >= e_) Error("unexpected end");
-    switch (*p_) {
-      case '{': return "an object";
-      case '[': return "an array";
-      case '"': return "a string";
-      case 't': case 'f': return "a boolean";
-      case 'n': return "null";
-      default: return "a number";
-    }
-  }
-  bool Peek(char c) {
-    SkipWs();
-    return p_ < e_ && *p_ == c;
-  }
-  void Expect(char c) {
-    SkipWs();
-    if (p_ >= e_ || *p_ != c) Error(std::string("expected '") + c + "'");
-    ++p_;
-  }
-
-  // Iterates an object's members: calls member(key) with the scanner at the value, which member must consume.
-  template <typename F>
-  void Object(size_t depth, F&& member) {
-    if (depth > kMaxJsonDepth) Error("nesting deeper than " + std::to_string(kMaxJsonDepth));
-    Expect('{');
-    if (Peek('}')) { ++p_; return; }
-    for (;;) {
-      SkipWs();
-      if (p_ >= e_ || *p_ != '"') Error("expected a string key");
-      std::string key = String();
-      Expect(':');
-      member(key);
-      if (Peek(',')) { ++p_; continue; }
-      Expect('}');
-      return;
-    }
-  }
-  // Iterates an array's items: calls item(index) with the scanner at the value, which item must consume.
-  template <typename F>
-  void Array(size_t depth, F&& item) {
-    if (depth > kMaxJsonDepth) Error("nesting deeper than " + std::to_string(kMaxJsonDepth));
-    Expect('[');
-    if (Peek(']')) { ++p_; return; }
-    for (size_t i = 0;; ++i) {
-      item(i);
-      if (Peek(',')) { ++p_; continue; }
-      Expect(']');
-      return;
-    }
-  }
-
-  // Checks one value of any kind and stores nothing.
-  void Skip(size_t depth) {
-    PeekKind();  // skips whitespace, fails at the end of input
-    if (*p_ == '{') return Object(depth, [&](const std::string&) { Skip(depth + 1); });
-    if (*p_ == '[') return Array(depth, [&](size_t) { Skip(depth + 1); });
-    if (*p_ == '"') { String(); return; }
-    if (Literal("true") || Literal("false") || Literal("null")) return;
-    Number();
-  }
-
-  Num Number() {
-    SkipWs();
-    Num v;
-    const char* start = p_;
-    bool negative = false, integral = true;
-    if (p_ < e_ && *p_ == '-') { negative = true; ++p_; }
-    if (p_ >= e_ || !(*p_ >= '0' && *p_ <= '9')) Error("unexpected character");
-    if (*p_ == '0') {
-      ++p_;
-    } else {
-      while (p_ < e_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    }
-    const char* intEnd = p_;
-    if (p_ < e_ && *p_ == '.') {
-      integral = false;
-      ++p_;
-      if (p_ >= e_ || !(*p_ >= '0' && *p_ <= '9')) Error("bad number");
-      while (p_ < e_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    }
-    if (p_ < e_ && (*p_ == 'e' || *p_ == 'E')) {
-      integral = false;
-      ++p_;
-      if (p_ < e_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ >= e_ || !(*p_ >= '0' && *p_ <= '9')) Error("bad number");
-      while (p_ < e_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    }
-    // Keep a bounded copy of the text: it only serves messages.
-    v.text.assign(start, std::min<size_t>(static_cast<size_t>(p_ - start), 40));
-    if (!negative && integral) {
-      uint64_t u = 0;
-      bool fits = true;
-      for (const char* q = start; q < intEnd && fits; ++q)
-        fits = !__builtin_mul_overflow(u, uint64_t{10}, &u) && !__builtin_add_overflow(u, static_cast<uint64_t>(*q - '0'), &u);
-      v.isUint = fits;
-      v.u = fits ? u : 0;
-    }
-    return v;
-  }
-
-  std::string String() {
-    SkipWs();
-    if (p_ >= e_ || *p_ != '"') Error("expected a string");
-    ++p_;
-    std::string out;
-    for (;;) {
-      if (p_ >= e_) Error("unterminated string");
-      unsigned char c = static_cast<unsigned char>(*p_);
-      if (c == '"') { ++p_; return out; }
-      if (c < 0x20) Error("control character in a string");
-      if (c == '\\') {
-        ++p_;
-        if (p_ >= e_) Error("unterminated escape");
-        char esc = *p_++;
-        switch (esc) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': {
-            uint32_t cp = Hex4();
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-              if (e_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') Error("unpaired surrogate in \\u escape");
-              p_ += 2;
-              uint32_t lo = Hex4();
-              if (lo < 0xDC00 || lo > 0xDFFF) Error("unpaired surrogate in \\u escape");
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-              Error("unpaired surrogate in \\u escape");
-            }
-            AppendUtf8(out, cp);
-            break;
-          }
-          default: Error("bad escape");
-        }
-        continue;
-      }
-      if (c < 0x80) { out += static_cast<char>(c); ++p_; continue; }
-      // A multi-byte UTF-8 sequence: shortest form, no surrogates, at most U+10FFFF.
-      int len = 0;
-      uint32_t cp = 0;
-      if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-      else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-      else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-      else BadUtf8(0);
-      if (e_ - p_ < len) BadUtf8(0);
-      for (int i = 1; i < len; ++i) {
-        unsigned char cc = static_cast<unsigned char>(p_[i]);
-        if ((cc & 0xC0) != 0x80) BadUtf8(i);
-        cp = (cp << 6) | (cc & 0x3F);
-      }
-      if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) BadUtf8(0);
-      out.append(p_, static_cast<size_t>(len));
-      p_ += len;
-    }
-  }
-
- private:
-  [[noreturn]] void BadUtf8(int at) {
-    Fail("ERR_SAFETENSORS_HEADER", path_, "header is not valid UTF-8 at header byte " + std::to_string(p_ - b_ + at));
-  }
-  bool Literal(const char* word) {
-    size_t n = std::strlen(word);
-    if (static_cast<size_t>(e_ - p_) >= n && std::memcmp(p_, word, n) == 0) {
-      p_ += n;
-      return true;
-    }
-    return false;
-  }
-  static void AppendUtf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-  uint32_t Hex4() {
-    if (e_ - p_ < 4) Error("truncated \\u escape");
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i, ++p_) {
-      char c = *p_;
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-      else Error("bad \\u escape");
-    }
-    return v;
-  }
-
-  const char* b_;
-  const char* p_;
-  const char* e_;
-  const std::string& path_;
-};
 
 void AppendJsonString(std::string& out, const std::string& s) {
   static const char* hex = "0123456789abcdef";
@@ -364,58 +115,6 @@ const char* FileDtypeName(at::ScalarType t) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// File helpers
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Close(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int Close() {
-    int rc = 0;
-    if (fd_ >= 0) rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Reads exactly n bytes at offset, or fails naming a truncation (the file may shrink while we read).
-void PreadAll(int fd, void* dst, uint64_t n, uint64_t offset, const std::string& path) {
-  auto* p = static_cast<char*>(dst);
-  while (n > 0) {
-    size_t chunk = static_cast<size_t>(std::min<uint64_t>(n, 1u << 30));
-    ssize_t r = ::pread(fd, p, chunk, static_cast<off_t>(offset));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      FailErrno(path, "read failed", errno);
-    }
-    if (r == 0) Fail("ERR_SAFETENSORS_TRUNCATED", path, "the file ended while reading (was it truncated meanwhile?)");
-    p += r;
-    n -= static_cast<uint64_t>(r);
-    offset += static_cast<uint64_t>(r);
-  }
-}
-
-void WriteAll(int fd, const void* src, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(src);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, std::min<size_t>(n, 1u << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      FailErrno(path, "write failed", errno);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Header validation
 
 struct Entry {
@@ -436,120 +135,119 @@ struct Header {
 
 std::string ShapeText(const std::vector<int64_t>& s) { return "[" + c10::Join(", ", s) + "]"; }
 
-Header ReadHeader(int fd, const std::string& path) {
+Header ReadHeader(int fd) {
   struct stat st;
-  if (::fstat(fd, &st) != 0) FailErrno(path, "stat failed", errno);
-  if (!S_ISREG(st.st_mode)) Fail("ERR_IO", path, "not a regular file");
+  if (::fstat(fd, &st) != 0) FailErrno("stat failed", errno);
   Header h;
   h.fileBytes = static_cast<uint64_t>(st.st_size);
   if (h.fileBytes < 8)
-    Fail("ERR_SAFETENSORS_TRUNCATED", path, "the file is " + std::to_string(h.fileBytes) +
+    Fail("ERR_SAFETENSORS_TRUNCATED", "the file is " + std::to_string(h.fileBytes) +
                                                 " bytes long, shorter than the 8-byte header length that starts the format");
   unsigned char lenBytes[8];
-  PreadAll(fd, lenBytes, 8, 0, path);
+  PreadAll(fd, lenBytes, 8, 0, "ERR_SAFETENSORS_TRUNCATED");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | lenBytes[i];
   if (n > kMaxHeaderBytes)
-    Fail("ERR_SAFETENSORS_HEADER", path, "declared header length " + std::to_string(n) + " exceeds the limit of " +
+    Fail("ERR_SAFETENSORS_HEADER", "declared header length " + std::to_string(n) + " exceeds the limit of " +
                                              std::to_string(kMaxHeaderBytes) + " bytes");
   if (n > h.fileBytes - 8)
-    Fail("ERR_SAFETENSORS_TRUNCATED", path, "declared header length " + std::to_string(n) + " but only " +
+    Fail("ERR_SAFETENSORS_TRUNCATED", "declared header length " + std::to_string(n) + " but only " +
                                                 std::to_string(h.fileBytes - 8) + " bytes follow the length field");
-  if (n < 2) Fail("ERR_SAFETENSORS_HEADER", path, "declared header length " + std::to_string(n) + " is too short for a JSON object");
+  if (n < 2) Fail("ERR_SAFETENSORS_HEADER", "declared header length " + std::to_string(n) + " is too short for a JSON object");
   h.headerBytes = n;
   h.dataStart = 8 + n;
   std::string text(static_cast<size_t>(n), '\0');
-  PreadAll(fd, &text[0], n, 8, path);
-  if (text[0] != '{') Fail("ERR_SAFETENSORS_HEADER", path, "header does not start with '{'");
+  PreadAll(fd, &text[0], n, 8, "ERR_SAFETENSORS_TRUNCATED");
+  if (text[0] != '{') Fail("ERR_SAFETENSORS_HEADER", "header does not start with '{'");
 
-  JsonScanner js(text.data(), text.data() + text.size(), path);
+  JsonScanner js(text.data(), text.data() + text.size(), "ERR_SAFETENSORS_HEADER");
   std::unordered_set<std::string> seen;
   size_t order = 0;
   js.Object(0, [&](const std::string& name) {
-    if (!seen.insert(name).second) Fail("ERR_SAFETENSORS_HEADER", path, "duplicate tensor name " + Q(name));
+    if (!seen.insert(name).second) Fail("ERR_SAFETENSORS_HEADER", "duplicate tensor name " + Q(name));
     if (name == "__metadata__") {
       const char* kind = js.PeekKind();
-      if (!js.Peek('{')) Fail("ERR_SAFETENSORS_HEADER", path, std::string("__metadata__ must be an object of strings, got ") + kind);
+      if (!js.Peek('{')) Fail("ERR_SAFETENSORS_HEADER", std::string("__metadata__ must be an object of strings, got ") + kind);
       std::unordered_set<std::string> keys;
       js.Object(1, [&](const std::string& key) {
         const char* k = js.PeekKind();
         if (!js.Peek('"'))
-          Fail("ERR_SAFETENSORS_HEADER", path, "__metadata__ must map strings to strings; key " + Q(key) + " holds " + k);
-        if (!keys.insert(key).second) Fail("ERR_SAFETENSORS_HEADER", path, "duplicate __metadata__ key " + Q(key));
+          Fail("ERR_SAFETENSORS_HEADER", "__metadata__ must map strings to strings; key " + Q(key) + " holds " + k);
+        if (!keys.insert(key).second) Fail("ERR_SAFETENSORS_HEADER", "duplicate __metadata__ key " + Q(key));
         h.metadata.emplace_back(key, js.String());
       });
       return;
     }
     const std::string what = "tensor " + Q(name);
     const char* kind = js.PeekKind();
-    if (!js.Peek('{')) Fail("ERR_SAFETENSORS_HEADER", path, what + " is " + kind + ", not an object");
+    if (!js.Peek('{')) Fail("ERR_SAFETENSORS_HEADER", what + " is " + kind + ", not an object");
     bool haveDtype = false, haveShape = false, haveOffsets = false;
     std::string dtypeName;
     std::vector<Num> shape, offsets;
     js.Object(1, [&](const std::string& field) {
       if (field == "dtype") {
-        if (haveDtype) Fail("ERR_SAFETENSORS_HEADER", path, what + " has 'dtype' twice");
+        if (haveDtype) Fail("ERR_SAFETENSORS_HEADER", what + " has 'dtype' twice");
         haveDtype = true;
-        if (!js.Peek('"')) Fail("ERR_SAFETENSORS_HEADER", path, what + ": 'dtype' is " + js.PeekKind() + ", not a string");
+        if (!js.Peek('"')) Fail("ERR_SAFETENSORS_HEADER", what + ": 'dtype' is " + js.PeekKind() + ", not a string");
         dtypeName = js.String();
       } else if (field == "shape" || field == "data_offsets") {
         const bool isShape = field == "shape";
         bool& have = isShape ? haveShape : haveOffsets;
         std::vector<Num>& out = isShape ? shape : offsets;
-        if (have) Fail("ERR_SAFETENSORS_HEADER", path, what + " has '" + field + "' twice");
+        if (have) Fail("ERR_SAFETENSORS_HEADER", what + " has '" + field + "' twice");
         have = true;
-        if (!js.Peek('[')) Fail("ERR_SAFETENSORS_HEADER", path, what + ": '" + field + "' is " + js.PeekKind() + ", not an array");
+        if (!js.Peek('[')) Fail("ERR_SAFETENSORS_HEADER", what + ": '" + field + "' is " + js.PeekKind() + ", not an array");
         js.Array(2, [&](size_t i) {
           if (isShape && i >= kMaxDims)
-            Fail("ERR_SAFETENSORS_HEADER", path, what + " has more than " + std::to_string(kMaxDims) + " dimensions");
-          if (!isShape && i >= 2) Fail("ERR_SAFETENSORS_HEADER", path, what + ": 'data_offsets' must hold exactly two integers");
+            Fail("ERR_SAFETENSORS_HEADER", what + " has more than " + std::to_string(kMaxDims) + " dimensions");
+          if (!isShape && i >= 2) Fail("ERR_SAFETENSORS_HEADER", what + ": 'data_offsets' must hold exactly two integers");
           const char* k = js.PeekKind();
           if (std::strcmp(k, "a number") != 0)
-            Fail("ERR_SAFETENSORS_HEADER", path, what + ": '" + field + "' entries must be non-negative integers, got " + k);
+            Fail("ERR_SAFETENSORS_HEADER", what + ": '" + field + "' entries must be non-negative integers, got " + k);
           out.push_back(js.Number());
         });
       } else {
         js.Skip(2);  // unknown fields are ignored, as the reference implementation does
       }
     });
-    if (!haveDtype) Fail("ERR_SAFETENSORS_HEADER", path, what + ": 'dtype' is missing");
-    if (!haveShape) Fail("ERR_SAFETENSORS_HEADER", path, what + ": 'shape' is missing");
+    if (!haveDtype) Fail("ERR_SAFETENSORS_HEADER", what + ": 'dtype' is missing");
+    if (!haveShape) Fail("ERR_SAFETENSORS_HEADER", what + ": 'shape' is missing");
     if (!haveOffsets || offsets.size() != 2)
-      Fail("ERR_SAFETENSORS_HEADER", path, what + ": 'data_offsets' is missing or not an array of two integers");
+      Fail("ERR_SAFETENSORS_HEADER", what + ": 'data_offsets' is missing or not an array of two integers");
 
     Entry e;
     e.name = name;
     e.order = order++;
     e.dtype = FindDtype(dtypeName);
     if (!e.dtype)
-      Fail("ERR_SAFETENSORS_DTYPE", path, what + " has unknown dtype " + Q(dtypeName) +
+      Fail("ERR_SAFETENSORS_DTYPE", what + " has unknown dtype " + Q(dtypeName) +
                                               " (known: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, U16, U32, U64, F8_E4M3, F8_E5M2)");
     if (!e.dtype->supported)
-      Fail("ERR_SAFETENSORS_DTYPE", path, what + " has dtype " + std::string(e.dtype->name) + ", which is not supported: " + e.dtype->why);
+      Fail("ERR_SAFETENSORS_DTYPE", what + " has dtype " + std::string(e.dtype->name) + ", which is not supported: " + e.dtype->why);
 
     // Every dimension must be an int64; the product of the non-zero ones must fit too, so strides cannot overflow.
     uint64_t product = 1;
     bool anyZero = false;
     for (const Num& d : shape) {
       if (!d.isUint || d.u > static_cast<uint64_t>(INT64_MAX))
-        Fail("ERR_SAFETENSORS_HEADER", path, what + ": shape entries must be non-negative integers (int64), got " + d.text);
+        Fail("ERR_SAFETENSORS_HEADER", what + ": shape entries must be non-negative integers (int64), got " + d.text);
       if (d.u == 0) anyZero = true;
       if (__builtin_mul_overflow(product, std::max<uint64_t>(d.u, 1), &product) || product > static_cast<uint64_t>(INT64_MAX))
-        Fail("ERR_SAFETENSORS_HEADER", path, what + ": shape has more elements than int64 can count");
+        Fail("ERR_SAFETENSORS_HEADER", what + ": shape has more elements than int64 can count");
       e.shape.push_back(static_cast<int64_t>(d.u));
     }
     uint64_t numel = anyZero ? 0 : product;
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(numel, static_cast<uint64_t>(e.dtype->itemsize), &nbytes))
-      Fail("ERR_SAFETENSORS_HEADER", path, what + ": shape " + ShapeText(e.shape) + " needs more bytes than a file can hold");
+      Fail("ERR_SAFETENSORS_HEADER", what + ": shape " + ShapeText(e.shape) + " needs more bytes than a file can hold");
     for (const Num& o : offsets)
-      if (!o.isUint) Fail("ERR_SAFETENSORS_HEADER", path, what + ": data_offsets must be non-negative integers, got " + o.text);
+      if (!o.isUint) Fail("ERR_SAFETENSORS_HEADER", what + ": data_offsets must be non-negative integers, got " + o.text);
     e.begin = offsets[0].u;
     e.end = offsets[1].u;
     std::string span = "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]";
-    if (e.end < e.begin) Fail("ERR_SAFETENSORS_OFFSETS", path, what + ": " + span + " are reversed");
+    if (e.end < e.begin) Fail("ERR_SAFETENSORS_OFFSETS", what + ": " + span + " are reversed");
     if (e.end - e.begin != nbytes)
-      Fail("ERR_SAFETENSORS_OFFSETS", path, what + ": " + e.dtype->name + " " + ShapeText(e.shape) + " needs " +
+      Fail("ERR_SAFETENSORS_OFFSETS", what + ": " + e.dtype->name + " " + ShapeText(e.shape) + " needs " +
                                                 std::to_string(nbytes) + " bytes but " + span + " span " +
                                                 std::to_string(e.end - e.begin));
     h.entries.push_back(std::move(e));
@@ -568,43 +266,33 @@ Header ReadHeader(int fd, const std::string& path) {
   for (const Entry& e : h.entries) {
     std::string span = "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]";
     if (e.begin < expected)
-      Fail("ERR_SAFETENSORS_OFFSETS", path, "tensor " + Q(e.name) + " (" + span + ") overlaps tensor " + Q(prev->name));
+      Fail("ERR_SAFETENSORS_OFFSETS", "tensor " + Q(e.name) + " (" + span + ") overlaps tensor " + Q(prev->name));
     if (e.begin > expected)
-      Fail("ERR_SAFETENSORS_OFFSETS", path, "gap of " + std::to_string(e.begin - expected) + " bytes before tensor " + Q(e.name) +
+      Fail("ERR_SAFETENSORS_OFFSETS", "gap of " + std::to_string(e.begin - expected) + " bytes before tensor " + Q(e.name) +
                                                 " (" + span + "): offsets must be contiguous from 0");
     if (e.end > dataBytes)
-      Fail("ERR_SAFETENSORS_TRUNCATED", path, "tensor " + Q(e.name) + " (" + span + ") ends past the end of the file: the data buffer holds " +
+      Fail("ERR_SAFETENSORS_TRUNCATED", "tensor " + Q(e.name) + " (" + span + ") ends past the end of the file: the data buffer holds " +
                                                   std::to_string(dataBytes) + " bytes");
     expected = e.end;
     prev = &e;
   }
   if (expected != dataBytes)
-    Fail("ERR_SAFETENSORS_OFFSETS", path, std::to_string(dataBytes - expected) +
+    Fail("ERR_SAFETENSORS_OFFSETS", std::to_string(dataBytes - expected) +
                                               " bytes after the last tensor are not described by the header");
   return h;
 }
 
-Fd OpenForRead(const std::string& path) {
-  int fd;
-  do {
-    // O_NONBLOCK: opening a FIFO must not park a worker thread forever; fstat then refuses anything but a file.
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) FailErrno(path, "cannot open", errno);
-  return Fd(fd);
-}
-
 // Allocates (only after validation) and reads one tensor.
-at::Tensor ReadTensor(int fd, const Header& h, const Entry& e, const std::string& path) {
+at::Tensor ReadTensor(int fd, const Header& h, const Entry& e) {
   at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype->stored));
   uint64_t n = e.end - e.begin;
-  if (n) PreadAll(fd, t.data_ptr(), n, h.dataStart + e.begin, path);
+  if (n) PreadAll(fd, t.data_ptr(), n, h.dataStart + e.begin, "ERR_SAFETENSORS_TRUNCATED");
   if (e.dtype->stored == at::kBool && n) {
     // A bool byte other than 0 or 1 is not a value PyTorch can hold; refuse it rather than pass on undefined behaviour.
     const auto* bytes = static_cast<const unsigned char*>(t.data_ptr());
     for (uint64_t i = 0; i < n; ++i)
       if (bytes[i] > 1)
-        Fail("ERR_SAFETENSORS_DATA", path, "BOOL tensor " + Q(e.name) + " holds the byte " + std::to_string(bytes[i]) +
+        Fail("ERR_SAFETENSORS_DATA", "BOOL tensor " + Q(e.name) + " holds the byte " + std::to_string(bytes[i]) +
                                                " at element " + std::to_string(i) + " (only 0 and 1 are booleans)");
   }
   if (e.dtype->stored == e.dtype->result) return t;
@@ -616,63 +304,19 @@ at::Tensor ReadTensor(int fd, const Header& h, const Entry& e, const std::string
 // ---------------------------------------------------------------------------------------------------------------
 // Workers
 
-// Rejects the promise with a TorchError carrying the code and the path.
-void RejectWith(Napi::Env env, Napi::Promise::Deferred& deferred, const std::string& message, const std::string& code,
-                const std::string& path) {
-  Addon* addon = env.GetInstanceData<Addon>();
-  Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty()
-                         ? addon->torchErrorCtor.New({Napi::String::New(env, message)})
-                         : Napi::Error::New(env, message).Value();
-  if (!code.empty()) err.Set("code", Napi::String::New(env, code));
-  err.Set("path", Napi::String::New(env, path));
-  deferred.Reject(err);
-}
-
-class FileWorker : public Napi::AsyncWorker {
- public:
-  FileWorker(Napi::Env env, const char* name, std::string path)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() final {
-    try {
-      Run();
-    } catch (const FileError& e) {
-      code_ = e.code;
-      SetError(e.what());
-    } catch (const c10::Error& e) {
-      code_ = "ERR_SAFETENSORS";
-      SetError("safetensors: '" + path_ + "': " + e.what_without_backtrace());
-    } catch (const std::bad_alloc&) {
-      code_ = "ERR_OUT_OF_MEMORY";
-      SetError("safetensors: '" + path_ + "': out of memory");
-    } catch (const std::exception& e) {
-      code_ = "ERR_SAFETENSORS";
-      SetError("safetensors: '" + path_ + "': " + e.what());
-    }
-  }
-  void OnError(const Napi::Error& e) final {
-    Napi::HandleScope scope(Env());
-    RejectWith(Env(), deferred_, e.Message(), code_, path_);
-  }
-
- protected:
-  virtual void Run() = 0;
-  Napi::Promise::Deferred deferred_;
-  std::string path_;
-  std::string code_;
-};
+// Every worker reports as `safetensors: '<path>': ...`; errors LibTorch raises are ERR_SAFETENSORS.
+constexpr const char* kLabel = "safetensors";
 
 class LoadWorker : public FileWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path) : FileWorker(env, "torchgraft.safetensors.load", std::move(path)) {}
+  LoadWorker(Napi::Env env, std::string path) : FileWorker(env, "torchgraft.safetensors.load", kLabel, std::move(path), "ERR_SAFETENSORS") {}
 
  protected:
   void Run() override {
-    Fd fd = OpenForRead(path_);
-    header_ = ReadHeader(fd.get(), path_);
+    Fd fd = OpenRegularFile(path_);
+    header_ = ReadHeader(fd.get());
     tensors_.reserve(header_.entries.size());
-    for (const Entry& e : header_.entries) tensors_.push_back(ReadTensor(fd.get(), header_, e, path_));
+    for (const Entry& e : header_.entries) tensors_.push_back(ReadTensor(fd.get(), header_, e));
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -711,12 +355,12 @@ class LoadWorker : public FileWorker {
 
 class InspectWorker : public FileWorker {
  public:
-  InspectWorker(Napi::Env env, std::string path) : FileWorker(env, "torchgraft.safetensors.inspect", std::move(path)) {}
+  InspectWorker(Napi::Env env, std::string path) : FileWorker(env, "torchgraft.safetensors.inspect", kLabel, std::move(path), "ERR_SAFETENSORS") {}
 
  protected:
   void Run() override {
-    Fd fd = OpenForRead(path_);
-    header_ = ReadHeader(fd.get(), path_);
+    Fd fd = OpenRegularFile(path_);
+    header_ = ReadHeader(fd.get());
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -749,7 +393,7 @@ class SaveWorker : public FileWorker {
  public:
   SaveWorker(Napi::Env env, std::string path, std::vector<std::pair<std::string, at::Tensor>> entries,
              std::vector<std::pair<std::string, std::string>> metadata)
-      : FileWorker(env, "torchgraft.safetensors.save", std::move(path)), entries_(std::move(entries)), metadata_(std::move(metadata)) {}
+      : FileWorker(env, "torchgraft.safetensors.save", kLabel, std::move(path), "ERR_SAFETENSORS"), entries_(std::move(entries)), metadata_(std::move(metadata)) {}
 
  protected:
   void Run() override {
@@ -794,22 +438,17 @@ class SaveWorker : public FileWorker {
 
     // The caller (lib/io/atomic.ts) names a fresh temporary and renames it into place: here the bytes only need to be
     // complete and durable at path_, or absent.
-    int raw;
-    do {
-      raw = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    } while (raw < 0 && errno == EINTR);
-    if (raw < 0) FailErrno(path_, "cannot create the file", errno);
-    Fd fd(raw);
+    Fd fd = CreateNewFile(path_);
     try {
       unsigned char len[8];
       uint64_t n = header.size();
       for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
-      WriteAll(fd.get(), len, 8, path_);
-      WriteAll(fd.get(), header.data(), header.size(), path_);
+      WriteAll(fd.get(), len, 8);
+      WriteAll(fd.get(), header.data(), header.size());
       for (auto& e : entries_)
-        if (e.second.nbytes()) WriteAll(fd.get(), e.second.data_ptr(), e.second.nbytes(), path_);
-      if (::fsync(fd.get()) != 0) FailErrno(path_, "fsync failed", errno);
-      if (fd.Close() != 0) FailErrno(path_, "closing the file failed", errno);
+        if (e.second.nbytes()) WriteAll(fd.get(), e.second.data_ptr(), e.second.nbytes());
+      if (::fsync(fd.get()) != 0) FailErrno("fsync failed", errno);
+      if (fd.Close() != 0) FailErrno("closing the file failed", errno);
     } catch (...) {
       fd.Close();
       ::unlink(path_.c_str());
@@ -825,14 +464,6 @@ class SaveWorker : public FileWorker {
   std::vector<std::pair<std::string, at::Tensor>> entries_;
   std::vector<std::pair<std::string, std::string>> metadata_;
 };
-
-std::string PathArg(const Napi::Value& v, const char* fn) {
-  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), std::string(fn) + ": path must be a string");
-  std::string p = v.As<Napi::String>().Utf8Value();
-  if (p.empty()) throw Napi::TypeError::New(v.Env(), std::string(fn) + ": path must not be empty");
-  if (p.find('\0') != std::string::npos) throw Napi::TypeError::New(v.Env(), std::string(fn) + ": path contains a NUL character");
-  return p;
-}
 
 Napi::Value Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -878,27 +509,21 @@ Napi::Value Save(const Napi::CallbackInfo& info) {
       }
     }
     auto* worker = new SaveWorker(env, std::move(path), std::move(entries), std::move(metadata));
-    Napi::Promise p = worker->Promise();
-    worker->Queue();
-    return p;
+    return QueueFileWorker(worker);
   });
 }
 
 Napi::Value Load(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     auto* worker = new LoadWorker(info.Env(), PathArg(info[0], "safetensors load"));
-    Napi::Promise p = worker->Promise();
-    worker->Queue();
-    return p;
+    return QueueFileWorker(worker);
   });
 }
 
 Napi::Value Inspect(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     auto* worker = new InspectWorker(info.Env(), PathArg(info[0], "safetensors inspect"));
-    Napi::Promise p = worker->Promise();
-    worker->Queue();
-    return p;
+    return QueueFileWorker(worker);
   });
 }
 
