@@ -63,7 +63,8 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
   return removed;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Flushes a folder's entries (a rename into it, or the files created in it) to the disk, where the system allows. */
+export async function fsyncDir(dir: string): Promise<void> {
   const h = await fs.open(dir, 'r').catch(() => undefined);
   if (!h) return;
   // Some filesystems refuse fsync on a directory; the renamed file's data are already on disk.
@@ -166,13 +167,19 @@ export async function atomicWrite(file: string, write: (tmp: string) => Promise<
  * `atomicWrite` for bytes or text produced in JavaScript: the temporary is created exclusively, written, fsynced.
  */
 export async function atomicWriteFile(file: string, data: string | Uint8Array): Promise<string> {
-  return atomicWrite(file, async (tmp) => {
-    const h = await fs.open(tmp, 'wx');
-    try {
-      await h.writeFile(data);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  });
+  return atomicWrite(file, (tmp) => writeDurably(tmp, data));
+}
+
+/**
+ * Creates `file` (which must not exist: a temporary) with `data` and fsyncs it, for writers that rename a whole
+ * folder into place (the zoo) rather than one file.
+ */
+export async function writeDurably(file: string, data: string | Uint8Array): Promise<void> {
+  const h = await fs.open(file, 'wx');
+  try {
+    await h.writeFile(data);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }

@@ -16,7 +16,7 @@ import { collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from '../tra
 import { ModelCard, EntryRef, checkPart, parseRef, compareVersions, notFound } from './card';
 import { sha256File } from './hash';
 import { withLock } from './lock';
-import { atomicWriteFile, ioError } from '../io/atomic';
+import { atomicWriteFile, fsyncDir, ioError, writeDurably } from '../io/atomic';
 import { hostTag, pidIsDead } from '../io/owner';
 
 // Working directories under <dir>/tmp: an entry being written, or one being removed; named by host and pid.
@@ -151,17 +151,21 @@ export class Zoo {
         ...extra,
         ...(Object.keys(metadata).length > 0 && { metadata }),
       };
-      await fs.writeFile(path.join(tmp, STRUCTURE), structure);
+      await writeDurably(path.join(tmp, STRUCTURE), structure);
       await fs.mkdir(path.join(this.entriesDir, name), { recursive: true });
       // Allocate the version by renaming into place: a rename onto an existing entry fails, so racing writers each get their own.
       for (let attempt = 0; ; attempt++) {
         const version = o.version ?? String(1 + (await this.highestNumeric(name)));
         card.version = version;
-        await fs.writeFile(path.join(tmp, CARD), JSON.stringify(card, null, 2) + '\n');
+        await fs.rm(path.join(tmp, CARD), { force: true }); // a retry writes the card with the next version
+        await writeDurably(path.join(tmp, CARD), JSON.stringify(card, null, 2) + '\n');
+        await fsyncDir(tmp);
         const dest = this.entryDir(name, version);
         if (o.overwrite && o.version !== undefined) await this.removeDir(dest);
         try {
           await fs.rename(tmp, dest);
+          // The entry's files were fsynced before; this makes the rename itself durable.
+          await fsyncDir(path.dirname(dest));
           break;
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
