@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { TorchError } from './errors';
+export { ERROR_CODES, ErrorCode } from './error-codes';
 export type { DType, Device, AnyTypedArray } from './dtype';
 export { DTYPES } from './dtype';
 export { Tensor, isTensor } from './tensor';

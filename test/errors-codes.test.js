@@ -48,3 +48,11 @@ test('every code in docs/errors.md is used, once, as a TorchError', () => {
   for (const [code, cls] of documentedCodes()) assert.strictEqual(cls, 'TorchError', `${code}: codes belong to TorchError`);
   assert.ok(rows.length >= 60, `only ${rows.length} codes found: did the table format change?`);
 });
+
+test('tg.ERROR_CODES is the same list as docs/errors.md, with the same meanings', () => {
+  const tg = require('..');
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  const rows = [...text.matchAll(/^\| `(ERR_[A-Z0-9_]+)` \| \w+ \| (.*?) \|/gm)].map((m) => [m[1], m[2].replace(/`/g, '')]);
+  assert.deepStrictEqual(Object.entries(tg.ERROR_CODES), rows, 'lib/error-codes.ts and docs/errors.md disagree');
+  assert.ok(Object.isFrozen(tg.ERROR_CODES));
+});
