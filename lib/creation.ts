@@ -106,6 +106,14 @@ export function tensor(data: AnyTypedArray | Nested | Tensor, opts?: FromDataOpt
   throw new TypeError(`tensor(): expected a TypedArray, nested arrays, a number or a boolean, got ${data === null ? 'null' : typeof data}`);
 }
 
+/**
+ * A tensor of dtype (default srcDtype) from values stored as srcDtype in a TypedArray of the same element size
+ * (float16 bits in an Int16Array, bools in a Uint8Array): for readers of raw rows, which know what the bytes hold.
+ */
+export function fromTypedArray(data: NodeJS.TypedArray, shape: number[], srcDtype: DType, dtype?: DType): Tensor {
+  return binding.fromBuffer(data, shape, srcDtype, dtype);
+}
+
 /** Uninitialised values. */
 export function empty(shape: number[], opts?: TensorOptions): Tensor {
   checkOptions(opts, 'empty');
@@ -186,6 +194,23 @@ export const randintLike = (t: Tensor, low: number, high: number, opts?: TensorO
 /** Seeds every random generator (CPU and CUDA) for reproducible runs. */
 export function manualSeed(seed: number): void {
   binding.manualSeed(seed);
+}
+
+/** The CPU generator's state (a uint8 tensor owned by the caller), as `torch.get_rng_state()`. */
+export function getRngState(): Tensor {
+  return binding.rngGetState();
+}
+/** Restores the CPU generator from a state getRngState returned. */
+export function setRngState(state: Tensor): void {
+  binding.rngSetState(state);
+}
+/** Each CUDA device's generator state, owned by the caller; empty without CUDA. */
+export function getCudaRngStates(): Tensor[] {
+  return binding.rngGetCudaStates();
+}
+/** Restores device i from states[i] for each device there is; states past the device count are ignored. */
+export function setCudaRngStates(states: Tensor[]): void {
+  binding.rngSetCudaStates(states);
 }
 
 /** Concatenates along an existing dimension. */

@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TorchError } from './errors';
+import type { Binding } from './binding';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Binding = any;
+export type { Binding } from './binding';
 
 /** Package root (dist/.. or lib/..). */
 export const packageRoot = path.resolve(__dirname, '..');
@@ -247,7 +247,8 @@ function tryLoad(file: string, attempts: Attempt[]): Binding | undefined {
   try {
     // RTLD_NOW: a binary built for another LibTorch fails here, not later at its first call.
     process.dlopen(mod, file, os.constants.dlopen.RTLD_NOW);
-    return mod.exports;
+    // the addon's exports are what lib/binding.ts declares (test/binding-contract.test.js checks it)
+    return mod.exports as Binding;
   } catch (e) {
     attempts.push({ file, error: (e as Error).message.split('\n')[0] });
     return undefined;

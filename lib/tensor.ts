@@ -1,6 +1,7 @@
 /** The Tensor façade: the native class, typed, with the JavaScript-side conveniences (data, printing, disposal). */
 import { inspect } from 'node:util';
 import { binding } from './native';
+import type { NativeTensor } from './binding';
 import { AnyTypedArray, DType, Device, isDType, typedArrayFor } from './dtype';
 import { formatTensor } from './format';
 import { checkDevice } from './device';
@@ -247,15 +248,16 @@ export function isTensor(v: unknown): v is Tensor {
   return binding.isTensor(v);
 }
 
-const proto = binding.Tensor.prototype;
+// inspect.custom is Node's hook, not a tensor member: typed here only
+const proto: NativeTensor & { [inspect.custom]?: () => string } = binding.Tensor.prototype;
 
 proto.dataSync = function dataSync(this: Tensor): AnyTypedArray {
-  return typedArrayFor(this.dtype, (this as any)._dataSync());
+  return typedArrayFor(this.dtype, (this as NativeTensor)._dataSync());
 };
 
 proto.data = async function data(this: Tensor): Promise<AnyTypedArray> {
   const dtype = this.dtype;
-  return typedArrayFor(dtype, await (this as any)._dataAsync());
+  return typedArrayFor(dtype, await (this as NativeTensor)._dataAsync());
 };
 
 proto.toArray = function toArray(this: Tensor): unknown {
@@ -276,17 +278,17 @@ proto.toArray = function toArray(this: Tensor): unknown {
 
 proto.to = function to(this: Tensor, target: Device | DType | string | ToOptions): Tensor {
   if (typeof target === 'string') {
-    if (isDType(target)) return (this as any)._to(undefined, target);
-    if (/^(cpu|cuda)(:|$)/.test(target)) return (this as any)._to(checkDevice(target, 'to()'), undefined);
+    if (isDType(target)) return (this as NativeTensor)._to(undefined, target);
+    if (/^(cpu|cuda)(:|$)/.test(target)) return (this as NativeTensor)._to(checkDevice(target, 'to()'), undefined);
     throw new TypeError(`to(): '${target}' is neither a device ('cpu', 'cuda', 'cuda:N') nor a dtype (float32, float16, int64, ...)`);
   }
   if (target === null || typeof target !== 'object') throw new TypeError('to(): expected a device, a dtype or { device, dtype }');
   const device = target.device === undefined || target.device === null ? undefined : checkDevice(target.device, 'to()');
-  return (this as any)._to(device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
+  return (this as NativeTensor)._to(device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
 };
 
 proto.backward = function backward(this: Tensor, gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}) {
-  (this as any)._backward(gradient, options.retainGraph, options.createGraph);
+  (this as NativeTensor)._backward(gradient, options.retainGraph, options.createGraph);
 };
 
 proto[Symbol.dispose] = function (this: Tensor) {

@@ -2,7 +2,9 @@
  * Training checkpoints that resume exactly: model weights, optimizer and scheduler state, epoch, random generator
  * states and user data in one safetensors file, written atomically.
  */
-import { binding } from '../native';
+import { getCudaRngStates, getRngState, setCudaRngStates, setRngState } from '../creation';
+import { deviceCount } from '../cuda';
+import { buildInfo } from '../info';
 import { TorchError } from '../errors';
 import { Tensor } from '../tensor';
 import { loadSafetensors, saveSafetensors } from './safetensors';
@@ -111,17 +113,17 @@ export async function saveCheckpoint(file: string, parts: CheckpointParts): Prom
       entries.push([`model/${n}`, modelSd[n]]);
       owned.push(modelSd[n]);
     }
-    const cpuRng: Tensor = binding.rngGetState();
+    const cpuRng = getRngState();
     owned.push(cpuRng);
     entries.push(['rng/cpu', cpuRng]);
-    const cudaRng: Tensor[] = binding.rngGetCudaStates();
+    const cudaRng = getCudaRngStates();
     cudaRng.forEach((t, i) => {
       owned.push(t);
       entries.push([`rng/cuda/${i}`, t]);
     });
     const json = {
       version: VERSION,
-      torchVersion: binding.buildInfo().torchVersion as string,
+      torchVersion: buildInfo().torchVersion,
       epoch: parts.epoch,
       model: modelNames,
       optimizer: parts.optimizer ? encodeValue(parts.optimizer.stateDict(), sink('optimizer', true), 'optimizer') : undefined,
@@ -202,10 +204,10 @@ export async function loadCheckpoint(file: string, targets: CheckpointTargets = 
     const cudaSaved = Number(ck.cudaRng) || 0;
     let cudaRestored = 0;
     if (targets.restoreRng ?? true) {
-      binding.rngSetState(tensor('rng/cpu'));
+      setRngState(tensor('rng/cpu'));
       const states = Array.from({ length: cudaSaved }, (_, i) => tensor(`rng/cuda/${i}`));
-      binding.rngSetCudaStates(states);
-      cudaRestored = Math.min(states.length, binding.cudaDeviceCount());
+      setCudaRngStates(states);
+      cudaRestored = Math.min(states.length, deviceCount());
     }
     const extra = ck.extra === null || ck.extra === undefined ? undefined : decodeValue(ck.extra, handOut);
     return { epoch: ck.epoch, extra, collections, torchVersion: String(ck.torchVersion), cudaRngStates: { saved: cudaSaved, restored: cudaRestored } };

@@ -1,5 +1,6 @@
 /** TorchScript archives (`torch.jit.save`) as trainable torchgraft modules whose tensors are the archive's own. */
 import { binding } from '../native';
+import type { NativeScriptModule } from '../binding';
 import { TorchError } from '../errors';
 import { Tensor } from '../tensor';
 import { keep } from '../memory';
@@ -9,9 +10,6 @@ import { inspectTorchZip } from './zip-names';
 import { torchScriptProblem } from './torchscript-check';
 import { atomicWrite } from './atomic';
 import { checkDevice } from '../device';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type NativeScriptModule = any;
 
 /** A method's signature, TorchScript source and graph, for inspection. */
 export interface ScriptMethodInfo {
@@ -61,17 +59,17 @@ export class ScriptModule extends Module {
       get: () => native.training,
       set: (on: boolean) => native.setTraining(on),
     });
-    for (const [name, fresh, key] of native.namedParameters() as [string, Tensor, string][]) {
+    for (const [name, fresh, key] of native.namedParameters()) {
       const t = this.#shared(seen, key, fresh);
       if (name in this || !isFloatingDType(t.dtype)) this._parameters.set(name, keep(t));
       else this.registerParameter(name, t, { requiresGrad: t.requiresGrad });
     }
-    for (const [name, fresh, key] of native.namedBuffers() as [string, Tensor, string][]) {
+    for (const [name, fresh, key] of native.namedBuffers()) {
       const t = this.#shared(seen, key, fresh);
       if (name in this) this._buffers.set(name, keep(t));
       else this.registerBuffer(name, t);
     }
-    for (const [name, child, key] of native.namedChildren() as [string, NativeScriptModule, string][]) {
+    for (const [name, child, key] of native.namedChildren()) {
       let m = seen.get(key) as ScriptModule | undefined;
       if (!m) seen.set(key, (m = new ScriptModule(child, seen)));
       if (name in this) this._moduleMap.set(name, m);

@@ -1,5 +1,6 @@
 /** The optimizer base class: parameter groups, names, steps and state dicts over one native LibTorch optimizer. */
 import { binding } from '../native';
+import type { NativeOptimizer, NativeOptimizerKind } from '../binding';
 import { TorchError } from '../errors';
 import { enableGrad } from '../autograd';
 import type { Tensor } from '../tensor';
@@ -15,8 +16,8 @@ export type ParamsOrGroups<O> = ParamsInput | ParamGroupInput<O>[];
 export interface OptimizerKind<O> {
   /** The class name used in messages (`Adam`). */
   name: string;
-  /** The native implementation: 'sgd' | 'adagrad' | 'rmsprop' | 'adam' | 'adamw'. */
-  native: string;
+  /** The native implementation. */
+  native: NativeOptimizerKind;
   specs: OptionSpecs<O>;
   entries: StateEntries;
   /** Checks that span options (SGD's Nesterov needs momentum); throws with `where` in the message. */
@@ -32,8 +33,8 @@ export interface OptimizerKind<O> {
 export abstract class Optimizer<O extends object = Record<string, unknown>> {
   /** The options groups inherit when they do not set their own. */
   readonly defaults: Readonly<Partial<O>>;
-  // The native optimizer (the addon's classes are untyped); undefined after dispose().
-  #native: any;
+  // undefined after dispose()
+  #native: NativeOptimizer | undefined;
   #kind: OptimizerKind<O>;
   #groups: ParamGroup<O>[] = [];
   #slots = new Map<string, ParamSlot>();
@@ -150,7 +151,7 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     this.dispose();
   }
 
-  #nativeOrThrow(): any {
+  #nativeOrThrow(): NativeOptimizer {
     if (!this.#native) throw new TorchError(`${this.#kind.name}: used after dispose()`, { code: 'ERR_OPTIMIZER_DISPOSED' });
     return this.#native;
   }

@@ -4,7 +4,7 @@ import { checkIndex, Dataset } from '../../data/dataset';
 import type { Batch } from '../../data/example';
 import { TensorDataset } from '../../data/tensor-dataset';
 import type { DType } from '../../dtype';
-import { binding } from '../../native';
+import { fromTypedArray } from '../../creation';
 import type { Tensor } from '../../tensor';
 import type { DiskHeader } from './disk-file';
 import { TorchError } from '../../errors';
@@ -45,7 +45,7 @@ export class MemoryFeatures extends TensorDataset implements CachedDataset {
 }
 
 // fromBuffer takes a TypedArray of the source dtype's element size; 16-bit floats travel as Int16Array.
-function view(buf: Buffer, dtype: DType): ArrayBufferView {
+function view(buf: Buffer, dtype: DType): NodeJS.TypedArray {
   const b = buf.buffer;
   const o = buf.byteOffset;
   switch (dtype) {
@@ -101,13 +101,13 @@ export class DiskFeatures implements CachedDataset {
       j += run;
     }
     const src = f.dtype === 'bool' ? 'uint8' : f.dtype;
-    return binding.fromBuffer(view(buf, f.dtype), [indices.length, ...f.shape], src, dtype ?? f.dtype);
+    return fromTypedArray(view(buf, f.dtype), [indices.length, ...f.shape], src, dtype ?? f.dtype);
   }
 
   getBatch(indices: number[]): Batch {
     if (this.closed) throw new TorchError('feature cache: the cache was disposed', { code: 'ERR_CACHE_DISPOSED' });
     for (const i of indices) checkIndex(i, this.length, 'FeatureCache (disk)');
-    const idx = binding.fromBuffer(Int32Array.from(indices), [indices.length], 'int32', 'int64');
+    const idx = fromTypedArray(Int32Array.from(indices), [indices.length], 'int32', 'int64');
     try {
       return [this.readField(0, indices, this.headDtype), ...this.others.map((t) => t.indexSelect(0, idx))];
     } finally {
