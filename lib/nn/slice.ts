@@ -29,8 +29,8 @@ export function sliceModule(model: Module, from: string | number = 0, to?: strin
     end = Math.max(0, Math.min(chain.length, to < 0 ? to + chain.length : to));
   } else end = chainIndex(chain, to, fn) + 1;
   if (end <= start) throw new RangeError(`${fn}: empty range (layers ${start} to ${end - 1} of ${chain.map(([n]) => n).join(', ')})`);
-  if (!SequentialClass) throw new Error(`${fn}: tg.nn.Sequential is not loaded`);
-  const out = new SequentialClass();
+  // Set by the time any module exists: lib's index loads sequential.ts with tg.nn.
+  const out = new SequentialClass!();
   for (const [n, m] of chain.slice(start, end)) out.registerModule(n, m);
   return out;
 }
