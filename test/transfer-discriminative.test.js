@@ -83,7 +83,7 @@ test('discriminativeGroups rejects bad rates, overlapping or incomplete groups, 
   assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, lrMult: 10, factor: 2 }), /lrMult or factor, not both/);
   assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, factor: -2 }), /factor must be a positive number/);
   assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, groups: ['hidden*', 'hidden3'] }), /'hidden3.weight' is in layer groups 0 and 1/);
-  assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, groups: ['hidden1', 'outputs'] }), /in no layer group: hidden2.weight, hidden2.bias, hidden3.weight, hidden3.bias/);
+  assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, groups: ['hidden1', 'outputs'] }), /in no layer group \(4\): hidden2.weight, hidden2.bias, hidden3.weight, hidden3.bias/);
   assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, groups: [new tg.nn.Linear(2, 2)] }), /not part of the model/);
   assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, groups: ['act1', 'hidden*', 'outputs'] }), /layer group 0 \(act1\) has no parameters/);
   assert.throws(() => tg.transfer.discriminativeGroups(m, { baseLr: 0.1, groups: [] }), /non-empty array/);

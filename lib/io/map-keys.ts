@@ -5,7 +5,7 @@
 import { TorchError } from '../errors';
 import { Tensor, isTensor } from '../tensor';
 import { Module } from '../nn/module';
-import { RenameRules, compileRename } from '../transfer/rename';
+import { RenameRules, compileRename } from '../nn/rename';
 import { recordOf } from './registry';
 import { StateDictLike, stateDictEntries } from './safetensors';
 

@@ -1,5 +1,6 @@
 /** ModuleList and ModuleDict: containers that register their modules without defining a forward. */
 import { Module, isModule } from './module';
+import type { ChildLayout } from './module';
 import { TorchError } from '../errors';
 
 function describe(v: unknown): string {
@@ -93,6 +94,11 @@ export class ModuleDict extends Module {
   /** [name, module] pairs in insertion order. */
   entries(): [string, Module][] {
     return this.namedChildren();
+  }
+
+  /** @internal Surgery may drop children: the owner picks them by name, so a gap breaks nothing. */
+  _childLayout(): ChildLayout {
+    return 'dict';
   }
 
   /** A ModuleDict is not called itself. */

@@ -9,8 +9,12 @@ import { parameterName, setParameterName } from './parameter';
 import { NamePattern, compilePattern } from './pattern';
 import { LoadReport, LoadStateDictOptions, StateDict, StateDictOptions, loadStateDictInto, stateDictOf } from './state-dict';
 import { SummaryInput, summarize } from './summary';
-import { isFrozenIn, setFrozen } from '../transfer/freeze';
-import { checkLayerGroups, freezeTo, layerGroupsOf, resolveLayerGroups } from '../transfer/layer-groups';
+import { isFrozenIn, setFrozen } from './freeze';
+import { checkLayerGroups, freezeTo, layerGroupsOf, resolveAllLayerGroups } from './layer-groups';
+import { dropModule, insertModule, replaceModule } from './edit';
+import { sliceModule } from './slice';
+import { Collections, collectionsOf } from './collections';
+import type { Sequential } from './sequential';
 import { TorchError } from '../errors';
 import { checkDevice } from '../device';
 
@@ -40,6 +44,9 @@ export interface BufferOptions {
 }
 
 type Kind = 'parameter' | 'buffer' | 'module';
+
+/** How surgery may edit a module's children: 'named' (replace only), 'dict' (drop too), 'chain' (drop and insert). */
+export type ChildLayout = 'named' | 'dict' | 'chain';
 
 /**
  * Surgery methods a child, parameter or buffer may shadow on its own module, as attributes shadow methods in PyTorch
@@ -546,7 +553,7 @@ export class Module {
 
   /** The parameters of each layer group, in order (see `layerGroups`), e.g. to build one optimizer group per layer group. */
   layerGroupParameters(): Tensor[][] {
-    return resolveLayerGroups(this).map((g) => g.params);
+    return resolveAllLayerGroups(this).map((g) => g.params.map(([, p]) => p));
   }
 
   /** Parameters that train (require grad) with their dotted names. */
@@ -628,7 +635,12 @@ export class Module {
     return this.toString();
   }
 
-  // ---- surgery and collections (implemented in lib/transfer, loaded on first use: nn must not import it eagerly) ----
+  // ---- surgery and collections -------------------------------------------------------------------
+
+  /** @internal Which edits surgery may make to the children: forward calls them by name unless a subclass says otherwise. */
+  _childLayout(): ChildLayout {
+    return 'named';
+  }
 
   /**
    * Puts `module` in place of the submodule at a dotted path (`'fc'`, `'layer4.1.bn2'`), keeping its name and
@@ -636,7 +648,7 @@ export class Module {
    * @throws TorchError `ERR_UNKNOWN_MODULE` for an unknown path (naming the children that exist there).
    */
   replace(path: string, module: Module): Module {
-    return transfer().edit.replaceModule(this, path, module);
+    return replaceModule(this, path, module);
   }
 
   /**
@@ -644,7 +656,7 @@ export class Module {
    * Returns the removed module. See `tg.transfer.dropModule`.
    */
   drop(path: string): Module {
-    return transfer().edit.dropModule(this, path);
+    return dropModule(this, path);
   }
 
   /**
@@ -652,7 +664,7 @@ export class Module {
    * at the start of this Sequential). Returns this. See `tg.transfer.insertModule`.
    */
   insert(after: string | null, name: string, module: Module): this {
-    transfer().edit.insertModule(this, after, name, module);
+    insertModule(this, after, name, module);
     return this;
   }
 
@@ -660,23 +672,14 @@ export class Module {
    * A Sequential of this model's layers from `from` to `to`, sharing their modules and weights (a name as `to`
    * is included, a position is not). See `tg.transfer.sliceModule`.
    */
-  slice(from?: string | number, to?: string | number): import('./sequential').Sequential {
-    return transfer().slice.sliceModule(this, from, to);
+  slice(from?: string | number, to?: string | number): Sequential {
+    return sliceModule(this, from, to);
   }
 
   /** Named lists of this model's layers and tensors, for people reusing it (saved as weights-file metadata). */
-  get collections(): import('../transfer/collections').Collections {
-    return transfer().collections.collectionsOf(this);
+  get collections(): Collections {
+    return collectionsOf(this);
   }
-}
-
-// The surgery code imports Sequential, which extends Module: requiring it on first use avoids the import cycle.
-function transfer(): {
-  edit: typeof import('../transfer/edit');
-  slice: typeof import('../transfer/slice');
-  collections: typeof import('../transfer/collections');
-} {
-  return { edit: require('../transfer/edit'), slice: require('../transfer/slice'), collections: require('../transfer/collections') };
 }
 
 let nextHookId = 0;

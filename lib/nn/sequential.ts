@@ -1,5 +1,7 @@
 /** Sequential: children applied in order, named '0', '1', … or by the keys of an object. */
 import { Module, isModule } from './module';
+import { registerSequential } from './slice';
+import type { ChildLayout } from './module';
 import { TorchError } from '../errors';
 
 function describe(v: unknown): string {
@@ -75,8 +77,21 @@ export class Sequential extends Module implements Iterable<Module> {
     return x;
   }
 
+  /** The chain its forward applies, for reuse and slice: its children in order (a child listed twice appears twice). */
+  chainLayers(): [string, Module][] {
+    return [...this._modules].filter((e): e is [string, Module] => e[1] !== null);
+  }
+
+  /** @internal Surgery may drop and insert children: forward applies them in order, not by name. */
+  _childLayout(): ChildLayout {
+    return 'chain';
+  }
+
   /** Iterates over the children in order. */
   *[Symbol.iterator](): Iterator<Module> {
     for (const m of this._modules.values()) if (m) yield m;
   }
 }
+
+// module.ts cannot import Sequential (it extends Module), yet Module.slice() returns one: hand the class over.
+registerSequential(Sequential);

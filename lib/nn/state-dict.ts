@@ -5,7 +5,7 @@ import { noGrad } from '../autograd';
 import type { Module } from './module';
 import { NamePattern, compilePattern } from './pattern';
 import { LoadReport, LoadReportData, ShapeMismatch } from './load-report';
-import { RenameRules, compileRename } from '../transfer/rename';
+import { RenameRules, compileRename } from './rename';
 
 /** Tensors by dotted name, insertion-ordered like PyTorch's `state_dict()`. */
 export type StateDict = Record<string, Tensor>;

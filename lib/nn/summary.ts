@@ -5,7 +5,7 @@ import { zeros } from '../creation';
 import { tidy } from '../memory';
 import { noGrad } from '../autograd';
 import type { Module } from './module';
-import { hasFrozenStatistics } from '../transfer/freeze';
+import { hasFrozenStatistics } from './freeze';
 import { TorchError } from '../errors';
 
 /** What summary() runs forward on: one input shape (batch included), several shapes, or tensors. */

@@ -2,7 +2,7 @@
 import { Conv2d } from '../nn/layers/conv';
 import { noGrad } from '../autograd';
 import { tensor } from '../creation';
-import { describe } from './paths';
+import { describe } from '../nn/paths';
 
 /**
  * A new Conv2d taking `n` input channels, with the pretrained `conv`'s filters adapted so activations keep

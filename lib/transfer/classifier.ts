@@ -1,8 +1,8 @@
 /** resetClassifier: a fresh final Linear with another number of classes. */
 import { Module, isModule } from '../nn/module';
 import { Linear } from '../nn/layers/linear';
-import { replaceModule } from './edit';
-import { describe } from './paths';
+import { replaceModule } from '../nn/edit';
+import { describe } from '../nn/paths';
 import { TorchError } from '../errors';
 
 const CLASSIFIER_NAMES = ['fc', 'classifier', 'outputs', 'head'];

@@ -2,7 +2,7 @@
 import { Module } from '../nn/module';
 import type { Tensor } from '../tensor';
 import { noGrad } from '../autograd';
-import { collectionsOf } from './collections';
+import { collectionsOf } from '../nn/collections';
 
 /**
  * A deep copy of `module`: the same classes and settings, new parameter and buffer tensors with equal values

@@ -2,11 +2,10 @@
 import { Module, isModule } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import type { NamePattern } from '../nn/pattern';
-import { chainIndex, layerChain } from './chain';
+import { chainIndex, layerChain } from '../nn/chain';
 import { copyModule } from './copy';
-import { freezeWhere } from './freezing';
-import { collectionsOf } from './collections';
-import { describe } from './paths';
+import { collectionsOf } from '../nn/collections';
+import { describe } from '../nn/paths';
 import { TorchError } from '../errors';
 
 /** A new head: one module (named 'head'), modules named by their position, or an object of named modules. */
@@ -84,8 +83,8 @@ export function reuse(pretrained: Module, options: ReuseOptions = {}): Sequentia
     }
     model.registerModule(n, layer);
   }
-  if (options.freeze === true) freezeWhere(model);
-  else if (options.freeze !== undefined && options.freeze !== false) freezeWhere(model, options.freeze);
+  if (options.freeze === true) model.freeze();
+  else if (options.freeze !== undefined && options.freeze !== false) model.freeze(options.freeze);
 
   const head = headEntries(options.head, kept.length);
   for (const [n, m] of head) {

@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor';
 import type { Module } from '../nn/module';
 import type { LoadReport, LoadStateDictOptions } from '../nn/state-dict';
 import * as io from '../io';
-import { collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from '../transfer/collections';
+import { collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from '../nn/collections';
 import { ModelCard, EntryRef, checkPart, parseRef, compareVersions, notFound } from './card';
 import { sha256File } from './hash';
 import { withLock } from './lock';

@@ -7,6 +7,7 @@ import { Conv2d } from '../layers/conv';
 import { BatchNorm2d } from '../layers/batchnorm';
 import { ReLU } from '../layers/activation';
 import { MaxPool2d, AdaptiveAvgPool2d } from '../layers/pooling';
+import { Flatten } from '../layers/shape';
 import { Linear } from '../layers/linear';
 import * as init from '../init';
 import type { FactoryOptions } from '../layers/common';
@@ -182,6 +183,17 @@ export class ResNet extends Module {
     let h = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(x))));
     h = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(h))));
     return this.avgpool.call(h).flatten(1);
+  }
+
+  /**
+   * The layers its forward applies, for reuse and slice: the children with a `flatten` (tg.nn.Flatten) after
+   * `avgpool`, where forward flattens, so every prefix computes the ResNet's intermediate features (up to
+   * 'flatten' is `forwardFeatures`, up to 'avgpool' the same unflattened, (N, C, 1, 1)).
+   */
+  chainLayers(): [string, Module][] {
+    const kids = this.namedChildren();
+    kids.splice(kids.findIndex(([n]) => n === 'avgpool') + 1, 0, ['flatten', new Flatten()]);
+    return kids;
   }
 
   /** Class scores (N, numClasses) for images (N, inChannels, H, W). */

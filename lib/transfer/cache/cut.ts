@@ -2,7 +2,7 @@
 import { TorchError } from '../../errors';
 import type { Dataset } from '../../data/dataset';
 import type { Module } from '../../nn/module';
-import { chainIndex, layerChain } from '../chain';
+import { chainIndex, layerChain } from '../../nn/chain';
 
 /** The position of the topmost cached layer: `upTo`, or the top of the longest all-frozen prefix. */
 export function resolveCut(chain: [string, Module][], upTo: string | number | undefined): number {

@@ -10,7 +10,7 @@ import type { Module } from '../../nn/module';
 import { isTensor, Tensor } from '../../tensor';
 import type { DataSource } from '../../train/source';
 import type { Trainable } from '../../train/types';
-import { sliceModule } from '../slice';
+import { sliceModule } from '../../nn/slice';
 import { DiskSink, runPrefix, TensorSink } from './build';
 import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
 import { chainOf, randomnessReasons, resolveCut } from './cut';

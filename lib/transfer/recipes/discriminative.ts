@@ -1,7 +1,7 @@
 /** Discriminative learning rates: one optimizer parameter group per layer group, lower layers learning slower. */
 import type { Module } from '../../nn/module';
 import type { Tensor } from '../../tensor';
-import { LayerGroupSpec, resolveLayerGroups } from './layer-groups';
+import { LayerGroupSpec, resolveLayerGroups } from '../../nn/layer-groups';
 
 /** Options of discriminativeGroups. */
 export interface DiscriminativeOptions {

@@ -4,10 +4,9 @@ import { fit, FitOptions } from '../../train/fit';
 import { History } from '../../train/history';
 import type { Callback } from '../../train/callbacks';
 import type { DataSource } from '../../train/source';
-import { freezeWhere, unfreezeWhere } from '../freezing';
 import { discriminativeGroups } from './discriminative';
 import { HeadPattern, headMatcher } from './head';
-import type { LayerGroupSpec } from './layer-groups';
+import type { LayerGroupSpec } from '../../nn/layer-groups';
 import { OptimizerSpec, makeOptimizer, release } from './optimizer';
 
 /** The fit options a recipe passes through to each phase. */
@@ -92,8 +91,8 @@ export async function fineTune(model: Module, data: DataSource, options: FineTun
   ];
 
   if (freezeEpochs > 0) {
-    freezeWhere(model, (n) => !isHead(n));
-    unfreezeWhere(model, isHead);
+    model.freeze((n) => !isHead(n));
+    model.unfreeze(isHead);
     const headParams = model.namedParameters().filter(([n]) => isHead(n));
     const opt = makeOptimizer(optimizer, [{ params: headParams, lr: baseLr }], 1, optimizerOptions, fn);
     try {
@@ -105,7 +104,7 @@ export async function fineTune(model: Module, data: DataSource, options: FineTun
     history.stopped = null;
   }
   if (epochs > 0) {
-    unfreezeWhere(model);
+    model.unfreeze();
     const lrGroups = discriminativeGroups(model, { groups, baseLr: fineTuneLr, lrMult, factor });
     const opt = makeOptimizer(optimizer, lrGroups, 2, optimizerOptions, fn);
     try {

@@ -1,8 +1,5 @@
 /** A model's top-level layers as the chain its forward applies: what reuse and slice cut. */
-import { Module } from '../nn/module';
-import { Sequential } from '../nn/sequential';
-import { Flatten } from '../nn/layers/shape';
-import { ResNet } from '../nn/models/resnet';
+import type { Module } from './module';
 import { TorchError } from '../errors';
 
 /** A model that says itself which chain of named layers its forward applies (reuse and slice use it). */
@@ -16,25 +13,15 @@ function isChainable(m: Module): m is Module & Chainable {
 
 /**
  * The named layers whose composition, in order, is the model's forward:
- * - a Sequential: its children (a child listed twice appears twice);
- * - a model with a `chainLayers()` method: what it returns;
- * - a ResNet: its children with a `flatten` (tg.nn.Flatten) inserted after `avgpool`, where its forward flattens,
- *   so that every prefix of the chain computes exactly the ResNet's intermediate features (conv1, bn1, relu,
- *   maxpool, layer1..layer4, avgpool, flatten, fc: up to 'flatten' is `forwardFeatures`, up to 'avgpool' the
- *   same unflattened, (N, C, 1, 1));
+ * - a model with a `chainLayers()` method: what it returns (a Sequential: its children, a child listed twice
+ *   appearing twice; a ResNet: its children with a `flatten` after `avgpool`, where its forward flattens);
  * - any other Module: its children in registration order. This assumes its forward applies them one after
  *   the other; a model whose forward does more (skips, reshapes) should define `chainLayers()`.
  * @throws TypeError for a module without children (a single layer has nothing to cut).
  */
 export function layerChain(model: Module, fn = 'layerChain'): [string, Module][] {
-  if (model instanceof Sequential) return [...model._modules].filter((e): e is [string, Module] => e[1] !== null);
-  if (isChainable(model)) return model.chainLayers();
-  const kids = model.namedChildren();
+  const kids = isChainable(model) ? model.chainLayers() : model.namedChildren();
   if (kids.length === 0) throw new TypeError(`${fn}: ${model.constructor.name} has no child layers to cut`);
-  if (model instanceof ResNet) {
-    const i = kids.findIndex(([n]) => n === 'avgpool');
-    kids.splice(i + 1, 0, ['flatten', new Flatten()]);
-  }
   return kids;
 }
 

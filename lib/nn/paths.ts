@@ -1,5 +1,5 @@
 /** Dotted paths to submodules: finding a child's parent and name, with errors that say what exists there. */
-import type { Module } from '../nn/module';
+import type { Module } from './module';
 import { TorchError } from '../errors';
 
 /** Where a submodule sits: its parent module and its name in that parent. */

@@ -1,13 +1,12 @@
 /** Model surgery in place: replace, drop and insert submodules by dotted path (what Module.replace/drop/insert call). */
-import { Module, isModule } from '../nn/module';
-import { Sequential } from '../nn/sequential';
-import { ModuleDict } from '../nn/module-list';
+import type { Module } from './module';
 import { childSlot, checkPath, describe } from './paths';
 import { TorchError } from '../errors';
 
 function checkModule(m: unknown, fn: string): Module {
-  if (!isModule(m)) throw new TypeError(`${fn}: expected a tg.nn.Module, got ${describe(m)}`);
-  return m;
+  // Duck-typed: Module's own file calls this one, so it cannot be imported here for instanceof.
+  if (typeof (m as Partial<Module> | null)?._childLayout !== 'function') throw new TypeError(`${fn}: expected a tg.nn.Module, got ${describe(m)}`);
+  return m as Module;
 }
 
 /**
@@ -34,7 +33,7 @@ export function replaceModule(root: Module, path: string, module: Module): Modul
 export function dropModule(root: Module, path: string): Module {
   const fn = `drop('${String(path)}')`;
   const { parent, name, module } = childSlot(root, path, fn);
-  if (!(parent instanceof Sequential) && !(parent instanceof ModuleDict)) {
+  if (parent._childLayout() === 'named') {
     throw new TorchError(
       `${fn}: '${name}' belongs to a ${parent.constructor.name}, whose forward calls it by name; ` +
         `use replace('${path}', new tg.nn.Identity()) instead (drop works inside a Sequential or ModuleDict)`,
@@ -67,7 +66,7 @@ export function insertModule(root: Module, after: string | null, name: string, m
     parent = slot.parent;
     anchor = slot.name;
   }
-  if (!(parent instanceof Sequential)) {
+  if (parent._childLayout() !== 'chain') {
     throw new TorchError(
       `${fn}: the parent is a ${parent.constructor.name}, whose forward would never call the inserted module; ` +
         'insert works inside a Sequential (or replace the layer with a Sequential of it and the new one)',

@@ -2,7 +2,7 @@
  * Collections: named lists of the layers and tensors of a model that people reusing it will want (the
  * textbook's `tf.add_to_collection`), kept with the model and saved as string metadata beside its weights.
  */
-import type { Module } from '../nn/module';
+import type { Module } from './module';
 import type { Tensor } from '../tensor';
 import { resolveEntry, describe } from './paths';
 import { TorchError } from '../errors';

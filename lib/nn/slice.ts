@@ -1,7 +1,15 @@
 /** slice: a Sequential view of a run of a model's layers, sharing their modules and weights. */
-import type { Module } from '../nn/module';
-import { Sequential } from '../nn/sequential';
+import type { Module } from './module';
+import type { Sequential } from './sequential';
 import { chainIndex, layerChain } from './chain';
+
+// Sequential extends Module, whose slice() calls this file: sequential.ts hands its class over instead of being imported.
+let SequentialClass: (new () => Sequential) | undefined;
+
+/** @internal Called once by sequential.ts with the class sliceModule builds. */
+export function registerSequential(cls: new () => Sequential): void {
+  SequentialClass = cls;
+}
 
 /**
  * A new Sequential holding the same layer objects as `model` from `from` to `to` (see layerChain for what the
@@ -21,7 +29,8 @@ export function sliceModule(model: Module, from: string | number = 0, to?: strin
     end = Math.max(0, Math.min(chain.length, to < 0 ? to + chain.length : to));
   } else end = chainIndex(chain, to, fn) + 1;
   if (end <= start) throw new RangeError(`${fn}: empty range (layers ${start} to ${end - 1} of ${chain.map(([n]) => n).join(', ')})`);
-  const out = new Sequential();
+  // Set by the time any module exists: lib's index loads sequential.ts with tg.nn.
+  const out = new SequentialClass!();
   for (const [n, m] of chain.slice(start, end)) out.registerModule(n, m);
   return out;
 }

@@ -1,7 +1,7 @@
 /** Freezing: which parameters train, and BatchNorm layers whose running statistics stay put when frozen. */
 import type { Tensor } from '../tensor';
-import type { Module } from '../nn/module';
-import { NamePattern, compilePattern } from '../nn/pattern';
+import type { Module } from './module';
+import { NamePattern, compilePattern } from './pattern';
 import { TorchError } from '../errors';
 
 /** A module holding running statistics that can be frozen (BatchNorm). */
