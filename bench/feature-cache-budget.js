@@ -16,7 +16,8 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const args = process.argv.slice(2);
-const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const { option } = require('./helpers/feature-cache');
+const opt = (name, def) => option(args, name, def);
 const BUDGET_MB = Number(opt('--budget-mb', 512));
 const TIMES = Number(opt('--times', 4));
 const F = Number(opt('--features', 2048));

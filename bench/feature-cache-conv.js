@@ -8,9 +8,10 @@
 const os = require('node:os');
 const tg = require('..');
 const { nn } = tg;
+const { option, fitEpochTimes, floorEpoch, main } = require('./helpers/feature-cache');
 
 const args = process.argv.slice(2);
-const opt = (name, def) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) || def : def);
+const opt = (name, def) => option(args, name, def);
 const N = opt('--samples', 2000);
 const EPOCHS = opt('--epochs', 2);
 const BATCH = opt('--batch', 128);
@@ -22,36 +23,10 @@ function model() {
   return tg.transfer.reuse(resnet, { upTo: 'flatten', freeze: true, head: { fc: new nn.Linear(512, 10) } });
 }
 
-async function fitEpochs(net, ds, cache) {
-  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.01, momentum: 0.9 });
-  const h = await tg.fit(net, ds, { epochs: EPOCHS, batchSize: BATCH, seed: SEED, optimizer, loss: 'crossEntropy', cache, verbose: 0 });
-  return h.epochs.map((e) => e.time);
-}
+const run = { epochs: EPOCHS, batch: BATCH, seed: SEED };
+const fitEpochs = (net, ds, cache) => fitEpochTimes(tg, net, ds, { ...run, cache });
 
-// The floor: the head alone on features already in memory, the same shuffled batches, a bare loop.
-function floorEpoch(head, feats, labels) {
-  const optimizer = new tg.optim.SGD(head.parameters(), { lr: 0.01, momentum: 0.9 });
-  let best = Infinity;
-  for (let e = 0; e < EPOCHS; e++) {
-    const order = new tg.data.Generator(SEED, e).permutation(N);
-    const t0 = performance.now();
-    for (let s = 0; s < N; s += BATCH) {
-      tg.tidy(() => {
-        const idx = tg.tensor(Int32Array.from(order.slice(s, s + BATCH)), { dtype: 'int64' });
-        const x = feats.indexSelect(0, idx);
-        const y = labels.indexSelect(0, idx);
-        optimizer.zeroGrad();
-        const loss = tg.nn.functional.crossEntropy(head.forward(x), y);
-        loss.backward();
-        optimizer.step();
-      });
-    }
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
-
-(async () => {
+main(async () => {
   const probe = model();
   const frozen = probe.parameters().filter((p) => !p.requiresGrad).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const trainable = probe.trainableParameters().reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
@@ -69,7 +44,7 @@ function floorEpoch(head, feats, labels) {
   const cachedTimes = await fitEpochs(net, ds, mem);
 
   const [feats, labels] = mem.examples.tensors;
-  const floor = floorEpoch(mem.head(model()), feats, labels);
+  const floor = floorEpoch(tg, mem.head(model()), feats, labels, run);
   mem.dispose();
 
   const uncached = Math.min(...uncachedTimes);
@@ -83,7 +58,4 @@ function floorEpoch(head, feats, labels) {
   console.log(`uncached / cached         ${(uncached / cached).toFixed(1)}x`);
   console.log(`cached / floor            ${(cached / floor).toFixed(2)}x   target <= 1.2x`);
   console.log(`uncached / floor          ${(uncached / floor).toFixed(1)}x`);
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
 });

@@ -8,10 +8,11 @@ const os = require('node:os');
 const path = require('node:path');
 const tg = require('..');
 const { nn } = tg;
+const { option, fitEpochTimes, floorEpoch, main } = require('./helpers/feature-cache');
 
 const args = process.argv.slice(2);
-const N = args.includes('--full') ? 60000 : Number(args[args.indexOf('--samples') + 1] || 6000) || 6000;
-const EPOCHS = Number(args[args.indexOf('--epochs') + 1] || 2) || 2;
+const N = args.includes('--full') ? 60000 : option(args, '--samples', 6000);
+const EPOCHS = option(args, '--epochs', 2);
 const BATCH = 512;
 const SEED = 3;
 
@@ -27,36 +28,10 @@ function model() {
   return net.freeze(/^hidden/);
 }
 
-async function fitEpochs(net, ds, cache) {
-  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.01, momentum: 0.9 });
-  const h = await tg.fit(net, ds, { epochs: EPOCHS, batchSize: BATCH, seed: SEED, optimizer, loss: 'crossEntropy', cache, verbose: 0 });
-  return Math.min(...h.epochs.map((e) => e.time));
-}
+const run = { epochs: EPOCHS, batch: BATCH, seed: SEED };
+const fitEpochs = async (net, ds, cache) => Math.min(...(await fitEpochTimes(tg, net, ds, { ...run, cache })));
 
-// The floor: the head alone on features already in memory, the same shuffled batches, a bare loop.
-function floorEpoch(head, feats, labels) {
-  const optimizer = new tg.optim.SGD(head.parameters(), { lr: 0.01, momentum: 0.9 });
-  let best = Infinity;
-  for (let e = 0; e < EPOCHS; e++) {
-    const order = new tg.data.Generator(SEED, e).permutation(N);
-    const t0 = performance.now();
-    for (let s = 0; s < N; s += BATCH) {
-      tg.tidy(() => {
-        const idx = tg.tensor(Int32Array.from(order.slice(s, s + BATCH)), { dtype: 'int64' });
-        const x = feats.indexSelect(0, idx);
-        const y = labels.indexSelect(0, idx);
-        optimizer.zeroGrad();
-        const loss = tg.nn.functional.crossEntropy(head.forward(x), y);
-        loss.backward();
-        optimizer.step();
-      });
-    }
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
-
-(async () => {
+main(async () => {
   console.log(`feature cache benchmark: ${N} samples x 784, batch ${BATCH}, 4 frozen Linear(2048) + Linear(2048, 10), best of ${EPOCHS} epochs, ${os.cpus().length} CPUs`);
   tg.manualSeed(0);
   const ds = new tg.data.TensorDataset(tg.randn([N, 784]), tg.randint(0, 10, [N]));
@@ -79,7 +54,7 @@ function floorEpoch(head, feats, labels) {
   fs.rmSync(dir, { recursive: true, force: true });
 
   const [feats, labels] = mem.examples.tensors;
-  const floor = floorEpoch(mem.head(model()), feats, labels);
+  const floor = floorEpoch(tg, mem.head(model()), feats, labels, run);
   mem.dispose();
 
   const f = (s) => `${s.toFixed(3)} s`;
@@ -90,7 +65,4 @@ function floorEpoch(head, feats, labels) {
   console.log(`cached epoch (disk, f16)  ${f(diskCached)}   speed-up over uncached ${(uncached / diskCached).toFixed(1)}x`);
   console.log(`floor (head, bare loop)   ${f(floor)}`);
   console.log(`cached / floor            ${(cached / floor).toFixed(2)}x (memory), ${(diskCached / floor).toFixed(2)}x (disk)   target <= 1.2x`);
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
 });
