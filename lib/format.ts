@@ -148,7 +148,7 @@ export function formatTensor(t: Tensor): string {
     if (ndim !== 1) suffixes.push(`size=(${shape.join(', ')}${ndim === 1 ? ',' : ''})`);
     if (t.dtype !== 'float32') suffixes.push(`dtype=torch.${t.dtype}`);
   } else if (t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'bool') suffixes.push(`dtype=torch.${t.dtype}`);
-  const gradFn: string | undefined = (t as any)._gradFn();
+  const gradFn = (t as unknown as { _gradFn(): string | undefined })._gradFn();
   if (gradFn) suffixes.push(`grad_fn=<${gradFn}>`);
   else if (t.requiresGrad) suffixes.push('requires_grad=True');
 

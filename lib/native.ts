@@ -69,7 +69,7 @@ interface Finder {
 
 function finder(root: string): Finder {
   // scripts/ ships in the package: one discovery for CMake's helpers, binding.gyp, the prebuild script and this loader
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path.join(root, 'scripts', 'find-libtorch.js')) as Finder;
 }
 
@@ -123,7 +123,7 @@ function parseVariant(name: string): { torchVersion: string; cuda: string | null
 export function prebuiltCandidates(root = packageRoot): PrebuiltCandidate[] {
   const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   if (!fs.existsSync(dir)) return [];
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ngb = require('node-gyp-build') as NodeGypBuild;
   const out: PrebuiltCandidate[] = [];
   for (const variant of fs.readdirSync(dir).sort()) {

@@ -39,7 +39,7 @@ function versionFromHeader(includeDirs) {
 
 /** "1.13" from a versioned library name (libtorch_cpu.so.1.13, as Debian's are), or '' (a wheel's and a zip's are not). */
 function versionFromSonames(libDir) {
-  let names = [];
+  let names;
   try {
     names = fs.readdirSync(libDir);
   } catch {

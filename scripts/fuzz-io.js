@@ -127,7 +127,7 @@ async function fuzz(tg, files, { seed = 1, iterations = 1000, dir = os.tmpdir(),
           counts.loaded++;
         } catch (e) {
           if (!(e instanceof tg.TorchError) || !e.code)
-            throw new Error(`fuzz: ${file} seed ${seed} iteration ${i}: not a TorchError with a code: ${e && e.stack}`);
+            throw new Error(`fuzz: ${file} seed ${seed} iteration ${i}: not a TorchError with a code: ${e && e.stack}`, { cause: e });
           counts.rejected++;
           counts.codes[e.code] = (counts.codes[e.code] || 0) + 1;
         }

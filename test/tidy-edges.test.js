@@ -206,7 +206,7 @@ test('a thenable whose then getter throws: the getter is not run, the scope clos
 test('a callback that throws a non-Error, or a Proxy callback: the scope closes', () => {
   const { error } = tidyClosed(() => {
     tg.ones([1]);
-    throw 42; // eslint-disable-line no-throw-literal
+    throw 42;
   });
   assert.strictEqual(error, 42);
   const fn = new Proxy(() => tg.ones([1]), { apply() { throw new Error('apply'); } });

@@ -39,7 +39,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return 1;
   }
   // Loaded here so `torchgraft help` works without the native addon.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runTransferDemo } = require('../demo/transfer-demo') as typeof import('../demo/transfer-demo');
   const started = performance.now();
   await runTransferDemo({ seed, device: values.device ?? 'cpu', quick: values.quick ?? false, outDir: values.out, perDigit, zoo: values.zoo });

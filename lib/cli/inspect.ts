@@ -30,7 +30,10 @@ const count = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let u = 0;
-  while (n >= 1024 && u < units.length - 1) (n /= 1024), u++;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
   return u === 0 ? `${n} B` : `${n.toFixed(1)} ${units[u]}`;
 }
 

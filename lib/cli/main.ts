@@ -19,19 +19,19 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'demo':
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require('./demo').demoCommand(argv.slice(1));
-    case 'zoo': return require('./zoo').zooCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-var-requires
+    case 'zoo': return require('./zoo').zooCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-require-imports
     case 'build': {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { build } = require(path.join(__dirname, '..', '..', 'scripts', 'build-native.js'));
       return build();
     }
     case 'info': {
       // Loaded lazily: `build` must work when the addon does not load yet.
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const tg = require('../index');
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { bindingFile } = require('../native');
       console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount(), binary: bindingFile }, null, 2));
       return 0;
@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
         console.error('usage: torchgraft inspect FILE');
         return 2;
       }
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { inspectFile } = require('./inspect');
       return (inspectFile(rest[0]) as Promise<string>).then(
         (text) => (console.log(text), 0),

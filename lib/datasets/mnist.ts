@@ -26,6 +26,8 @@ function raw(): number[][] {
   if (!rawCache) {
     rawCache = [];
     // the package stores each digit as one flat JSON array of 784-pixel images
+    // The digits are JSON files of the mnist package, loaded only when asked for.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     for (let d = 0; d < 10; d++) rawCache.push(require(`mnist/src/digits/${d}.json`).data as number[]);
   }
   return rawCache;

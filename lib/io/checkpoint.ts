@@ -21,7 +21,7 @@ export interface CheckpointModel {
 /** A tg.optim optimizer or a scheduler: state as a value with tensors and numbers, and back. */
 export interface CheckpointStateful {
   stateDict(): unknown;
-  loadStateDict(stateDict: any): void;
+  loadStateDict(stateDict: unknown): void;
 }
 
 /** A tg.data.DataLoader: its shuffling seed and the epoch its next iteration will be. */
@@ -162,6 +162,7 @@ export async function loadCheckpoint(file: string, targets: CheckpointTargets = 
   try {
     const text = loaded.metadata[KEY];
     if (text === undefined) throw fail(file, `a safetensors file, but not a torchgraft checkpoint (no '${KEY}' metadata)`);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON, checked field by field below
     let ck: any;
     try {
       ck = JSON.parse(text);

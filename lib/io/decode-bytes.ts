@@ -76,7 +76,10 @@ function fortranToC(src: Uint8Array, shape: number[], size: number): Uint8Array 
   const count = src.length / size;
   if (n < 2 || count === 0) return src;
   const fStride = new Array<number>(n);
-  for (let k = 0, s = 1; k < n; k++) (fStride[k] = s), (s *= shape[k]);
+  for (let k = 0, s = 1; k < n; k++) {
+    fStride[k] = s;
+    s *= shape[k];
+  }
   const idx = new Array<number>(n).fill(0);
   let from = 0;
   for (let to = 0; to < count; to++) {

@@ -161,8 +161,12 @@ export function npyToTensor(buf: Uint8Array, source: string): Tensor {
   // Fortran order: element (i0, i1, ...) sits at i0 + n0 * (i1 + n1 * ...), i.e. strides 1, n0, n0*n1, ...
   const strides = new Array<number>(h.shape.length);
   let s = 1;
-  if (h.fortranOrder) for (let k = 0; k < h.shape.length; k++) (strides[k] = s), (s *= h.shape[k]);
-  else for (let k = h.shape.length - 1; k >= 0; k--) (strides[k] = s), (s *= h.shape[k]);
+  const order = h.shape.map((_, k) => k);
+  if (!h.fortranOrder) order.reverse();
+  for (const k of order) {
+    strides[k] = s;
+    s *= h.shape[k];
+  }
   try {
     return binding.tensorFromBytes(new Uint8Array(data.buffer, data.byteOffset, data.length), h.dtype, h.shape, strides, 0) as Tensor;
   } catch (e) {

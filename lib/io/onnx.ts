@@ -215,7 +215,10 @@ function tensorBytes(file: string, t: RawTensor): { dtype: RawDType; shape: numb
     const chunks = dtype === 'float32' ? t.floats : t.doubles;
     typed(chunks.reduce((s, c) => s + c.length, 0) / size, dtype === 'float32' ? 'float_data' : 'double_data');
     let at = 0;
-    for (const c of chunks) (out.set(c, at), (at += c.length));
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
   } else if (dtype === 'int64') {
     typed(t.int64s.length, 'int64_data');
     t.int64s.forEach((v, i) => view.setBigInt64(i * 8, BigInt.asIntN(64, v), true));

@@ -31,7 +31,7 @@ export function pickleProblem(b: Buffer): string | undefined {
   while (p < b.length) {
     const op = b[p];
     const at = p++;
-    let arg = 0;
+    let arg: number;
     if (NO_ARG.has(op)) {
       if (op === MEMOIZE) memo++;
       if (op === 0x2e) return undefined; // STOP

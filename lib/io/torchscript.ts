@@ -96,11 +96,13 @@ export class ScriptModule extends Module {
   }
 
   /** Runs the module's scripted `forward` (under the current grad mode); arguments are converted by its signature. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as Module.forward: the scripted signature decides
   forward(...args: unknown[]): any {
     return this.#native.forward(...args);
   }
 
   /** Runs another scripted method by name (`module.runMethod('encode', x)`). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the scripted method's signature decides
   runMethod(name: string, ...args: unknown[]): any {
     return this.#native.runMethod(name, ...args);
   }

@@ -129,7 +129,7 @@ function parseJSON(s: string): unknown {
   try {
     return JSON.parse(s);
   } catch (e) {
-    throw new TypeError(`collections: the metadata is not valid JSON (${(e as Error).message})`);
+    throw new TypeError(`collections: the metadata is not valid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 

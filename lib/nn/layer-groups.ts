@@ -40,7 +40,7 @@ export function checkLayerGroups(groups: unknown): NamePattern[] | undefined {
     try {
       compilePattern(g as NamePattern);
     } catch (e) {
-      throw new TypeError(`layerGroups[${i}]: ${(e as Error).message}`);
+      throw new TypeError(`layerGroups[${i}]: ${(e as Error).message}`, { cause: e });
     }
   });
   return groups.slice() as NamePattern[];
@@ -75,7 +75,7 @@ function specPattern(model: Module, spec: unknown, g: number, pathOf: Map<Module
       try {
         compilePattern(item as NamePattern);
       } catch (e) {
-        throw new TypeError(`${where}: layer group ${g}: ${(e as Error).message}`);
+        throw new TypeError(`${where}: layer group ${g}: ${(e as Error).message}`, { cause: e });
       }
       if (Array.isArray(item)) parts.push(...item);
       else parts.push(item);

@@ -114,7 +114,8 @@ export class Module {
 
   /** The computation; subclasses override it. Call `call()` (or this) with the inputs. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  forward(..._args: any[]): any {
+  forward(...args: any[]): any {
+    void args;
     throw new TorchError(`${this.constructor.name}: forward() is not implemented (override it in your subclass)`, { code: 'ERR_NO_FORWARD' });
   }
 
@@ -323,8 +324,8 @@ export class Module {
   get(path: string): Module {
     if (typeof path !== 'string') throw new TypeError(`get(): expected a dotted path string, got ${typeName(path)}`);
     if (path === '') return this;
-    let m: Module = this;
     const parts = path.split('.');
+    let m: Module = this as Module;
     for (let i = 0; i < parts.length; i++) {
       const next = m._modules.get(parts[i]);
       if (!next) {

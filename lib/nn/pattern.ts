@@ -33,7 +33,7 @@ function globToRegExp(glob: string): RegExp {
     return new RegExp(`^(?:${re})(?:\\..*)?$`);
   } catch (e) {
     // A class the RegExp engine refuses ('[z-a]'): the glob's fault, said in the glob's terms.
-    throw new TypeError(`name pattern: invalid glob '${glob}': ${(e as Error).message}`);
+    throw new TypeError(`name pattern: invalid glob '${glob}': ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -62,7 +62,7 @@ async function runTarget(name, { pool, seed = 1, start = 0, mutants = 1000, dead
       try {
         m = mutantOf(target, seed, i);
       } catch (e) {
-        throw new Error(`fuzz: the ${name} mutator failed on --seed ${seed} --replay ${i}: ${e.stack}`);
+        throw new Error(`fuzz: the ${name} mutator failed on --seed ${seed} --replay ${i}: ${e.stack}`, { cause: e });
       }
       const dir = path.join(scratch, `${name}-${lane}`);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,7 @@ function stateDictToPy(module, prefix, into = {}) {
 /** Fills every floating parameter and buffer with random values (variances positive) so golden tests are not trivial. */
 function randomize(module) {
   tg.noGrad(() => {
-    for (const [n, p] of module.namedParameters()) p.uniform_(-1, 1);
+    for (const [, p] of module.namedParameters()) p.uniform_(-1, 1);
     for (const [n, b] of module.namedBuffers()) {
       if (b.dtype === 'int64') continue;
       if (n.endsWith('running_var')) b.uniform_(0.5, 1.5);

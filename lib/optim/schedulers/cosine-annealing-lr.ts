@@ -1,5 +1,5 @@
 /** CosineAnnealingLR: each group's lr follows a cosine from its initial lr down to etaMin (torch.optim.lr_scheduler.CosineAnnealingLR). */
-import type { Optimizer } from '../optimizer';
+import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, LRScheduler } from './lr-scheduler';
 
 /** CosineAnnealingLR's settings. */
@@ -23,7 +23,7 @@ export class CosineAnnealingLR extends LRScheduler {
   tMax: number;
   etaMin: number;
 
-  constructor(optimizer: Optimizer<any>, options: CosineAnnealingLROptions) {
+  constructor(optimizer: AnyOptimizer, options: CosineAnnealingLROptions) {
     super(optimizer, options?.lastEpoch ?? -1, 'CosineAnnealingLR');
     this.tMax = checkNumber(options.tMax, 'CosineAnnealingLR: tMax', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
     this.etaMin = checkNumber(options.etaMin ?? 0, 'CosineAnnealingLR: etaMin', (v) => Number.isFinite(v) && v >= 0, 'a number >= 0');

@@ -1,5 +1,5 @@
 /** ExponentialLR: multiplies each group's lr by gamma every epoch (torch.optim.lr_scheduler.ExponentialLR). */
-import type { Optimizer } from '../optimizer';
+import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, LRScheduler } from './lr-scheduler';
 
 /** ExponentialLR's settings. */
@@ -14,7 +14,7 @@ export interface ExponentialLROptions {
 export class ExponentialLR extends LRScheduler {
   gamma: number;
 
-  constructor(optimizer: Optimizer<any>, options: ExponentialLROptions) {
+  constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
     super(optimizer, options?.lastEpoch ?? -1, 'ExponentialLR');
     this.gamma = checkNumber(options.gamma, 'ExponentialLR: gamma', Number.isFinite, 'a finite number');
     this.initialStep();

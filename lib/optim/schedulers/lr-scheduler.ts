@@ -1,11 +1,15 @@
 /** The base of epoch-driven LR schedules: PyTorch's _LRScheduler, computing each group's lr on every step(). */
 import { Optimizer } from '../optimizer';
 
+/** Any optimizer: schedulers drive the options every optimizer has (lr; momentum or betas for one-cycle). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOptimizer = Optimizer<any>;
+
 /** A scheduler's saved progress: plain numbers, JSON-safe. */
 export type SchedulerStateDict = Record<string, unknown>;
 
 /** Checks that `optimizer` is a tg.optim optimizer. */
-export function checkOptimizer(optimizer: unknown, where: string): asserts optimizer is Optimizer<any> {
+export function checkOptimizer(optimizer: unknown, where: string): asserts optimizer is AnyOptimizer {
   if (!(optimizer instanceof Optimizer)) throw new TypeError(`${where}: expected a tg.optim optimizer`);
 }
 
@@ -21,7 +25,7 @@ export function checkNumber(value: unknown, label: string, test: (v: number) => 
  */
 export abstract class LRScheduler {
   /** The optimizer whose groups' learning rates this schedules. */
-  readonly optimizer: Optimizer<any>;
+  readonly optimizer: AnyOptimizer;
   /** Each group's starting lr (its `initialLr`). */
   baseLrs: number[];
   /** Index of the last epoch (or batch) stepped; -1 before the first. */
@@ -30,7 +34,7 @@ export abstract class LRScheduler {
   protected stepCount = 0;
   #lastLr: number[] = [];
 
-  protected constructor(optimizer: Optimizer<any>, lastEpoch: number, where: string) {
+  protected constructor(optimizer: AnyOptimizer, lastEpoch: number, where: string) {
     checkOptimizer(optimizer, where);
     this.optimizer = optimizer;
     const groups = optimizer.paramGroups;
@@ -78,7 +82,7 @@ export abstract class LRScheduler {
   /** Restores what stateDict() returned. */
   loadStateDict(sd: SchedulerStateDict): void {
     if (sd === null || typeof sd !== 'object') throw new TypeError('loadStateDict: expected an object from stateDict()');
-    const { baseLrs, lastEpoch, stepCount, lastLr, ...settings } = sd as Record<string, any>;
+    const { baseLrs, lastEpoch, stepCount, lastLr, ...settings } = sd as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field below
     if (baseLrs !== undefined) this.baseLrs = [...baseLrs];
     if (lastEpoch !== undefined) this.lastEpoch = lastEpoch;
     if (stepCount !== undefined) this.stepCount = stepCount;

@@ -1,5 +1,5 @@
 /** OneCycleLR: the 1cycle policy, stepped every batch (torch.optim.lr_scheduler.OneCycleLR). */
-import type { Optimizer } from '../optimizer';
+import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, checkOptimizer, LRScheduler } from './lr-scheduler';
 
 /** OneCycleLR's settings; `maxLr`, `baseMomentum` and `maxMomentum` take one value per group or one for all. */
@@ -71,7 +71,7 @@ export class OneCycleLR extends LRScheduler {
   maxMomentums: number[];
   baseMomentums: number[];
 
-  constructor(optimizer: Optimizer<any>, options: OneCycleLROptions) {
+  constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
     checkOptimizer(optimizer, 'OneCycleLR');
     const o = options ?? ({} as OneCycleLROptions);
     const lastEpoch = o.lastEpoch ?? -1;

@@ -1,6 +1,6 @@
 /** ReduceLROnPlateau: lowers each group's lr when a metric stops improving (torch.optim.lr_scheduler.ReduceLROnPlateau). */
 import { isTensor, Tensor } from '../../tensor';
-import type { Optimizer } from '../optimizer';
+import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, checkOptimizer, SchedulerStateDict } from './lr-scheduler';
 
 /** ReduceLROnPlateau's settings. */
@@ -25,7 +25,7 @@ export interface ReduceLROnPlateauOptions {
 
 /** Multiplies every group's lr by `factor` once the metric has not improved for more than `patience` epochs. */
 export class ReduceLROnPlateau {
-  readonly optimizer: Optimizer<any>;
+  readonly optimizer: AnyOptimizer;
   readonly mode: 'min' | 'max';
   readonly factor: number;
   readonly patience: number;
@@ -42,7 +42,7 @@ export class ReduceLROnPlateau {
   lastEpoch = 0;
   #lastLr: number[] = [];
 
-  constructor(optimizer: Optimizer<any>, options: ReduceLROnPlateauOptions = {}) {
+  constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
     checkOptimizer(optimizer, 'ReduceLROnPlateau');
     this.optimizer = optimizer;
     const n = optimizer.paramGroups.length;
@@ -113,7 +113,7 @@ export class ReduceLROnPlateau {
   /** Restores what stateDict() returned. */
   loadStateDict(sd: SchedulerStateDict): void {
     if (sd === null || typeof sd !== 'object') throw new TypeError('loadStateDict: expected an object from stateDict()');
-    const s = sd as Record<string, any>;
+    const s = sd as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field below
     if (s.best !== undefined) this.best = s.best;
     if (s.numBadEpochs !== undefined) this.numBadEpochs = s.numBadEpochs;
     if (s.cooldownCounter !== undefined) this.cooldownCounter = s.cooldownCounter;

@@ -1,5 +1,5 @@
 /** StepLR: multiplies each group's lr by gamma every stepSize epochs (torch.optim.lr_scheduler.StepLR). */
-import type { Optimizer } from '../optimizer';
+import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, LRScheduler } from './lr-scheduler';
 
 /** StepLR's settings. */
@@ -17,7 +17,7 @@ export class StepLR extends LRScheduler {
   stepSize: number;
   gamma: number;
 
-  constructor(optimizer: Optimizer<any>, options: StepLROptions) {
+  constructor(optimizer: AnyOptimizer, options: StepLROptions) {
     super(optimizer, options?.lastEpoch ?? -1, 'StepLR');
     this.stepSize = checkNumber(options.stepSize, 'StepLR: stepSize', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
     this.gamma = checkNumber(options.gamma ?? 0.1, 'StepLR: gamma', Number.isFinite, 'a finite number');
