@@ -218,7 +218,13 @@ function gypFlags(lt) {
   };
 }
 
-module.exports = { findAll, find, fromFolder, fromLibTorchEnv, isLibTorchFolder, pythonCandidates, variantName, gypFlags, NOT_FOUND };
+/** What CMakeLists.txt needs: how the LibTorch was found, and the folders for CMAKE_PREFIX_PATH (TorchConfig.cmake). */
+function cmakeLines(lt) {
+  const prefixes = [lt.root, ...lt.cmakeDirs].filter((d) => d && exists(d));
+  return [`${lt.how}`, prefixes.join(';')];
+}
+
+module.exports = { findAll, find, fromFolder, fromLibTorchEnv, isLibTorchFolder, pythonCandidates, variantName, gypFlags, cmakeLines, NOT_FOUND };
 
 if (require.main === module) {
   const flag = (process.argv[2] || '--json').replace(/^--/, '');
@@ -230,10 +236,11 @@ if (require.main === module) {
     process.exit(1);
   }
   if (flag === 'json') console.log(JSON.stringify(findAll(), null, 2));
+  else if (flag === 'cmake') console.log(cmakeLines(lt).join('\n'));
   else {
     const flags = gypFlags(lt);
     if (!(flag in flags)) {
-      console.error(`usage: find-libtorch.js [--json | --${Object.keys(flags).join(' | --')}]`);
+      console.error(`usage: find-libtorch.js [--json | --cmake | --${Object.keys(flags).join(' | --')}]`);
       process.exit(2);
     }
     console.log(flags[flag].join(' '));

@@ -159,14 +159,15 @@ test('the build (cmake-js configure of CMakeLists.txt, as npx torchgraft build r
   const r = spawnSync(process.execPath, cmakeJsArgs('configure', { out }), { cwd: root, env, encoding: 'utf8', timeout: 280000 });
   assert.strictEqual(r.status, 0, `cmake-js configure failed:\n${r.stdout}\n${r.stderr}`);
   const built = JSON.parse(fs.readFileSync(path.join(out, 'torchgraft-build.json'), 'utf8'));
-  assert.strictEqual(built.libtorch, `Python PyTorch (python3): ${path.join(w.torch, 'share', 'cmake')}`);
-  assert.strictEqual(built.variant, 'torch-2.6-cpu');
-  assert.strictEqual(built.torchVersion, '2.6.0');
-  assert.ok(built.rpath.split(';').includes(path.join(w.torch, 'lib')), `rpath ${built.rpath}`);
-  // and the finder, asked in the same environment, names the same one
+  // CMake is told by the finder (scripts/find-libtorch.js --cmake): the build names the LibTorch the finder names
   const [first] = findIn({ PATH: env.PATH });
   assert.strictEqual(first.source, 'python');
+  assert.strictEqual(built.libtorch, first.how);
+  assert.strictEqual(built.libtorch, `Python PyTorch (python3): ${w.torch}`);
+  assert.strictEqual(built.variant, 'torch-2.6-cpu');
   assert.strictEqual(first.variant, built.variant);
+  assert.strictEqual(built.torchVersion, '2.6.0');
+  assert.ok(built.rpath.split(';').includes(path.join(w.torch, 'lib')), `rpath ${built.rpath}`);
 });
 
 test('the build takes the pip PyTorch of TORCHGRAFT_PYTHON, as the finder does', { skip: noSystem || (!basePython && 'no Python with venv') || (!hasCmake && 'cmake not installed'), timeout: 300000 }, () => {
@@ -175,9 +176,9 @@ test('the build takes the pip PyTorch of TORCHGRAFT_PYTHON, as the finder does',
   const r = spawnSync(process.execPath, cmakeJsArgs('configure', { out }), { cwd: root, env: cleanEnv({ TORCHGRAFT_PYTHON: w.python }), encoding: 'utf8', timeout: 280000 });
   assert.strictEqual(r.status, 0, `cmake-js configure failed:\n${r.stdout}\n${r.stderr}`);
   const built = JSON.parse(fs.readFileSync(path.join(out, 'torchgraft-build.json'), 'utf8'));
-  assert.strictEqual(built.libtorch, `Python PyTorch (${w.python}): ${path.join(w.torch, 'share', 'cmake')}`);
-  assert.strictEqual(built.variant, 'torch-2.7-cpu');
   const [first] = findIn({ TORCHGRAFT_PYTHON: w.python });
+  assert.strictEqual(built.libtorch, first.how);
+  assert.strictEqual(built.variant, 'torch-2.7-cpu');
   assert.strictEqual(first.variant, built.variant);
   assert.strictEqual(first.libDir, path.join(w.torch, 'lib'));
 });
