@@ -8,56 +8,48 @@
 /** The untyped assignments the importer handles itself. */
 const SPECIAL = new Set(['__parameters__', '__buffers__', '__forward_hooks__', '__forward_pre_hooks__']);
 
-/** The first `=` of a statement that is an assignment (outside brackets and strings, not `==`, `<=`, `>=`, `!=`). */
-function assignmentAt(stmt: string): number {
+/**
+ * Scans `s` outside string literals: `visit(i, depth)` sees each character that is neither in a string nor a bracket,
+ * with the bracket depth there, until it returns true. Returns that index, or -1.
+ */
+function scanCode(s: string, visit: (i: number, depth: number) => boolean): number {
   let depth = 0;
   let quote = '';
-  for (let i = 0; i < stmt.length; i++) {
-    const c = stmt[i];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
     if (quote) {
       if (c === '\\') i++;
       else if (c === quote) quote = '';
     } else if (c === '"' || c === "'") quote = c;
     else if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) depth--;
-    else if (c === '#') return -1;
-    else if (c === '=' && depth === 0 && stmt[i + 1] !== '=' && !'=<>!'.includes(stmt[i - 1] ?? '')) return i;
+    else if (visit(i, depth)) return i;
   }
   return -1;
 }
 
+/** The first `=` of a statement that is an assignment (outside brackets and strings, not `==`, `<=`, `>=`, `!=`). */
+function assignmentAt(stmt: string): number {
+  const isAssign = (i: number) => stmt[i] === '=' && stmt[i + 1] !== '=' && !'=<>!'.includes(stmt[i - 1] ?? '');
+  // A comment ends the statement at any depth.
+  const at = scanCode(stmt, (i, depth) => stmt[i] === '#' || (depth === 0 && isAssign(i)));
+  return at >= 0 && stmt[at] === '#' ? -1 : at;
+}
+
 /** A statement line split at `sep` outside brackets and strings. */
 function topLevelParts(line: string, sep: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quote = '';
-  let from = 0;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
-    else if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c)) depth--;
-    else if (c === sep && depth === 0) {
-      parts.push(line.slice(from, i).trim());
-      from = i + 1;
-    }
-  }
-  parts.push(line.slice(from).trim());
+  const cuts: number[] = [];
+  scanCode(line, (i, depth) => {
+    if (depth === 0 && line[i] === sep) cuts.push(i);
+    return false;
+  });
+  const parts = [...cuts, line.length].map((end, k) => line.slice(k ? cuts[k - 1] + 1 : 0, end).trim());
   return parts.filter((p) => p !== '');
 }
 
 /** Whether an assignment's target has a type annotation (`name : T = v`): a `:` outside brackets before the `=`. */
 function hasAnnotation(lhs: string): boolean {
-  let depth = 0;
-  for (const c of lhs) {
-    if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c)) depth--;
-    else if (c === ':' && depth === 0) return true;
-  }
-  return false;
+  return scanCode(lhs, (i, depth) => depth === 0 && lhs[i] === ':') >= 0;
 }
 
 /**
