@@ -9,6 +9,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const { spawnSync } = require('node:child_process');
+const { userEnv } = require('./helpers/user-env');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -18,15 +19,6 @@ const { find } = require('../scripts/find-libtorch.js');
 const tuple = `${process.platform}-${process.arch}`;
 const variant = find().variant;
 
-/** The environment of a user's shell: no npm_* settings inherited from `npm test`, no LD_LIBRARY_PATH. */
-function userEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^npm_/i.test(k) || k === 'LD_LIBRARY_PATH' || k === 'LD_PRELOAD' || k.startsWith('TORCHGRAFT_')) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: userEnv(), maxBuffer: 64 << 20, ...opts });

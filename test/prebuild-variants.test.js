@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { userEnv } = require('./helpers/user-env');
 const tg = require('..');
 
 const root = path.resolve(__dirname, '..');
@@ -19,12 +20,6 @@ const VARIANTS = ['torch-1.13-cpu', 'torch-2.6-cpu'];
 const here = `torch-${tg.buildInfo().torchVersion.split('.').slice(0, 2).join('.')}-cpu`;
 const other = VARIANTS.find((v) => v !== here);
 
-/** The environment of a user's shell: nothing from the test runner that steers the loader. */
-function userEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && !k.startsWith('TORCHGRAFT_') && !/^LD_(LIBRARY_PATH|PRELOAD)$/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
 
 const scratch = [];
 test.after(() => scratch.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

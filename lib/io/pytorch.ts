@@ -35,11 +35,22 @@ function fail(file: string, problem: string, code: string): never {
   throw new TorchError(`io: '${file}': ${problem}`, { code });
 }
 
+/**
+ * The folder prefix (`archive/`) of the one `<folder>/data.pkl` of a torch.save or TorchScript archive, or what is
+ * wrong (for the caller's own error).
+ * @param what names the kind of file expected, for the problem when there is no data.pkl.
+ */
+export function dataPklPrefix(zip: ZipArchive, what: string): { prefix: string } | { problem: string } {
+  const pkls = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
+  if (pkls.length !== 1) return { problem: pkls.length ? 'holds more than one data.pkl' : `is a zip archive without a <folder>/data.pkl: not ${what}` };
+  return { prefix: pkls[0].name.slice(0, -'data.pkl'.length) };
+}
+
 /** The prefix of the archive's data.pkl (any top-level folder name), refusing TorchScript archives. */
 function findPickle(zip: ZipArchive): string {
-  const pkls = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
-  if (pkls.length !== 1) fail(zip.file, pkls.length ? 'holds more than one data.pkl' : 'is a zip archive without a <folder>/data.pkl: not a torch.save file', 'ERR_PYTORCH_FORMAT');
-  const prefix = pkls[0].name.slice(0, -'data.pkl'.length);
+  const found = dataPklPrefix(zip, 'a torch.save file');
+  if ('problem' in found) fail(zip.file, found.problem, 'ERR_PYTORCH_FORMAT');
+  const { prefix } = found as { prefix: string };
   if (zip.get(`${prefix}constants.pkl`) || zip.entries.some((e) => e.name.startsWith(`${prefix}code/`)))
     fail(zip.file, 'is a TorchScript archive (torch.jit.save): load it with tg.io.loadTorchScript()', 'ERR_PYTORCH_TORCHSCRIPT');
   return prefix;

@@ -11,7 +11,7 @@ import { LoadedWeights, recordOf } from './registry';
 import { openZip, ZipArchive } from './zip';
 import { unpickle, storageFromPid, PyDict, ScriptObject, TensorRef, describe } from './pickle';
 import { PickleGraph, MAX_DEPTH } from './pickle-graph';
-import { byteOrder, storageBytes, boundedViews, tensorsOfRefs } from './pytorch';
+import { byteOrder, storageBytes, boundedViews, tensorsOfRefs, dataPklPrefix } from './pytorch';
 import { ScriptClass, codeModuleName, scriptClassesOf } from './torchscript-classes';
 import { scriptCodeProblem } from './torchscript-code-check';
 
@@ -23,13 +23,6 @@ const EXPANSION_FLOOR = 2 ** 24;
 
 function fail(file: string, problem: string, code = 'ERR_TORCHSCRIPT'): never {
   throw Object.assign(new TorchError(`io: '${file}': ${problem}`, { code }), { path: file });
-}
-
-/** The archive's folder prefix (`foo/`): the one folder holding data.pkl and code/. */
-function archivePrefix(zip: ZipArchive): string {
-  const pkls = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
-  if (pkls.length !== 1) fail(zip.file, pkls.length ? 'holds more than one data.pkl' : 'is a zip archive without a <folder>/data.pkl: not a TorchScript archive');
-  return pkls[0].name.slice(0, -'data.pkl'.length);
 }
 
 /** Every class the archive's code records define, by qualified name. */
@@ -97,7 +90,9 @@ export async function loadTorchScriptWeights(file: string): Promise<LoadedWeight
   const made: Tensor[] = [];
   const views = boundedViews(file);
   try {
-    const prefix = archivePrefix(zip);
+    const found = dataPklPrefix(zip, 'a TorchScript archive');
+    if ('problem' in found) fail(file, found.problem);
+    const { prefix } = found as { prefix: string };
     const classes = await classesOf(zip, prefix);
     const order = await byteOrder(zip, prefix);
     const pklEntry = zip.get(`${prefix}data.pkl`)!;
