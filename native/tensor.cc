@@ -172,9 +172,7 @@ void TensorWrap::Finalize(napi_env env, void* data, void* hint) {
   if (index >= addon->tensors.capacity()) return;
   TensorWrap* w = addon->tensors.At(index);
   if (w->disposed_ || w->seq_ != seq) return;
-  size_t before = addon->tensors.ReportedTotal();
-  w->Dispose();
-  addon->tensors.NoteCollectedBytes(before - addon->tensors.ReportedTotal());
+  addon->tensors.DisposeCollected(w);
 }
 
 void TensorWrap::LinkInto(Scope* scope) {
@@ -231,14 +229,13 @@ void TensorTable::MaybeSweep(napi_env env) {
     napi_value fresh;
     if (napi_create_object(env, &fresh) == napi_ok) napi_create_reference(env, fresh, 0, &gcProbe_);
   }
-  size_t reportedBefore = reportedTotal_;
   for (size_t i = 0; i < tracked_.size();) {
     TensorWrap* w = At(tracked_[i].first);
     bool alive = !w->disposed_ && w->seq_ == tracked_[i].second && w->weak_;
     if (alive) {
       napi_value obj = nullptr;
       if (napi_get_reference_value(env, w->weak_, &obj) == napi_ok && obj == nullptr) {
-        w->Dispose();  // collected: its finalizer, when the loop turns, finds the slot reused and does nothing
+        DisposeCollected(w);  // its finalizer, when the loop turns, finds the slot reused and does nothing
         alive = false;
       }
     }
@@ -249,15 +246,16 @@ void TensorTable::MaybeSweep(napi_env env) {
       tracked_.pop_back();
     }
   }
-  NoteCollectedBytes(reportedBefore - reportedTotal_);
   sweepAtCount_ = std::max<size_t>(1024, 2 * tracked_.size());
   sweepAtBytes_ = std::max<size_t>(size_t(256) << 20, 2 * reportedTotal_);
 }
 
-void TensorTable::NoteCollectedBytes(size_t bytes) {
+void TensorTable::DisposeCollected(TensorWrap* w) {
   // glibc raises its mmap threshold after big frees, so big storages come from the heap; when GC frees them in bulk the
   // heap keeps the pages (one 4 MB-tensor loop held 10 GB with 90 tensors alive). Hand free pages back per 64 MB freed.
-  collectedSinceTrim_ += bytes;
+  size_t before = reportedTotal_;
+  w->Dispose();
+  collectedSinceTrim_ += before - reportedTotal_;
   if (collectedSinceTrim_ < (size_t(64) << 20)) return;
   collectedSinceTrim_ = 0;
 #if defined(__GLIBC__)

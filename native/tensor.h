@@ -137,14 +137,14 @@ class TensorTable {
   // GC pressure follows the memory really held.
   void ReportStorage(napi_env env, TensorWrap* w);
   void UnreportStorage(napi_env env, TensorWrap* w);
-  size_t ReportedTotal() const { return reportedTotal_; }
 
   // Tensors left to GC (with a finalizer) are also tracked by weak reference: Node runs finalizers only when the event
   // loop turns, but a collection clears weak references at once, so a sweep frees them inside a synchronous loop.
   void Track(TensorWrap* w);
   void MaybeSweep(napi_env env);
-  // Bytes that GC (a sweep or a finalizer) freed: past a threshold the allocator is asked to return free pages.
-  void NoteCollectedBytes(size_t bytes);
+  // Disposes a tensor whose object GC collected (from a sweep or its finalizer), counting the storage bytes freed: past
+  // a threshold the allocator is asked to return free pages.
+  void DisposeCollected(TensorWrap* w);
 
   // Tensors created in the global scope: most are disposed at once, so their finalizer is decided per batch.
   void AddPending(napi_env env, napi_value obj, TensorWrap* w);
