@@ -33,6 +33,10 @@ export interface TensorInternals {
   _storageId(): number;
   /** The autograd node's name (`MulBackward0`), undefined for leaves. */
   _gradFn(): string | undefined;
+  /** LibTorch's version counter: bumped by every in-place change of this tensor or a view of its storage. */
+  _version(): number;
+  /** The address of the TensorImpl: with `_version`, an in-process identity for staleness checks. */
+  _implId(): number;
 }
 
 /** A tensor as the addon makes it: the public interface plus the internals. */

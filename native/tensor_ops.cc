@@ -313,6 +313,12 @@ Napi::Value GradFnOp(const T& s, const Info& info) {
   if (pos != std::string::npos) name = name.substr(pos + 2);
   return Napi::String::New(info.Env(), name);
 }
+// The version counter that every in-place change bumps (shared by views of one storage), and the TensorImpl's
+// address: together they prove a tensor unchanged since a given moment within a process (feature-cache staleness).
+Napi::Value VersionOp(const T& s, const Info& info) { return Napi::Number::New(info.Env(), static_cast<double>(s._version())); }
+Napi::Value ImplIdOp(const T& s, const Info& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(s.unsafeGetTensorImpl())));
+}
 Napi::Value RetainGradOp(const T& s, const Info& info) {
   const_cast<T&>(s).retain_grad();
   return info.This();
@@ -357,7 +363,7 @@ void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props)
   TG_REG_CUSTOM("split", SplitOp) TG_REG_CUSTOM("chunk", ChunkOp) TG_REG_CUSTOM("size", SizeOp) TG_REG_CUSTOM("stride", StrideOp)
   TG_REG_CUSTOM("isContiguous", IsContiguousOp) TG_REG_CUSTOM("equal", EqualOp) TG_REG_CUSTOM("allclose", AllcloseOp)
   TG_REG_CUSTOM("_storageId", DataPtrOp) TG_REG_CUSTOM("retainGrad", RetainGradOp)
-  TG_REG_CUSTOM("_gradFn", GradFnOp)
+  TG_REG_CUSTOM("_gradFn", GradFnOp) TG_REG_CUSTOM("_version", VersionOp) TG_REG_CUSTOM("_implId", ImplIdOp)
 }
 
 }  // namespace tg
