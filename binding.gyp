@@ -22,6 +22,7 @@
         "native/script_module_io.cc",
         "native/storage.cc",
         "native/tensor.cc",
+        "native/tensor_fast.cc",
         "native/tensor_ops.cc"
       ],
       "include_dirs": [

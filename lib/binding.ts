@@ -166,10 +166,32 @@ export interface NativeBuildInfo {
   threads: number;
 }
 
+/** A function of the handle table: tensor handles in, a handle (or nothing, or a value) out. */
+export type FastFn = (...handles: number[]) => unknown;
+
+/** The addon's ops by handle (native/tensor_fast.h), name -> function; lib/tensor-class.ts builds methods over them. */
+export interface NativeFastTable {
+  unary: Record<string, FastFn>;
+  unaryInPlace: Record<string, FastFn>;
+  binary: Record<string, FastFn>;
+  binaryInPlace: Record<string, FastFn>;
+  /** Getters and methods of `this`: shape, dtype, device, numel, ndim, requiresGrad, isLeaf, isDisposed, dispose, item. */
+  members: Record<string, FastFn>;
+}
+
 /** The addon's exports. Factories take (..., dtype?, device?) last; undefined or null means float32 (or as noted) on the CPU. */
 export interface Binding {
-  /** The tensor class: made by the factories, never with `new`. */
+  /** The tensor class (lib/tensor-class.ts, set when it is installed): made by the factories, never with `new`. */
   Tensor: { prototype: NativeTensor; new (): never };
+  /** The addon's tensor methods and accessors (a plain object), copied onto the Tensor class's prototype. */
+  TensorOps: NativeTensor;
+  fast: NativeFastTable;
+  /** Registers the Tensor class, its brand check, its constructor's token and the pending batch (array, Int32Array(2)). */
+  setTensorClass(ctor: Function, handleOf: (v: unknown) => number, token: object, pending: unknown[], state: Int32Array): void;
+  /** Decides the pending batch now: its tensors still alive get a GC finalizer. */
+  flushPending(): void;
+  /** The JS-native contract's version (lib/native.ts refuses a binary whose number differs). */
+  addonApi: number;
   /** Registers the error class the addon throws for LibTorch failures (non-enumerable: Napi::Addon's method). */
   setErrorClass(ctor: new (message: string, options?: { code?: string }) => Error): void;
 

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TorchError } from './errors';
 import type { Binding } from './binding';
+import { installTensorClass } from './tensor-class';
 
 export type { Binding } from './binding';
 
@@ -238,6 +239,9 @@ function localBuildInfo(root: string): Pick<PrebuiltCandidate, 'torchVersion' | 
   }
 }
 
+/** The JS-native contract this lib/ speaks (native/addon.cc exports the addon's as addonApi). */
+const ADDON_API = 2;
+
 function tryLoad(file: string, attempts: Attempt[]): Binding | undefined {
   if (!fs.existsSync(file)) {
     attempts.push({ file, error: 'no such file' });
@@ -248,6 +252,12 @@ function tryLoad(file: string, attempts: Attempt[]): Binding | undefined {
     // RTLD_NOW: a binary built for another LibTorch fails here, not later at its first call.
     process.dlopen(mod, file, os.constants.dlopen.RTLD_NOW);
     // the addon's exports are what lib/binding.ts declares (test/binding-contract.test.js checks it)
+    const api = (mod.exports as { addonApi?: unknown }).addonApi;
+    if (api !== ADDON_API) {
+      const built = typeof api === 'number' ? `addon API ${api}` : 'an addon API before 2';
+      attempts.push({ file, error: `built from another version of torchgraft (${built}; this JavaScript needs ${ADDON_API}): rebuild it (npx torchgraft build)` });
+      return undefined;
+    }
     return mod.exports as Binding;
   } catch (e) {
     attempts.push({ file, error: (e as Error).message.split('\n')[0] });
@@ -374,3 +384,4 @@ export function loadBinding(root = packageRoot): Binding {
 /** The loaded addon. */
 export const binding: Binding = loadBinding();
 binding.setErrorClass(TorchError);
+installTensorClass(binding);

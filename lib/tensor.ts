@@ -1,6 +1,7 @@
 /** The Tensor façade: the native class, typed, with the JavaScript-side conveniences (data, printing, disposal). */
 import { inspect } from 'node:util';
-import { binding } from './native';
+import './native';
+import { TensorClass, isTensorObject } from './tensor-class';
 import type { NativeTensor } from './binding';
 import { AnyTypedArray, DType, Device, isDType, typedArrayFor } from './dtype';
 import { formatTensor } from './format';
@@ -241,15 +242,15 @@ export interface Tensor {
 }
 
 /** The Tensor class (created by factories such as `tg.tensor`, never with `new`). */
-export const Tensor: { prototype: Tensor; new (): never } = binding.Tensor;
+export const Tensor: { prototype: Tensor; new (): never } = TensorClass as unknown as { prototype: Tensor; new (): never };
 
-/** Whether a value is a torchgraft tensor (by the addon's private handle, not by its shape or prototype). */
+/** Whether a value is a torchgraft tensor (by its private handle, not by its shape or prototype). */
 export function isTensor(v: unknown): v is Tensor {
-  return binding.isTensor(v);
+  return isTensorObject(v);
 }
 
 // inspect.custom is Node's hook, not a tensor member: typed here only
-const proto: NativeTensor & { [inspect.custom]?: () => string } = binding.Tensor.prototype;
+const proto = TensorClass.prototype as unknown as NativeTensor & { [inspect.custom]?: () => string };
 
 proto.dataSync = function dataSync(this: Tensor): AnyTypedArray {
   return typedArrayFor(this.dtype, (this as NativeTensor)._dataSync());

@@ -153,6 +153,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New<CudaDeviceCount>(env, "cudaDeviceCount"));
   exports.Set("cudaSynchronize", Napi::Function::New<CudaSynchronize>(env, "cudaSynchronize"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  // Bumped whenever the JS-native contract changes in a way an older or newer lib/ cannot use (lib/native.ts checks it).
+  exports.Set("addonApi", Napi::Number::New(env, 2));
   RegisterAll(env, exports);
 }
 

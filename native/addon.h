@@ -11,7 +11,9 @@ class Addon : public Napi::Addon<Addon> {
   Addon(Napi::Env env, Napi::Object exports);
   ~Addon();
 
-  Napi::FunctionReference tensorCtor;      // the Tensor class
+  Napi::FunctionReference tensorCtor;      // the Tensor class (lib/tensor-class.ts), set by setTensorClass
+  Napi::FunctionReference handleOf;        // its brand check: the handle of a Tensor, -1 for anything else
+  Napi::Reference<Napi::Value> tensorToken;  // what its constructor requires, so that `new Tensor()` is refused
   Napi::FunctionReference torchErrorCtor;  // TorchError, registered from TypeScript
 
   // Scope stack: scopes[0] is the global scope, never ended.

@@ -49,6 +49,8 @@ static int64_t BigIntToInt64(Napi::Value v, const char* what) {
 at::Scalar ToScalar(Napi::Value v, const char* what) {
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
+    // As Python's int: an integral number is an integer scalar (int tensors refuse a float alpha or fill value).
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) return at::Scalar(static_cast<int64_t>(d));
     return at::Scalar(d);
   }
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());

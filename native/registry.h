@@ -11,6 +11,7 @@ void RegisterSafetensors(Napi::Env env, Napi::Object exports);
 void RegisterStorage(Napi::Env env, Napi::Object exports);
 void RegisterScriptModule(Napi::Env env, Napi::Object exports);
 void RegisterRngState(Napi::Env env, Napi::Object exports);
+void RegisterFast(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -20,6 +21,7 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterStorage(env, exports);
   RegisterScriptModule(env, exports);
   RegisterRngState(env, exports);
+  RegisterFast(env, exports);
 }
 
 }  // namespace tg

@@ -9,11 +9,36 @@
 
 namespace tg {
 
-// Set by Make() around napi_new_instance, so that `new Tensor()` from JavaScript is refused.
-static thread_local bool constructing = false;
-
 static void Check(napi_env env, napi_status status) {
   if (status != napi_ok) throw Napi::Error::New(env);
+}
+
+// setTensorClass(ctor, handleOf, token, pending, state): the class lib/tensor-class.ts defines, its brand check, the
+// token its constructor requires, and the pending batch (an array of kPendingBatch and an Int32Array(2)).
+static Napi::Value SetTensorClass(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (!info[0].IsFunction() || !info[1].IsFunction() || !info[2].IsObject() || !info[3].IsArray() || !info[4].IsTypedArray())
+    throw Napi::TypeError::New(env, "setTensorClass: expected (class, handleOf, token, array, Int32Array)");
+  if (!addon->tensorCtor.IsEmpty()) throw Napi::Error::New(env, "setTensorClass: the Tensor class is already set");
+  Napi::TypedArray ta = info[4].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 2)
+    throw Napi::TypeError::New(env, "setTensorClass: expected an Int32Array of 2 for the pending state");
+  if (info[3].As<Napi::Array>().Length() < TensorTable::kPendingBatch)
+    throw Napi::TypeError::New(env, "setTensorClass: the pending array is too short");
+  addon->tensorCtor = Napi::Persistent(info[0].As<Napi::Function>());
+  addon->handleOf = Napi::Persistent(info[1].As<Napi::Function>());
+  addon->tensorToken = Napi::Persistent(info[2]);
+  auto* state = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  state[0] = state[1] = 0;
+  addon->tensors.stateArray = Napi::Persistent(info[4]);
+  addon->tensors.SetPending(env, info[3], state);
+  return env.Undefined();
+}
+
+static Napi::Value FlushPendingJs(const Napi::CallbackInfo& info) {
+  info.Env().GetInstanceData<Addon>()->tensors.FlushPending(info.Env());
+  return info.Env().Undefined();
 }
 
 void TensorWrap::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
@@ -38,60 +63,56 @@ void TensorWrap::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
   std::vector<napi_property_descriptor> descs;
   descs.reserve(props.size());
   for (auto& p : props) descs.push_back(static_cast<napi_property_descriptor&>(p));
-  // A plain napi class (not ObjectWrap): its constructor does no napi_wrap; node-addon-api's method trampolines
-  // reach the slot through TensorWrap::Unwrap.
-  napi_value ctor;
-  Check(env, napi_define_class(env, "Tensor", NAPI_AUTO_LENGTH, &TensorWrap::Construct, nullptr, descs.size(), descs.data(), &ctor));
-  addon->tensorCtor = Napi::Persistent(Napi::Function(env, ctor));
-  addon->tensors.symbol = Napi::Persistent(Napi::Value(Napi::Symbol::New(env, "torchgraft.tensor")));
-  // Preallocated so that napi_set_element stores into existing elements instead of growing the array.
-  addon->tensors.pending = Napi::Persistent(Napi::Value(Napi::Array::New(env, TensorTable::kPendingBatch)));
+  // A plain object holding the native methods and accessors, which lib/tensor-class.ts copies onto the Tensor class's
+  // prototype (napi_define_class's methods would check that their receiver is that class's instance, and the class is
+  // JavaScript's). node-addon-api's trampolines reach the slot of `this` through TensorWrap::Unwrap.
+  napi_value ops;
+  Check(env, napi_create_object(env, &ops));
+  Check(env, napi_define_properties(env, ops, descs.size(), descs.data()));
   addon->tensors.DisposedSlot()->env_ = env;
-  exports.Set("Tensor", Napi::Function(env, ctor));
+  exports.Set("TensorOps", Napi::Value(env, ops));
+  exports.Set("setTensorClass", Napi::Function::New<SetTensorClass>(env, "setTensorClass"));
+  exports.Set("flushPending", Napi::Function::New<FlushPendingJs>(env, "flushPending"));
 }
 
-napi_value TensorWrap::Construct(napi_env env, napi_callback_info info) {
-  if (!constructing) {
-    napi_throw_type_error(env, nullptr, "Tensor cannot be constructed directly: use tg.tensor(), tg.zeros() or another factory");
-    return nullptr;
-  }
-  napi_value self;
-  if (napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr) != napi_ok) return nullptr;
-  return self;
+TensorWrap* TensorWrap::Register(Napi::Env env, at::Tensor t) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (addon->tensorCtor.IsEmpty())
+    throw Napi::Error::New(env, "torchgraft: the Tensor class is not installed (load the package, not the addon alone)");
+  TensorWrap* w = addon->tensors.Acquire(addon, env);
+  w->t_ = std::move(t);
+  w->LinkInto(addon->Current());
+  addon->liveTensors++;
+  addon->tensors.ReportStorage(env, w);
+  return w;
 }
 
 Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
   Addon* addon = env.GetInstanceData<Addon>();
-  napi_value ctor, obj;
-  Check(env, napi_get_reference_value(env, addon->tensorCtor, &ctor));
-  constructing = true;
-  napi_status st = napi_new_instance(env, ctor, 0, nullptr, &obj);
-  constructing = false;
-  Check(env, st);
-  TensorWrap* w = addon->tensors.Acquire(addon, env);
-  w->t_ = std::move(t);
-  napi_value handle, key;
-  st = napi_create_double(env, w->Handle(), &handle);
-  if (st == napi_ok) st = napi_get_reference_value(env, addon->tensors.symbol, &key);
-  if (st == napi_ok) {
-    // Read-only, not enumerable, not configurable: spread/assign do not copy it and it cannot be redefined.
-    napi_property_descriptor d = {nullptr, key, nullptr, nullptr, nullptr, handle, napi_default, nullptr};
-    st = napi_define_properties(env, obj, 1, &d);
-  }
+  TensorWrap* w = Register(env, std::move(t));
+  napi_value ctor, args[2], obj;
+  napi_status st = napi_get_reference_value(env, addon->tensorCtor, &ctor);
+  if (st == napi_ok) st = napi_get_reference_value(env, addon->tensorToken, &args[0]);
+  if (st == napi_ok) st = napi_create_double(env, w->Handle(), &args[1]);
+  if (st == napi_ok) st = napi_new_instance(env, ctor, 2, args, &obj);
   if (st != napi_ok) {
-    w->t_ = at::Tensor();
-    addon->tensors.Release(w);
+    w->Dispose();
     Check(env, st);
   }
-  Scope* scope = addon->Current();
-  w->LinkInto(scope);
-  addon->liveTensors++;
-  addon->tensors.ReportStorage(env, w);
-  if (scope == addon->Global()) {
+  if (w->scope_ == addon->Global()) {
     addon->tensors.AddPending(env, obj, w);
     addon->tensors.MaybeSweep(env);
   }
   return Napi::Value(env, obj);
+}
+
+double TensorWrap::MakeHandle(Napi::Env env, at::Tensor t) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  TensorWrap* w = Register(env, std::move(t));
+  if (w->scope_ != addon->Global()) return w->Handle();
+  addon->tensors.AddPendingSlot(w);
+  addon->tensors.MaybeSweep(env);
+  return -(w->Handle() + 1);
 }
 
 double TensorWrap::Handle() const {
@@ -100,19 +121,20 @@ double TensorWrap::Handle() const {
 
 bool TensorWrap::IsWrap(Napi::Value v) { return UnwrapOrNull(v) != nullptr; }
 
-// The slot named by an object's handle property (no typeof check: callers know v is an object).
+// The slot named by an object's handle, asked of the class's brand check (which never throws: -1 for a non-tensor).
 static TensorWrap* FromObject(napi_env env, napi_value v) {
   Addon* addon = Napi::Env(env).GetInstanceData<Addon>();
-  napi_value key, prop;
-  if (napi_get_reference_value(env, addon->tensors.symbol, &key) != napi_ok) return nullptr;
-  if (napi_get_property(env, v, key, &prop) != napi_ok) {
-    // A throwing Proxy trap: not a tensor; leave no exception behind.
+  if (addon->handleOf.IsEmpty()) return nullptr;
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, addon->handleOf, &fn) != napi_ok || napi_get_undefined(env, &recv) != napi_ok) return nullptr;
+  if (napi_call_function(env, recv, fn, 1, &v, &result) != napi_ok) {
+    // Only when the engine cannot run JavaScript (stack overflow, termination): not a tensor; leave no exception.
     napi_value ignored;
     napi_get_and_clear_last_exception(env, &ignored);
     return nullptr;
   }
   double h;
-  if (napi_get_value_double(env, prop, &h) != napi_ok) return nullptr;
+  if (napi_get_value_double(env, result, &h) != napi_ok) return nullptr;
   return addon->tensors.Resolve(h);
 }
 
@@ -317,28 +339,48 @@ TensorWrap* TensorTable::Resolve(double handle) {
 void TensorTable::AddPending(napi_env env, napi_value obj, TensorWrap* w) {
   // The batch holds its objects strongly: big tensors are decided sooner, so it never pins more than ~64 MB.
   if (pendingSlots_.size() >= kPendingBatch || pendingBytes_ >= kPendingBytes) FlushPending(env);
-  napi_value arr = pending.Value();
-  if (napi_set_element(env, arr, static_cast<uint32_t>(pendingSlots_.size()), obj) != napi_ok) {
+  if (!state_ || napi_set_element(env, pending.Value(), static_cast<uint32_t>(state_[0]), obj) != napi_ok) {
     w->EnsureFinalizer(env, obj);  // no room to defer: decide now
     return;
   }
+  state_[0]++;
   pendingSlots_.emplace_back(w->index_, w->seq_);
   pendingBytes_ += w->NativeBytes();
 }
 
+void TensorTable::AddPendingSlot(TensorWrap* w) {
+  pendingSlots_.emplace_back(w->index_, w->seq_);
+  pendingBytes_ += w->NativeBytes();
+  if (pendingSlots_.size() >= kPendingBatch || pendingBytes_ >= kPendingBytes) state_[1] = 1;
+}
+
 void TensorTable::FlushPending(napi_env env) {
-  if (pendingSlots_.empty()) return;
-  napi_value arr = pending.Value();
-  for (size_t i = 0; i < pendingSlots_.size(); ++i) {
-    TensorWrap* w = At(pendingSlots_[i].first);
-    if (w->disposed_ || w->seq_ != pendingSlots_[i].second || w->finalizer_) continue;
+  if (!state_) return;
+  napi_value arr = pending.Value(), undefined;
+  napi_get_undefined(env, &undefined);
+  uint32_t n = static_cast<uint32_t>(state_[0]);
+  // Each side adds one object per slot, in order, right after making it; if an object was ever lost on the way, the
+  // order no longer pairs them and each object's slot is asked of the class instead (slower, never wrong).
+  bool paired = n == pendingSlots_.size();
+  for (uint32_t i = 0; i < n; ++i) {
+    TensorWrap* w = nullptr;
+    if (paired) {
+      // most were disposed already: their objects are not even read
+      w = At(pendingSlots_[i].first);
+      if (w->disposed_ || w->seq_ != pendingSlots_[i].second) continue;
+    }
     napi_value obj;
-    if (napi_get_element(env, arr, static_cast<uint32_t>(i), &obj) == napi_ok) w->EnsureFinalizer(env, obj);
+    if (napi_get_element(env, arr, i, &obj) != napi_ok) continue;
+    if (!paired) w = FromObject(env, obj);
+    if (!w || w->disposed_) continue;
+    w->EnsureFinalizer(env, obj);  // a no-op when it has one
+    // The batch lets the object go: its finalizer now frees the tensor when GC collects it.
+    napi_set_element(env, arr, i, undefined);
   }
   pendingSlots_.clear();
   pendingBytes_ = 0;
-  // A fresh array lets the flushed objects go (one allocation per batch); preallocated so stores do not grow it.
-  pending = Napi::Persistent(Napi::Value(Napi::Array::New(Napi::Env(env), kPendingBatch)));
+  state_[0] = 0;
+  state_[1] = 0;
 }
 
 Napi::Value TensorWrap::GetShape(const Napi::CallbackInfo& info) {

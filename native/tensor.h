@@ -19,10 +19,11 @@ namespace tg {
 
 class Addon;
 
-// A tensor slot. JS Tensor objects do not own it through napi_wrap: each object carries a read-only, non-enumerable
-// property (a symbol key private to the addon) holding a handle = slot index + the slot's reuse count, and the addon
-// owns the slots (Addon::tensors). Why: napi_wrap and type tags cost ~1 µs per object on Node 20 (a weak global
-// handle each, finalized from setImmediate), more than the op itself; see bench/RESULTS.md.
+// A tensor slot. The JS Tensor class is defined in JavaScript (lib/tensor-class.ts): each object holds, in a private
+// field, a handle = slot index + the slot's reuse count, and the addon owns the slots (Addon::tensors). Why: an object
+// V8 allocates inline costs ~10 ns, while one made or tagged through Node-API costs 0.4-1.3 µs, more than the op itself
+// (bench/RESULTS.md). The class's hot methods pass handles to the functions of tensor_fast.cc; everything else reaches
+// the slot through the class's handleOf (a brand check on the private field, which no other object can pass).
 // A handle whose slot was disposed (or reused) resolves to a shared disposed slot, so using it throws
 // ERR_TENSOR_DISPOSED; a value without a valid handle is not a tensor (TypeError), and no value is ever dereferenced
 // unless its handle names a live slot of this addon.
@@ -31,6 +32,9 @@ class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
   static void Init(Napi::Env env, Napi::Object exports, Addon* addon);
   // Wraps t in a new JS Tensor registered in the current tidy scope.
   static Napi::Value Make(Napi::Env env, at::Tensor t);
+  // Registers t in the current tidy scope without making its object: returns the handle for JavaScript to wrap, as
+  // -(handle + 1) when the tensor is in the global scope (JavaScript then adds the object to the pending batch).
+  static double MakeHandle(Napi::Env env, at::Tensor t);
   static bool IsWrap(Napi::Value v);
   static TensorWrap* UnwrapOrNull(Napi::Value v);
   // Used by node-addon-api's method and accessor trampolines (found as T::Unwrap): throws TypeError for a non-tensor.
@@ -81,7 +85,8 @@ class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
  private:
   friend class Addon;
   friend class TensorTable;
-  static napi_value Construct(napi_env env, napi_callback_info info);
+  friend struct FastOps;
+  static TensorWrap* Register(Napi::Env env, at::Tensor t);
   static void Finalize(napi_env env, void* data, void* hint);
 
   Napi::Value GetShape(const Napi::CallbackInfo& info);
@@ -146,12 +151,19 @@ class TensorTable {
   // a threshold the allocator is asked to return free pages.
   void DisposeCollected(TensorWrap* w);
 
-  // Tensors created in the global scope: most are disposed at once, so their finalizer is decided per batch.
+  // Tensors created in the global scope: most are disposed at once, so their finalizer is decided per batch. The batch
+  // is a JavaScript array that both sides fill (objects made here by Make, objects made by the class from a handle),
+  // in the order of pendingSlots_; state_[0] is the next index, state_[1] asks JavaScript to flush.
   void AddPending(napi_env env, napi_value obj, TensorWrap* w);
+  void AddPendingSlot(TensorWrap* w);
   void FlushPending(napi_env env);
+  void SetPending(napi_env env, napi_value array, int32_t* state) {
+    pending = Napi::Persistent(Napi::Value(env, array));
+    state_ = state;
+  }
 
-  Napi::Reference<Napi::Value> symbol;   // the handle property's key
-  Napi::Reference<Napi::Value> pending;  // a JS array holding the pending objects (strong)
+  Napi::Reference<Napi::Value> pending;  // the JS array holding the pending objects (strong)
+  Napi::Reference<Napi::Value> stateArray;  // the Int32Array over state_ (kept alive)
 
  private:
   std::vector<std::unique_ptr<TensorWrap[]>> chunks_;
@@ -171,6 +183,7 @@ class TensorTable {
   size_t sweepAtBytes_ = size_t(256) << 20;
   napi_ref gcProbe_ = nullptr;
   size_t collectedSinceTrim_ = 0;
+  int32_t* state_ = nullptr;
   TensorWrap disposed_;
 };
 

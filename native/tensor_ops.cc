@@ -1,5 +1,6 @@
 // Tensor methods named after torch.Tensor's (camelCase); `name_` forms work in place and return this.
 #include "tensor.h"
+#include "tensor_fast.h"
 #include "guard.h"
 #include "convert.h"
 #include <torch/csrc/autograd/function.h>
@@ -326,6 +327,14 @@ Napi::Value RetainGradOp(const T& s, const Info& info) {
 
 }  // namespace
 
+// The tensor-tensor forms of add/sub/div (alpha 1, no rounding mode) for the handle table.
+static T AddTensorOp(const T& s, const T& o) { return at::add(s, o); }
+static T SubTensorOp(const T& s, const T& o) { return at::sub(s, o); }
+static T DivTensorOp(const T& s, const T& o) { return at::div(s, o); }
+static void AddTensorInPlaceOp(T& s, const T& o) { s.add_(o); }
+static void SubTensorInPlaceOp(T& s, const T& o) { s.sub_(o); }
+static void DivTensorInPlaceOp(T& s, const T& o) { s.div_(o); }
+
 void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props) {
   using W = TensorWrap;
 #define TG_REG_UNARY(name, expr) props.push_back(W::InstanceMethod<&W::Unary<&name##Op>>(#name));
@@ -364,6 +373,27 @@ void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props)
   TG_REG_CUSTOM("isContiguous", IsContiguousOp) TG_REG_CUSTOM("equal", EqualOp) TG_REG_CUSTOM("allclose", AllcloseOp)
   TG_REG_CUSTOM("_storageId", DataPtrOp) TG_REG_CUSTOM("retainGrad", RetainGradOp)
   TG_REG_CUSTOM("_gradFn", GradFnOp) TG_REG_CUSTOM("_version", VersionOp) TG_REG_CUSTOM("_implId", ImplIdOp)
+}
+
+void AddFastTensorOps(Napi::Env env, Napi::Object fast) {
+  Napi::Object unary = Napi::Object::New(env), unaryInPlace = Napi::Object::New(env);
+  Napi::Object binary = Napi::Object::New(env), binaryInPlace = Napi::Object::New(env);
+#define TG_FAST(obj, shape, js, fn) obj.Set(js, Napi::Function::New<&FastOps::shape<&fn>>(env, js));
+#define TG_FAST_UNARY(name, expr) TG_FAST(unary, Unary, #name, name##Op)
+  TG_UNARY_OPS(TG_FAST_UNARY)
+#define TG_FAST_UNARY_INPLACE(name, expr) TG_FAST(unaryInPlace, UnaryInPlace, #name, name##Op)
+  TG_UNARY_INPLACE_OPS(TG_FAST_UNARY_INPLACE)
+#define TG_FAST_BINARY(name, expr) TG_FAST(binary, Binary, #name, name##Op)
+  TG_BINARY_OPS(TG_FAST_BINARY)
+#define TG_FAST_BINARY_INPLACE(name, expr) TG_FAST(binaryInPlace, BinaryInPlace, #name, name##Op)
+  TG_BINARY_INPLACE_OPS(TG_FAST_BINARY_INPLACE)
+  TG_FAST(binary, Binary, "add", AddTensorOp) TG_FAST(binary, Binary, "sub", SubTensorOp) TG_FAST(binary, Binary, "div", DivTensorOp)
+  TG_FAST(binaryInPlace, BinaryInPlace, "add_", AddTensorInPlaceOp) TG_FAST(binaryInPlace, BinaryInPlace, "sub_", SubTensorInPlaceOp)
+  TG_FAST(binaryInPlace, BinaryInPlace, "div_", DivTensorInPlaceOp)
+  fast.Set("unary", unary);
+  fast.Set("unaryInPlace", unaryInPlace);
+  fast.Set("binary", binary);
+  fast.Set("binaryInPlace", binaryInPlace);
 }
 
 }  // namespace tg

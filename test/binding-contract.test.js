@@ -8,7 +8,7 @@ const ts = require('typescript');
 
 // Only the loader: lib/tensor.ts would add its TypeScript members to the native prototype.
 const { binding } = require('../dist/native.js');
-const nativeTensorNames = protoNames(binding.Tensor.prototype);
+const nativeTensorNames = Object.getOwnPropertyNames(binding.TensorOps);
 
 // Members of `interface Tensor` that lib/tensor.ts defines in TypeScript on the native prototype.
 const ADDED_IN_TYPESCRIPT = [

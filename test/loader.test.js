@@ -125,3 +125,23 @@ test('the loaded binary is the local build here, and its variant agrees with the
   const built = path.join(root, 'build', 'torchgraft-build.json');
   if (fs.existsSync(built)) assert.strictEqual(JSON.parse(fs.readFileSync(built, 'utf8')).variant, find().variant);
 });
+
+test('a binary from another version of torchgraft (another addon API) is refused with a message saying so', (t) => {
+  // a minimal Node-API addon that exports addonApi = 1, built with the C compiler a source build needs anyway
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchgraft-api-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const src = path.join(dir, 'old.c');
+  fs.writeFileSync(
+    src,
+    `#include <node_api.h>
+NAPI_MODULE_INIT() { napi_value v; napi_create_int32(env, 1, &v); napi_set_named_property(env, exports, "addonApi", v); return exports; }`,
+  );
+  const inc = path.join(path.dirname(require.resolve('node-api-headers/package.json', { paths: [root] })), 'include');
+  const out = path.join(dir, 'old.node');
+  const cc = spawnSync('cc', ['-shared', '-fPIC', `-I${inc}`, src, '-o', out], { encoding: 'utf8' });
+  assert.strictEqual(cc.status, 0, `cc failed: ${cc.stderr}`);
+  const r = loadIn(root, { TORCHGRAFT_BINARY: out });
+  assert.strictEqual(r.code, 'ERR_NATIVE_LOAD');
+  assert.match(r.error, /built from another version of torchgraft \(addon API 1; this JavaScript needs \d+\)/);
+  assert.ok(r.error.includes(out), 'the error names the file');
+});

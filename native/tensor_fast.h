@@ -1,0 +1,63 @@
+// Tensor ops called with handles (lib/tensor-class.ts passes the private handle of `this` and of tensor arguments):
+// no JS object is read or made through Node-API, so an op costs a plain call plus the op. Results are handles for
+// the class to wrap (TensorWrap::MakeHandle). A handle that names no slot of this addon is a TypeError; a stale one
+// resolves to the disposed slot and throws ERR_TENSOR_DISPOSED, as the object methods do.
+#pragma once
+#include "addon.h"
+#include "guard.h"
+
+namespace tg {
+
+struct FastOps {
+  static TensorWrap* Slot(Napi::Env env, napi_value v) {
+    double h = -1;
+    napi_get_value_double(env, v, &h);
+    TensorWrap* w = env.GetInstanceData<Addon>()->tensors.Resolve(h);
+    if (!w) throw Napi::TypeError::New(env, "expected a Tensor");
+    return w;
+  }
+  static Napi::Value Handle(Napi::Env env, at::Tensor t) { return Napi::Number::New(env, TensorWrap::MakeHandle(env, std::move(t))); }
+
+  template <at::Tensor (*Fn)(const at::Tensor&)>
+  static Napi::Value Unary(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&] { return Handle(env, Fn(Slot(env, info[0])->Get("this"))); });
+  }
+  template <void (*Fn)(at::Tensor&)>
+  static Napi::Value UnaryInPlace(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&] {
+      TensorWrap* w = Slot(env, info[0]);
+      w->Get("this");
+      Fn(w->t_);
+      return env.Undefined();
+    });
+  }
+  template <at::Tensor (*Fn)(const at::Tensor&, const at::Tensor&)>
+  static Napi::Value Binary(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&] { return Handle(env, Fn(Slot(env, info[0])->Get("this"), Slot(env, info[1])->Get("other"))); });
+  }
+  template <void (*Fn)(at::Tensor&, const at::Tensor&)>
+  static Napi::Value BinaryInPlace(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&] {
+      TensorWrap* w = Slot(env, info[0]);
+      w->Get("this");
+      Fn(w->t_, Slot(env, info[1])->Get("other"));
+      return env.Undefined();
+    });
+  }
+  // A member getter or method of TensorWrap (shape, dtype, dispose, ...), with the slot of handle info[0] as `this`.
+  template <Napi::Value (TensorWrap::*M)(const Napi::CallbackInfo&)>
+  static Napi::Value Member(const Napi::CallbackInfo& info) {
+    return (Slot(info.Env(), info[0])->*M)(info);
+  }
+  // shape, dtype, device, numel, ndim, requiresGrad, isLeaf, isDisposed, dispose, item (tensor_fast.cc).
+  static void AddMembers(Napi::Env env, Napi::Object fast);
+};
+
+// The op tables by handle: { unary, unaryInPlace, binary, binaryInPlace } objects of name -> function (tensor_ops.cc).
+void AddFastTensorOps(Napi::Env env, Napi::Object fast);
+
+}  // namespace tg
