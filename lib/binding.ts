@@ -187,7 +187,7 @@ export interface Binding {
   TensorOps: NativeTensor;
   fast: NativeFastTable;
   /** Registers the Tensor class, its brand check, its constructor's token and the pending batch (array, Int32Array(2)). */
-  setTensorClass(ctor: Function, handleOf: (v: unknown) => number, token: object, pending: unknown[], state: Int32Array): void;
+  setTensorClass(ctor: abstract new (...args: never[]) => unknown, handleOf: (v: unknown) => number, token: object, pending: unknown[], state: Int32Array): void;
   /** Decides the pending batch now: its tensors still alive get a GC finalizer. */
   flushPending(): void;
   /** The JS-native contract's version (lib/native.ts refuses a binary whose number differs). */
