@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark (not a test): the transfer demo (`npm run demo`, lib/demo/transfer-demo.ts) against its Python PyTorch
 // twin (bench/py/demo.py), end to end and per variant, wall and CPU time, with each side's test accuracy.
-// Usage: node bench/demo.js [--seeds 1,2,3] [--threads 1] [--py-loaders dataloader,tg-order,index] [--quick] [--no-save]
+// Usage: node bench/demo.js [--seeds 1,2,3] [--rounds 1] [--threads 1] [--py-loaders dataloader,tg-order,index] [--quick] [--no-save]
 //                           [--cpu-prof DIR]   (profiles of the torchgraft runs: see bench/helpers/profile-demo.js)
 //
 // Once per run, the digits the demo uses are exported with torchgraft itself (tg.datasets.loadDigits, the demo's own
@@ -11,7 +11,8 @@
 // process, once per --py-loaders entry), one thread each unless --threads says otherwise; the order of the sides
 // alternates from seed to seed so that load on a shared machine falls on both alike. Times are taken inside each
 // process: end to end is from the start of data loading to the final table (imports and process start excluded;
-// the process's whole wall time is listed apart). Reported: medians over seeds, and the ratio torchgraft / Python.
+// the process's whole wall time is listed apart). Reported: medians over seeds (and --rounds repeats of every seed,
+// which must reproduce the first round's accuracies exactly), and the ratio torchgraft / Python.
 // Python loaders (see demo.py): `dataloader` is the textbook torch.utils.data.DataLoader(TensorDataset) and the
 // reference for the ratio; `index` is a hand-written randperm loop (the fastest plain PyTorch); `tg-order` replays
 // torchgraft's shuffle orders, so the two sides do the same arithmetic (a check that the work is the same).
@@ -31,11 +32,13 @@ const SEEDS = arg('seeds', '1,2,3').split(',').map(Number);
 const THREADS = Number(arg('threads', 1));
 const QUICK = process.argv.includes('--quick');
 const SAVE = !process.argv.includes('--no-save');
+const ROUNDS = Number(arg('rounds', 1));
 const PY_LOADERS = arg('py-loaders', 'dataloader,tg-order,index').split(',');
 const CPU_PROF = arg('cpu-prof', undefined);
 const PYTHON = process.env.TG_BENCH_PYTHON || '/usr/bin/python3';
 for (const s of SEEDS) if (!Number.isInteger(s) || s < 0) throw new Error(`--seeds: expected non-negative integers, got ${s}`);
 if (!Number.isInteger(THREADS) || THREADS < 1) throw new Error('--threads: expected a positive integer');
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds: expected a positive integer');
 for (const l of PY_LOADERS) if (!['dataloader', 'index', 'tg-order'].includes(l)) throw new Error(`--py-loaders: unknown loader ${l}`);
 const REF = PY_LOADERS[0]; // the Python loader the ratios are taken against
 
@@ -137,13 +140,22 @@ function main() {
     const manifest = exportDigits(dataDir, QUICK);
     process.stderr.write(`bench:demo: digits exported to ${dataDir} (${Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.rows}`).join(', ')})\n`);
     const sides = ['tg', ...PY_LOADERS.map((l) => `py:${l}`)];
-    SEEDS.forEach((seed, i) => {
-      for (const side of i % 2 ? [...sides].reverse() : sides) {
-        const r = runSide(side, seed, dataDir, work);
-        runs.push(r);
-        process.stderr.write(`bench:demo: seed ${seed} ${side}: end to end ${r.e2e.wall.toFixed(2)} s wall, ${r.e2e.cpu.toFixed(2)} s CPU (load ${r.loadBefore.toFixed(1)})\n`);
+    let turn = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const seed of SEEDS) {
+        for (const side of turn++ % 2 ? [...sides].reverse() : sides) {
+          const r = { ...runSide(side, seed, dataDir, work), round };
+          runs.push(r);
+          process.stderr.write(`bench:demo: ${ROUNDS > 1 ? `round ${round + 1} ` : ''}seed ${seed} ${side}: end to end ${r.e2e.wall.toFixed(2)} s wall, ${r.e2e.cpu.toFixed(2)} s CPU (load ${r.loadBefore.toFixed(1)})\n`);
+        }
       }
-    });
+    }
+    // a run is deterministic: a later round must give the same accuracies and epochs as the first
+    for (const r of runs.filter((x) => x.round > 0)) {
+      const first = runs.find((x) => x.round === 0 && x.side === r.side && x.seed === r.seed);
+      if (r.rows.some((row, k) => row.accuracy !== first.rows[k].accuracy || row.epochs !== first.rows[k].epochs))
+        throw new Error(`${r.side} seed ${r.seed}: round ${r.round + 1} gave other accuracies or epochs than round 1`);
+    }
     const testSize = manifest.splits['high.test'].rows;
     for (const r of runs) {
       for (const row of r.rows) {
@@ -183,9 +195,11 @@ function report(started, manifest, runs) {
     for (const k of keys) summary[side][k] = { wall: median(rs.map((r) => metric(r, k, 'wall'))), cpu: median(rs.map((r) => metric(r, k, 'cpu'))) };
     for (const k of ['pretrain', ...names]) summary[side][k].msPerEpoch = median(rs.map((r) => perEpoch(r, k))) * 1000;
     summary[side].processWall = median(rs.map((r) => r.processWall));
-    summary[side].accuracy = Object.fromEntries(names.map((n) => [n, rs.map((r) => r.rows.find((x) => x.name === n).accuracy)]));
-    summary[side].epochs = Object.fromEntries(names.map((n) => [n, rs.map((r) => r.rows.find((x) => x.name === n).epochs)]));
-    summary[side].pretrainRuns = rs.map((r) => ({ accuracy: r.pretrainAccuracy, epochs: r.pretrainEpochs }));
+    // accuracies and epochs: one value per seed (rounds repeat them exactly)
+    const once = rs.filter((r) => r.round === 0);
+    summary[side].accuracy = Object.fromEntries(names.map((n) => [n, once.map((r) => r.rows.find((x) => x.name === n).accuracy)]));
+    summary[side].epochs = Object.fromEntries(names.map((n) => [n, once.map((r) => r.rows.find((x) => x.name === n).epochs)]));
+    summary[side].pretrainRuns = once.map((r) => ({ accuracy: r.pretrainAccuracy, epochs: r.pretrainEpochs }));
   }
   const ref = `py:${REF}`;
   const ratio = (side, k, kind) => {
@@ -201,11 +215,11 @@ function report(started, manifest, runs) {
   const cpu = os.cpus();
   const machine = `${cpu.length} cores (${cpu[0].model}), Node ${process.version}, LibTorch ${info.torchVersion} (torchgraft addon), ` +
     `PyTorch ${torchv} (Python ${pyv}), ${THREADS} thread(s) per side`;
-  out(`### ${started.toISOString().slice(0, 10)}: seeds ${SEEDS.join(', ')}${QUICK ? ' (--quick)' : ''}`);
+  out(`### ${started.toISOString().slice(0, 10)}: seeds ${SEEDS.join(', ')}${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ''}${QUICK ? ' (--quick)' : ''}`);
   out();
   out(`${machine}; children run with OPENBLAS_NUM_THREADS=${childEnv.OPENBLAS_NUM_THREADS}, OMP_NUM_THREADS=${childEnv.OMP_NUM_THREADS}. Load average at the start of each run: ${runs.map((r) => r.loadBefore.toFixed(1)).join(', ')}.`);
   out(`Data: ${manifest.source}; ${Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.rows}`).join(', ')}.`);
-  out(`Python reference for the ratios: \`${REF}\`. Times are medians over the seeds, in seconds; ratio = torchgraft / Python.`);
+  out(`Python reference for the ratios: \`${REF}\`. Times are medians over the ${ROUNDS > 1 ? `${SEEDS.length * ROUNDS} runs (seeds x rounds)` : 'seeds'}, in seconds; ratio = torchgraft / Python.`);
   out();
   // the headline: each variant's time and accuracy on both sides, medians over the seeds
   const accMedian = (side, n) => median(summary[side].accuracy[n]);
@@ -291,7 +305,7 @@ function report(started, manifest, runs) {
   const jsonFile = path.join(resultsDir, `demo-${day}${QUICK ? '-quick' : ''}.json`);
   fs.writeFileSync(jsonFile, JSON.stringify({
     date: started.toISOString(), machine: { cpu: cpu[0].model, cores: cpu.length, node: process.version, libtorch: info.torchVersion, pytorch: torchv, python: pyv },
-    options: { seeds: SEEDS, threads: THREADS, quick: QUICK, pyLoaders: PY_LOADERS, cpuProfile: Boolean(CPU_PROF) },
+    options: { seeds: SEEDS, rounds: ROUNDS, threads: THREADS, quick: QUICK, pyLoaders: PY_LOADERS, cpuProfile: Boolean(CPU_PROF) },
     data: manifest, summary, ratios: Object.fromEntries(PY_LOADERS.map((l) => [l, Object.fromEntries(keys.map((k) => [k, { wall: ratio(`py:${l}`, k, 'wall'), cpu: ratio(`py:${l}`, k, 'cpu') }]))])),
     accuracy: verdicts, runs,
   }, null, 1) + '\n');
