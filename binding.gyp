@@ -7,6 +7,7 @@
       "target_name": "torchgraft",
       "sources": [
         "native/addon.cc",
+        "native/allocator.cc",
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",

@@ -164,6 +164,8 @@ export interface NativeBuildInfo {
   cxx11Abi: boolean;
   napiVersion: number;
   threads: number;
+  /** glibc's malloc thresholds were fixed for training loops (native/allocator.cc; TORCHGRAFT_MALLOC_TUNING=0 turns it off). */
+  mallocTuned: boolean;
 }
 
 /** A function of the handle table: tensor handles in, a handle (or nothing, or a value) out. */

@@ -4,7 +4,9 @@
 #include "convert.h"
 #include "tensor.h"
 #include "registry.h"
+#include "allocator.h"
 #include <unordered_set>
+#include <dlfcn.h>
 
 namespace tg {
 
@@ -99,6 +101,7 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI != 0));
   out.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
+  out.Set("mallocTuned", Napi::Boolean::New(env, env.GetInstanceData<Addon>()->allocatorTuned));
   return out;
 }
 
@@ -131,11 +134,17 @@ static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     int64_t n = ToInt(info[0], "threads");
     TORCH_CHECK_VALUE(n >= 1, "setNumThreads: expected at least 1 thread, got ", n);
     at::set_num_threads(static_cast<int>(n));
+    // Debian's LibTorch does its matmuls in OpenBLAS, whose own thread pool at::set_num_threads leaves alone: without
+    // this, "one thread" ran matmuls on every core (found by bench/demo.js: CPU time twice the wall time).
+    using BlasSetThreads = void (*)(int);
+    static auto blasSet = reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (blasSet) blasSet(static_cast<int>(n));
     return info.Env().Undefined();
   });
 }
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
+  allocatorTuned = TuneAllocator();
   scopes.push_back(std::make_unique<Scope>());
   env.SetInstanceData<Addon>(this);
   TensorWrap::Init(env, exports, this);

@@ -23,6 +23,7 @@ class Addon : public Napi::Addon<Addon> {
   TensorTable tensors;                     // every tensor slot of this instance
   size_t liveTensors = 0;
   bool tearingDown = false;
+  bool allocatorTuned = false;             // TuneAllocator() took effect (reported by buildInfo)
 
  private:
   Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
