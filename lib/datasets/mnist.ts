@@ -55,18 +55,67 @@ export function loadDigits(opts: LoadDigitsOptions = {}): DigitSet {
     parts.push({ d, from, to });
     n += to - from;
   }
-  // one float32 buffer for all the images asked for, filled from the grey levels through the 256-value table
-  const xs = new Float32Array(n * PIXELS);
+  // the grey levels of all the images asked for, in one piece: a view of the file's where they are one span of it
+  const spans: [number, number][] = [];
+  for (const { d, from, to } of parts) {
+    if (to === from) continue;
+    const [a, b] = [(starts[d] + from) * PIXELS, (starts[d] + to) * PIXELS];
+    if (spans.length && spans[spans.length - 1][1] === a) spans[spans.length - 1][1] = b;
+    else spans.push([a, b]);
+  }
+  let picked: Uint8Array;
+  if (spans.length === 1) picked = levels.subarray(spans[0][0], spans[0][1]);
+  else {
+    picked = new Uint8Array(n * PIXELS);
+    let o = 0;
+    for (const [a, b] of spans) {
+      picked.set(levels.subarray(a, b), o);
+      o += b - a;
+    }
+  }
   const ys = new BigInt64Array(n);
   const offset = opts.labelOffset ?? 0;
   let row = 0;
   for (const { d, from, to } of parts) {
-    const src = (starts[d] + from) * PIXELS;
-    const dst = row * PIXELS;
-    const len = (to - from) * PIXELS;
-    for (let j = 0; j < len; j++) xs[dst + j] = PIXEL_VALUES[levels[src + j]];
     if (to > from) ys.fill(BigInt(d - offset), row, row + to - from);
     row += to - from;
   }
-  return { x: tensor(xs, { shape: [n, PIXELS] }), y: tensor(ys, { shape: [n] }) };
+  return { x: pixels(picked, n), y: tensor(ys, { shape: [n] }) };
+}
+
+/** float32(k * 1000/255) rounded is k/255 to 3 decimals, times 1000, for every grey level k (no level is near a tie). */
+const LEVEL_SCALE = Math.fround(1000 / 255);
+
+/** LibTorch's float32 `k * LEVEL_SCALE`, rounded, `/ 1000`, in place: the pixel values of grey levels k. */
+function scaleLevels(x: Tensor): Tensor {
+  return x.mul_(LEVEL_SCALE).round_().div_(1000);
+}
+
+let arithmeticExact: boolean | undefined;
+
+/**
+ * Whether scaleLevels gives PIXEL_VALUES exactly, bit for bit, for all 256 levels: IEEE float32 multiplication,
+ * rounding and division do, and they are checked once rather than trusted (a LibTorch whose kernels computed
+ * otherwise would take the table lookup instead).
+ */
+export function arithmeticIsExact(): boolean {
+  if (arithmeticExact === undefined) {
+    const all = scaleLevels(tensor(Uint8Array.from({ length: 256 }, (_, k) => k), { dtype: 'float32' }));
+    const got = all.dataSync() as Float32Array;
+    all.dispose();
+    arithmeticExact = PIXEL_VALUES.every((v, k) => Object.is(v, got[k]));
+  }
+  return arithmeticExact;
+}
+
+/**
+ * The (n, 784) float32 pixels of n images' grey levels. LibTorch widens the bytes to float32 and maps them in place
+ * (one float32 allocation: first writes to fresh memory are most of the cost); else (or with `table`, for the tests)
+ * a table lookup in JavaScript.
+ */
+export function pixels(levels: Uint8Array, n: number, table = !arithmeticIsExact()): Tensor {
+  if (!table) return scaleLevels(tensor(levels, { shape: [n, PIXELS], dtype: 'float32' }));
+  const xs = new Float32Array(n * PIXELS);
+  for (let j = 0; j < xs.length; j++) xs[j] = PIXEL_VALUES[levels[j]];
+  return tensor(xs, { shape: [n, PIXELS] });
 }
