@@ -3,7 +3,7 @@ import { noGrad } from '../autograd';
 import { tidy } from '../memory';
 import type { LossFn } from './losses';
 import { Accumulator, Metric } from './metrics';
-import { BatchSource, prepareBatch, yieldToEventLoop } from './source';
+import { BatchSource, prepareBatch, eventLoopYielder } from './source';
 import type { Forward } from './types';
 import { TorchError } from '../errors';
 
@@ -29,6 +29,7 @@ export async function runEval(
 ): Promise<Record<string, number>> {
   const acc = new Accumulator();
   let batches = 0;
+  const yieldIfDue = eventLoopYielder();
   try {
     for await (const raw of source.epoch(0)) {
       const b = prepareBatch(raw, source.owned, device, where);
@@ -48,7 +49,8 @@ export async function runEval(
         b.release();
       }
       batches++;
-      await yieldToEventLoop();
+      const turn = yieldIfDue();
+      if (turn) await turn;
     }
     if (batches === 0) throw new TorchError(`${where}: the data gave no batches`, { code: 'ERR_EMPTY_DATA' });
     return acc.means();

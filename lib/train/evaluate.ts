@@ -6,7 +6,7 @@ import { isTensor, Tensor } from '../tensor';
 import { runEval, withMode } from './eval-loop';
 import { LossSpec, resolveLoss } from './losses';
 import { MetricSpec, resolveMetrics } from './metrics';
-import { DataSource, prepareBatch, toSource, yieldToEventLoop } from './source';
+import { DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { Forward } from './types';
 import { TorchError } from '../errors';
 
@@ -67,6 +67,7 @@ export async function predict(model: Forward, data: DataSource | Tensor, options
   if (options === null || typeof options !== 'object') throw new TypeError('predict: options must be an object such as { batchSize }');
   const source = toSource(isTensor(data) ? [data] : data, { batchSize: checkBatchSize(options.batchSize, 'predict'), shuffle: false }, 'predict');
   const parts: Tensor[] = [];
+  const yieldIfDue = eventLoopYielder();
   try {
     await withMode(m, async () => {
       m.eval?.();
@@ -79,7 +80,8 @@ export async function predict(model: Forward, data: DataSource | Tensor, options
         } finally {
           b.release();
         }
-        await yieldToEventLoop();
+        const turn = yieldIfDue();
+        if (turn) await turn;
       }
     });
     if (parts.length === 0) throw new TorchError('predict: the data gave no batches', { code: 'ERR_EMPTY_DATA' });

@@ -9,7 +9,7 @@ import { History } from './history';
 import { LossFn, LossSpec, resolveLoss } from './losses';
 import { Accumulator, Metric, MetricSpec, resolveMetrics } from './metrics';
 import { Progress, ProgressStream, Verbosity } from './progress';
-import { BatchSource, DataSource, prepareBatch, toSource, yieldToEventLoop } from './source';
+import { BatchSource, DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { EpochLogs, StepOptimizer, Trainable } from './types';
 import { TorchError } from '../errors';
 
@@ -151,6 +151,7 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
   const wantBatchLoss = s.callbacks.some((c) => typeof c.onBatchEnd === 'function');
   const withBackward = s.callbacks.filter((c) => typeof c.onBackward === 'function');
   let batch = 0;
+  const yieldIfDue = eventLoopYielder();
   progress.epochBegin(epoch, train.length);
   try {
     for await (const raw of train.epoch(epoch)) {
@@ -185,7 +186,8 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
         await callAll(s.callbacks, 'onBatchEnd', batch, { batch, size, loss }, s.ctx);
       }
       batch++;
-      await yieldToEventLoop();
+      const turn = yieldIfDue();
+      if (turn) await turn;
       if (s.ctx.stopRequested) break;
     }
     if (batch === 0)

@@ -71,6 +71,24 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** How long a training loop may hold the event loop between turns. */
+export const YIELD_EVERY_MS = 4;
+
+/**
+ * Yields to the event loop once at least `everyMs` passed since the last turn, else not at all: a turn per small batch
+ * cost more than the batch (a poll of the I/O queue each), while timers still run within a few milliseconds.
+ */
+export function eventLoopYielder(everyMs = YIELD_EVERY_MS): () => Promise<void> | undefined {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - last < everyMs) return undefined;
+    return yieldToEventLoop().then(() => {
+      last = performance.now();
+    });
+  };
+}
+
 /** The batch's fields moved to `device` (when given); release() disposes what this call and an owning source made. */
 export function prepareBatch(raw: unknown, owned: boolean, device: string | undefined, where: string): { fields: Tensor[]; release(): void } {
   const fields: unknown[] = isTensor(raw) ? [raw] : Array.isArray(raw) ? raw : [];
