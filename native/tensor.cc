@@ -75,8 +75,7 @@ void TensorWrap::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
   exports.Set("flushPending", Napi::Function::New<FlushPendingJs>(env, "flushPending"));
 }
 
-TensorWrap* TensorWrap::Register(Napi::Env env, at::Tensor t) {
-  Addon* addon = env.GetInstanceData<Addon>();
+TensorWrap* TensorWrap::Register(Addon* addon, Napi::Env env, at::Tensor t) {
   if (addon->tensorCtor.IsEmpty())
     throw Napi::Error::New(env, "torchgraft: the Tensor class is not installed (load the package, not the addon alone)");
   TensorWrap* w = addon->tensors.Acquire(addon, env);
@@ -89,7 +88,7 @@ TensorWrap* TensorWrap::Register(Napi::Env env, at::Tensor t) {
 
 Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
   Addon* addon = env.GetInstanceData<Addon>();
-  TensorWrap* w = Register(env, std::move(t));
+  TensorWrap* w = Register(addon, env, std::move(t));
   napi_value ctor, args[2], obj;
   napi_status st = napi_get_reference_value(env, addon->tensorCtor, &ctor);
   if (st == napi_ok) st = napi_get_reference_value(env, addon->tensorToken, &args[0]);
@@ -106,9 +105,8 @@ Napi::Value TensorWrap::Make(Napi::Env env, at::Tensor t) {
   return Napi::Value(env, obj);
 }
 
-double TensorWrap::MakeHandle(Napi::Env env, at::Tensor t) {
-  Addon* addon = env.GetInstanceData<Addon>();
-  TensorWrap* w = Register(env, std::move(t));
+double TensorWrap::MakeHandle(Addon* addon, Napi::Env env, at::Tensor t) {
+  TensorWrap* w = Register(addon, env, std::move(t));
   if (w->scope_ != addon->Global()) return w->Handle();
   addon->tensors.AddPendingSlot(w);
   addon->tensors.MaybeSweep(env);

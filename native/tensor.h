@@ -34,7 +34,7 @@ class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
   static Napi::Value Make(Napi::Env env, at::Tensor t);
   // Registers t in the current tidy scope without making its object: returns the handle for JavaScript to wrap, as
   // -(handle + 1) when the tensor is in the global scope (JavaScript then adds the object to the pending batch).
-  static double MakeHandle(Napi::Env env, at::Tensor t);
+  static double MakeHandle(Addon* addon, Napi::Env env, at::Tensor t);
   static bool IsWrap(Napi::Value v);
   static TensorWrap* UnwrapOrNull(Napi::Value v);
   // Used by node-addon-api's method and accessor trampolines (found as T::Unwrap): throws TypeError for a non-tensor.
@@ -86,7 +86,7 @@ class TensorWrap : public Napi::InstanceWrap<TensorWrap> {
   friend class Addon;
   friend class TensorTable;
   friend struct FastOps;
-  static TensorWrap* Register(Napi::Env env, at::Tensor t);
+  static TensorWrap* Register(Addon* addon, Napi::Env env, at::Tensor t);
   static void Finalize(napi_env env, void* data, void* hint);
 
   Napi::Value GetShape(const Napi::CallbackInfo& info);

@@ -4,9 +4,9 @@
 
 namespace tg {
 
-void FastOps::AddMembers(Napi::Env env, Napi::Object fast) {
+void FastOps::AddMembers(Napi::Env env, Napi::Object fast, Addon* addon) {
   Napi::Object m = Napi::Object::New(env);
-#define TG_FAST_MEMBER(js, fn) m.Set(js, Napi::Function::New<&FastOps::Member<&TensorWrap::fn>>(env, js));
+#define TG_FAST_MEMBER(js, fn) m.Set(js, Napi::Function::New<&FastOps::Member<&TensorWrap::fn>>(env, js, addon));
   TG_FAST_MEMBER("shape", GetShape) TG_FAST_MEMBER("dtype", GetDtype) TG_FAST_MEMBER("device", GetDevice)
   TG_FAST_MEMBER("numel", GetNumel) TG_FAST_MEMBER("ndim", GetNdim) TG_FAST_MEMBER("requiresGrad", GetRequiresGrad)
   TG_FAST_MEMBER("isLeaf", GetIsLeaf) TG_FAST_MEMBER("isDisposed", GetIsDisposed) TG_FAST_MEMBER("dispose", DisposeJs)
@@ -16,8 +16,9 @@ void FastOps::AddMembers(Napi::Env env, Napi::Object fast) {
 
 void RegisterFast(Napi::Env env, Napi::Object exports) {
   Napi::Object fast = Napi::Object::New(env);
-  AddFastTensorOps(env, fast);
-  FastOps::AddMembers(env, fast);
+  Addon* addon = env.GetInstanceData<Addon>();
+  AddFastTensorOps(env, fast, addon);
+  FastOps::AddMembers(env, fast, addon);
   exports.Set("fast", fast);
 }
 

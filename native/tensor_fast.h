@@ -8,26 +8,31 @@
 
 namespace tg {
 
+// Each function's data is its environment's Addon (set at registration), which spares a napi_get_instance_data per
+// handle.
 struct FastOps {
-  static TensorWrap* Slot(Napi::Env env, napi_value v) {
+  static Addon* Of(const Napi::CallbackInfo& info) { return static_cast<Addon*>(info.Data()); }
+  static TensorWrap* Slot(const Napi::CallbackInfo& info, size_t i) {
     double h = -1;
-    napi_get_value_double(env, v, &h);
-    TensorWrap* w = env.GetInstanceData<Addon>()->tensors.Resolve(h);
-    if (!w) throw Napi::TypeError::New(env, "expected a Tensor");
+    napi_get_value_double(info.Env(), info[i], &h);
+    TensorWrap* w = Of(info)->tensors.Resolve(h);
+    if (!w) throw Napi::TypeError::New(info.Env(), "expected a Tensor");
     return w;
   }
-  static Napi::Value Handle(Napi::Env env, at::Tensor t) { return Napi::Number::New(env, TensorWrap::MakeHandle(env, std::move(t))); }
+  static Napi::Value Handle(const Napi::CallbackInfo& info, at::Tensor t) {
+    return Napi::Number::New(info.Env(), TensorWrap::MakeHandle(Of(info), info.Env(), std::move(t)));
+  }
 
   template <at::Tensor (*Fn)(const at::Tensor&)>
   static Napi::Value Unary(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    return Guarded(env, [&] { return Handle(env, Fn(Slot(env, info[0])->Get("this"))); });
+    return Guarded(env, [&] { return Handle(info, Fn(Slot(info, 0)->Get("this"))); });
   }
   template <void (*Fn)(at::Tensor&)>
   static Napi::Value UnaryInPlace(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guarded(env, [&] {
-      TensorWrap* w = Slot(env, info[0]);
+      TensorWrap* w = Slot(info, 0);
       w->Get("this");
       Fn(w->t_);
       return env.Undefined();
@@ -36,28 +41,28 @@ struct FastOps {
   template <at::Tensor (*Fn)(const at::Tensor&, const at::Tensor&)>
   static Napi::Value Binary(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    return Guarded(env, [&] { return Handle(env, Fn(Slot(env, info[0])->Get("this"), Slot(env, info[1])->Get("other"))); });
+    return Guarded(env, [&] { return Handle(info, Fn(Slot(info, 0)->Get("this"), Slot(info, 1)->Get("other"))); });
   }
   template <void (*Fn)(at::Tensor&, const at::Tensor&)>
   static Napi::Value BinaryInPlace(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guarded(env, [&] {
-      TensorWrap* w = Slot(env, info[0]);
+      TensorWrap* w = Slot(info, 0);
       w->Get("this");
-      Fn(w->t_, Slot(env, info[1])->Get("other"));
+      Fn(w->t_, Slot(info, 1)->Get("other"));
       return env.Undefined();
     });
   }
   // A member getter or method of TensorWrap (shape, dtype, dispose, ...), with the slot of handle info[0] as `this`.
   template <Napi::Value (TensorWrap::*M)(const Napi::CallbackInfo&)>
   static Napi::Value Member(const Napi::CallbackInfo& info) {
-    return (Slot(info.Env(), info[0])->*M)(info);
+    return (Slot(info, 0)->*M)(info);
   }
   // shape, dtype, device, numel, ndim, requiresGrad, isLeaf, isDisposed, dispose, item (tensor_fast.cc).
-  static void AddMembers(Napi::Env env, Napi::Object fast);
+  static void AddMembers(Napi::Env env, Napi::Object fast, Addon* addon);
 };
 
 // The op tables by handle: { unary, unaryInPlace, binary, binaryInPlace } objects of name -> function (tensor_ops.cc).
-void AddFastTensorOps(Napi::Env env, Napi::Object fast);
+void AddFastTensorOps(Napi::Env env, Napi::Object fast, Addon* addon);
 
 }  // namespace tg

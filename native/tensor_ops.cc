@@ -375,10 +375,10 @@ void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props)
   TG_REG_CUSTOM("_gradFn", GradFnOp) TG_REG_CUSTOM("_version", VersionOp) TG_REG_CUSTOM("_implId", ImplIdOp)
 }
 
-void AddFastTensorOps(Napi::Env env, Napi::Object fast) {
+void AddFastTensorOps(Napi::Env env, Napi::Object fast, Addon* addon) {
   Napi::Object unary = Napi::Object::New(env), unaryInPlace = Napi::Object::New(env);
   Napi::Object binary = Napi::Object::New(env), binaryInPlace = Napi::Object::New(env);
-#define TG_FAST(obj, shape, js, fn) obj.Set(js, Napi::Function::New<&FastOps::shape<&fn>>(env, js));
+#define TG_FAST(obj, shape, js, fn) obj.Set(js, Napi::Function::New<&FastOps::shape<&fn>>(env, js, addon));
 #define TG_FAST_UNARY(name, expr) TG_FAST(unary, Unary, #name, name##Op)
   TG_UNARY_OPS(TG_FAST_UNARY)
 #define TG_FAST_UNARY_INPLACE(name, expr) TG_FAST(unaryInPlace, UnaryInPlace, #name, name##Op)
