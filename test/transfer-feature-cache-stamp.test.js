@@ -183,6 +183,16 @@ test('a replaced parameter is a change when its values differ, and not when they
   h1.weight = tg.noGrad(() => old.clone());
   h1.weight.requiresGrad = false;
   assert.deepStrictEqual(cache.changes(), []);
+  // two views of one storage share its version counter: swapping one for the other is still a change
+  const both = tg.randn([2, 10, 6]);
+  h1.weight = both.select(0, 0);
+  h1.weight.requiresGrad = false;
+  await cache.rebuild();
+  assert.deepStrictEqual(cache.changes(), []);
+  h1.weight = both.select(0, 1);
+  h1.weight.requiresGrad = false;
+  assert.strictEqual(h1.weight._version(), both.select(0, 0)._version());
+  assert.deepStrictEqual(cache.changes(), ["the weights or buffers of 'hidden1'"]);
   cache.dispose();
 });
 
