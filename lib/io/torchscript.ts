@@ -10,6 +10,7 @@ import { inspectTorchZip } from './zip-names';
 import { torchScriptProblem } from './torchscript-check';
 import { atomicWrite } from './atomic';
 import { checkDevice } from '../device';
+import { noteUncountedWrite } from '../uncounted-writes';
 
 /** A method's signature, TorchScript source and graph, for inspection. */
 export interface ScriptMethodInfo {
@@ -155,6 +156,8 @@ export class ScriptModule extends Module {
     } else throw new TypeError(`to(): expected a device ('cuda'), a dtype ('float64') or { device, dtype }`);
     if (dtype !== undefined && !isFloatingDType(dtype)) throw new TypeError(`to(): a module converts to floating dtypes only, got '${dtype}'`);
     this.#native.to(device === undefined ? undefined : checkDevice(device, 'to()'), dtype);
+    // LibTorch's set_data replaced storage and values under the same tensors without bumping their versions
+    for (const t of [...this.parameters(), ...this.buffers()]) noteUncountedWrite(t);
     return this;
   }
 

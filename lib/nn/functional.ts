@@ -1,6 +1,7 @@
 /** tg.nn.functional: layers, activations and losses as functions, named after torch.nn.functional's. */
 import { binding } from '../native';
 import type { Tensor } from '../tensor';
+import { noteUncountedWrite } from '../uncounted-writes';
 
 const F = binding.functional;
 
@@ -65,7 +66,13 @@ export interface BatchNormOptions {
 export function batchNorm(input: Tensor, runningMean: Tensor | null | undefined, runningVar: Tensor | null | undefined, o: BatchNormOptions = {}): Tensor {
   const training = o.training ?? false;
   if (training) checkBatchNormBatch(input);
-  return F.batchNorm(input, runningMean, runningVar, o.weight, o.bias, training, o.momentum ?? 0.1, o.eps ?? 1e-5);
+  const out = F.batchNorm(input, runningMean, runningVar, o.weight, o.bias, training, o.momentum ?? 0.1, o.eps ?? 1e-5);
+  if (training) {
+    // LibTorch updated the running statistics in place without bumping their version counters (see uncounted-writes)
+    noteUncountedWrite(runningMean);
+    noteUncountedWrite(runningVar);
+  }
+  return out;
 }
 
 /** PyTorch's _verify_batch_size: refuses a training batch with one value per channel (the addon reports non-tensors). */

@@ -15,9 +15,10 @@ import { DiskSink, runPrefix, TensorSink } from './build';
 import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
 import { chainOf, randomnessReasons, resolveCut } from './cut';
 import { DiskWriter, openCacheFile } from './disk-file';
-import { datasetDigest, describeChanges, Fingerprint, structureDigest, weightDigests } from './fingerprint';
+import { datasetDigest, describeChanges, Fingerprint, KeyedDataset, layerDigest, layerTensors, structureDigest, weightDigests } from './fingerprint';
 import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
 import { BuildProgress } from './progress';
+import { CacheStamp, matchesStamp, stampTensors } from './stamp';
 
 /** How a cache's loader batches. */
 export interface CacheLoaderOptions {
@@ -34,6 +35,11 @@ function firstParam(layers: [string, Module][]): Tensor | undefined {
   return undefined;
 }
 
+/** A TensorDataset's fields as named tensors for a stamp (the length in the names: a stamp of another length differs). */
+function datasetTensors(ds: TensorDataset): [string, Tensor][] {
+  return ds.tensors.map((t, k) => [`${ds.length}:f${k}`, t]);
+}
+
 function asDataset(data: unknown, where: string): Dataset {
   if (data instanceof DataLoader && isDataset(data.dataset)) return data.dataset;
   if (isDataset(data)) return data;
@@ -45,7 +51,8 @@ function asDataset(data: unknown, where: string): Dataset {
  * Features of a dataset computed once by a model's frozen lower layers (see `tg.transfer.cacheFeatures`).
  * Pass it to `tg.fit(model, dataset, { cache })`, or train on `cache.loader()` through `cache.head(model)`.
  * Every use first compares the model and dataset with the fingerprint taken when the cache was built, and
- * throws (or rebuilds, with `onStale: 'rebuild'`) when they differ.
+ * throws (or rebuilds, with `onStale: 'rebuild'`) when they differ. Within the process that check costs
+ * O(number of tensors): see `changes`.
  */
 export class FeatureCache {
   /** Where the features are kept. */
@@ -61,6 +68,8 @@ export class FeatureCache {
   /** Why an existing disk file was not reused (a truncated or foreign file, a change with onStale 'rebuild'). */
   rebuiltBecause?: string;
   private data?: CachedDataset;
+  /** Which tensors, at which versions, `fingerprint`'s digests were proven for (see stamp.ts). */
+  private stamp: CacheStamp = { layers: new Map() };
 
   /** @internal use tg.transfer.cacheFeatures */
   constructor(
@@ -85,22 +94,72 @@ export class FeatureCache {
     return this.data;
   }
 
-  /** The fingerprint `model` and `dataset` would give now (default: the ones the cache was built from). */
-  fingerprintOf(model: Module = this.model, dataset: Dataset = this.dataset): Fingerprint {
+  private below(model: Module): { below: [string, Module][]; cut: string } {
     const chain = chainOf(model);
     const i = chain.findIndex(([n]) => n === this.cut);
-    const below = i < 0 ? [] : chain.slice(0, i + 1);
-    return {
-      weights: weightDigests(below),
-      structure: structureDigest(below),
-      cut: i < 0 ? `(no layer '${this.cut}')` : `${this.cut}@${i}`,
-      dataset: datasetDigest(dataset, this.options.batchSize),
-    };
+    return { below: i < 0 ? [] : chain.slice(0, i + 1), cut: i < 0 ? `(no layer '${this.cut}')` : `${this.cut}@${i}` };
   }
 
-  /** What changed since the cache was built, in words (empty when it is current). */
+  /**
+   * The fingerprint `model` and `dataset` would give now (default: the ones the cache was built from), every part
+   * hashed from the tensors' content.
+   */
+  fingerprintOf(model: Module = this.model, dataset: Dataset = this.dataset): Fingerprint {
+    const { below, cut } = this.below(model);
+    return { weights: weightDigests(below), structure: structureDigest(below), cut, dataset: datasetDigest(dataset, this.options.batchSize) };
+  }
+
+  /**
+   * What changed since the cache was built, in words (empty when it is current). Within the process the stamps
+   * decide (O(number of tensors)): a layer or TensorDataset whose tensors are the same objects at the same versions
+   * is unchanged without reading a value; only a part whose stamp differs is hashed, to name a real change or, when
+   * its content is back to what the cache was built from, to stamp it anew.
+   */
   changes(model: Module = this.model, dataset: Dataset = this.dataset): string[] {
-    return describeChanges(this.fingerprint, this.fingerprintOf(model, dataset));
+    return describeChanges(this.fingerprint, this.current(model, dataset));
+  }
+
+  /** The fingerprint now, taking the recorded digest of every part whose stamp still matches. */
+  private current(model: Module, dataset: Dataset): Fingerprint {
+    const { below, cut } = this.below(model);
+    const weights: Record<string, string> = {};
+    for (const [name, m] of below) {
+      const tensors = layerTensors(m);
+      const known = this.fingerprint.weights[name];
+      if (known !== undefined && matchesStamp(this.stamp.layers.get(name), tensors)) weights[name] = known;
+      else {
+        weights[name] = layerDigest(tensors);
+        if (weights[name] === known) this.stamp.layers.set(name, stampTensors(tensors));
+      }
+    }
+    return { weights, structure: structureDigest(below), cut, dataset: this.datasetNow(dataset) };
+  }
+
+  /** The dataset's part of the fingerprint now: its key; a TensorDataset by stamp, else hashed; other datasets hashed. */
+  private datasetNow(ds: KeyedDataset): string {
+    if (typeof ds.cacheKey === 'string' || !(ds instanceof TensorDataset)) return datasetDigest(ds, this.options.batchSize);
+    const tensors = datasetTensors(ds);
+    if (matchesStamp(this.stamp.dataset, tensors)) return this.fingerprint.dataset;
+    const digest = datasetDigest(ds, this.options.batchSize);
+    if (digest === this.fingerprint.dataset) this.stamp.dataset = stampTensors(tensors);
+    return digest;
+  }
+
+  /** Takes the fingerprint from the content of the cache's model and dataset, and stamps them (one synchronous step). */
+  private takeFingerprint(): Fingerprint {
+    const fp = this.fingerprintOf();
+    this.stampCurrent();
+    return fp;
+  }
+
+  /** Stamps the cache's model and dataset as they are now (their content is what `fingerprint` says). */
+  private stampCurrent(): void {
+    const { below } = this.below(this.model);
+    const ds = this.dataset as KeyedDataset;
+    this.stamp = {
+      layers: new Map(below.map(([name, m]) => [name, stampTensors(layerTensors(m))])),
+      dataset: typeof ds.cacheKey !== 'string' && ds instanceof TensorDataset ? stampTensors(datasetTensors(ds)) : undefined,
+    };
   }
 
   /**
@@ -172,6 +231,7 @@ export class FeatureCache {
         const dtypeOk = this.options.dtype === undefined || r.header.fields[0].dtype === this.options.dtype;
         if (changed.length === 0 && dtypeOk) {
           this.fingerprint = r.header.fingerprint;
+          this.stampCurrent();
           this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
           return this;
         }
@@ -199,7 +259,7 @@ export class FeatureCache {
       throw new TorchError(`cacheFeatures: the cached part is not deterministic, so cached training would differ from uncached: ${reasons.join('; ')}. Pass allowRandom: true to cache it anyway`, {
         code: 'ERR_CACHE_RANDOM',
       });
-    this.fingerprint = this.fingerprintOf();
+    this.fingerprint = this.takeFingerprint();
     const prefix = sliceModule(this.model, 0, cut + 1);
     const device = this.options.device ?? firstParam(below)?.device ?? 'cpu';
     const n = this.dataset.length;
@@ -253,7 +313,10 @@ function staleError(changed: string[], file?: string): TorchError {
  * Safety: the cache records a fingerprint (sha256 over the exact bytes of the frozen layers' parameters and
  * buffers, per layer; their structure and frozen flags; the cut; the dataset's key or length plus content hash)
  * and checks it before every use: a change is a TorchError `ERR_CACHE_STALE` naming it, or a rebuild with
- * `onStale: 'rebuild'`. A frozen part with randomness is refused (`ERR_CACHE_RANDOM`) unless `allowRandom`.
+ * `onStale: 'rebuild'`. The check reads no values while the frozen tensors and a TensorDataset's tensors are the
+ * same objects at the same LibTorch versions (every in-place change bumps the version); only a layer or dataset
+ * whose tensors changed is hashed again. A dataset that is not a TensorDataset is read and hashed at every check
+ * unless it gives a `cacheKey`. A frozen part with randomness is refused (`ERR_CACHE_RANDOM`) unless `allowRandom`.
  * A disk cache is written atomically and reused by a later run when its fingerprint matches; a truncated or
  * foreign file is rebuilt.
  * @example

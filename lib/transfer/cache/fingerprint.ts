@@ -1,6 +1,7 @@
 /**
  * What produced a feature cache: the frozen layers' weights and buffers, their structure, the cut and the
- * dataset. Each part is a sha256 hex digest, so a change is named, not just detected.
+ * dataset. Each part is a sha256 hex digest, so a change is named, not just detected. Content is hashed when a
+ * cache is built or a disk cache reopened; within the process the stamps of stamp.ts stand in for the hashes.
  */
 import { createHash, Hash } from 'node:crypto';
 import { defaultCollate } from '../../data/collate';
@@ -23,7 +24,11 @@ export interface Fingerprint {
   dataset: string;
 }
 
-/** A dataset may name its own identity (a file path and version, say) to spare a content hash. */
+/**
+ * A dataset may name its own identity (a file path and version, say) to spare a content hash. A TensorDataset needs
+ * none (its tensors' versions tell whether it changed); any other dataset without a key is read in full and hashed
+ * at every staleness check (every fit with the cache), since nothing else tells whether what it gives changed.
+ */
 export interface KeyedDataset extends Dataset {
   readonly cacheKey?: string;
 }
@@ -34,14 +39,22 @@ function hashTensor(h: Hash, name: string, t: Tensor): void {
   h.update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
+/** A layer's parameters then buffers, with their names: what its weight digest covers, in that order. */
+export function layerTensors(m: Module): [string, Tensor][] {
+  return [...m.namedParameters(), ...m.namedBuffers()];
+}
+
+/** sha256 over the names, dtypes, shapes and exact bytes of a layer's tensors (see layerTensors). */
+export function layerDigest(tensors: [string, Tensor][]): string {
+  const h = createHash('sha256');
+  for (const [n, t] of tensors) hashTensor(h, n, t);
+  return h.digest('hex');
+}
+
 /** Per-layer weight digests of the layers below the cut (inclusive). */
 export function weightDigests(layers: [string, Module][]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, m] of layers) {
-    const h = createHash('sha256');
-    for (const [n, t] of [...m.namedParameters(), ...m.namedBuffers()]) hashTensor(h, n, t);
-    out[name] = h.digest('hex');
-  }
+  for (const [name, m] of layers) out[name] = layerDigest(layerTensors(m));
   return out;
 }
 
