@@ -177,6 +177,9 @@ export interface NativeFastTable {
   unaryInPlace: Record<string, FastFn>;
   binary: Record<string, FastFn>;
   binaryInPlace: Record<string, FastFn>;
+  /** add, sub, mul, div (and their `_` forms) with a number: (handle, number). */
+  scalar: Record<string, FastFn>;
+  scalarInPlace: Record<string, FastFn>;
   /** Getters and methods of `this`: shape, dtype, device, numel, ndim, requiresGrad, isLeaf, isDisposed, dispose, item. */
   members: Record<string, FastFn>;
 }

@@ -20,7 +20,7 @@ let flushPending: () => void = () => {};
 /** A tensor's handle, or -1 for anything that is not one of this class's objects (never throws). */
 let handleOf: (v: unknown) => number;
 type Method = (this: Tensor, ...args: unknown[]) => unknown;
-let fastMethod: (kind: 'unary' | 'unaryInPlace' | 'binary' | 'binaryInPlace' | 'member', fn: FastFn, slow?: Method) => Method;
+let fastMethod: (kind: 'unary' | 'unaryInPlace' | 'binary' | 'binaryInPlace' | 'member', fn: FastFn, slow?: Method, withNumber?: FastFn) => Method;
 
 /** The class behind `tg.Tensor`; its members are installed from the addon by {@link installTensorClass}. */
 class Tensor {
@@ -39,7 +39,7 @@ class Tensor {
       if (isTensor(t)) return t.#h;
       throw new TypeError('Tensor method called on an object that is not a Tensor');
     };
-    fastMethod = (kind, fn, slow) => {
+    fastMethod = (kind, fn, slow, withNumber) => {
       switch (kind) {
         case 'unary':
           return function (this: Tensor) {
@@ -53,14 +53,23 @@ class Tensor {
         case 'binary':
           // other forms (a number, alpha, a rounding mode) take the addon's method
           return function (this: Tensor, other: unknown, a?: unknown, b?: unknown) {
-            if (a === undefined && b === undefined && isTensor(other)) return adopt(fn(self(this), other.#h) as number);
+            if (a === undefined && b === undefined) {
+              if (isTensor(other)) return adopt(fn(self(this), other.#h) as number);
+              if (withNumber && typeof other === 'number') return adopt(withNumber(self(this), other) as number);
+            }
             return slow!.call(this, other, a, b);
           };
         case 'binaryInPlace':
           return function (this: Tensor, other: unknown, a?: unknown, b?: unknown) {
-            if (a === undefined && b === undefined && isTensor(other)) {
-              fn(self(this), other.#h);
-              return this;
+            if (a === undefined && b === undefined) {
+              if (isTensor(other)) {
+                fn(self(this), other.#h);
+                return this;
+              }
+              if (withNumber && typeof other === 'number') {
+                withNumber(self(this), other);
+                return this;
+              }
             }
             return slow!.call(this, other, a, b);
           };
@@ -103,8 +112,8 @@ export function installTensorClass(binding: Binding): void {
     let value: Method | undefined;
     if (fast.unary[name]) value = fastMethod('unary', fast.unary[name]);
     else if (fast.unaryInPlace[name]) value = fastMethod('unaryInPlace', fast.unaryInPlace[name]);
-    else if (fast.binary[name]) value = fastMethod('binary', fast.binary[name], d.value as Method);
-    else if (fast.binaryInPlace[name]) value = fastMethod('binaryInPlace', fast.binaryInPlace[name], d.value as Method);
+    else if (fast.binary[name]) value = fastMethod('binary', fast.binary[name], d.value as Method, fast.scalar[name]);
+    else if (fast.binaryInPlace[name]) value = fastMethod('binaryInPlace', fast.binaryInPlace[name], d.value as Method, fast.scalarInPlace[name]);
     else if (METHODS.includes(name)) value = fastMethod('member', fast.members[name]);
     if (value) {
       Object.defineProperty(value, 'name', { value: name });

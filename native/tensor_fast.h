@@ -5,6 +5,7 @@
 #pragma once
 #include "addon.h"
 #include "guard.h"
+#include <cmath>
 
 namespace tg {
 
@@ -50,6 +51,28 @@ struct FastOps {
       TensorWrap* w = Slot(info, 0);
       w->Get("this");
       Fn(w->t_, Slot(info, 1)->Get("other"));
+      return env.Undefined();
+    });
+  }
+  // A JS number as Python's arg parser takes it: integral values are integers (so int tensors stay int), others double.
+  static at::Scalar Number(const Napi::CallbackInfo& info, size_t i) {
+    double d = 0;
+    if (napi_get_value_double(info.Env(), info[i], &d) != napi_ok) throw Napi::TypeError::New(info.Env(), "expected a number");
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) return at::Scalar(static_cast<int64_t>(d));
+    return at::Scalar(d);
+  }
+  template <at::Tensor (*Fn)(const at::Tensor&, const at::Scalar&)>
+  static Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&] { return Handle(info, Fn(Slot(info, 0)->Get("this"), Number(info, 1))); });
+  }
+  template <void (*Fn)(at::Tensor&, const at::Scalar&)>
+  static Napi::Value BinaryScalarInPlace(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&] {
+      TensorWrap* w = Slot(info, 0);
+      w->Get("this");
+      Fn(w->t_, Number(info, 1));
       return env.Undefined();
     });
   }

@@ -334,6 +334,15 @@ static T DivTensorOp(const T& s, const T& o) { return at::div(s, o); }
 static void AddTensorInPlaceOp(T& s, const T& o) { s.add_(o); }
 static void SubTensorInPlaceOp(T& s, const T& o) { s.sub_(o); }
 static void DivTensorInPlaceOp(T& s, const T& o) { s.div_(o); }
+// ... and their tensor-number forms (LibTorch wraps the number as the slow path's ToTensorOrScalar does).
+static T AddScalarOp(const T& s, const at::Scalar& o) { return at::add(s, o); }
+static T SubScalarOp(const T& s, const at::Scalar& o) { return at::sub(s, o); }
+static T MulScalarOp(const T& s, const at::Scalar& o) { return at::mul(s, o); }
+static T DivScalarOp(const T& s, const at::Scalar& o) { return at::div(s, o); }
+static void AddScalarInPlaceOp(T& s, const at::Scalar& o) { s.add_(o); }
+static void SubScalarInPlaceOp(T& s, const at::Scalar& o) { s.sub_(o); }
+static void MulScalarInPlaceOp(T& s, const at::Scalar& o) { s.mul_(o); }
+static void DivScalarInPlaceOp(T& s, const at::Scalar& o) { s.div_(o); }
 
 void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props) {
   using W = TensorWrap;
@@ -390,6 +399,13 @@ void AddFastTensorOps(Napi::Env env, Napi::Object fast, Addon* addon) {
   TG_FAST(binary, Binary, "add", AddTensorOp) TG_FAST(binary, Binary, "sub", SubTensorOp) TG_FAST(binary, Binary, "div", DivTensorOp)
   TG_FAST(binaryInPlace, BinaryInPlace, "add_", AddTensorInPlaceOp) TG_FAST(binaryInPlace, BinaryInPlace, "sub_", SubTensorInPlaceOp)
   TG_FAST(binaryInPlace, BinaryInPlace, "div_", DivTensorInPlaceOp)
+  Napi::Object scalar = Napi::Object::New(env), scalarInPlace = Napi::Object::New(env);
+  TG_FAST(scalar, BinaryScalar, "add", AddScalarOp) TG_FAST(scalar, BinaryScalar, "sub", SubScalarOp)
+  TG_FAST(scalar, BinaryScalar, "mul", MulScalarOp) TG_FAST(scalar, BinaryScalar, "div", DivScalarOp)
+  TG_FAST(scalarInPlace, BinaryScalarInPlace, "add_", AddScalarInPlaceOp) TG_FAST(scalarInPlace, BinaryScalarInPlace, "sub_", SubScalarInPlaceOp)
+  TG_FAST(scalarInPlace, BinaryScalarInPlace, "mul_", MulScalarInPlaceOp) TG_FAST(scalarInPlace, BinaryScalarInPlace, "div_", DivScalarInPlaceOp)
+  fast.Set("scalar", scalar);
+  fast.Set("scalarInPlace", scalarInPlace);
   fast.Set("unary", unary);
   fast.Set("unaryInPlace", unaryInPlace);
   fast.Set("binary", binary);

@@ -104,3 +104,35 @@ test('tensors made by both paths in the global scope and dropped are freed by GC
   // 20,000 tensors were dropped undisposed; what stays is the kept ones plus at most a pending batch or two
   assert.ok(out.alive >= out.kept && out.alive < out.kept + 1100, `${out.alive} alive for ${out.kept} kept`);
 });
+
+test('number forms by handle (add, sub, mul, div and in place) equal the addon’s own methods, dtype included', () => {
+  const ops = binding.TensorOps;
+  const make = { int: () => tg.tensor([1, 2, -3]), float: () => tg.tensor([1.5, -2, 3], { dtype: 'float32' }), double: () => tg.tensor([1, 2, 3], { dtype: 'float64' }), bool: () => tg.tensor([true, false, true]) };
+  for (const [kind, mk] of Object.entries(make)) {
+    for (const n of [2, -1, 0.5, 1e20, NaN]) {
+      for (const op of ['add', 'sub', 'mul', 'div']) {
+        let fast, slow;
+        try { fast = mk()[op](n); } catch (e) { fast = e; }
+        try { slow = ops[op].call(mk(), n); } catch (e) { slow = e; }
+        const what = `${kind}.${op}(${n})`;
+        if (slow instanceof Error) {
+          assert.ok(fast instanceof Error, `${what}: the addon refuses it, the fast form too`);
+          assert.strictEqual(fast.message, slow.message, what);
+          continue;
+        }
+        assert.strictEqual(fast.dtype, slow.dtype, what);
+        assert.deepStrictEqual(fast.toArray(), slow.toArray(), what);
+      }
+      if (kind === 'bool') continue;
+      for (const op of ['add_', 'sub_', 'mul_', 'div_']) {
+        const a = mk(), b = mk();
+        let fe, se;
+        try { assert.strictEqual(a[op](n), a); } catch (e) { fe = e; }
+        try { ops[op].call(b, n); } catch (e) { se = e; }
+        const what = `${kind}.${op}(${n})`;
+        assert.strictEqual(fe?.message, se?.message, what);
+        assert.deepStrictEqual(a.toArray(), b.toArray(), what);
+      }
+    }
+  }
+});
