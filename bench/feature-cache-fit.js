@@ -99,7 +99,9 @@ print(json.dumps({'wall': [r[0] for r in runs], 'cpu': [r[1] for r in runs], 'to
 `;
 
 function python(featsFile, labelsFile, d) {
-  const r = spawnSync(PYTHON, ['-c', PY, featsFile, labelsFile, String(ROWS), String(d), String(BATCH), String(FITS)], { encoding: 'utf8' });
+  // torch.set_num_threads(1) leaves OpenBLAS's pool alone (tg.setNumThreads sizes it): one thread means one here too
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  const r = spawnSync(PYTHON, ['-c', PY, featsFile, labelsFile, String(ROWS), String(d), String(BATCH), String(FITS)], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
