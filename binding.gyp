@@ -14,6 +14,7 @@
         "native/file_io.cc",
         "native/functional.cc",
         "native/guard.cc",
+        "native/jit_trace.cc",
         "native/ivalue_convert.cc",
         "native/optim_options.cc",
         "native/optimizer.cc",

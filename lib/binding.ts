@@ -255,6 +255,14 @@ export interface Binding {
 
   /** The class of scriptModuleLoad's results; its constructor throws. */
   ScriptModule: { prototype: NativeScriptModule; new (): never };
+  /** tg.jit.trace's native half: a ScriptModule over these tensors whose forward is the traced one (native/jit_trace.cc). */
+  jitTrace(
+    params: [string, Tensor][],
+    buffers: [string, Tensor][],
+    inputs: Tensor[],
+    forward: (...inputs: Tensor[]) => Tensor | Tensor[],
+    training: boolean,
+  ): { module: NativeScriptModule; nondeterministic: string[] };
   /** torch::jit::load, every tensor on the CPU. */
   scriptModuleLoad(path: string): Promise<NativeScriptModule>;
 

@@ -57,6 +57,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_TORCHSCRIPT: 'not a loadable TorchScript archive',
   ERR_TORCHSCRIPT_METHOD: 'the module has no method of that name',
   ERR_TORCHSCRIPT_SAVE: 'LibTorch could not write the archive',
+  ERR_TRACE_RANDOM: 'the traced forward draws random numbers',
   ERR_DECODE_THREAD: 'the worker thread that decodes big TF.js, NumPy and ONNX tensors failed or stopped',
   ERR_NPY_MAGIC: 'not an .npy array',
   ERR_NPY_HEADER: 'the .npy header is invalid',

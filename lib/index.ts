@@ -23,6 +23,7 @@ export { fit, evaluate, predict, History, EarlyStopping } from './train';
 export type { FitOptions, FitCache, EvaluateOptions, PredictOptions, Callback, FitContext, EpochLogs, BatchLogs, DataSource, Trainable, StepOptimizer, EarlyStoppingOptions, LossSpec, MetricSpec } from './train';
 export * as cuda from './cuda';
 export * as io from './io';
+export * as jit from './jit';
 export { buildInfo, setNumThreads } from './info';
 export * as datasets from './datasets';
 export * as optim from './optim';

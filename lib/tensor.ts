@@ -1,4 +1,4 @@
-/** The Tensor façade: the native class, typed, with the JavaScript-side conveniences (data, printing, disposal). */
+/** The Tensor façade: the JavaScript class (lib/tensor-class.ts), typed, with the JavaScript-side conveniences (data, printing, disposal). */
 import { inspect } from 'node:util';
 import './native';
 import { TensorClass, isTensorObject } from './tensor-class';

@@ -260,6 +260,7 @@ void RegisterScriptModule(Napi::Env env, Napi::Object exports) {
   auto* ctor = new Napi::FunctionReference();
   exports.Set("ScriptModule", ScriptModuleWrap::Init(env, ctor));
   RegisterScriptModuleLoad(env, exports, ctor);
+  RegisterJitTrace(env, exports, ctor);
   env.AddCleanupHook([ctor]() { delete ctor; });
 }
 

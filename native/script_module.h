@@ -84,4 +84,7 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
 Napi::Value ScriptModuleSave(const Napi::CallbackInfo& info, const torch::jit::Module& module);
 void RegisterScriptModuleLoad(Napi::Env env, Napi::Object exports, Napi::FunctionReference* ctor);
 
+// jitTrace (jit_trace.cc): builds a ScriptModule from a forward traced in JavaScript.
+void RegisterJitTrace(Napi::Env env, Napi::Object exports, Napi::FunctionReference* ctor);
+
 }  // namespace tg
