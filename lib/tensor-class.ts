@@ -6,6 +6,7 @@
  * rest are the addon's own methods and accessors, which find their slot through {@link handleOf}.
  */
 import type { Binding, FastFn, NativeTensor } from './binding';
+import { noteValueRead } from './jit/trace-state';
 
 /** What the constructor requires: only this module and the addon (given it at install) can make tensors. */
 const token: object = Object.freeze(Object.create(null));
@@ -97,7 +98,7 @@ export function isTensorObject(v: unknown): boolean {
 }
 
 const GETTERS = ['shape', 'dtype', 'device', 'numel', 'ndim', 'requiresGrad', 'isLeaf', 'isDisposed'];
-const METHODS = ['dispose', 'item'];
+const METHODS = ['dispose'];
 
 /**
  * Gives the class the addon's members (fast forms where the handle table has them, the addon's methods and accessors
@@ -114,7 +115,13 @@ export function installTensorClass(binding: Binding): void {
     else if (fast.unaryInPlace[name]) value = fastMethod('unaryInPlace', fast.unaryInPlace[name]);
     else if (fast.binary[name]) value = fastMethod('binary', fast.binary[name], d.value as Method, fast.scalar[name]);
     else if (fast.binaryInPlace[name]) value = fastMethod('binaryInPlace', fast.binaryInPlace[name], d.value as Method, fast.scalarInPlace[name]);
-    else if (METHODS.includes(name)) value = fastMethod('member', fast.members[name]);
+    else if (name === 'item') {
+      const item = fastMethod('member', fast.members.item);
+      value = function (this: Tensor) {
+        noteValueRead('item()');
+        return item.call(this);
+      };
+    } else if (METHODS.includes(name)) value = fastMethod('member', fast.members[name]);
     if (value) {
       Object.defineProperty(value, 'name', { value: name });
       Object.defineProperty(proto, name, { value, writable: true, configurable: true, enumerable: false });

@@ -2,6 +2,7 @@
 import { inspect } from 'node:util';
 import './native';
 import { TensorClass, isTensorObject } from './tensor-class';
+import { noteValueRead } from './jit/trace-state';
 import type { NativeTensor } from './binding';
 import { AnyTypedArray, DType, Device, isDType, typedArrayFor } from './dtype';
 import { formatTensor } from './format';
@@ -253,6 +254,7 @@ export function isTensor(v: unknown): v is Tensor {
 const proto = TensorClass.prototype as unknown as NativeTensor & { [inspect.custom]?: () => string };
 
 proto.dataSync = function dataSync(this: Tensor): AnyTypedArray {
+  noteValueRead('dataSync()');
   return typedArrayFor(this.dtype, (this as NativeTensor)._dataSync());
 };
 

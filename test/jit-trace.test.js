@@ -140,3 +140,30 @@ test('bad modules and inputs fail with clear errors, and the next trace still wo
   assert.ok(tg.noGrad(() => ok.forward(x)).shape.join() === '2,2', 'a trace after the failures works');
   assert.ok(tg.memory().tensors - before < 10, 'the traces left no intermediate tensors behind');
 });
+
+test('reading values into JavaScript during a trace emits one TracerWarning; tracing without reads emits none', async () => {
+  await new Promise((r) => setImmediate(r)); // warnings of earlier tests' traces arrive on a later tick: let them pass
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const branchy = new (class extends tg.nn.Module {
+      forward(v) {
+        return v.sum().item() > 0 ? v.relu() : v.neg(); // data-dependent: frozen as taken
+      }
+    })();
+    const x = tg.ones([2, 2]);
+    tg.jit.trace(branchy, x);
+    tg.jit.trace(new tg.nn.Linear(2, 2), x);
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    const ours = warnings.filter((w) => w.name === 'TracerWarning');
+    assert.strictEqual(ours.length, 1, 'one warning, for the trace that read a value');
+    assert.strictEqual(ours[0].code, 'TG_TRACE_VALUE_READ');
+    assert.match(ours[0].message, /item\(\) during jit\.trace/);
+    x.sum().item(); // outside a trace: no warning
+    await new Promise((r) => setImmediate(r));
+    assert.strictEqual(warnings.filter((w) => w.name === 'TracerWarning').length, 1);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

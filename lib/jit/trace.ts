@@ -9,6 +9,7 @@ import { isTensor, type Tensor } from '../tensor';
 import { tidy } from '../memory';
 import type { Module } from '../nn/module';
 import { ScriptModule } from '../io/torchscript';
+import { whileTracing } from './trace-state';
 
 /** Options of {@link trace}. */
 export interface TraceOptions {
@@ -22,7 +23,8 @@ export interface TraceOptions {
 
 /**
  * Traces `module.forward(...inputs)` into a TorchScript module. Control flow is recorded as taken on these inputs
- * (a branch on a tensor's value, or a JS number read from one with `item()`, becomes a constant), as in PyTorch.
+ * (a branch on a tensor's value, or a JS number read from one with `item()`, becomes a constant), as in PyTorch:
+ * reading values into JavaScript during the trace emits a `TracerWarning` (process 'warning' event).
  * @example
  * const traced = tg.jit.trace(net.eval(), tg.randn([1, 784]));
  * await traced.save('net.pt');   // torch.jit.load('net.pt') in Python
@@ -36,8 +38,8 @@ export function trace(module: Module, inputs: Tensor | Tensor[], options: TraceO
   if (options === null || typeof options !== 'object') throw new TypeError('jit.trace: options must be an object such as { allowRandom }');
   const params = [...module.namedParameters()];
   const buffers = [...module.namedBuffers()];
-  const { module: native, nondeterministic } = tidy(() =>
-    binding.jitTrace(params, buffers, list, (...xs: Tensor[]) => module.forward(...xs) as Tensor | Tensor[], module.training),
+  const { module: native, nondeterministic } = whileTracing(() =>
+    tidy(() => binding.jitTrace(params, buffers, list, (...xs: Tensor[]) => module.forward(...xs) as Tensor | Tensor[], module.training)),
   );
   if (nondeterministic.length && !options.allowRandom)
     throw new TorchError(
