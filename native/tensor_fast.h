@@ -54,19 +54,23 @@ struct FastOps {
       return env.Undefined();
     });
   }
-  // A JS number as Python's arg parser takes it: integral values are integers (so int tensors stay int), others double.
-  static at::Scalar Number(const Napi::CallbackInfo& info, size_t i) {
+  // A JS number as Python passes one to an op: integral values are integers (int tensors stay int), others double,
+  // wrapped as a 0-d "wrapped number" tensor so that the Tensor overload runs (the autograd node is MulBackward0, as
+  // Python's, not the Scalar overload's MulBackward1) with a number's type promotion.
+  static at::Tensor Number(const Napi::CallbackInfo& info, size_t i) {
     double d = 0;
     if (napi_get_value_double(info.Env(), info[i], &d) != napi_ok) throw Napi::TypeError::New(info.Env(), "expected a number");
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) return at::Scalar(static_cast<int64_t>(d));
-    return at::Scalar(d);
+    bool integral = std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15;
+    at::Tensor t = c10::scalar_to_tensor(integral ? at::Scalar(static_cast<int64_t>(d)) : at::Scalar(d));
+    t.unsafeGetTensorImpl()->set_wrapped_number(true);
+    return t;
   }
-  template <at::Tensor (*Fn)(const at::Tensor&, const at::Scalar&)>
+  template <at::Tensor (*Fn)(const at::Tensor&, const at::Tensor&)>
   static Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guarded(env, [&] { return Handle(info, Fn(Slot(info, 0)->Get("this"), Number(info, 1))); });
   }
-  template <void (*Fn)(at::Tensor&, const at::Scalar&)>
+  template <void (*Fn)(at::Tensor&, const at::Tensor&)>
   static Napi::Value BinaryScalarInPlace(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guarded(env, [&] {

@@ -95,13 +95,18 @@ c10::optional<c10::string_view> RoundingMode(const Info& info, size_t i, std::st
   TORCH_CHECK_VALUE(keep == "trunc" || keep == "floor", "div(): roundingMode must be 'trunc' or 'floor', got '", keep, "'");
   return c10::string_view(keep);
 }
+// Without a rounding mode, the overload Python's x.div(y) calls (div.Tensor: DivBackward0, not div.Tensor_mode's 2).
 T DivOp(const T& s, const Info& info) {
   std::string keep;
-  return at::div(s, ToTensorOrScalar(info[0], "other"), RoundingMode(info, 1, keep));
+  auto mode = RoundingMode(info, 1, keep);
+  if (!mode) return at::div(s, ToTensorOrScalar(info[0], "other"));
+  return at::div(s, ToTensorOrScalar(info[0], "other"), mode);
 }
 void DivInPlaceOp(T& s, const Info& info) {
   std::string keep;
-  s.div_(ToTensorOrScalar(info[0], "other"), RoundingMode(info, 1, keep));
+  auto mode = RoundingMode(info, 1, keep);
+  if (!mode) s.div_(ToTensorOrScalar(info[0], "other"));
+  else s.div_(ToTensorOrScalar(info[0], "other"), mode);
 }
 // addcmul_(t1, t2, value) / addcdiv_ (used by hand-written optimizers)
 void AddcmulInPlaceOp(T& s, const Info& info) {
@@ -334,15 +339,7 @@ static T DivTensorOp(const T& s, const T& o) { return at::div(s, o); }
 static void AddTensorInPlaceOp(T& s, const T& o) { s.add_(o); }
 static void SubTensorInPlaceOp(T& s, const T& o) { s.sub_(o); }
 static void DivTensorInPlaceOp(T& s, const T& o) { s.div_(o); }
-// ... and their tensor-number forms (LibTorch wraps the number as the slow path's ToTensorOrScalar does).
-static T AddScalarOp(const T& s, const at::Scalar& o) { return at::add(s, o); }
-static T SubScalarOp(const T& s, const at::Scalar& o) { return at::sub(s, o); }
-static T MulScalarOp(const T& s, const at::Scalar& o) { return at::mul(s, o); }
-static T DivScalarOp(const T& s, const at::Scalar& o) { return at::div(s, o); }
-static void AddScalarInPlaceOp(T& s, const at::Scalar& o) { s.add_(o); }
-static void SubScalarInPlaceOp(T& s, const at::Scalar& o) { s.sub_(o); }
-static void MulScalarInPlaceOp(T& s, const at::Scalar& o) { s.mul_(o); }
-static void DivScalarInPlaceOp(T& s, const at::Scalar& o) { s.div_(o); }
+
 
 void AddTensorOps(std::vector<Napi::ClassPropertyDescriptor<TensorWrap>>& props) {
   using W = TensorWrap;
@@ -400,10 +397,11 @@ void AddFastTensorOps(Napi::Env env, Napi::Object fast, Addon* addon) {
   TG_FAST(binaryInPlace, BinaryInPlace, "add_", AddTensorInPlaceOp) TG_FAST(binaryInPlace, BinaryInPlace, "sub_", SubTensorInPlaceOp)
   TG_FAST(binaryInPlace, BinaryInPlace, "div_", DivTensorInPlaceOp)
   Napi::Object scalar = Napi::Object::New(env), scalarInPlace = Napi::Object::New(env);
-  TG_FAST(scalar, BinaryScalar, "add", AddScalarOp) TG_FAST(scalar, BinaryScalar, "sub", SubScalarOp)
-  TG_FAST(scalar, BinaryScalar, "mul", MulScalarOp) TG_FAST(scalar, BinaryScalar, "div", DivScalarOp)
-  TG_FAST(scalarInPlace, BinaryScalarInPlace, "add_", AddScalarInPlaceOp) TG_FAST(scalarInPlace, BinaryScalarInPlace, "sub_", SubScalarInPlaceOp)
-  TG_FAST(scalarInPlace, BinaryScalarInPlace, "mul_", MulScalarInPlaceOp) TG_FAST(scalarInPlace, BinaryScalarInPlace, "div_", DivScalarInPlaceOp)
+  // with a number, wrapped as the addon's methods wrap it (FastOps::Number)
+  TG_FAST(scalar, BinaryScalar, "add", AddTensorOp) TG_FAST(scalar, BinaryScalar, "sub", SubTensorOp)
+  TG_FAST(scalar, BinaryScalar, "mul", mulOp) TG_FAST(scalar, BinaryScalar, "div", DivTensorOp)
+  TG_FAST(scalarInPlace, BinaryScalarInPlace, "add_", AddTensorInPlaceOp) TG_FAST(scalarInPlace, BinaryScalarInPlace, "sub_", SubTensorInPlaceOp)
+  TG_FAST(scalarInPlace, BinaryScalarInPlace, "mul_", mul_Op) TG_FAST(scalarInPlace, BinaryScalarInPlace, "div_", DivTensorInPlaceOp)
   fast.Set("scalar", scalar);
   fast.Set("scalarInPlace", scalarInPlace);
   fast.Set("unary", unary);

@@ -53,6 +53,11 @@ function printCases() {
 // Tensors with a grad_fn: the same graph is built on both sides from one leaf.
 const gradFnCases = {
   mul: { js: (x) => x.mul(2), py: 'x * 2' },
+  div: { js: (x) => x.div(2), py: 'x.div(2)' },
+  divTensor: { js: (x) => x.div(x.detach().add(1)), py: 'x.div(x.detach() + 1)' },
+  divFloor: { js: (x) => x.div(2, 'floor'), py: "x.div(2, rounding_mode='floor')" },
+  sub: { js: (x) => x.sub(0.5), py: 'x.sub(0.5)' },
+  addAlpha: { js: (x) => x.add(x, 2), py: 'x.add(x, alpha=2)' },
   sum: { js: (x) => x.add(1).sum(), py: '(x + 1).sum()' },
   relu: { js: (x) => x.relu(), py: 'x.relu()' },
   mean: { js: (x) => x.mean(), py: 'x.mean()' },

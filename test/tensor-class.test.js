@@ -122,6 +122,11 @@ test('number forms by handle (add, sub, mul, div and in place) equal the addonâ€
         }
         assert.strictEqual(fast.dtype, slow.dtype, what);
         assert.deepStrictEqual(fast.toArray(), slow.toArray(), what);
+        if (kind === 'float') {
+          // the same autograd node as Python's (a wrapped number: MulBackward0, not the Scalar overload's MulBackward1)
+          const g = mk().requiresGrad_();
+          assert.strictEqual(g[op](n)._gradFn(), ops[op].call(g, n)._gradFn(), `${what}: grad_fn`);
+        }
       }
       if (kind === 'bool') continue;
       for (const op of ['add_', 'sub_', 'mul_', 'div_']) {
