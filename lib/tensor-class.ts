@@ -52,7 +52,7 @@ class Tensor {
             return this;
           };
         case 'binary':
-          // other forms (a number, alpha, a rounding mode) take the addon's method
+          // other forms (alpha, a rounding mode, a boolean or BigInt operand) take the addon's method
           return function (this: Tensor, other: unknown, a?: unknown, b?: unknown) {
             if (a === undefined && b === undefined) {
               if (isTensor(other)) return adopt(fn(self(this), other.#h) as number);
