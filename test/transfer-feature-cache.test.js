@@ -3,6 +3,7 @@
 // uncached fit, fresh shuffles per epoch, half-precision storage, staleness and randomness refusals.
 const test = require('node:test');
 const assert = require('node:assert');
+const { settleTensors } = require('./helpers/settle');
 const tg = require('..');
 const { nn } = tg;
 
@@ -246,6 +247,7 @@ test('fit with a cache validates raw inputs through the whole model and restores
 test('building frees the frozen part\'s intermediate activations batch by batch: no tensors are left but the cache\'s', async () => {
   const net = model();
   const ds = data();
+  await settleTensors(); // earlier tests' dropped tensors would otherwise be freed by GC during the build's awaits
   const before = tg.memory().tensors;
   const cache = await tg.transfer.cacheFeatures(net, ds, { batchSize: 16, ...quiet });
   // the cache holds its features and the labels; 5 batches through 4 layers left nothing behind
