@@ -22,6 +22,8 @@ const THREADS = Number(arg('threads', Math.min(os.cpus().length, 4)));
 const DEVICE = arg('device', 'cpu');
 const PYTHON = process.env.TG_BENCH_PYTHON || '/usr/bin/python3';
 
+// the malloc tuning is opt-in (README, Reliability): measure with it, as the results say
+process.env.TORCHGRAFT_MALLOC_TUNING ??= '1';
 const tg = require(root);
 tg.setNumThreads(THREADS);
 

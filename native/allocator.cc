@@ -19,8 +19,10 @@ bool TuneAllocator() {
   static std::once_flag once;
   std::call_once(once, [] {
 #if defined(__GLIBC__)
+    // Opt-in for now: with it on, the HDF5 fuzz test's children crashed (SIGSEGV) in 3 of 8 runs on LibTorch 2.6 /
+    // Node 20.19 (0 of 5 with it off; never on LibTorch 1.13), cause not found yet.
     const char* flag = std::getenv("TORCHGRAFT_MALLOC_TUNING");
-    if (flag && std::strcmp(flag, "0") == 0) return;
+    if (!flag || std::strcmp(flag, "1") != 0) return;
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") || (tunables && std::strstr(tunables, "malloc")))
       return;

@@ -3,8 +3,8 @@
 
 namespace tg {
 
-// Returns whether the tuning is in effect (false off glibc, when TORCHGRAFT_MALLOC_TUNING=0, or when the user set
-// glibc's own malloc tunables, which win).
+// Returns whether the tuning is in effect: only with TORCHGRAFT_MALLOC_TUNING=1, on glibc, and when the user set none of
+// glibc's own malloc tunables (which win).
 bool TuneAllocator();
 
 }  // namespace tg
