@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const tg = require('..');
+const { settleTensors } = require('./helpers/settle.js');
 
 const { DataLoader, TensorDataset, Generator } = tg.data;
 
@@ -163,6 +164,7 @@ test('streams: fromAsyncIterable batched by a DataLoader, batchStream, dropLast'
   const stream = tg.data.fromAsyncIterable(async function* () {
     for (let i = 0; i < 5; i++) yield [tg.tensor([i, 2 * i], { dtype: 'float32' }), i];
   });
+  await settleTensors(); // earlier garbage must not die during the awaits below
   const before = tg.memory().tensors;
   for (let pass = 0; pass < 2; pass++) {
     const got = [];

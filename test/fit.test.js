@@ -4,6 +4,7 @@ const assert = require('node:assert');
 const tg = require('..');
 const { TinyLinear, TinySGD, separable } = require('./helpers/tiny');
 const { DEVICES, CUDA_SKIP } = require('./helpers/cuda');
+const { settleTensors } = require('./helpers/settle.js');
 
 const quiet = { verbose: 0 };
 
@@ -81,6 +82,7 @@ test('train mode during epochs, eval mode during validation, and the model mode 
 test('the tensor count is flat across epochs and back to its start after fit', async () => {
   const [x, y] = separable(64, 6);
   const net = new TinyLinear(2, 2);
+  await settleTensors(); // earlier garbage must not die during the awaits below
   const before = tg.memory().tensors;
   const counts = [];
   await tg.fit(net, [x, y], {
@@ -127,6 +129,7 @@ test('fit takes a DataLoader, an array of batches, a function of the epoch, a st
   const stream = tg.data.fromAsyncIterable(async function* () {
     for (let i = 0; i < 24; i++) yield ds.getItem(i);
   });
+  await settleTensors(); // earlier garbage must not die during the awaits below
   const before = tg.memory().tensors;
   await tg.fit(net, stream, { ...quiet, epochs: 2, batchSize: 5, optimizer: opt, loss: 'crossEntropy', history: h });
   assert.strictEqual(tg.memory().tensors, before, 'streamed examples and their batches are released');

@@ -9,6 +9,7 @@ const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { tg, fixture, noH5py, tmpDir, rejectsWith, PYTHON } = require('./helpers/foreign');
 const { loadWithLag } = require('./helpers/event-loop');
+const { settleTensors } = require('./helpers/settle.js');
 
 const ROOT = path.resolve(__dirname, '..');
 const RESNET = fixture('keras2_resnet8_cifar10.h5');
@@ -38,6 +39,7 @@ function withSecret(t) {
 
 /** Asserts that loading `file` is refused with `code` and `pattern`, leaving no tensor and quoting no secret. */
 async function refused(file, code, pattern) {
+  await settleTensors(); // earlier garbage must not die during the awaits below
   const before = tg.memory().tensors;
   await rejectsWith(tg.io.load(file), code, file, pattern).catch(async (e) => {
     // Say what came back instead: the other file's bytes, when the refusal is missing.

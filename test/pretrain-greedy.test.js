@@ -3,6 +3,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
+const { settleTensors } = require('./helpers/settle.js');
 
 const digits = () => tg.datasets.loadDigits({ end: 40 }).x;
 
@@ -31,6 +32,7 @@ test('a Sequential is pretrained in place with its own activations, and frozen f
   const net = new tg.nn.Sequential({ h1: new tg.nn.Linear(784, 12), a1: new tg.nn.Tanh(), h2: new tg.nn.Linear(12, 6), a2: new tg.nn.Sigmoid() });
   net.freeze('h2');
   const x = digits();
+  await settleTensors(); // earlier garbage must not die during the awaits below
   const before = tg.memory().tensors;
   const out = await tg.pretrain.greedyLayerwise(net, x, { kind: 'autoencoder', epochs: 1 });
   assert.strictEqual(out, net);

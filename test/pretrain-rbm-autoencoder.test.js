@@ -3,6 +3,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
+const { settleTensors } = require('./helpers/settle.js');
 
 const digits = () => tg.datasets.loadDigits({ end: 60 }).x;
 
@@ -99,6 +100,7 @@ test('fit keeps the tensor count flat', async () => {
   const x = digits();
   const rbm = new tg.pretrain.RBM(784, 8, { persistent: true });
   const ae = new tg.pretrain.Autoencoder(784, 8, { noise: 0.2 });
+  await settleTensors(); // earlier garbage must not die during the awaits below
   const before = tg.memory().tensors;
   await rbm.fit(x, { epochs: 1 });
   await ae.fit(x, { epochs: 1 });
