@@ -16,6 +16,7 @@
         "native/guard.cc",
         "native/jit_trace.cc",
         "native/ivalue_convert.cc",
+        "native/native_epoch.cc",
         "native/optim_options.cc",
         "native/optimizer.cc",
         "native/rng_state.cc",

@@ -50,6 +50,33 @@ export type NativeOptimOptions = object;
 export type NativeParamState = Record<string, Tensor | number>;
 
 /** An instance of the addon's Optimizer class (native/optimizer.h documents each method). */
+/** What nativeEpoch runs: see native/native_epoch.cc. */
+export interface NativeEpochSpec {
+  steps: [number, NativeScriptModule][];
+  fields: Tensor[];
+  casts: (string | null)[];
+  order: Tensor;
+  batchSize: number;
+  dropLast: boolean;
+  optimizer: NativeOptimizer;
+  params: Tensor[];
+  clipNorm?: number;
+  clipNormType?: number;
+  clipValue?: number;
+  device?: string;
+  waitEachBatch: boolean;
+  progressMs: number;
+}
+
+/** A running native epoch: its result, and the handshake for per-batch callbacks. */
+export interface NativeEpochHandle {
+  promise: Promise<{ batches: number; count: number; sums: number[]; stopped: boolean }>;
+  /** Lets a worker waiting after a batch go on (or stop). */
+  resume(stop: boolean): void;
+  /** Stops after the current batch. */
+  stop(): void;
+}
+
 export interface NativeOptimizer {
   step(): void;
   /** Sets every parameter's grad to undefined. */
@@ -265,6 +292,8 @@ export interface Binding {
   ): { module: NativeScriptModule; nondeterministic: string[] };
   /** torch::jit::load, every tensor on the CPU. */
   scriptModuleLoad(path: string): Promise<NativeScriptModule>;
+  /** One training epoch on a worker thread (native/native_epoch.cc; fit's native engine). */
+  nativeEpoch(spec: NativeEpochSpec, onProgress: (batches: number, size: number, loss: number, sums: number[], count: number) => void): NativeEpochHandle;
 
   /** The CPU generator's state (uint8). */
   rngGetState(): Tensor;

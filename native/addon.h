@@ -15,6 +15,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference handleOf;        // its brand check: the handle of a Tensor, -1 for anything else
   Napi::Reference<Napi::Value> tensorToken;  // what its constructor requires, so that `new Tensor()` is refused
   Napi::FunctionReference torchErrorCtor;  // TorchError, registered from TypeScript
+  Napi::FunctionReference optimizerCtor;   // the native Optimizer class, to recognise its instances
 
   // Scope stack: scopes[0] is the global scope, never ended.
   std::vector<std::unique_ptr<Scope>> scopes;

@@ -37,6 +37,8 @@ static std::string FirstLines(const std::string& what) {
     ThrowTorchError(env, FirstLines(e.what_without_backtrace()));
   } catch (const std::bad_alloc&) {
     ThrowTorchError(env, "out of memory", "ERR_OUT_OF_MEMORY");
+  } catch (const CodedError& e) {
+    ThrowTorchError(env, e.what(), e.code);
   } catch (const std::out_of_range& e) {
     throw Napi::RangeError::New(env, e.what());
   } catch (const std::invalid_argument& e) {

@@ -4,6 +4,12 @@
 
 namespace tg {
 
+// An error with a stable `code` for JavaScript (TorchError with err.code), thrown from code that has no Napi::Env.
+struct CodedError : std::runtime_error {
+  CodedError(const std::string& message, const char* code) : std::runtime_error(message), code(code) {}
+  const char* code;
+};
+
 // Converts the exception in flight into the matching JavaScript error and throws it as Napi::Error.
 [[noreturn]] void RethrowAsJs(Napi::Env env);
 

@@ -4,6 +4,7 @@
 // in the same order as PyTorch 1.13's single-tensor Python implementations (the CPU default), so trajectories
 // match Python's; each skips a parameter whose grad is undefined before any weight decay or momentum.
 #include "optimizer.h"
+#include "addon.h"
 #include "convert.h"
 #include "guard.h"
 #include "registry.h"
@@ -77,6 +78,11 @@ class HideStaleGrads {
   std::vector<std::pair<at::Tensor, at::Tensor>> hidden_;
 };
 
+CodedError OptimizerBusy() {
+  return CodedError("Optimizer: in use by a native fit until it ends (await fit before stepping, changing or disposing it)",
+                    "ERR_OPTIMIZER_BUSY");
+}
+
 uint32_t Index(Napi::Value v, size_t size, const char* what) {
   int64_t i = ToInt(v, what);
   if (i < 0 || static_cast<size_t>(i) >= size)
@@ -100,6 +106,7 @@ void OptimizerWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("dispose", &OptimizerWrap::Dispose),
   });
   exports.Set("Optimizer", ctor);
+  env.GetInstanceData<Addon>()->optimizerCtor = Napi::Persistent(ctor);
 }
 
 OptimizerWrap::OptimizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OptimizerWrap>(info) {
@@ -140,6 +147,7 @@ OptimizerWrap::OptimizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
 Optimizer& OptimizerWrap::Opt() {
   TORCH_CHECK(opt_, "Optimizer: used after dispose()");
+  if (leased_) throw OptimizerBusy();
   return *opt_;
 }
 
@@ -166,7 +174,7 @@ void OptimizerWrap::CheckNoDuplicates(const std::vector<at::Tensor>& params) {
 }
 
 void OptimizerWrap::EnsureState() {
-  Optimizer& opt = Opt();
+  Optimizer& opt = *opt_;  // not Opt(): also runs on a native fit's thread, which holds the lease
   auto& state = opt.state();
   for (auto& group : opt.param_groups()) {
     for (auto& p : group.params()) {
@@ -205,29 +213,60 @@ void OptimizerWrap::EnsureState() {
 Napi::Value OptimizerWrap::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&] {
-    Optimizer& opt = Opt();
-    at::NoGradGuard noGrad;
-    HideStaleGrads hide(opt);
-    EnsureState();
-    opt.step();
-    // LibTorch's SGD writes through p.data(), which has its own version counter: bump the parameters' own counters, as
-    // Python's in-place updates do, so a pending data() of a parameter sees that it moved.
-    for (auto& group : opt.param_groups())
-      for (auto& p : group.params())
-        if (p.grad().defined()) p.unsafeGetTensorImpl()->bump_version();
+    Opt();
+    StepNow();
     return env.Undefined();
   });
+}
+
+void OptimizerWrap::StepNow() {
+  Optimizer& opt = *opt_;
+  at::NoGradGuard noGrad;
+  HideStaleGrads hide(opt);
+  EnsureState();
+  opt.step();
+  // LibTorch's SGD writes through p.data(), which has its own version counter: bump the parameters' own counters, as
+  // Python's in-place updates do, so a pending data() of a parameter sees that it moved.
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) p.unsafeGetTensorImpl()->bump_version();
 }
 
 Napi::Value OptimizerWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&] {
-    // Not LibTorch's zero_grad(): 1.13 zero-fills, and a zero grad is not "no grad" (weight decay would move it).
-    for (auto& group : Opt().param_groups())
-      for (auto& p : group.params())
-        if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+    Opt();
+    ZeroGradNow();
     return env.Undefined();
   });
+}
+
+void OptimizerWrap::ZeroGradNow() {
+  // Not LibTorch's zero_grad(): 1.13 zero-fills, and a zero grad is not "no grad" (weight decay would move it).
+  for (auto& group : opt_->param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+}
+
+void OptimizerWrap::Lease() {
+  Opt();
+  bool expected = false;
+  TORCH_CHECK(leased_.compare_exchange_strong(expected, true), "Optimizer: already in use by another native fit");
+}
+
+std::vector<at::Tensor> OptimizerWrap::AllParams() {
+  std::vector<at::Tensor> out;
+  for (auto& group : Opt().param_groups())
+    for (auto& p : group.params()) out.push_back(p);
+  return out;
+}
+
+OptimizerWrap* OptimizerWrap::UnwrapOrNull(Napi::Value v) {
+  if (!v.IsObject()) return nullptr;
+  Napi::Object o = v.As<Napi::Object>();
+  Addon* addon = v.Env().GetInstanceData<Addon>();
+  if (!addon || addon->optimizerCtor.IsEmpty() || !o.InstanceOf(addon->optimizerCtor.Value())) return nullptr;
+  return Unwrap(o);
 }
 
 Napi::Value OptimizerWrap::AddParamGroup(const Napi::CallbackInfo& info) {
@@ -299,8 +338,11 @@ Napi::Value OptimizerWrap::SetState(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value OptimizerWrap::Dispose(const Napi::CallbackInfo& info) {
-  opt_.reset();
-  return info.Env().Undefined();
+  return Guarded(info.Env(), [&] {
+    if (leased_) throw OptimizerBusy();
+    opt_.reset();
+    return info.Env().Undefined();
+  });
 }
 
 void RegisterOptim(Napi::Env env, Napi::Object exports) {

@@ -31,6 +31,7 @@
 #pragma once
 #include "pch.h"
 #include <torch/optim/optimizer.h>
+#include <atomic>
 
 namespace tg {
 
@@ -40,6 +41,17 @@ class OptimizerWrap : public Napi::ObjectWrap<OptimizerWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   explicit OptimizerWrap(const Napi::CallbackInfo& info);
+  static OptimizerWrap* UnwrapOrNull(Napi::Value v);
+
+  // What step() and zeroGrad() do, callable from a native training thread while the optimizer is leased.
+  void StepNow();
+  void ZeroGradNow();
+  // A native fit takes the optimizer for its run: until Unlease, every JS method throws ERR_OPTIMIZER_BUSY (so neither
+  // thread steps, reshapes or frees it under the other). Throws TorchError when disposed or already leased.
+  void Lease();
+  void Unlease() { leased_ = false; }
+  // The parameters of every group, in order.
+  std::vector<at::Tensor> AllParams();
 
  private:
   Napi::Value Step(const Napi::CallbackInfo& info);
@@ -62,6 +74,7 @@ class OptimizerWrap : public Napi::ObjectWrap<OptimizerWrap> {
 
   OptimKind kind_ = OptimKind::SGD;
   std::unique_ptr<torch::optim::Optimizer> opt_;
+  std::atomic<bool> leased_{false};
 };
 
 // Options of one kind from a JS object: every key present is applied, an unknown key throws TypeError.
@@ -75,5 +88,8 @@ std::unique_ptr<torch::optim::OptimizerParamState> OptimStateFromJs(OptimKind ki
                                                                    const at::Tensor& param);
 
 void RegisterClipGrad(Napi::Env env, Napi::Object exports);
+// clip_grad_norm_ / clip_grad_value_ over the defined gradients of `params` (no JS involved): the norm as a 0-d tensor.
+at::Tensor ClipGradNormOf(const std::vector<at::Tensor>& params, double maxNorm, double normType);
+void ClipGradValueOf(const std::vector<at::Tensor>& params, double clipValue);
 
 }  // namespace tg

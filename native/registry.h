@@ -12,6 +12,7 @@ void RegisterStorage(Napi::Env env, Napi::Object exports);
 void RegisterScriptModule(Napi::Env env, Napi::Object exports);
 void RegisterRngState(Napi::Env env, Napi::Object exports);
 void RegisterFast(Napi::Env env, Napi::Object exports);
+void RegisterNativeEpoch(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -22,6 +23,7 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterScriptModule(env, exports);
   RegisterRngState(env, exports);
   RegisterFast(env, exports);
+  RegisterNativeEpoch(env, exports);
 }
 
 }  // namespace tg

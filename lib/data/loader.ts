@@ -93,6 +93,16 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     return new Generator(this.seed, epoch).permutation(ds.length);
   }
 
+  /** Whether batches come from a custom collate function (else from the dataset's getBatch or the default stacking). */
+  get hasCollate(): boolean {
+    return this.collate !== undefined;
+  }
+
+  /** @internal The next epoch's order, advancing the epoch as an iteration does (fit's native engine gathers it itself). */
+  takeOrder(): number[] {
+    return this.order(this.nextEpoch++);
+  }
+
   /** Iterates one epoch synchronously (map-style datasets only). */
   *[Symbol.iterator](): IterableIterator<Batch> {
     if (isIterableDataset(this.dataset)) throw new TypeError('DataLoader: a streaming dataset is iterated with for await...of');

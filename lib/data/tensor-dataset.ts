@@ -1,4 +1,5 @@
 /** TensorDataset: examples are the rows (first dimension) of one or more tensors of equal length. */
+import type { DType } from '../dtype';
 import { tensor } from '../creation';
 import { Tensor, isTensor } from '../tensor';
 import { checkIndex, Dataset } from './dataset';
@@ -41,6 +42,14 @@ export class TensorDataset implements Dataset {
       v.dispose();
       return c;
     });
+  }
+
+  /**
+   * @internal How fit's native engine gathers a batch as getBatch does: the tensors to indexSelect rows from, and the
+   * dtype each field is cast to afterwards (null: none).
+   */
+  gatherPlan(): { tensors: Tensor[]; casts: (DType | null)[] } {
+    return { tensors: this.tensors, casts: this.tensors.map(() => null) };
   }
 
   /** The rows at `indices` of every tensor, gathered with one indexSelect per tensor. */

@@ -30,7 +30,18 @@ export interface OptimizerKind<O> {
  * no weight decay, no momentum or Adam move, its state kept as it was. So is one that no longer requires grad
  * (frozen after backward()), even while a stale gradient lingers on it; PyTorch would still step that one.
  */
+let nativeOf: (o: Optimizer) => NativeOptimizer | undefined;
+
+/** @internal The native optimizer of a tg.optim optimizer (undefined for anything else or after dispose), for fit's native engine. */
+export function nativeOptimizerOf(o: unknown): NativeOptimizer | undefined {
+  return o instanceof Optimizer ? nativeOf(o) : undefined;
+}
+
 export abstract class Optimizer<O extends object = Record<string, unknown>> {
+  static {
+    nativeOf = (o) => o.#native;
+  }
+
   /** The options groups inherit when they do not set their own. */
   readonly defaults: Readonly<Partial<O>>;
   // undefined after dispose()

@@ -12,6 +12,8 @@ import { Progress, ProgressStream, Verbosity } from './progress';
 import { BatchSource, DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { EpochLogs, StepOptimizer, Trainable } from './types';
 import { TorchError } from '../errors';
+import { FitEngine, planNative, type NativeRunner } from './native-engine';
+import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
 
 /**
  * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
@@ -55,6 +57,18 @@ export interface FitOptions {
   history?: History;
   /** Train on a feature cache's batches, through the model's part above the cut. */
   cache?: FitCache;
+  /**
+   * Which training loop runs (default 'auto'). 'native' traces the step (forward, loss, metrics) with tg.jit's tracer
+   * and runs whole epochs in C++ on a worker thread, leaving the event loop free; it needs a tg.nn model, a tg.optim
+   * optimizer, data given as tensors, a TensorDataset or an in-memory feature cache, and no onBackward callback, and it
+   * throws ERR_NATIVE_ENGINE saying which is missing. 'auto' runs natively when it can, else the JS loop. 'js' always
+   * runs every op from JavaScript. Both give the same weights from the same seed.
+   */
+  engine?: FitEngine;
+  /** Scale the gradients so that their total 2-norm is at most this, before each step (clip_grad_norm_). */
+  clipGradNorm?: number;
+  /** Clamp each gradient element to [-v, v] before each step (clip_grad_value_); applied before clipGradNorm. */
+  clipGradValue?: number;
 }
 
 const WHERE = 'fit';
@@ -103,7 +117,15 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
     },
   };
   const progress = new Progress(o.output ?? process.stderr, o.verbose ?? 1, endEpoch);
-  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device };
+  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue };
+  const engine = o.engine ?? 'auto';
+  let native: NativeRunner | undefined;
+  if (engine !== 'js') {
+    const plan = planNative(train, step);
+    if (plan.ok) native = plan.runner;
+    else if (engine === 'native') throw nativeRefused(plan.reason);
+  }
+  history.engine = native ? 'native' : 'js';
 
   const body = async (): Promise<void> => {
     try {
@@ -112,7 +134,13 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
         await callAll(callbacks, 'onEpochBegin', epoch, ctx);
         const t0 = performance.now();
         net.train(true);
-        const { batches, means } = await trainEpoch(train, epoch, step, progress);
+        if (native) {
+          const why = native.prepare();
+          if (why !== undefined && engine === 'native') throw nativeRefused(why);
+          if (why !== undefined) native = undefined;
+          history.engine = native ? 'native' : 'js';
+        }
+        const { batches, means } = native ? await native.runEpoch(epoch, ctx, progress) : await trainEpoch(train, epoch, step, progress);
         const logs: EpochLogs = { epoch, ...means, time: 0 };
         if (val) {
           evalNet.eval();
@@ -136,6 +164,8 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
 }
 
 interface StepParts {
+  clipGradNorm?: number;
+  clipGradValue?: number;
   net: Trainable;
   optimizer: StepOptimizer;
   lossFn: LossFn;
@@ -168,6 +198,8 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
           const loss = s.lossFn(out, y);
           loss.backward();
           for (const c of withBackward) c.onBackward!(s.ctx);
+          if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
+          if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
           s.optimizer.step();
           noGrad(() => {
             acc.add('loss', loss, size);
@@ -198,6 +230,16 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
   }
 }
 
+function nativeRefused(reason: string): TorchError {
+  return new TorchError(`fit: engine 'native' cannot run this: ${reason} (use engine 'auto' to fall back to the JS loop)`, { code: 'ERR_NATIVE_ENGINE' });
+}
+
+function paramsOf(net: Trainable): Tensor[] {
+  const m = net as { parameters?: () => Tensor[] };
+  if (typeof m.parameters !== 'function') throw new TypeError('fit: clipGradNorm and clipGradValue need a model with parameters() (a tg.nn.Module)');
+  return m.parameters();
+}
+
 function checkOptions(model: unknown, options: FitOptions): FitOptions {
   const m = model as Trainable;
   if (m === null || typeof m !== 'object' || typeof m.forward !== 'function' || typeof m.train !== 'function' || typeof m.eval !== 'function')
@@ -214,6 +256,12 @@ function checkOptions(model: unknown, options: FitOptions): FitOptions {
   int(options.initialEpoch, 'initialEpoch', 0);
   int(options.batchSize, 'batchSize', 1);
   if (options.verbose !== undefined && ![0, 1, 2].includes(options.verbose)) throw new RangeError(`fit: verbose must be 0, 1 or 2, got ${String(options.verbose)}`);
+  if (options.engine !== undefined && !['js', 'native', 'auto'].includes(options.engine))
+    throw new TypeError(`fit: engine must be 'js', 'native' or 'auto', got ${String(options.engine)}`);
+  for (const k of ['clipGradNorm', 'clipGradValue'] as const) {
+    const v = options[k];
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) throw new RangeError(`fit: ${k} must be a finite number > 0, got ${String(v)}`);
+  }
   if (options.history !== undefined && !(options.history instanceof History)) throw new TypeError('fit: history must be a History from an earlier fit');
   return options;
 }

@@ -16,6 +16,8 @@ export class History {
   readonly epochs: EpochLogs[] = [];
   /** Set when a callback or early stopping ended training early. */
   stopped: StopInfo | null = null;
+  /** The loop the last fit ran: 'native' (whole epochs in C++) or 'js'. */
+  engine?: 'js' | 'native';
 
   /** Number of epochs recorded. */
   get length(): number {

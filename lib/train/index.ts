@@ -1,6 +1,7 @@
 /** Training: fit, evaluate, predict, with callbacks, early stopping, metrics, progress and a history. */
 export { fit } from './fit';
 export type { FitOptions, FitCache } from './fit';
+export type { FitEngine } from './native-engine';
 export { evaluate, predict } from './evaluate';
 export type { EvaluateOptions, PredictOptions } from './evaluate';
 export { History } from './history';

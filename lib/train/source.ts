@@ -29,6 +29,8 @@ export interface BatchSource {
   owned: boolean;
   /** The batches of one epoch. */
   epoch(epoch: number): AsyncIterable<Batch> | Iterable<Batch>;
+  /** The DataLoader behind it, when there is one (fit's native engine reads its dataset and order). */
+  loader?: DataLoader;
 }
 
 /** How datasets given directly are batched. */
@@ -40,7 +42,7 @@ export interface SourceOptions {
 
 /** Turns a DataSource into a BatchSource, or throws naming what was expected. */
 export function toSource(data: unknown, o: SourceOptions, where: string): BatchSource {
-  if (data instanceof DataLoader) return { length: data.length, owned: true, epoch: () => data };
+  if (data instanceof DataLoader) return { length: data.length, owned: true, epoch: () => data, loader: data };
   if (isDataset(data) || isIterableDataset(data)) {
     const loader = new DataLoader(data, { batchSize: o.batchSize, shuffle: o.shuffle && isDataset(data), seed: o.seed });
     return toSource(loader, o, where);

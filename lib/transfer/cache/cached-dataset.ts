@@ -23,6 +23,11 @@ export class MemoryFeatures extends TensorDataset implements CachedDataset {
     super(...fields);
   }
 
+  /** @internal */
+  gatherPlan(): { tensors: Tensor[]; casts: (DType | null)[] } {
+    return { tensors: this.tensors, casts: this.tensors.map((_, i) => (i === 0 ? this.headDtype : null)) };
+  }
+
   getBatch(indices: number[]): Batch {
     const b = super.getBatch(indices);
     if (b[0].dtype === this.headDtype) return b;

@@ -1,0 +1,197 @@
+/**
+ * fit's native engine: the training step (forward, loss and metrics) is traced once per batch shape with tg.jit's
+ * tracer, then whole epochs run in C++ on a worker thread (native/native_epoch.cc) with the same ops in the same order
+ * as the JavaScript loop, so the weights come out the same, while the event loop stays free.
+ */
+import { binding } from '../native';
+import type { NativeEpochSpec, NativeScriptModule } from '../binding';
+import { getCudaRngStates, getRngState, setCudaRngStates, setRngState, tensor } from '../creation';
+import { dispose, tidy } from '../memory';
+import { noGrad } from '../autograd';
+import { isTensor, type Tensor } from '../tensor';
+import { TorchError } from '../errors';
+import { whileTracing } from '../jit/trace-state';
+import { nativeOptimizerOf } from '../optim/optimizer';
+import { noteUncountedWrite } from '../uncounted-writes';
+import type { DataLoader } from '../data/loader';
+import type { DType } from '../dtype';
+import type { Module } from '../nn/module';
+import type { Callback, FitContext } from './callbacks';
+import { callAll } from './callbacks';
+import type { LossFn } from './losses';
+import type { Metric } from './metrics';
+import type { Progress } from './progress';
+import type { BatchSource } from './source';
+import type { StepOptimizer, Trainable } from './types';
+
+/** Which loop fit runs: 'js' (every op a call from JavaScript), 'native' (whole epochs in C++), 'auto' (native when it can). */
+export type FitEngine = 'js' | 'native' | 'auto';
+
+/** What the native engine needs besides the step. */
+export interface NativeParts {
+  net: Trainable;
+  optimizer: StepOptimizer;
+  lossFn: LossFn;
+  metrics: Metric[];
+  callbacks: Callback[];
+  device?: string;
+  clipGradNorm?: number;
+  clipGradValue?: number;
+}
+
+interface Gather {
+  loader: DataLoader;
+  tensors: Tensor[];
+  casts: (DType | null)[];
+}
+
+/** A plan the native engine can run, or why it cannot (then fit's 'auto' takes the JS loop). */
+export type NativePlan = { ok: true; runner: NativeRunner } | { ok: false; reason: string };
+
+/** Decides whether fit can train `parts.net` on `train` natively; tracing waits for the first epoch. */
+export function planNative(train: BatchSource, parts: NativeParts): NativePlan {
+  const net = parts.net as unknown as Module;
+  if (typeof net.namedParameters !== 'function' || typeof net.namedBuffers !== 'function' || typeof net.namedModules !== 'function')
+    return { ok: false, reason: 'the model is not a tg.nn.Module' };
+  if (!nativeOptimizerOf(parts.optimizer)) return { ok: false, reason: 'the optimizer is not one of tg.optim' };
+  if (parts.callbacks.some((c) => typeof c.onBackward === 'function')) return { ok: false, reason: 'an onBackward callback runs between backward and step' };
+  const loader = train.loader;
+  const ds = loader?.dataset as { gatherPlan?: () => { tensors: Tensor[]; casts: (DType | null)[] } } | undefined;
+  if (!loader || loader.hasCollate || typeof ds?.gatherPlan !== 'function')
+    return { ok: false, reason: 'the data are not tensors, a TensorDataset or an in-memory feature cache (batched without a collate function)' };
+  const { tensors, casts } = ds.gatherPlan();
+  if (tensors.length < 2) return { ok: false, reason: 'the dataset has no targets (it needs [x, y])' };
+  return { ok: true, runner: new NativeRunner({ loader, tensors, casts }, parts) };
+}
+
+/** Runs epochs natively; keeps the traced steps while the model's modes stay as they were. */
+export class NativeRunner {
+  private steps = new Map<number, NativeScriptModule>();
+  private modesKey = '';
+
+  constructor(
+    private readonly gather: Gather,
+    private readonly parts: NativeParts,
+  ) {}
+
+  /**
+   * Traces the step for each batch size the epoch will see (at most two). Returns why it cannot be traced (a value read
+   * into JavaScript, a metric that returns a number, or the forward's own error), or undefined when ready.
+   */
+  prepare(): string | undefined {
+    const net = this.parts.net as unknown as Module;
+    const key = net.namedModules().map(([n, m]) => `${n}:${m.training ? 1 : 0}`).join() + `#${net.parameters().length}`;
+    if (key !== this.modesKey) this.steps.clear();
+    this.modesKey = key;
+    const { loader } = this.gather;
+    const n = loader.dataset.length ?? 0;
+    const sizes = new Set<number>();
+    if (n >= loader.batchSize) sizes.add(loader.batchSize);
+    if (n % loader.batchSize && !loader.dropLast) sizes.add(n % loader.batchSize);
+    for (const rows of sizes) {
+      if (this.steps.has(rows)) continue;
+      const traced = this.traceStep(rows);
+      if (typeof traced === 'string') return traced;
+      this.steps.set(rows, traced);
+    }
+    return undefined;
+  }
+
+  /** One epoch in C++; progress and onBatchEnd callbacks come back between batches. */
+  async runEpoch(epoch: number, ctx: FitContext, progress: Progress): Promise<{ batches: number; means: Record<string, number> }> {
+    const { loader, tensors, casts } = this.gather;
+    const p = this.parts;
+    const names = ['loss', ...p.metrics.map((m) => m.name)];
+    const means = (sums: number[], count: number) => Object.fromEntries(names.map((k, i) => [k, (sums[i] ?? 0) / (count || 1)]));
+    const withBatchEnd = p.callbacks.some((c) => typeof c.onBatchEnd === 'function');
+    const order = tensor(Int32Array.from(loader.takeOrder()), { dtype: 'int64' });
+    const net = p.net as unknown as Module;
+    const spec: NativeEpochSpec = {
+      steps: [...this.steps],
+      fields: tensors,
+      casts,
+      order,
+      batchSize: loader.batchSize,
+      dropLast: loader.dropLast,
+      optimizer: nativeOptimizerOf(p.optimizer)!,
+      params: net.parameters(),
+      clipNorm: p.clipGradNorm,
+      clipValue: p.clipGradValue,
+      device: p.device,
+      waitEachBatch: withBatchEnd,
+      progressMs: 100,
+    };
+    progress.epochBegin(epoch, loader.length);
+    let failure: unknown;
+    let handle: ReturnType<typeof binding.nativeEpoch> | undefined;
+    const onProgress = (batches: number, size: number, loss: number, sums: number[], count: number) => {
+      progress.batch(batches, () => means(sums, count));
+      if (!withBatchEnd) return;
+      const batch = batches - 1;
+      callAll(p.callbacks, 'onBatchEnd', batch, { batch, size, loss }, ctx).then(
+        () => handle!.resume(ctx.stopRequested),
+        (e: unknown) => {
+          failure = e;
+          handle!.resume(true);
+        },
+      );
+    };
+    try {
+      handle = binding.nativeEpoch(spec, onProgress);
+      const r = await handle.promise;
+      if (failure !== undefined) throw failure;
+      if (r.batches === 0)
+        throw new TorchError(`fit: the training data gave no batches in epoch ${epoch}`, { code: 'ERR_EMPTY_DATA' });
+      return { batches: r.batches, means: means(r.sums, r.count) };
+    } finally {
+      order.dispose();
+      // batch_norm's running statistics moved without version bumps (see uncounted-writes)
+      for (const [, b] of net.namedBuffers()) noteUncountedWrite(b);
+    }
+  }
+
+  /** Traces forward + loss + metrics on the first `rows` examples, leaving the RNG and the buffers as they were. */
+  private traceStep(rows: number): NativeScriptModule | string {
+    const { loader } = this.gather;
+    const p = this.parts;
+    const net = p.net as unknown as Module;
+    const rng = getRngState();
+    const cudaRng = getCudaRngStates();
+    const buffers = [...net.namedBuffers()];
+    const saved = noGrad(() => buffers.map(([, b]) => b.clone()));
+    const reads: string[] = [];
+    try {
+      return tidy(() => {
+        const idx = Array.from({ length: rows }, (_, i) => i);
+        const batch = (loader.dataset as { getBatch(i: number[]): Tensor[] }).getBatch(idx).slice(0, 2);
+        const [x, y] = p.device ? batch.map((t) => t.to(p.device!)) : batch;
+        const step = (xi: Tensor, yi: Tensor): Tensor[] => {
+          const out = p.net.forward(xi);
+          const loss = p.lossFn(out, yi);
+          const values = p.metrics.map((m) => m.fn(out, yi));
+          values.forEach((v, i) => {
+            if (!isTensor(v) || v.numel !== 1) throw new NotTraceable(`metric '${p.metrics[i].name}' does not return a one-element tensor`);
+          });
+          if (loss.numel !== 1) throw new NotTraceable('the loss is not a one-element tensor');
+          return [loss, ...(values as Tensor[])];
+        };
+        const { module } = whileTracing(
+          () => binding.jitTrace([...net.namedParameters()], buffers, [x, y], step as (...xs: Tensor[]) => Tensor[], net.training),
+          reads,
+        );
+        if (reads.length) return `the step reads tensor values into JavaScript (${[...new Set(reads)].join(', ')})`;
+        return module;
+      });
+    } catch (e) {
+      if (e instanceof NotTraceable) return e.message;
+      return `the step could not be traced: ${(e as Error)?.message ?? String(e)}`;
+    } finally {
+      setRngState(rng);
+      setCudaRngStates(cudaRng);
+      noGrad(() => buffers.forEach(([, b], i) => b.copy_(saved[i])));
+      dispose([rng, ...cudaRng, ...saved]);
+    }
+  }
+}
+
+class NotTraceable extends Error {}
