@@ -22,6 +22,9 @@ const EPOCHS = Number(arg('epochs', 3));
 const ROUNDS = Number(arg('rounds', 3));
 const THREADS = Number(arg('threads', 1));
 const PYTHON = process.env.TG_BENCH_PYTHON || '/usr/bin/python3';
+// the malloc tuning is opt-in (README, Reliability): measured with it, and Python both as shipped and given the same
+process.env.TORCHGRAFT_MALLOC_TUNING ??= '1';
+const PY_TUNED_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) };
 const tg = require(root);
 tg.setNumThreads(THREADS);
 
@@ -56,8 +59,9 @@ async function ours(engine) {
   return { stepMs: ms / EPOCHS / Math.ceil(ROWS / BATCH), lagP50: quantile(lag, 0.5), lagP99: quantile(lag, 0.99), lagMax: Math.max(...lag) };
 }
 
-function python() {
-  const r = spawnSync(PYTHON, [path.join(__dirname, 'py', 'fit_epoch.py'), ROWS, BATCH, EPOCHS, THREADS].map(String), { encoding: 'utf8' });
+function python(tuned) {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(THREADS), ...(tuned ? PY_TUNED_ENV : {}) };
+  const r = spawnSync(PYTHON, [path.join(__dirname, 'py', 'fit_epoch.py'), ROWS, BATCH, EPOCHS, THREADS].map(String), { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   const { epochMs, steps } = JSON.parse(r.stdout);
   return { stepMs: median(epochMs) / steps };
@@ -68,18 +72,29 @@ function python() {
   for (let r = 0; r < ROUNDS; r++) {
     const js = await ours('js');
     const native = await ours('native');
-    const py = python();
-    rounds.push({ js, native, py, nativeVsPy: native.stepMs / py.stepMs, jsVsPy: js.stepMs / py.stepMs, nativeVsJs: native.stepMs / js.stepMs });
-    console.error(`round ${r + 1}: step ms js ${js.stepMs.toFixed(3)} native ${native.stepMs.toFixed(3)} python ${py.stepMs.toFixed(3)}; lag p99 js ${js.lagP99.toFixed(2)} native ${native.lagP99.toFixed(2)} ms`);
+    const py = python(false);
+    const pyTuned = python(true);
+    rounds.push({
+      js, native, py, pyTuned,
+      nativeVsPy: native.stepMs / py.stepMs, nativeVsPyTuned: native.stepMs / pyTuned.stepMs,
+      jsVsPy: js.stepMs / py.stepMs, jsVsPyTuned: js.stepMs / pyTuned.stepMs, nativeVsJs: native.stepMs / js.stepMs,
+    });
+    console.error(
+      `round ${r + 1}: step ms js ${js.stepMs.toFixed(3)} native ${native.stepMs.toFixed(3)} python ${py.stepMs.toFixed(3)} ` +
+        `(tuned ${pyTuned.stepMs.toFixed(3)}); lag p99 js ${js.lagP99.toFixed(2)} native ${native.lagP99.toFixed(2)} ms`,
+    );
   }
   const med = (f) => median(rounds.map(f));
   const out = {
     date: new Date().toISOString(),
     machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`,
     torch: tg.buildInfo().torchVersion,
-    config: { rows: ROWS, batch: BATCH, epochs: EPOCHS, rounds: ROUNDS, threads: THREADS },
-    stepMs: { js: med((r) => r.js.stepMs), native: med((r) => r.native.stepMs), python: med((r) => r.py.stepMs) },
-    ratios: { nativeVsPython: med((r) => r.nativeVsPy), jsVsPython: med((r) => r.jsVsPy), nativeVsJs: med((r) => r.nativeVsJs) },
+    config: { rows: ROWS, batch: BATCH, epochs: EPOCHS, rounds: ROUNDS, threads: THREADS, mallocTuned: tg.buildInfo().mallocTuned },
+    stepMs: { js: med((r) => r.js.stepMs), native: med((r) => r.native.stepMs), python: med((r) => r.py.stepMs), pythonTuned: med((r) => r.pyTuned.stepMs) },
+    ratios: {
+      nativeVsPython: med((r) => r.nativeVsPy), nativeVsPythonTuned: med((r) => r.nativeVsPyTuned),
+      jsVsPython: med((r) => r.jsVsPy), jsVsPythonTuned: med((r) => r.jsVsPyTuned), nativeVsJs: med((r) => r.nativeVsJs),
+    },
     lagMs: {
       js: { p50: med((r) => r.js.lagP50), p99: med((r) => r.js.lagP99), max: med((r) => r.js.lagMax) },
       native: { p50: med((r) => r.native.lagP50), p99: med((r) => r.native.lagP99), max: med((r) => r.native.lagMax) },

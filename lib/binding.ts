@@ -66,6 +66,8 @@ export interface NativeEpochSpec {
   device?: string;
   waitEachBatch: boolean;
   progressMs: number;
+  /** Run on the calling thread (short epochs). */
+  inline?: boolean;
 }
 
 /** A running native epoch: its result, and the handshake for per-batch callbacks. */
@@ -293,6 +295,10 @@ export interface Binding {
   /** torch::jit::load, every tensor on the CPU. */
   scriptModuleLoad(path: string): Promise<NativeScriptModule>;
   /** One training epoch on a worker thread (native/native_epoch.cc; fit's native engine). */
+  /** Keeps the native epochs' recycled CPU blocks between epochs (true at a fit's start, false at its end). */
+  recycleCpuBlocks(hold: boolean): void;
+  /** Bytes of CPU blocks the recycling cache holds now. */
+  recycledCpuBytes(): number;
   nativeEpoch(spec: NativeEpochSpec, onProgress: (batches: number, size: number, loss: number, sums: number[], count: number) => void): NativeEpochHandle;
 
   /** The CPU generator's state (uint8). */

@@ -170,7 +170,7 @@ test('a NaN loss stops the native epoch before the step that would spread it, wi
   tg.dispose([x, y, bad]);
 });
 
-test('while a native epoch runs, its optimizer refuses JS calls (ERR_OPTIMIZER_BUSY) and works again afterwards', async () => {
+test('while a native epoch runs, its optimizer refuses JS calls (ERR_OPTIMIZER_BUSY), its model a second fit (ERR_MODEL_BUSY), and both work again afterwards', async () => {
   const net = makeNet(1, { dropout: 0 });
   const [x, y] = makeData(2048, 2);
   const opt = new tg.optim.Adam(net.parameters());
@@ -179,7 +179,12 @@ test('while a native epoch runs, its optimizer refuses JS calls (ERR_OPTIMIZER_B
   assert.throws(() => opt.step(), (e) => e.code === 'ERR_OPTIMIZER_BUSY');
   assert.throws(() => opt.dispose(), (e) => e.code === 'ERR_OPTIMIZER_BUSY');
   assert.throws(() => (opt.paramGroups[0].lr = 0.5), (e) => e.code === 'ERR_OPTIMIZER_BUSY');
-  await assert.rejects(tg.fit(net, [x, y], { ...quiet, optimizer: opt, loss: 'crossEntropy', engine: 'native' }), (e) => e.code === 'ERR_OPTIMIZER_BUSY');
+  const another = makeNet(2, { dropout: 0 });
+  await assert.rejects(tg.fit(another, [x, y], { ...quiet, optimizer: opt, loss: 'crossEntropy', engine: 'native' }), (e) => e.code === 'ERR_OPTIMIZER_BUSY');
+  another.dispose();
+  const other = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+  await assert.rejects(tg.fit(net, [x, y], { ...quiet, optimizer: other, loss: 'crossEntropy' }), (e) => e.code === 'ERR_MODEL_BUSY', 'a second fit of the same model');
+  other.dispose();
   await running;
   opt.zeroGrad();
   opt.paramGroups[0].lr = 0.5;
@@ -239,4 +244,24 @@ test('native epochs leave no tensors behind', async () => {
   opt.dispose();
   net.dispose();
   tg.dispose([x, y]);
+});
+
+test('tiny epochs (run on the JS thread once they prove shorter than a thread hop) match the JS loop too, and a diverging run stops with ERR_NONFINITE_LOSS', async () => {
+  const run = async (engine, lr) => {
+    tg.manualSeed(4);
+    const net = new tg.nn.Sequential({ fc: new tg.nn.Linear(4, 3) });
+    const x = tg.randn([6, 4]).mul(10);
+    const y = tg.randint(0, 3, [6]);
+    const opt = new tg.optim.SGD(net.parameters(), { lr, momentum: 0.9 });
+    try {
+      const h = await tg.fit(net, [x, y], { ...quiet, epochs: 40, batchSize: 6, seed: 1, optimizer: opt, loss: 'crossEntropy', metrics: ['accuracy'], engine });
+      return { state: snapshot(net), losses: h.series('loss') };
+    } finally {
+      opt.dispose();
+      tg.dispose([x, y]);
+    }
+  };
+  const [js, native] = [await run('js', 0.05), await run('native', 0.05)];
+  assert.deepStrictEqual(native, js);
+  await assert.rejects(run('native', 1e36), (e) => e.code === 'ERR_NONFINITE_LOSS' && e.batch === 0);
 });

@@ -62,7 +62,8 @@ export interface FitOptions {
    * and runs whole epochs in C++ on a worker thread, leaving the event loop free; it needs a tg.nn model, a tg.optim
    * optimizer, data given as tensors, a TensorDataset or an in-memory feature cache, and no onBackward callback, and it
    * throws ERR_NATIVE_ENGINE saying which is missing. 'auto' runs natively when it can, else the JS loop. 'js' always
-   * runs every op from JavaScript. Both give the same weights from the same seed.
+   * runs every op from JavaScript. Both give the same weights from the same seed. Without this option,
+   * $TORCHGRAFT_FIT_ENGINE chooses, else 'auto'.
    */
   engine?: FitEngine;
   /** Scale the gradients so that their total 2-norm is at most this, before each step (clip_grad_norm_). */
@@ -72,6 +73,8 @@ export interface FitOptions {
 }
 
 const WHERE = 'fit';
+// Models inside a fit: a second fit of the same model would run it under the first one (on another thread, natively).
+const inTraining = new WeakSet<object>();
 
 /**
  * Trains a model: for each epoch, model.train(), then per batch (inside tidy) zeroGrad, forward, loss,
@@ -81,6 +84,16 @@ const WHERE = 'fit';
  */
 export async function fit(model: Trainable, data: DataSource, options: FitOptions): Promise<History> {
   const o = checkOptions(model, options);
+  if (inTraining.has(model)) throw new TorchError('fit: this model is already being trained by another fit (await it first)', { code: 'ERR_MODEL_BUSY' });
+  inTraining.add(model);
+  try {
+    return await fitOnce(model, data, o);
+  } finally {
+    inTraining.delete(model);
+  }
+}
+
+async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promise<History> {
   const lossFn = resolveLoss(o.loss, WHERE);
   const metrics = resolveMetrics(o.metrics, WHERE);
   const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
@@ -118,7 +131,7 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
   };
   const progress = new Progress(o.output ?? process.stderr, o.verbose ?? 1, endEpoch);
   const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue };
-  const engine = o.engine ?? 'auto';
+  const engine = o.engine ?? defaultEngine();
   let native: NativeRunner | undefined;
   if (engine !== 'js') {
     const plan = planNative(train, step);
@@ -159,7 +172,8 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
     }
   };
   // With a cache the whole model's mode is restored too (validation switched it to eval).
-  await (evalNet === net ? withMode(net, body) : withMode(evalNet, () => withMode(net, body)));
+  const run = native ? () => native!.holdingBlocks(body) : body;
+  await (evalNet === net ? withMode(net, run) : withMode(evalNet, () => withMode(net, run)));
   return history;
 }
 
@@ -228,6 +242,14 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
   } finally {
     acc.dispose();
   }
+}
+
+/** The engine when fit is given none: $TORCHGRAFT_FIT_ENGINE ('js', 'native' or 'auto'), else 'auto'. */
+function defaultEngine(): FitEngine {
+  const v = process.env.TORCHGRAFT_FIT_ENGINE;
+  if (v === undefined || v === '') return 'auto';
+  if (v === 'js' || v === 'native' || v === 'auto') return v;
+  throw new TypeError(`fit: TORCHGRAFT_FIT_ENGINE must be 'js', 'native' or 'auto', got '${v}'`);
 }
 
 function nativeRefused(reason: string): TorchError {

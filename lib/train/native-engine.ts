@@ -53,7 +53,9 @@ export function planNative(train: BatchSource, parts: NativeParts): NativePlan {
   const net = parts.net as unknown as Module;
   if (typeof net.namedParameters !== 'function' || typeof net.namedBuffers !== 'function' || typeof net.namedModules !== 'function')
     return { ok: false, reason: 'the model is not a tg.nn.Module' };
-  if (!nativeOptimizerOf(parts.optimizer)) return { ok: false, reason: 'the optimizer is not one of tg.optim' };
+  const nativeOpt = nativeOptimizerOf(parts.optimizer);
+  if (!nativeOpt) return { ok: false, reason: 'the optimizer is not one of tg.optim' };
+  void nativeOpt.groupCount; // throws ERR_OPTIMIZER_BUSY now, before a trace would run the model under another fit
   if (parts.callbacks.some((c) => typeof c.onBackward === 'function')) return { ok: false, reason: 'an onBackward callback runs between backward and step' };
   const loader = train.loader;
   const ds = loader?.dataset as { gatherPlan?: () => { tensors: Tensor[]; casts: (DType | null)[] } } | undefined;
@@ -64,15 +66,32 @@ export function planNative(train: BatchSource, parts: NativeParts): NativePlan {
   return { ok: true, runner: new NativeRunner({ loader, tensors, casts }, parts) };
 }
 
+/**
+ * Epochs that took less than this run on the JS thread next time (still in C++): handing one to a pool thread and back
+ * costs about 0.25 ms, more than a tiny epoch, while the event loop is held no longer than this.
+ */
+export const INLINE_EPOCH_MS = 1.5;
+
 /** Runs epochs natively; keeps the traced steps while the model's modes stay as they were. */
 export class NativeRunner {
   private steps = new Map<number, NativeScriptModule>();
   private modesKey = '';
+  private lastEpochMs = Infinity;
 
   constructor(
     private readonly gather: Gather,
     private readonly parts: NativeParts,
   ) {}
+
+  /** Runs `body` with the native epochs' recycled CPU blocks kept from one epoch to the next. */
+  async holdingBlocks<T>(body: () => Promise<T>): Promise<T> {
+    binding.recycleCpuBlocks(true);
+    try {
+      return await body();
+    } finally {
+      binding.recycleCpuBlocks(false);
+    }
+  }
 
   /**
    * Traces the step for each batch size the epoch will see (at most two). Returns why it cannot be traced (a value read
@@ -120,6 +139,7 @@ export class NativeRunner {
       device: p.device,
       waitEachBatch: withBatchEnd,
       progressMs: 100,
+      inline: !withBatchEnd && this.lastEpochMs < INLINE_EPOCH_MS,
     };
     progress.epochBegin(epoch, loader.length);
     let failure: unknown;
@@ -136,9 +156,11 @@ export class NativeRunner {
         },
       );
     };
+    const t0 = performance.now();
     try {
       handle = binding.nativeEpoch(spec, onProgress);
       const r = await handle.promise;
+      this.lastEpochMs = performance.now() - t0;
       if (failure !== undefined) throw failure;
       if (r.batches === 0)
         throw new TorchError(`fit: the training data gave no batches in epoch ${epoch}`, { code: 'ERR_EMPTY_DATA' });
