@@ -167,3 +167,28 @@ test('reading values into JavaScript during a trace emits one TracerWarning; tra
     process.off('warning', onWarning);
   }
 });
+
+test('checkInputs catches a trace that froze a branch or a JavaScript value, and passes a faithful one', () => {
+  process.on('warning', () => {}); // the TracerWarning of the value read is expected here
+  const branchy = new (class extends tg.nn.Module {
+    forward(x) {
+      return x.sum().item() > 0 ? x.mul(2) : x.mul(-1);
+    }
+  })();
+  const pos = tg.ones([2, 3]);
+  const neg = tg.ones([2, 3]).neg();
+  assert.throws(() => tg.jit.trace(branchy, pos, { checkInputs: [neg] }), (e) => e.code === 'ERR_TRACE_DIVERGES' && /checkInputs\[0\]/.test(e.message));
+  let calls = 0;
+  const counting = new (class extends tg.nn.Module {
+    forward(x) {
+      calls++;
+      return x.add(calls); // a JS value the trace records as a constant
+    }
+  })();
+  assert.throws(() => tg.jit.trace(counting, pos, { checkInputs: [pos] }), (e) => e.code === 'ERR_TRACE_DIVERGES');
+  const net = makeNet();
+  const traced = tg.jit.trace(net, tg.randn([2, 3, 5, 5]), { checkInputs: [tg.randn([4, 3, 5, 5]), [tg.randn([1, 3, 5, 5])]] });
+  assert.ok(traced instanceof tg.io.ScriptModule);
+  assert.throws(() => tg.jit.trace(net, tg.randn([2, 3, 5, 5]), { checkInputs: 'x' }), TypeError);
+  assert.throws(() => tg.jit.trace(net, tg.randn([2, 3, 5, 5]), { checkInputs: [tg.randn([2, 3, 5, 5])], checkTolerance: -1 }), RangeError);
+});

@@ -7,6 +7,7 @@ import { binding } from '../native';
 import { TorchError } from '../errors';
 import { isTensor, type Tensor } from '../tensor';
 import { tidy } from '../memory';
+import { noGrad } from '../autograd';
 import type { Module } from '../nn/module';
 import { ScriptModule } from '../io/torchscript';
 import { whileTracing } from './trace-state';
@@ -19,6 +20,14 @@ export interface TraceOptions {
    * call `module.eval()` first, or pass `true`.
    */
   allowRandom?: boolean;
+  /**
+   * Other inputs to check the trace with (PyTorch's `check_inputs`): each is run through the trace and through the
+   * module's own `forward`; outputs that differ by more than `checkTolerance` mean the trace froze something that
+   * depends on the input (a branch, a JS value) and throw ERR_TRACE_DIVERGES. Random traces are not checked.
+   */
+  checkInputs?: (Tensor | Tensor[])[];
+  /** Largest absolute difference the check allows (default 1e-5). */
+  checkTolerance?: number;
 }
 
 /**
@@ -36,6 +45,8 @@ export function trace(module: Module, inputs: Tensor | Tensor[], options: TraceO
   if (!Array.isArray(list) || list.length === 0 || !list.every((t) => isTensor(t)))
     throw new TypeError('jit.trace: exampleInputs must be a Tensor or a non-empty array of Tensors');
   if (options === null || typeof options !== 'object') throw new TypeError('jit.trace: options must be an object such as { allowRandom }');
+  if (options.checkInputs !== undefined && !Array.isArray(options.checkInputs))
+    throw new TypeError('jit.trace: checkInputs must be an array of inputs (each a Tensor or an array of Tensors)');
   const params = [...module.namedParameters()];
   const buffers = [...module.namedBuffers()];
   const { module: native, nondeterministic } = whileTracing(() =>
@@ -46,5 +57,37 @@ export function trace(module: Module, inputs: Tensor | Tensor[], options: TraceO
       `jit.trace: the traced forward is random (${[...new Set(nondeterministic)].join(', ')}): call module.eval() before tracing, or pass { allowRandom: true }`,
       { code: 'ERR_TRACE_RANDOM' },
     );
-  return new ScriptModule(native);
+  const traced = new ScriptModule(native);
+  if (options.checkInputs !== undefined && !nondeterministic.length) checkTrace(module, traced, options.checkInputs, options.checkTolerance ?? 1e-5);
+  return traced;
+}
+
+/** Runs each check input through the trace and the module, throwing where they differ (module and trace left as they were). */
+function checkTrace(module: Module, traced: ScriptModule, checks: unknown, tolerance: number): void {
+  if (!Array.isArray(checks)) throw new TypeError('jit.trace: checkInputs must be an array of inputs (each a Tensor or an array of Tensors)');
+  if (typeof tolerance !== 'number' || !(tolerance >= 0)) throw new RangeError(`jit.trace: checkTolerance must be a number >= 0, got ${String(tolerance)}`);
+  checks.forEach((c, i) => {
+    const args = isTensor(c) ? [c] : c;
+    if (!Array.isArray(args) || !args.every((t) => isTensor(t))) throw new TypeError(`jit.trace: checkInputs[${i}] must be a Tensor or an array of Tensors`);
+    const worst = tidy(() =>
+      noGrad(() => {
+        const outputs = (v: unknown): Tensor[] => (isTensor(v) ? [v] : (v as Tensor[]));
+        const expected = outputs(module.forward(...(args as Tensor[])));
+        const got = outputs(traced.forward(...(args as Tensor[])));
+        if (expected.length !== got.length) return Infinity;
+        let max = 0;
+        expected.forEach((e, k) => {
+          const g = got[k];
+          max = Math.max(max, g.shape.join() !== e.shape.join() ? Infinity : (g.sub(e).abs().max().item() as number));
+        });
+        return max;
+      }),
+    );
+    if (!(worst <= tolerance))
+      throw new TorchError(
+        `jit.trace: the trace does not reproduce forward on checkInputs[${i}] (largest difference ${worst}): forward depends on ` +
+          'something the trace froze as taken on the example (a branch on a value or a shape, a JavaScript variable); trace a module without it, or keep it eager',
+        { code: 'ERR_TRACE_DIVERGES' },
+      );
+  });
 }
