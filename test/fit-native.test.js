@@ -265,3 +265,21 @@ test('tiny epochs (run on the JS thread once they prove shorter than a thread ho
   assert.deepStrictEqual(native, js);
   await assert.rejects(run('native', 1e36), (e) => e.code === 'ERR_NONFINITE_LOSS' && e.batch === 0);
 });
+
+test('an optimizer disposed by onBatchEnd ends the native epoch with ERR_OPTIMIZER_DISPOSED, and a throwing callback with its own error', async () => {
+  const net = makeNet(1, { dropout: 0 });
+  const [x, y] = makeData(64, 2);
+  const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+  const base = { ...quiet, batchSize: 16, loss: 'crossEntropy', engine: 'native' };
+  await assert.rejects(
+    tg.fit(net, [x, y], { ...base, optimizer: opt, callbacks: [{ onBatchEnd: (b) => b === 1 && opt.dispose() }] }),
+    (e) => e.code === 'ERR_OPTIMIZER_DISPOSED' && e.batch === 2,
+  );
+  const opt2 = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+  const boom = new Error('callback failed');
+  await assert.rejects(tg.fit(net, [x, y], { ...base, optimizer: opt2, callbacks: [{ onBatchEnd: () => { throw boom; } }] }), (e) => e === boom);
+  opt2.step(); // the lease was given back
+  opt2.dispose();
+  net.dispose();
+  tg.dispose([x, y]);
+});
