@@ -29,19 +29,36 @@ Cache& TheCache() {
   return *cache;
 }
 
-void ReturnBlock(void* p) {
+// Takes back a block this cache handed out (keeping it for reuse when there is room); false for any other pointer.
+bool ReturnIfOurs(void* p) {
   Cache& c = TheCache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.sizes.find(p);
-    if (it != c.sizes.end() && (gActive > 0 || gHolds > 0) && c.cachedBytes + it->second <= kMaxCached) {
+    if (it == c.sizes.end()) return false;
+    if ((gActive > 0 || gHolds > 0) && c.cachedBytes + it->second <= kMaxCached) {
       c.free[it->second].push_back(p);
       c.cachedBytes += it->second;
-      return;
+      return true;
     }
-    if (it != c.sizes.end()) c.sizes.erase(it);
+    c.sizes.erase(it);
   }
   c10::free_cpu(p);
+  return true;
+}
+
+void ReturnBlock(void* p) {
+  if (!ReturnIfOurs(p)) c10::free_cpu(p);
+}
+
+c10::DeleterFnPtr gBaseRawDeleter = nullptr;
+
+// raw_deallocate's deleter: LibTorch's oneDNN convolutions take scratch memory with raw_allocate on any thread, so a
+// raw pointer may be ours (recycling thread) or the base allocator's (any other).
+void RawDelete(void* p) {
+  if (ReturnIfOurs(p)) return;
+  if (gBaseRawDeleter) gBaseRawDeleter(p);
+  else c10::free_cpu(p);
 }
 
 class RecyclingAllocator final : public c10::Allocator {
@@ -54,6 +71,7 @@ class RecyclingAllocator final : public c10::Allocator {
 #else
   c10::DataPtr allocate(size_t n) const override { return Allocate(n); }
 #endif
+  c10::DeleterFnPtr raw_deleter() const override { return &RawDelete; }
 
  private:
   c10::DataPtr Allocate(size_t n) const {
@@ -83,7 +101,9 @@ class RecyclingAllocator final : public c10::Allocator {
 void InstallOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
-    static RecyclingAllocator* alloc = new RecyclingAllocator(c10::GetCPUAllocator());
+    c10::Allocator* base = c10::GetCPUAllocator();
+    gBaseRawDeleter = base->raw_deleter();
+    static RecyclingAllocator* alloc = new RecyclingAllocator(base);
     c10::SetCPUAllocator(alloc, /*priority=*/1);
   });
 }

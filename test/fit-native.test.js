@@ -283,3 +283,27 @@ test('an optimizer disposed by onBatchEnd ends the native epoch with ERR_OPTIMIZ
   net.dispose();
   tg.dispose([x, y]);
 });
+
+test('a conv net (oneDNN scratch memory, taken with raw_allocate) trains natively to the JS loop\'s weights', async () => {
+  const run = async (engine) => {
+    tg.manualSeed(7);
+    const net = new tg.nn.Sequential({
+      conv: new tg.nn.Conv2d(3, 8, 3, { padding: 1 }),
+      bn: new tg.nn.BatchNorm2d(8),
+      act: new tg.nn.ReLU(),
+      pool: new tg.nn.MaxPool2d(2),
+      flat: new tg.nn.Flatten(),
+      fc: new tg.nn.Linear(8 * 8 * 8, 4),
+    });
+    const x = tg.randn([40, 3, 16, 16]);
+    const y = tg.randint(0, 4, [40]);
+    const opt = new tg.optim.Adam(net.parameters(), { lr: 0.01 });
+    const h = await tg.fit(net, [x, y], { ...quiet, epochs: 2, batchSize: 16, seed: 3, optimizer: opt, loss: 'crossEntropy', engine });
+    const s = snapshot(net);
+    opt.dispose();
+    tg.dispose([x, y]);
+    return { s, engine: h.engine };
+  };
+  const native = await run('native');
+  assert.deepStrictEqual(native.s, (await run('js')).s);
+});
