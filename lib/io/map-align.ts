@@ -3,6 +3,9 @@
  * and an order-preserving alignment that also tells which pairs every best alignment shares (the others are ambiguous).
  */
 
+const prefixOf = (name: string) => name.slice(0, Math.max(0, name.lastIndexOf('.')));
+const kindOf = (name: string) => name.slice(name.lastIndexOf('.') + 1);
+
 /** Compares names with digit runs as numbers: `block_2` before `block_10` (a plain sort puts `block_10` first). */
 export function naturalCompare(a: string, b: string): number {
   const ca = a.match(/\d+|\D+/g) ?? [];
@@ -23,14 +26,17 @@ export function naturalCompare(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-/** Whether names are in plain code-unit order: then their order says nothing beyond the names (a manifest's sort). */
+/**
+ * Whether names are in plain code-unit order by layer (the part before the last dot, over at least three layers):
+ * then their order says nothing beyond the names. A TF.js manifest sorts its weights so (`block_10_` before `block_1_`),
+ * and converting `beta`, `gamma` to `bias`, `weight` reorders only inside a layer.
+ */
 export function isNameSorted(names: readonly string[]): boolean {
-  return names.length > 2 && names.every((n, k) => k === 0 || names[k - 1] <= n);
+  const layers = names.map(prefixOf).filter((p, k, all) => k === 0 || p !== all[k - 1]);
+  return layers.length > 2 && layers.every((p, k) => k === 0 || layers[k - 1] < p);
 }
 
 const RANK: Record<string, number> = { weight: 0, bias: 1, running_mean: 2, running_var: 3, num_batches_tracked: 4 };
-const prefixOf = (name: string) => name.slice(0, Math.max(0, name.lastIndexOf('.')));
-const kindOf = (name: string) => name.slice(name.lastIndexOf('.') + 1);
 
 /**
  * Puts each run of names of one layer (same prefix) in PyTorch's order (weight, bias, running_mean, running_var),

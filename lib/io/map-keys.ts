@@ -236,7 +236,11 @@ export function proposeMapping(foreign: StateDictLike | LoadedWeights, model: Ha
   }
   const { ra: restA, rb: restB } = restIdx();
   const score = (i: number, j: number) => (sameShape(a[i].shape, b[j].shape) ? (kind(a[i].name) === kind(b[j].name) ? 3 : 2) : 0);
-  const { pairs: aligned, exact } = align(restA, restB, score);
+  // Without a trusted order, the order between tensors of different shapes means nothing: each shape aligns alone.
+  const groups = order === 'natural' ? [...new Set(restA.map((i) => shapeKey(a[i].shape)))].map((key) => [restA.filter((i) => shapeKey(a[i].shape) === key), restB.filter((j) => shapeKey(b[j].shape) === key)]) : [[restA, restB]];
+  const runs = groups.map(([ga, gb]) => align(ga, gb, score));
+  const aligned = runs.flatMap((r) => r.pairs);
+  const exact = runs.every((r) => r.exact);
   for (const { i, j, rivals: bestRivals } of aligned) {
     const k = kinds(i, j);
     // Without a trusted order, any other candidate of the same shape (and the same kind, when kinds agree) is a rival.
