@@ -180,3 +180,22 @@ test('with the layer order, a model with one block more than the file is ambiguo
     tg.dispose(r.tensors);
   }
 });
+
+test('a name-sorted state dict is guessed in natural order (layer_2 before layer_10), every guess marked ambiguous', () => {
+  const names = ['layer_1.weight', 'layer_10.weight', 'layer_2.weight', 'layer_3.weight'];
+  assert.deepStrictEqual([...names].sort(), names, 'the foreign keys are a plain name sort');
+  const foreign = Object.fromEntries(names.map((n) => [n, tg.zeros([2])]));
+  const target = Object.fromEntries(['a', 'b', 'c', 'd'].map((n) => [`${n}.weight`, tg.zeros([2])]));
+  try {
+    const p = tg.io.proposeMapping(foreign, target);
+    assert.strictEqual(p.order, 'natural');
+    assert.deepStrictEqual(p.pairs.map((x) => `${x.from} -> ${x.to}`), ['layer_1.weight -> a.weight', 'layer_2.weight -> b.weight', 'layer_3.weight -> c.weight', 'layer_10.weight -> d.weight']);
+    assert.ok(p.pairs.every((x) => x.ambiguous && x.alternatives.length === 6));
+    // An unsorted dict keeps its stored order; with one target more, which target stays empty is unknown.
+    const stored = tg.io.proposeMapping({ 'layer_2.weight': foreign['layer_2.weight'], 'layer_1.weight': foreign['layer_1.weight'], 'x.weight': foreign['layer_3.weight'] }, target);
+    assert.strictEqual(stored.order, 'stored');
+    assert.deepStrictEqual(stored.pairs.map((x) => [x.from, x.to, x.ambiguous]), [['layer_2.weight', 'a.weight', true], ['layer_1.weight', 'b.weight', true], ['x.weight', 'c.weight', true]]);
+  } finally {
+    tg.dispose([foreign, target]);
+  }
+});
