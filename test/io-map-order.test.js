@@ -144,6 +144,8 @@ test('without a recorded order (a name-sorted copy), what only order could separ
       const x = p.pairs.find((q) => q.from === name);
       assert.deepStrictEqual([x.to, x.ambiguous], [expectedTo(name), false], name);
     }
+    const headBn = p.pairs.find((x) => x.from === 'Conv_1_bn.running_var');
+    assert.strictEqual(headBn.confidence, 0.8, 'told apart by its kind only, below a pair the layer order confirms');
     const bn = p.pairs.find((x) => x.from === 'block_3_bn.running_var');
     assert.ok(bn.ambiguous && bn.confidence === 0.5, bn.reason);
     assert.ok(bn.alternatives.some((a) => a.to === 'blocks.4.bn.running_var'), JSON.stringify(bn.alternatives.slice(0, 3)));

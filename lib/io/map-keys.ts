@@ -41,7 +41,8 @@ export interface MappingPair {
   shape: number[];
   /**
    * 1 for the same name; 0.95 for the only tensor of its shape on both sides; 0.85 / 0.75 for a pair told apart by
-   * the file's layer order / its stored order; 0.5 for an ambiguous pair; 0.25 less when the variable kinds differ.
+   * the file's layer order / its stored order; 0.8 for the only one of its shape and kind when there is no order;
+   * 0.5 for an ambiguous pair; 0.25 less when the variable kinds differ.
    */
   confidence: number;
   reason: string;
@@ -250,6 +251,7 @@ export function proposeMapping(foreign: StateDictLike | LoadedWeights, model: Ha
         ? [...restB.filter((y) => y !== j && candidate(i, y)).map((y): [number, number] => [i, y]), ...restA.filter((x) => x !== i && candidate(x, j)).map((x): [number, number] => [x, j])]
         : bestRivals;
     if (rivals.length) take(i, j, 0.5 - k.penalty, `ambiguous: same shape, ${order === 'natural' ? 'no recorded order to tell them apart' : 'other pairings fit the order as well'}${k.text}`, rivals);
+    else if (order === 'natural') take(i, j, 0.8, `same shape, the only '${kind(b[j].name)}' of it on both sides`);
     else take(i, j, (order === 'layers' ? 0.85 : 0.75) - k.penalty, `same shape, told apart by ${order === 'layers' ? "the file's layer order" : 'the stored order'}${k.text}`);
   }
   const pairs = [...pairOf.entries()]
