@@ -176,6 +176,22 @@ function foreignOrder(names: string[], given: readonly string[] | undefined, car
   return { names: pytorchVariableOrder(names), order: 'stored' };
 }
 
+/** Index pairs [i, j] of the shapes found exactly once in `as` and once in `bs`. */
+function uniqueShapePairs(as: Unmatched[], bs: Unmatched[]): [number, number][] {
+  const where = (side: Unmatched[]) => {
+    const m = new Map<string, number[]>();
+    side.forEach((x, k) => m.set(shapeKey(x.shape), [...(m.get(shapeKey(x.shape)) ?? []), k]));
+    return m;
+  };
+  const inB = where(bs);
+  const out: [number, number][] = [];
+  for (const [key, is] of where(as)) {
+    const js = inB.get(key);
+    if (is.length === 1 && js?.length === 1) out.push([is[0], js[0]]);
+  }
+  return out;
+}
+
 /**
  * Proposes how a foreign state dict's tensors map onto a model's state dict: first identical names with the same
  * shape, then every shape found exactly once on each side, then, in order, the alignment that pairs the most
@@ -218,22 +234,10 @@ export function proposeMapping(foreign: StateDictLike | LoadedWeights, model: Ha
   };
   // A shape found once among the unmatched on each side pairs whatever the order says.
   const restIdx = () => ({ ra: a.map((_, i) => i).filter((i) => !usedA.has(i)), rb: b.map((_, j) => j).filter((j) => !pairOf.has(j)) });
-  {
-    const { ra, rb } = restIdx();
-    const count = (list: number[], side: Unmatched[]) => {
-      const c = new Map<string, number[]>();
-      for (const x of list) c.set(shapeKey(side[x].shape), [...(c.get(shapeKey(side[x].shape)) ?? []), x]);
-      return c;
-    };
-    const ca = count(ra, a);
-    const cb = count(rb, b);
-    for (const [key, is] of ca) {
-      const js = cb.get(key);
-      if (is.length === 1 && js?.length === 1) {
-        const k = kinds(is[0], js[0]);
-        take(is[0], js[0], 0.95 - k.penalty, `the only tensor of this shape on both sides${k.text}`);
-      }
-    }
+  const first = restIdx();
+  for (const [i, j] of uniqueShapePairs(first.ra.map((i) => a[i]), first.rb.map((j) => b[j])).map(([x, y]) => [first.ra[x], first.rb[y]])) {
+    const k = kinds(i, j);
+    take(i, j, 0.95 - k.penalty, `the only tensor of this shape on both sides${k.text}`);
   }
   const { ra: restA, rb: restB } = restIdx();
   const score = (i: number, j: number) => (sameShape(a[i].shape, b[j].shape) ? (kind(a[i].name) === kind(b[j].name) ? 3 : 2) : 0);
