@@ -21,6 +21,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_UNKNOWN_COLLECTION: 'no collection of that name',
   ERR_COLLECTIONS: 'saved collections do not fit the model',
   ERR_MAP_KEYS_COLLISION: 'two keys would get the same name',
+  ERR_AMBIGUOUS_MAPPING: 'a proposed mapping has pairs the evidence cannot tell apart',
   ERR_EMPTY_DATA: 'the data gave no batches',
   ERR_MISSING_METRIC: 'a monitored value is not in the epoch logs',
   ERR_OPTIMIZER_STATE: 'an optimizer state dict does not fit this optimizer',

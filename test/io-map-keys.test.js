@@ -67,6 +67,16 @@ test('proposeMapping maps the Keras ResNet-8 onto a torchgraft ResNet-8 by order
     assert.strictEqual(to['batch_normalization_4.weight'], 'stack2.bn2.weight');
     assert.strictEqual(to['dense.weight'], 'fc.weight');
     for (const x of p.pairs) assert.ok(x.confidence >= 0.75 && x.confidence < 1, `${x.from} -> ${x.to}: ${x.confidence} ${x.reason}`);
+    // The HDF5 layer_names order is the model's: nothing is ambiguous.
+    assert.strictEqual(p.order, 'layers');
+    assert.deepStrictEqual(p.ambiguous, []);
+    // The same tensors sorted by name carry no order: the pairs that differ from the ordered proposal are all flagged.
+    const sorted = Object.fromEntries(Object.keys(foreign).sort().map((k) => [k, foreign[k]]));
+    const guess = tg.io.proposeMapping(sorted, net);
+    assert.strictEqual(guess.order, 'natural');
+    assert.deepStrictEqual(guess.pairs.filter((x) => !x.ambiguous && x.from !== Object.keys(to).find((k) => to[k] === x.to)).map((x) => x.from), []);
+    assert.ok(guess.ambiguous.length > 0);
+    assert.throws(() => guess.apply(), (e) => e.code === 'ERR_AMBIGUOUS_MAPPING');
     const table = String(p);
     assert.match(table, /^conf\s+from \(file\)\s+to \(model\)\s+shape\s+reason/);
     assert.match(table, /conv2d_5\.weight\s+stack2\.shortcut\.weight\s+\[32, 16, 1, 1\]/);
@@ -100,8 +110,9 @@ test('proposeMapping maps the ONNX MNIST CNN onto a Sequential with index names,
     const unique = p.pairs.find((x) => x.from === 'fc1.weight');
     assert.strictEqual(unique.confidence, 0.95);
     assert.match(unique.reason, /only tensor of this shape/);
-    const ambiguous = p.pairs.find((x) => x.from === 'norm1.running_mean');
-    assert.strictEqual(ambiguous.confidence, 0.75);
+    assert.strictEqual(p.order, 'stored');
+    const byOrder = p.pairs.find((x) => x.from === 'norm1.running_mean');
+    assert.deepStrictEqual([byOrder.confidence, byOrder.ambiguous], [0.75, false]);
     net.loadStateDict(p.apply(), { strict: false });
     net.eval();
     // The mapped network runs on an MNIST-shaped batch and gives log-probabilities.
@@ -113,11 +124,35 @@ test('proposeMapping maps the ONNX MNIST CNN onto a Sequential with index names,
   }
 });
 
+test('proposeMapping maps the TF.js abalone Dense model by its topology; a name-sorted copy flags the two [50] biases', async () => {
+  const r = await tg.io.loadWithMetadata(fixture('tfjs_abalone_dense/model.json'));
+  const net = new Sequential({ fc1: new Linear(8, 50), s1: new tg.nn.Sigmoid(), fc2: new Linear(50, 50), s2: new tg.nn.Sigmoid(), fc3: new Linear(50, 1) });
+  try {
+    assert.deepStrictEqual(r.layerOrder, r.names);
+    const p = tg.io.proposeMapping(r.tensors, net);
+    assert.strictEqual(p.order, 'layers');
+    // dense_DenseK is the K-th Dense layer of the topology: it belongs to fcK.
+    assert.deepStrictEqual(p.pairs.map((x) => `${x.from} -> ${x.to}`), [1, 2, 3].flatMap((k) => [`dense_Dense${k}.weight -> fc${k}.weight`, `dense_Dense${k}.bias -> fc${k}.bias`]));
+    assert.deepStrictEqual(p.ambiguous, []);
+    assert.strictEqual(p.pairs.find((x) => x.from === 'dense_Dense2.bias').confidence, 0.85);
+    net.loadStateDict(p.apply());
+    assert.ok(net.get('fc2').bias.equal(r.tensors['dense_Dense2.bias']));
+    const copy = { ...r.tensors };
+    const q = tg.io.proposeMapping(copy, net);
+    assert.strictEqual(q.order, 'natural');
+    assert.deepStrictEqual(q.ambiguous.map((x) => x.from).sort(), ['dense_Dense1.bias', 'dense_Dense2.bias']);
+    assert.deepStrictEqual(q.ambiguous[0].alternatives.length, 2);
+    assert.throws(() => q.apply(), (e) => e instanceof tg.TorchError && e.code === 'ERR_AMBIGUOUS_MAPPING');
+  } finally {
+    tg.dispose(r.tensors);
+  }
+});
+
 test('proposeMapping keeps same-name pairs first, lists unmatched on both sides, and apply() filters by confidence', () => {
   const foreign = { 'a.weight': tg.zeros([2, 3]), 'x.kernel': tg.zeros([4]), 'odd': tg.zeros([9]) };
   const target = { 'a.weight': tg.zeros([2, 3]), 'b.weight': tg.zeros([4]), 'c.bias': tg.zeros([5]) };
   const p = tg.io.proposeMapping(foreign, target);
-  assert.deepStrictEqual(p.pairs.map((x) => [x.from, x.to, x.confidence]), [['a.weight', 'a.weight', 1], ['x.kernel', 'b.weight', 0.7]]);
+  assert.deepStrictEqual(p.pairs.map((x) => [x.from, x.to, x.confidence, x.ambiguous]), [['a.weight', 'a.weight', 1, false], ['x.kernel', 'b.weight', 0.7, false]]);
   assert.match(p.pairs[1].reason, /'kernel' vs 'weight'/);
   assert.deepStrictEqual(p.unmatchedForeign, [{ name: 'odd', shape: [9] }]);
   assert.deepStrictEqual(p.unmatchedModel, [{ name: 'c.bias', shape: [5] }]);

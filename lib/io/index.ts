@@ -29,7 +29,7 @@ export type { OnnxModelInfo, OnnxNode, OnnxInitializerInfo } from './onnx';
 export { inspectKeras } from './keras';
 export type { KerasLayerInfo } from './keras';
 export { mapKeys, proposeMapping, MappingProposal } from './map-keys';
-export type { MappingPair, Unmatched } from './map-keys';
+export type { MappingPair, Unmatched, MappingOrder, ApplyMappingOptions, ProposeMappingOptions } from './map-keys';
 export { loadTorchScript, ScriptModule } from './torchscript';
 export type { ScriptMethodInfo } from './torchscript';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint';

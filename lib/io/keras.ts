@@ -8,7 +8,7 @@ import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
 import { empty, tensor } from '../creation';
 import type { DType } from '../dtype';
-import { LoadedWeights, WeightReader, recordOf } from './registry';
+import { LoadedWeights, WeightReader, recordOf, withLayerOrder } from './registry';
 import { RawDType, tensorFromLE } from './decode';
 import type { ConvertedWeight, KerasLayerInfo, RawKeras } from './keras-raw';
 import { readKerasRawOffThread } from './hdf5-thread';
@@ -104,7 +104,8 @@ export async function inspectKeras(file: string): Promise<{ layers: KerasLayerIn
  * gamma/beta/moving_mean/moving_variance -> weight/bias/running_mean/running_var; Embedding -> `weight`.
  * Recurrent layers (LSTM, GRU) keep Keras' names and layout. Names are `<keras layer>.<name>`.
  * `metadata.layers` is a JSON list of KerasLayerInfo (class, epsilon, each weight's Keras name and shape);
- * `metadata.optimizer_weights` says when the file's optimizer state was ignored.
+ * `metadata.optimizer_weights` says when the file's optimizer state was ignored. `layerOrder` (and the tensors
+ * object, for `io.proposeMapping`) records the names in `layer_names` order, the model's layer order.
  * @throws TorchError `ERR_HDF5` (not HDF5, corrupt), `ERR_KERAS_FORMAT` (no layer_names, bad config), `ERR_KERAS_UNSUPPORTED`
  *   (Keras 3 `.weights.h5` layout), `ERR_KERAS_DATA`
  *   (missing or oversized weights), `ERR_HDF5_EXTERNAL` (anything reaching another file: external storage, external
@@ -115,7 +116,9 @@ export async function loadKeras(file: string): Promise<LoadedWeights> {
   const raw = await readKeras(file);
   const metadata: Record<string, string> = { ...raw.attrs, layers: JSON.stringify(raw.infos) };
   if (raw.optimizer) metadata.optimizer_weights = 'present in the file, ignored';
-  return { format: 'keras-h5', names: raw.weights.map((w) => w.name), tensors: await tensorsOf(file, raw), metadata };
+  // layer_names lists the layers in the model's order (Keras writes model.layers), so file order is layer order.
+  const names = raw.weights.map((w) => w.name);
+  return { format: 'keras-h5', names, tensors: withLayerOrder(await tensorsOf(file, raw), names), metadata, layerOrder: [...names] };
 }
 
 /** The HDF5 signature at offset 0 (a user block may move it, to 512, 1024, ...; those fall back to the extension). */

@@ -17,6 +17,28 @@ export interface LoadedWeights {
   tensors: Record<string, Tensor>;
   /** String metadata stored in the file (safetensors' `__metadata__`); empty when the format has none. */
   metadata: Record<string, string>;
+  /**
+   * Tensor names in the model's own layer order, when the file records one (Keras HDF5 `layer_names`, a TF.js
+   * `modelTopology`); `names` keeps the stored order, which may be a name sort (TF.js manifests). Undefined otherwise.
+   * The tensors object carries the same list (non-enumerable, see `layerOrderOf`) for `io.proposeMapping`.
+   */
+  layerOrder?: string[];
+}
+
+// A non-enumerable property on a loaded tensors object: Object.keys/entries and state dict walks do not see it.
+const LAYER_ORDER = Symbol.for('torchgraft.io.layerOrder');
+
+/** Records `order` (tensor names in the model's layer order) on a loaded tensors object, invisibly to key walks. */
+export function withLayerOrder(tensors: Record<string, Tensor>, order: string[]): Record<string, Tensor> {
+  Object.defineProperty(tensors, LAYER_ORDER, { value: [...order], enumerable: false, writable: false, configurable: true });
+  return tensors;
+}
+
+/** The layer order a loader recorded on a tensors object (see `withLayerOrder`), or undefined. */
+export function layerOrderOf(tensors: unknown): string[] | undefined {
+  if (tensors === null || typeof tensors !== 'object') return undefined;
+  const v = (tensors as Record<symbol, unknown>)[LAYER_ORDER];
+  return Array.isArray(v) && v.every((n) => typeof n === 'string') ? [...v] : undefined;
 }
 
 /** A file format `tg.io.load` can read. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchError } from '../errors';
 import type { Tensor } from '../tensor';
-import { LoadedWeights, WeightReader, recordOf } from './registry';
+import { LoadedWeights, WeightReader, recordOf, withLayerOrder } from './registry';
 import { ITEMSIZE, RawDType, elementCount, tensorsFromJobs } from './decode';
 import type { DecodeJob } from './decode-bytes';
 import { ConvertedVariable, KerasVariable, convertLayer, layersOfConfig, splitKerasName } from './keras-layout';
@@ -165,7 +165,23 @@ function convertLayers(doc: Record<string, unknown>, weights: ReadWeights['weigh
     made.push(...converted);
     layers.push({ name: layer, className, weights: converted.map((c) => ({ keras: c.from, kerasShape: c.kerasShape, name: c.name, shape: [...c.tensor.shape], layout: c.layout })) });
   }
-  return { made, layers };
+  return { made, layers, order: topologyOrder(classes, made) };
+}
+
+/**
+ * The converted names in the topology's layer order (manifests list weights by name: `block_10_` before `block_1_`).
+ * A weight sorts by the innermost layer its stored path names; undefined when a weight names no topology layer.
+ */
+function topologyOrder(classes: Map<string, unknown>, made: ConvertedVariable[]): string[] | undefined {
+  if (classes.size === 0) return undefined;
+  const rank = new Map([...classes.keys()].map((name, i) => [name, i]));
+  const keyed = made.map((c, k) => {
+    const parts = c.from.split('/').slice(0, -1);
+    const ranks = parts.map((p) => rank.get(p)).filter((r): r is number => r !== undefined);
+    return { name: c.name, layer: ranks.length ? ranks[ranks.length - 1] : -1, k };
+  });
+  if (keyed.some((x) => x.layer < 0)) return undefined;
+  return keyed.sort((x, y) => x.layer - y.layer || x.k - y.k).map((x) => x.name);
 }
 
 /**
@@ -174,15 +190,16 @@ function convertLayers(doc: Record<string, unknown>, weights: ReadWeights['weigh
  * LSTM weights keep Keras' names and layout (`gru.kernel` (in, 3*units), gates z, r, h), since PyTorch's GRU applies
  * its reset gate differently. Graph models keep their stored names. Quantized weights (uint8/uint16 with scale and
  * min, float16) are dequantized, off the JavaScript thread for big models (decode-thread.ts). `metadata.layers` is the
- * JSON list of layers with Keras and PyTorch shapes.
+ * JSON list of layers with Keras and PyTorch shapes. `names` keeps the manifest's order (often a name sort);
+ * `layerOrder` (and the tensors object, for `io.proposeMapping`) lists them in the topology's layer order.
  * @throws TorchError `ERR_TFJS_FORMAT`, `_DTYPE`, `_PATH` (a shard outside the folder or a URL), `_SHARD` (missing
  *   shard, sizes that do not match), `ERR_IO`; each names the model.json file.
  */
 export async function loadTfjs(file: string): Promise<LoadedWeights> {
   const { weights, doc } = await readManifest(file);
   const graph = doc.format === 'graph-model';
-  const { made, layers } = graph
-    ? { made: weights.map(({ w, tensor: t }) => ({ name: w.name, tensor: t })), layers: [] }
+  const { made, layers, order } = graph
+    ? { made: weights.map(({ w, tensor: t }) => ({ name: w.name, tensor: t })), layers: [], order: undefined }
     : convertLayers(doc, weights);
   const seen = new Set<string>();
   for (const c of made) {
@@ -194,7 +211,9 @@ export async function loadTfjs(file: string): Promise<LoadedWeights> {
   }
   const metadata: Record<string, string> = { layers: JSON.stringify(layers) };
   for (const k of ['format', 'generatedBy', 'convertedBy']) if (typeof doc[k] === 'string') metadata[k] = doc[k] as string;
-  return { format: 'tfjs', names: made.map((c) => c.name), tensors: recordOf(made.map((c) => [c.name, c.tensor] as [string, Tensor])), metadata };
+  const tensors = recordOf(made.map((c) => [c.name, c.tensor] as [string, Tensor]));
+  if (!order) return { format: 'tfjs', names: made.map((c) => c.name), tensors, metadata };
+  return { format: 'tfjs', names: made.map((c) => c.name), tensors: withLayerOrder(tensors, order), metadata, layerOrder: order };
 }
 
 function sniffTfjs(head: Uint8Array): boolean {
