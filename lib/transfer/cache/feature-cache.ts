@@ -22,7 +22,7 @@ import { BuildProgress } from './progress';
 import { CacheStamp, matchesStamp, stampTensors } from './stamp';
 
 /** Examples per batch while building by default (see CacheFeaturesOptions.batchSize). */
-const DEFAULT_BATCH = 256;
+const DEFAULT_BATCH = 32;
 
 /** How a cache's loader batches. */
 export interface CacheLoaderOptions {

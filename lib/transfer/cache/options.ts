@@ -21,7 +21,7 @@ export interface CacheFeaturesOptions {
   name?: string;
   /** The features' stored dtype: float16 or bfloat16 halve the space; batches are cast back to the head's dtype. */
   dtype?: DType;
-  /** Examples per batch while building (default 256). */
+  /** Examples per batch while building (default 32: on a conv net larger batches were slower, their activations falling out of cache). */
   batchSize?: number;
   /** Where the frozen part runs and a 'device' store lives (default: the device of its first parameter, else cpu). */
   device?: string;
