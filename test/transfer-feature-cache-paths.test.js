@@ -52,6 +52,16 @@ test('the default cut stops at the last frozen layer with weights (and the ReLU 
   const lower = await tg.transfer.cacheFeatures(net, data(), quiet);
   assert.strictEqual(lower.cut, 'features.2');
   lower.dispose();
+  // inside a head Sequential too: its frozen first Linear is cached, its dropout and new Linear train
+  tg.manualSeed(3);
+  const deep = new nn.Sequential({
+    features: new nn.Sequential(new nn.Linear(6, 8), new nn.ReLU()),
+    classifier: new nn.Sequential(new nn.Linear(8, 8), new nn.Dropout(0.5), new nn.Linear(8, 3)),
+  }).freeze(/^(features|classifier\.0)\./);
+  const inHead = await tg.transfer.cacheFeatures(deep, data(), quiet);
+  assert.strictEqual(inHead.cut, 'classifier.0');
+  assert.deepStrictEqual(inHead.head().namedParameters().map(([n]) => n), ['classifier.2.weight', 'classifier.2.bias']);
+  inHead.dispose();
   await assert.rejects(tg.transfer.cacheFeatures(net, data(), { upTo: 'features.4', ...quiet }),
     (e) => e.code === 'ERR_CACHE_CUT' && /features\.3\.weight/.test(e.message) && /upTo: 'features\.2'/.test(e.message));
 });
@@ -88,6 +98,13 @@ test('a cut inside a container that is not a Sequential, or at no layer, is refu
     (e) => e.code === 'ERR_CACHE_CUT' && /parent 'block' is a Residual, not a Sequential/.test(e.message) && /cut at 'block' itself/.test(e.message));
   await assert.rejects(tg.transfer.cacheFeatures(model(), data(), { upTo: 'features.9', ...quiet }),
     (e) => e.code === 'ERR_UNKNOWN_MODULE' && /no layer 'features\.9'/.test(e.message) && /features\.2\.1/.test(e.message));
+  // a Sequential inside the non-Sequential container: the container is still named
+  tg.manualSeed(1);
+  const outer = new Residual();
+  outer.registerModule('inner', new nn.Sequential(new nn.Linear(6, 6)));
+  const nested = new nn.Sequential({ block: outer, out: new nn.Linear(6, 3) }).freeze(/^block\./);
+  await assert.rejects(tg.transfer.cacheFeatures(nested, data(), { upTo: 'block.inner.0', ...quiet }),
+    (e) => e.code === 'ERR_CACHE_CUT' && /cannot cut at 'block\.inner\.0'.*'block' is a Residual/.test(e.message));
   const ok = await tg.transfer.cacheFeatures(net, data(), { upTo: 'block', ...quiet });
   assert.strictEqual(ok.cut, 'block');
   ok.dispose();
