@@ -160,10 +160,18 @@ test('a frozen part with randomness is refused with the reason unless allowRando
   const ds = data();
   tg.manualSeed(2);
   const net = new nn.Sequential({ hidden: new nn.Linear(6, 8), dropout: new nn.Dropout(0.3), outputs: new nn.Linear(8, 3) }).freeze(/^hidden\./);
-  await assert.rejects(tg.transfer.cacheFeatures(net, ds, quiet), (e) => e.code === 'ERR_CACHE_RANDOM' && /'dropout' is Dropout\(p=0.3\)/.test(e.message) && /allowRandom/.test(e.message));
-  const ok = await tg.transfer.cacheFeatures(net, ds, { allowRandom: true, ...quiet });
+  // the default cut leaves the dropout to the head; cutting above it is refused with the fix that applies
+  const def = await tg.transfer.cacheFeatures(net, ds, quiet);
+  assert.strictEqual(def.cut, 'hidden');
+  def.dispose();
+  await assert.rejects(tg.transfer.cacheFeatures(net, ds, { upTo: 'dropout', ...quiet }),
+    (e) => e.code === 'ERR_CACHE_RANDOM' && /'dropout' is Dropout\(p=0.3\)/.test(e.message) && /upTo: 'hidden'/.test(e.message) && !/allowRandom/.test(e.message));
+  const ok = await tg.transfer.cacheFeatures(net, ds, { upTo: 'dropout', allowRandom: true, ...quiet });
   assert.strictEqual(ok.cut, 'dropout');
   ok.dispose();
+  // dropout between frozen layers: cut below it, or accept one draw
+  const mid = new nn.Sequential({ a: new nn.Linear(6, 8), drop: new nn.Dropout(0.2), b: new nn.Linear(8, 8), outputs: new nn.Linear(8, 3) }).freeze(/^(a|b)\./);
+  await assert.rejects(tg.transfer.cacheFeatures(mid, ds, quiet), (e) => e.code === 'ERR_CACHE_RANDOM' && /upTo: 'a'/.test(e.message) && /allowRandom/.test(e.message));
   const bn = new nn.Sequential({ hidden: new nn.Linear(6, 8), bn: new nn.BatchNorm1d(8), outputs: new nn.Linear(8, 3) });
   bn.get('hidden').requiresGrad_(false);
   bn.get('bn').requiresGrad_(false);

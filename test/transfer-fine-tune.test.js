@@ -145,3 +145,48 @@ test('ProgressiveUnfreezing unfreezes the next group at each plateau and adds it
   assert.ok(allChanged(m2, before));
   assert.throws(() => new tg.transfer.ProgressiveUnfreezing(m2, { step: 0 }), /step must be an integer >= 1/);
 });
+
+test('fineTune with cache: phase 1 on cached features gives the weights of phase 1 without (bitwise in the same batches)', async () => {
+  const run = async (cache, shuffle = false) => {
+    const { train } = task();
+    const m = model();
+    let baseCalls = 0;
+    m.get('hidden1').registerForwardHook(() => { baseCalls++; });
+    const h = await tg.transfer.fineTune(m, train, { freezeEpochs: 3, epochs: 0, baseLr: 0.05, loss: 'crossEntropy', optimizer: 'sgd', optimizerOptions: { momentum: 0.9 }, verbose: 0, seed: 4, batchSize: 32, shuffle, cache });
+    return { m, losses: h.epochs.map((e) => e.loss), baseCalls };
+  };
+  const plain = await run(undefined);
+  const cached = await run(true);
+  // 256 examples in batches of 32: the base runs 8 times to build the cache and never while the head trains
+  // (uncached, it runs in every step: fit's native engine calls the JS forward once, to trace it)
+  assert.strictEqual(cached.baseCalls, 8);
+  assert.ok(plain.baseCalls >= 1);
+  const fresh = model();
+  assert.ok(!plain.m.getParameter('out.weight').equal(fresh.getParameter('out.weight')), 'the head trained');
+  for (const [n, p] of plain.m.namedParameters()) assert.ok(p.equal(cached.m.getParameter(n)), `${n} is bitwise the same`);
+  assert.deepStrictEqual(cached.losses, plain.losses);
+  // shuffled batches group examples differently from the cache's build: the base's matmuls round differently
+  const [shuffledPlain, shuffledCached] = [await run(undefined, true), await run(true, true)];
+  for (const [n, p] of shuffledPlain.m.namedParameters()) assert.ok(p.sub(shuffledCached.m.getParameter(n)).abs().max().item() < 1e-6, n);
+  await assert.rejects(tg.transfer.fineTune(model(), task().train, { loss: 'crossEntropy', cache: 'yes', verbose: 0 }), /cache must be true/);
+});
+
+test('fineTune with unfreeze: 1 trains only the top layer group in phase 2 and leaves the lower ones frozen', async () => {
+  const { train } = task();
+  const m = model();
+  let afterPhase1;
+  await tg.transfer.fineTune(m, train, {
+    freezeEpochs: 1, epochs: 2, unfreeze: 1, baseLr: 0.05, loss: 'crossEntropy', optimizer: 'sgd', verbose: 0, seed: 2,
+    callbacks: [{ onTrainEnd: () => { afterPhase1 ??= snapshot(m, /./); } }],
+  });
+  assert.ok(same(m, snapshot(model(), /^hidden/)), 'the lower groups are bitwise the pretrained weights');
+  assert.ok(allChanged(m, Object.fromEntries(Object.entries(afterPhase1).filter(([n]) => n.startsWith('out.')))), 'the top group trained in phase 2');
+  assert.strictEqual(m.getParameter('hidden2.weight').requiresGrad, false);
+  assert.strictEqual(m.getParameter('out.weight').requiresGrad, true);
+  // unfreeze: 2 trains hidden2 too, not hidden1
+  const m2 = model();
+  await tg.transfer.fineTune(m2, train, { freezeEpochs: 0, epochs: 1, unfreeze: 2, loss: 'crossEntropy', optimizer: 'sgd', verbose: 0 });
+  assert.ok(same(m2, snapshot(model(), /^hidden1\./)));
+  assert.ok(allChanged(m2, snapshot(model(), /^hidden2\./)));
+  await assert.rejects(tg.transfer.fineTune(model(), train, { loss: 'crossEntropy', unfreeze: 4, verbose: 0 }), (e) => e instanceof RangeError && /unfreeze must be an integer from 1 to 3/.test(e.message));
+});

@@ -34,3 +34,25 @@ export function sliceModule(model: Module, from: string | number = 0, to?: strin
   for (const [n, m] of chain.slice(start, end)) out.registerModule(n, m);
   return out;
 }
+
+/**
+ * A Sequential view of layers named by dotted paths (a run of a flat chain, see flatChain): layers under the
+ * same parent are grouped in a nested Sequential of that name, so the view's parameter names are the model's.
+ */
+export function chainView(entries: [string, Module][]): Sequential {
+  const out = new SequentialClass!();
+  for (let i = 0; i < entries.length; ) {
+    const [name, m] = entries[i];
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      out.registerModule(name, m);
+      i++;
+      continue;
+    }
+    const top = name.slice(0, dot + 1);
+    const group: [string, Module][] = [];
+    for (; i < entries.length && entries[i][0].startsWith(top); i++) group.push([entries[i][0].slice(top.length), entries[i][1]]);
+    out.registerModule(top.slice(0, -1), chainView(group));
+  }
+  return out;
+}

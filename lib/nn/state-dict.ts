@@ -4,7 +4,7 @@ import { TorchError } from '../errors';
 import { noGrad } from '../autograd';
 import type { Module } from './module';
 import { NamePattern, compilePattern } from './pattern';
-import { LoadReport, LoadReportData, ShapeMismatch } from './load-report';
+import { LoadReport, LoadReportData, nameHint, ShapeMismatch, someKeys } from './load-report';
 import { RenameRules, compileRename } from './rename';
 
 /** Tensors by dotted name, insertion-ordered like PyTorch's `state_dict()`. */
@@ -205,21 +205,25 @@ export function loadStateDictInto(module: Module, sd: StateDict | Map<string, Te
   if (exclude && !excluded) report.warnings.push('exclude: it matched no key of the state dict');
 
   const problems: string[] = [];
-  if (strict && report.missing.length) problems.push(`missing keys (${report.missing.length}): ${report.missing.join(', ')}`);
-  if (strict && report.unexpected.length) problems.push(`unexpected keys (${report.unexpected.length}): ${report.unexpected.join(', ')}`);
+  // Each list is cut at SHOWN keys: the error's fields (e.missing, ...) hold them all.
+  if (strict && report.missing.length) problems.push(`missing keys (${report.missing.length}): ${someKeys(report.missing)}`);
+  if (strict && report.unexpected.length) problems.push(`unexpected keys (${report.unexpected.length}): ${someKeys(report.unexpected)}`);
   if (report.mismatched.length && !options.skipMismatched)
     problems.push(
       `shape mismatches (${report.mismatched.length}): ` +
-        report.mismatched.map((m) => `${m.key} expected ${fmtShape(m.expected)}, found ${fmtShape(m.found)}`).join('; '),
+        someKeys(report.mismatched.map((m) => `${m.key} expected ${fmtShape(m.expected)}, found ${fmtShape(m.found)}`), '; '),
     );
-  if (invalid.length) problems.push(`not tensors (${invalid.length}): ${invalid.join(', ')}`);
-  if (disposed.length) problems.push(`disposed tensors (${disposed.length}): ${disposed.join(', ')}`);
+  if (invalid.length) problems.push(`not tensors (${invalid.length}): ${someKeys(invalid)}`);
+  if (disposed.length) problems.push(`disposed tensors (${disposed.length}): ${someKeys(disposed)}`);
   if (duplicates.length)
-    problems.push(`keys renamed to the same name (${duplicates.length}): ${duplicates.map(([k, from]) => `${from.join(' and ')} -> ${k}`).join('; ')}`);
+    problems.push(`keys renamed to the same name (${duplicates.length}): ${someKeys(duplicates.map(([k, from]) => `${from.join(' and ')} -> ${k}`), '; ')}`);
   if (problems.length) {
     const hints: string[] = [];
-    if (strict && (report.missing.length || report.unexpected.length)) hints.push('{ strict: false } loads the keys that match');
-    if (report.mismatched.length && !options.skipMismatched) hints.push('{ skipMismatched: true } skips shape mismatches');
+    const names = strict ? nameHint(report) : undefined;
+    if (names) hints.push(names);
+    // with no key matching, strict: false would load nothing: no use suggesting it
+    if (strict && (report.missing.length || report.unexpected.length) && report.loaded.length) hints.push(`{ strict: false } loads the ${report.loaded.length} keys that match`);
+    if (report.mismatched.length && !options.skipMismatched) hints.push(`{ skipMismatched: true } skips shape mismatches (e.mismatched lists all ${report.mismatched.length})`);
     throw new StateDictError(
       `loadStateDict(): cannot load into ${module.constructor.name}; nothing was copied:\n  ${problems.join('\n  ')}` +
         (hints.length ? `\n  (${hints.join('; ')})` : ''),

@@ -64,3 +64,13 @@ export async function featureCache(net: tg.nn.Module, ds: tg.data.TensorDataset,
   await tg.transfer.cacheFeatures(net, ds, { store: 'gpu' });
   return changed.length + cache.loader({ batchSize: 64, shuffle: true, seed: 1 }).batchSize;
 }
+
+export async function transferOptions(net: tg.nn.Module, ds: tg.data.TensorDataset): Promise<string> {
+  await tg.transfer.cacheFeatures(net, ds, { upTo: 'features.15' });
+  await tg.transfer.fineTune(net, ds, { loss: 'crossEntropy', cache: true, unfreeze: 2 });
+  await tg.transfer.fineTune(net, ds, { loss: 'crossEntropy', cache: { store: 'disk', dir: '.cache' } });
+  // @ts-expect-error unfreeze is a number of layer groups
+  await tg.transfer.fineTune(net, ds, { loss: 'crossEntropy', unfreeze: 'top' });
+  const report = net.loadStateDict({}, { strict: false });
+  return report.table() + report.table(20) + String(report);
+}

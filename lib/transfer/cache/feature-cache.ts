@@ -10,15 +10,19 @@ import type { Module } from '../../nn/module';
 import { isTensor, Tensor } from '../../tensor';
 import type { DataSource } from '../../train/source';
 import type { Trainable } from '../../train/types';
-import { sliceModule } from '../../nn/slice';
+import { chainView } from '../../nn/slice';
+import { flatIndex } from '../../nn/flat-chain';
 import { DiskSink, runPrefix, TensorSink } from './build';
 import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
-import { chainOf, randomnessReasons, resolveCut } from './cut';
+import { chainOf, randomnessError, resolveCut } from './cut';
 import { DiskWriter, openCacheFile } from './disk-file';
 import { datasetDigest, describeChanges, Fingerprint, KeyedDataset, layerDigest, layerTensors, structureDigest, weightDigests } from './fingerprint';
 import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
 import { BuildProgress } from './progress';
 import { CacheStamp, matchesStamp, stampTensors } from './stamp';
+
+/** Examples per batch while building by default (see CacheFeaturesOptions.batchSize). */
+const DEFAULT_BATCH = 32;
 
 /** How a cache's loader batches. */
 export interface CacheLoaderOptions {
@@ -57,7 +61,7 @@ function asDataset(data: unknown, where: string): Dataset {
 export class FeatureCache {
   /** Where the features are kept. */
   readonly store: CacheStore;
-  /** The name of the topmost cached layer. */
+  /** The path of the topmost cached layer (a dotted path inside nested Sequentials, or a container: its last layer). */
   readonly cut: string;
   /** The disk cache's file (store 'disk'). */
   readonly file?: string;
@@ -96,7 +100,7 @@ export class FeatureCache {
 
   private below(model: Module): { below: [string, Module][]; cut: string } {
     const chain = chainOf(model);
-    const i = chain.findIndex(([n]) => n === this.cut);
+    const i = flatIndex(chain, this.cut);
     return { below: i < 0 ? [] : chain.slice(0, i + 1), cut: i < 0 ? `(no layer '${this.cut}')` : `${this.cut}@${i}` };
   }
 
@@ -189,9 +193,9 @@ export class FeatureCache {
   /** The layers above the cut of `model` (a Sequential view sharing its weights): what trains on the cache. */
   head(model: Module = this.model): Module {
     const chain = chainOf(model);
-    const i = chain.findIndex(([n]) => n === this.cut);
+    const i = flatIndex(chain, this.cut);
     if (i < 0) throw staleError([`the cut point (no layer '${this.cut}' in the model)`]);
-    return sliceModule(model, i + 1);
+    return chainView(chain.slice(i + 1));
   }
 
   /**
@@ -246,21 +250,18 @@ export class FeatureCache {
 
   private headDtype(): DType {
     const chain = chainOf(this.model);
-    const i = chain.findIndex(([n]) => n === this.cut);
+    const i = flatIndex(chain, this.cut);
     return firstParam(chain.slice(i + 1))?.dtype ?? 'float32';
   }
 
   private async build(): Promise<void> {
     const chain = chainOf(this.model);
-    const cut = resolveCut(chain, this.cut);
+    const cut = resolveCut(this.model, chain, this.cut).index;
     const below = chain.slice(0, cut + 1);
-    const reasons = randomnessReasons(below, this.dataset);
-    if (reasons.length && !this.options.allowRandom)
-      throw new TorchError(`cacheFeatures: the cached part is not deterministic, so cached training would differ from uncached: ${reasons.join('; ')}. Pass allowRandom: true to cache it anyway`, {
-        code: 'ERR_CACHE_RANDOM',
-      });
+    const random = randomnessError(chain, cut, this.dataset);
+    if (random && !this.options.allowRandom) throw random;
     this.fingerprint = this.takeFingerprint();
-    const prefix = sliceModule(this.model, 0, cut + 1);
+    const prefix = chainView(below);
     const device = this.options.device ?? firstParam(below)?.device ?? 'cpu';
     const n = this.dataset.length;
     if (n === 0) throw new RangeError('cacheFeatures: the dataset is empty');
@@ -329,8 +330,8 @@ export async function cacheFeatures(model: Module, dataset: Dataset | DataLoader
     throw new TypeError('cacheFeatures: model must be a tg.nn.Module');
   const ds = asDataset(dataset, 'cacheFeatures');
   const chain = chainOf(model);
-  const cut = resolveCut(chain, options.upTo);
-  const cache = new FeatureCache(model, ds, { ...options, batchSize: options.batchSize ?? 256 }, chain[cut][0]);
+  const { name } = resolveCut(model, chain, options.upTo);
+  const cache = new FeatureCache(model, ds, { ...options, batchSize: options.batchSize ?? DEFAULT_BATCH }, name);
   return cache.open();
 }
 

@@ -7,7 +7,11 @@ export type CacheStore = 'memory' | 'device' | 'disk';
 
 /** Options of `tg.transfer.cacheFeatures`. */
 export interface CacheFeaturesOptions {
-  /** The topmost cached layer (a top-level layer name or position); default: the top of the frozen prefix. */
+  /**
+   * The topmost cached layer: a layer path, dotted inside nested Sequentials (`'features.15'`), or a position in
+   * that flattened chain. Default: the last frozen layer with weights below the first trainable one, with the
+   * deterministic parameter-free layers after it (pooling, flatten) but never a dropout, which trains with the head.
+   */
   upTo?: string | number;
   /** 'memory' (host tensors, default), 'device' (tensors on `device`, next to the head) or 'disk' (a file in `dir`). */
   store?: CacheStore;
@@ -17,7 +21,7 @@ export interface CacheFeaturesOptions {
   name?: string;
   /** The features' stored dtype: float16 or bfloat16 halve the space; batches are cast back to the head's dtype. */
   dtype?: DType;
-  /** Examples per batch while building (default 256). */
+  /** Examples per batch while building (default 32: on a conv net larger batches were slower, their activations falling out of cache). */
   batchSize?: number;
   /** Where the frozen part runs and a 'device' store lives (default: the device of its first parameter, else cpu). */
   device?: string;

@@ -8,6 +8,8 @@ import { discriminativeGroups } from './discriminative';
 import { HeadPattern, headMatcher } from './head';
 import type { LayerGroupSpec } from '../../nn/layer-groups';
 import { OptimizerSpec, makeOptimizer, release } from './optimizer';
+import { cacheFeatures } from '../cache/feature-cache';
+import type { CacheFeaturesOptions } from '../cache/options';
 
 /** The fit options a recipe passes through to each phase. */
 export type PassThroughFitOptions = Pick<
@@ -19,7 +21,7 @@ export type PassThroughFitOptions = Pick<
 export interface FineTuneOptions extends PassThroughFitOptions {
   /** Epochs of phase 1, the head alone with the base frozen (default 1; 0 skips it). */
   freezeEpochs?: number;
-  /** Epochs of phase 2, everything unfrozen (default 1; 0 skips it). */
+  /** Epochs of phase 2, everything (or the top `unfreeze` groups) unfrozen (default 1; 0 skips it). */
   epochs?: number;
   /** Phase 1's learning rate for the head (default 1e-3). */
   baseLr?: number;
@@ -37,6 +39,19 @@ export interface FineTuneOptions extends PassThroughFitOptions {
   optimizer?: OptimizerSpec;
   /** More options for the 'adam' or 'sgd' optimizer (weightDecay, momentum, ...). */
   optimizerOptions?: Record<string, unknown>;
+  /**
+   * Phase 1 trains the head on features of the frozen base computed once (tg.transfer.cacheFeatures, default cut)
+   * instead of running the base every epoch: `true`, or cacheFeatures' options. The cache is freed after phase 1.
+   */
+  cache?: boolean | CacheFeaturesOptions;
+  /** Phase 2 unfreezes only the top `unfreeze` layer groups (default: all); the lower ones stay frozen after it. */
+  unfreeze?: number;
+}
+
+function cacheOptions(o: true | CacheFeaturesOptions, fit: PassThroughFitOptions): CacheFeaturesOptions {
+  // built in fit's batch size: unshuffled, the frozen part then sees the very batches it would see uncached
+  const base: CacheFeaturesOptions = { verbose: fit.verbose, output: fit.output, device: fit.device, batchSize: fit.batchSize };
+  return o === true ? base : { ...base, ...o };
 }
 
 // Only fit's own options go on to fit; the recipe's are its business.
@@ -58,7 +73,11 @@ function epochsOf(v: number | undefined, name: string): number {
  * `baseLr`. Phase 2 (`epochs`): everything is unfrozen and trains with a new optimizer whose groups have
  * discriminative rates, from `fineTuneLr` (the highest group) down to `fineTuneLr / lrMult` (the lowest).
  * Callbacks and early stopping apply to each phase (early stopping in phase 1 ends the head's training and
- * moves on); each epoch's logs get `phase` (1 or 2). The model is left unfrozen.
+ * moves on); each epoch's logs get `phase` (1 or 2). The model is left unfrozen, or with `unfreeze: n` as phase 2
+ * trained it: the top n groups trainable, the lower ones frozen. With `cache`, phase 1 trains the head on cached
+ * features of the frozen base: for a deterministic base, bitwise the weights of uncached training with
+ * `shuffle: false` (the cache is built in fit's batches), and equal to float rounding of the base's matmuls when
+ * shuffled batches group examples differently.
  * @returns one History over both phases, epochs numbered on from phase 1.
  * @example
  * const history = await tg.transfer.fineTune(model, trainSet, { freezeEpochs: 2, epochs: 5, baseLr: 1e-3,
@@ -79,7 +98,14 @@ export async function fineTune(model: Module, data: DataSource, options: FineTun
   const fitOptions = passThrough(options);
   if (callbacks !== undefined && !Array.isArray(callbacks)) throw new TypeError(`${fn}: callbacks must be an array of objects with hooks such as onEpochEnd`);
   // Phase 2's groups and rates are checked now rather than after phase 1 has trained.
-  if (epochs > 0) discriminativeGroups(model, { groups, baseLr: fineTuneLr, lrMult, factor });
+  if (epochs > 0) {
+    const k = discriminativeGroups(model, { groups, baseLr: fineTuneLr, lrMult, factor }).length;
+    const u = options.unfreeze;
+    if (u !== undefined && (!Number.isInteger(u) || u < 1 || u > k)) throw new RangeError(`${fn}: unfreeze must be an integer from 1 to ${k} (the layer groups), got ${String(u)}`);
+  }
+  const cacheOption = options.cache;
+  if (cacheOption !== undefined && typeof cacheOption !== 'boolean' && (cacheOption === null || typeof cacheOption !== 'object'))
+    throw new TypeError(`${fn}: cache must be true, false or cacheFeatures' options, got ${String(cacheOption)}`);
   const history = new History();
   const phaseCallbacks = (phase: number): Callback[] => [
     {
@@ -94,18 +120,25 @@ export async function fineTune(model: Module, data: DataSource, options: FineTun
     model.freeze((n) => !isHead(n));
     model.unfreeze(isHead);
     const headParams = model.namedParameters().filter(([n]) => isHead(n));
+    const cache = cacheOption ? await cacheFeatures(model, data as Parameters<typeof cacheFeatures>[1], cacheOptions(cacheOption, fitOptions)) : undefined;
     const opt = makeOptimizer(optimizer, [{ params: headParams, lr: baseLr }], 1, optimizerOptions, fn);
     try {
-      await fit(model, data, { ...fitOptions, epochs: freezeEpochs, optimizer: opt.optimizer, history, callbacks: phaseCallbacks(1) });
+      await fit(model, data, { ...fitOptions, epochs: freezeEpochs, optimizer: opt.optimizer, history, callbacks: phaseCallbacks(1), cache });
     } finally {
       release(opt);
+      cache?.dispose();
     }
     // Early stopping in phase 1 only ends the head's training.
     history.stopped = null;
   }
   if (epochs > 0) {
     model.unfreeze();
-    const lrGroups = discriminativeGroups(model, { groups, baseLr: fineTuneLr, lrMult, factor });
+    let lrGroups = discriminativeGroups(model, { groups, baseLr: fineTuneLr, lrMult, factor });
+    if (options.unfreeze !== undefined) {
+      lrGroups = lrGroups.slice(-options.unfreeze);
+      const top = new Set(lrGroups.flatMap((g) => g.params.map(([n]) => n)));
+      model.freeze((n) => !top.has(n));
+    }
     const opt = makeOptimizer(optimizer, lrGroups, 2, optimizerOptions, fn);
     try {
       await fit(model, data, { ...fitOptions, epochs, optimizer: opt.optimizer, history, callbacks: phaseCallbacks(2) });
