@@ -40,8 +40,10 @@ const clip: OpFn = (ctx, inputs) => {
     lo = inputs[1] ? scalarOf(ctx, inputs[1], 'min') : null;
     hi = inputs[2] ? scalarOf(ctx, inputs[2], 'max') : null;
   }
-  if (lo !== null && hi !== null && Number.isNaN(lo + hi)) failNode(ctx, 'min or max is NaN');
-  return x.clamp(lo === -Infinity ? null : lo, hi === Infinity ? null : hi);
+  if (Number.isNaN(lo) || Number.isNaN(hi)) failNode(ctx, 'min or max is NaN');
+  if (lo === -Infinity) lo = null;
+  if (hi === Infinity) hi = null;
+  return lo === null && hi === null ? x : x.clamp(lo, hi);
 };
 
 /** Softmax and LogSoftmax: before opset 13 the input is coerced to 2-D at `axis` (default 1); from 13, per axis (default -1). */

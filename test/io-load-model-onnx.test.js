@@ -1,0 +1,316 @@
+'use strict';
+// loadOnnxModel: ONNX graphs as trainable modules. Golden tests run the shared models and hand-written graphs
+// against PyTorch forwards written here from the same weights (torch.nn.functional, independent of the builder);
+// training matches one PyTorch SGD step; hostile graphs (cycles, dangling inputs, unknown ops, bad shapes, huge
+// attribute lists) are TorchErrors with codes.
+const test = require('node:test');
+const assert = require('node:assert');
+const { tg, fixture, tmpDir, rejectsWith } = require('./helpers/foreign');
+const { hasPyTorch, runTorch, assertClose } = require('./helpers/torch');
+const { writeModel, modelBytes, nodeProto, lfield, sfield, attribute } = require('./helpers/onnx-writer');
+
+const MNIST = fixture('burn_mnist_cnn.onnx');
+const LINEAR = fixture('burn_linear_gemm_matmul.onnx');
+const noTorch = !hasPyTorch() && 'needs /usr/bin/python3 with torch';
+
+/** Largest |a - b| between a torchgraft tensor and a Python result. */
+function maxAbs(actual, expected) {
+  const got = actual.detach().to({ dtype: 'float64' }).dataSync();
+  let m = 0;
+  for (let i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - Number(expected.data[i])));
+  return m;
+}
+
+const MNIST_REF = `
+import torch.nn.functional as F
+def mnist(x, W, training=False):
+    h = F.relu(F.conv2d(x, W['conv1.weight'], W['conv1.bias']))
+    h = F.relu(F.conv2d(h, W['conv2.weight'], W['conv2.bias']))
+    h = F.relu(F.conv2d(h, W['conv3.weight'], W['conv3.bias']))
+    h = F.batch_norm(h, W['norm1.running_mean'], W['norm1.running_var'], W['norm1.weight'], W['norm1.bias'], training, 0.1, 1e-5)
+    h = torch.flatten(h, 1)
+    h = F.relu(F.linear(h, W['fc1.weight'], W['fc1.bias']))
+    h = F.linear(h, W['fc2.weight'], W['fc2.bias'])
+    h = F.batch_norm(h, W['norm2.running_mean'], W['norm2.running_var'], W['norm2.weight'], W['norm2.bias'], training, 0.1, 1e-5)
+    return F.log_softmax(h, 1)
+`;
+
+test('the MNIST CNN runs as a module: PyTorch names, running statistics as buffers, the same log-probabilities as PyTorch', { skip: noTorch }, async (t) => {
+  const net = await tg.io.loadOnnxModel(MNIST);
+  const weights = await tg.io.load(MNIST);
+  assert.deepStrictEqual(net.inputNames, ['input.1']);
+  assert.deepStrictEqual(net.outputNames, ['33']);
+  assert.deepStrictEqual([...net.namedBuffers()].map(([n]) => n), ['norm1.running_mean', 'norm1.running_var', 'norm2.running_mean', 'norm2.running_var']);
+  const params = [...net.namedParameters()];
+  assert.strictEqual(params.length, 14);
+  for (const [n, p] of params) {
+    assert.ok(p.requiresGrad, n);
+    assert.deepStrictEqual(p.shape, weights[n].shape, n);
+  }
+  assert.deepStrictEqual(Object.keys(net.stateDict()).sort(), Object.keys(weights).sort());
+  net.eval();
+  tg.manualSeed(3);
+  const x = tg.rand([3, 1, 28, 28]);
+  const y = net.call(x);
+  const ref = runTorch(`${MNIST_REF}\nW = {k: v for k, v in T.items() if k != 'x'}\nOUT['y'] = mnist(T['x'], W)`, { ...weights, x });
+  assertClose(assert, y, ref.y, 1e-5, 'log_softmax');
+  t.diagnostic(`burn_mnist_cnn.onnx: 13 nodes, max abs difference ${maxAbs(y, ref.y)}`);
+  tg.dispose(weights);
+});
+
+test('one SGD step in training mode matches PyTorch: parameters and BatchNorm running statistics', { skip: noTorch }, async () => {
+  const net = await tg.io.loadOnnxModel(MNIST);
+  const before = await tg.io.load(MNIST);
+  net.train();
+  tg.manualSeed(4);
+  const x = tg.rand([4, 1, 28, 28]);
+  const target = tg.tensor([1, 7, 3, 0], { dtype: 'int64' });
+  const opt = new tg.optim.SGD(net.parameters(), { lr: 0.05 });
+  opt.zeroGrad();
+  const loss = tg.nn.functional.nllLoss(net.call(x), target);
+  loss.backward();
+  opt.step();
+  const ref = runTorch(
+    `${MNIST_REF}
+W = {k: v.clone() for k, v in T.items() if k not in ('x', 'target')}
+params = [v for k, v in W.items() if 'running' not in k]
+for p in params: p.requires_grad_(True)
+opt = torch.optim.SGD(params, lr=0.05)
+loss = F.nll_loss(mnist(T['x'], W, training=True), T['target'])
+loss.backward()
+opt.step()
+OUT['loss'] = loss
+for k, v in W.items(): OUT[k] = v`,
+    { ...before, x, target },
+  );
+  assertClose(assert, loss, ref.loss, 1e-5, 'loss');
+  const state = net.stateDict();
+  let changed = 0;
+  for (const [name, t] of Object.entries(state)) {
+    assertClose(assert, t, ref[name], 1e-5, name);
+    if (!t.equal(before[name])) changed++;
+  }
+  assert.strictEqual(changed, 18, 'every parameter and running statistic moved');
+  tg.dispose(before);
+});
+
+test('the linear fixture: three inputs, three outputs (Gemm, Gemm without bias, MatMul + Add) as in PyTorch', { skip: noTorch }, async (t) => {
+  const net = await tg.io.loadOnnxModel(LINEAR);
+  const w = await tg.io.load(LINEAR);
+  assert.deepStrictEqual(net.inputNames, ['x1', 'x2', 'x3']);
+  assert.deepStrictEqual(net.opTypes, ['Gemm', 'Gemm', 'MatMul', 'Add']);
+  tg.manualSeed(5);
+  const x1 = tg.randn([2, 3]);
+  const x2 = tg.randn([2, 5]);
+  const x3 = tg.randn([4, 2, 7]);
+  const ys = net.call(x1, x2, x3);
+  assert.strictEqual(ys.length, 3);
+  const ref = runTorch(
+    `import torch.nn.functional as F
+OUT['y1'] = F.linear(T['x1'], T['linear1_with_gemm.weight'], T['linear1_with_gemm.bias'])
+OUT['y2'] = F.linear(T['x2'], T['linear2_with_matmul.weight'])
+OUT['y3'] = torch.matmul(T['x3'], T['val_0']) + T['linear3_with_matmul.bias']`,
+    { ...w, x1, x2, x3 },
+  );
+  ['y1', 'y2', 'y3'].forEach((k, i) => assertClose(assert, ys[i], ref[k], 1e-6, k));
+  t.diagnostic(`burn_linear_gemm_matmul.onnx: 4 nodes, max abs difference ${Math.max(...ys.map((y, i) => maxAbs(y, ref[`y${i + 1}`])))}`);
+  tg.dispose(w);
+});
+
+test('hand-written opset-13 graph: every op against its PyTorch formula', { skip: noTorch }, async (t) => {
+  tg.manualSeed(6);
+  const W = {
+    w1: tg.randn([4, 2, 3, 3]), b1: tg.randn([4]), w2: tg.randn([3, 4, 3, 3]), w3: tg.randn([2, 4, 1, 1]),
+    sub: tg.randn([6]), div: tg.rand([6]).add(0.5), emb: tg.randn([10, 3]), gb: tg.randn([4, 3]), gc: tg.randn([4]), mm: tg.randn([6, 5]),
+    shape: tg.tensor([0, -1, 3], { dtype: 'int64' }), uaxes: tg.tensor([-1, 1], { dtype: 'int64' }), saxes: tg.tensor([3, 2], { dtype: 'int64' }),
+    negidx: tg.tensor([[-1, 0]], { dtype: 'int64' }),
+  };
+  const I = { x: tg.randn([2, 4, 6, 6]), idx: tg.tensor([[1, 2, 3, 4, 9], [0, 0, 5, 6, 7]], { dtype: 'int64' }), a: tg.randn([3, 2]) };
+  const nodes = [
+    ['Conv', ['x', 'w1', 'b1'], ['conv_group'], { group: 2, pads: [1, 0, 2, 1], strides: [2, 1], dilations: [1, 2] }],
+    ['Conv', ['x', 'w2'], ['conv_same'], { auto_pad: 'SAME_UPPER', strides: [2, 2], kernel_shape: [3, 3] }],
+    ['Conv', ['x', 'w3'], ['conv_valid'], { auto_pad: 'VALID' }],
+    ['MaxPool', ['x'], ['maxpool'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+    ['AveragePool', ['x'], ['avgpool'], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] }],
+    ['GlobalAveragePool', ['x'], ['gap']],
+    ['Sigmoid', ['x'], ['sig']],
+    ['Tanh', ['x'], ['tanh']],
+    ['Relu', ['x'], ['relu']],
+    ['Softmax', ['x'], ['softmax'], { axis: 1 }],
+    ['Flatten', ['x'], ['flat'], { axis: 2 }],
+    ['Reshape', ['x', 'shape'], ['reshape']],
+    ['Transpose', ['x'], ['transpose'], { perm: [0, 2, 3, 1] }],
+    ['Unsqueeze', ['x', 'uaxes'], ['unsq']],
+    ['Squeeze', ['gap', 'saxes'], ['sq']],
+    ['Constant', [], ['lo'], { value: { t: tg.tensor(-0.5) } }],
+    ['Constant', [], ['hi'], { value_float: { f: 0.25 } }],
+    ['Clip', ['x', 'lo', 'hi'], ['clip']],
+    ['Concat', ['x', 'sig'], ['concat'], { axis: 1 }],
+    ['Sub', ['x', 'sub'], ['d1']],
+    ['Mul', ['d1', 'x'], ['d2']],
+    ['Div', ['d2', 'div'], ['arith']],
+    ['Gather', ['emb', 'idx'], ['gather']],
+    ['Gather', ['emb', 'negidx'], ['gather_neg']],
+    ['Gemm', ['a', 'gb', 'gc'], ['gemm'], { transA: 1, transB: 1, alpha: { f: 0.5 }, beta: { f: 2 } }],
+    ['MatMul', ['x', 'mm'], ['matmul']],
+    ['Identity', ['matmul'], ['ident']],
+    ['Dropout', ['ident'], ['dropout']],
+  ];
+  const outputs = nodes.filter((n) => n[0] !== 'Constant' && !['d1', 'd2', 'matmul', 'ident'].includes(n[2][0])).map((n) => n[2][0]);
+  const file = writeModel(tmpDir(t), 'ops13', { opset: 13, inputs: ['x', 'idx', 'a'], outputs, initializers: W, nodes });
+  const net = await tg.io.loadOnnxModel(file);
+  net.eval();
+  assert.deepStrictEqual(net.inputNames, ['x', 'idx', 'a']);
+  // floating initializers train; shapes, axes and indices are buffers
+  assert.deepStrictEqual([...net.namedBuffers()].map(([n]) => n).filter((n) => !['lo', 'hi'].includes(n)).sort(), ['negidx', 'saxes', 'shape', 'uaxes']);
+  const ys = net.call(I.x, I.idx, I.a);
+  const ref = runTorch(
+    `import torch.nn.functional as F
+x = T['x']
+OUT['conv_group'] = F.conv2d(F.pad(x, (0, 1, 1, 2)), T['w1'], T['b1'], stride=(2, 1), dilation=(1, 2), groups=2)
+OUT['conv_same'] = F.conv2d(F.pad(x, (0, 1, 0, 1)), T['w2'], stride=2)
+OUT['conv_valid'] = F.conv2d(x, T['w3'])
+OUT['maxpool'] = F.max_pool2d(x, 3, 2, 1)
+OUT['avgpool'] = F.avg_pool2d(x, 2, 2, 1, count_include_pad=False)
+OUT['gap'] = x.mean((2, 3), keepdim=True)
+OUT['sig'] = torch.sigmoid(x)
+OUT['tanh'] = torch.tanh(x)
+OUT['relu'] = torch.relu(x)
+OUT['softmax'] = torch.softmax(x, 1)
+OUT['flat'] = x.reshape(8, 36)
+OUT['reshape'] = x.reshape(2, -1, 3)
+OUT['transpose'] = x.permute(0, 2, 3, 1)
+OUT['unsq'] = x.unsqueeze(1).unsqueeze(5)
+OUT['sq'] = x.mean((2, 3))
+OUT['clip'] = x.clamp(-0.5, 0.25)
+OUT['concat'] = torch.cat([x, torch.sigmoid(x)], 1)
+OUT['arith'] = (x - T['sub']) * x / T['div']
+OUT['gather'] = F.embedding(T['idx'], T['emb'])
+OUT['gather_neg'] = T['emb'][torch.tensor([[9, 0]])]
+OUT['gemm'] = 0.5 * T['a'].t() @ T['gb'].t() + 2 * T['gc']
+OUT['dropout'] = x @ T['mm']`,
+    { ...W, ...I },
+  );
+  let worst = 0;
+  outputs.forEach((name, i) => {
+    assertClose(assert, ys[i], ref[name], 1e-5, name);
+    worst = Math.max(worst, maxAbs(ys[i], ref[name]));
+  });
+  t.diagnostic(`ops13: ${nodes.length} nodes, ${outputs.length} outputs, max abs difference ${worst}`);
+});
+
+test('opset-dependent forms: Softmax before 13 flattens at axis, Clip bounds before 11 and Unsqueeze/Squeeze axes as attributes', { skip: noTorch }, async (t) => {
+  tg.manualSeed(7);
+  const x = tg.randn([2, 3, 4]);
+  const nodes = [
+    ['Softmax', ['x'], ['softmax'], { axis: 1 }],
+    ['LogSoftmax', ['x'], ['logsoftmax']],
+    ['Clip', ['x'], ['clip'], { min: { f: -0.3 }, max: { f: 0.7 } }],
+    ['Unsqueeze', ['x'], ['unsq'], { axes: [0, 3] }],
+    ['Squeeze', ['unsq'], ['sq'], { axes: [0] }],
+    ['Dropout', ['x'], ['drop'], { ratio: { f: 0.3 } }],
+  ];
+  const outputs = ['softmax', 'logsoftmax', 'clip', 'unsq', 'sq', 'drop'];
+  const net = await tg.io.loadOnnxModel(writeModel(tmpDir(t), 'ops10', { opset: 10, inputs: ['x'], outputs, nodes }));
+  net.eval();
+  const ys = net.call(x);
+  const ref = runTorch(
+    `x = T['x']
+OUT['softmax'] = torch.softmax(x.reshape(2, 12), 1).reshape(2, 3, 4)
+OUT['logsoftmax'] = torch.log_softmax(x.reshape(2, 12), 1).reshape(2, 3, 4)
+OUT['clip'] = x.clamp(-0.3, 0.7)
+OUT['unsq'] = x.unsqueeze(0).unsqueeze(3)
+OUT['sq'] = x.unsqueeze(2)
+OUT['drop'] = x`,
+    { x },
+  );
+  outputs.forEach((name, i) => assertClose(assert, ys[i], ref[name], 1e-6, name));
+  // in training mode Dropout drops (some zeros, the rest scaled by 1/(1-0.3))
+  net.train();
+  const dropped = net.call(tg.ones([1000]).reshape([10, 10, 10]))[5];
+  const values = new Set(Array.from(dropped.dataSync(), (v) => v.toFixed(4)));
+  assert.deepStrictEqual([...values].sort(), ['0.0000', (1 / 0.7).toFixed(4)]);
+});
+
+// --- hostile graphs ---
+
+test('a graph with a cycle is ERR_ONNX_GRAPH naming the nodes, without hanging', async (t) => {
+  const file = writeModel(tmpDir(t), 'cycle', {
+    inputs: ['x'],
+    outputs: ['b'],
+    nodes: [['Add', ['x', 'c'], ['a']], ['Relu', ['a'], ['b']], ['Relu', ['b'], ['c']]],
+  });
+  await rejectsWith(tg.io.loadOnnxModel(file), 'ERR_ONNX_GRAPH', file, /cycle: node 'n0' \(Add\), node 'n1' \(Relu\), node 'n2' \(Relu\)/);
+});
+
+test('a node input that nothing produces, a value written twice and a missing graph output are ERR_ONNX_GRAPH', async (t) => {
+  const dir = tmpDir(t);
+  const dangling = writeModel(dir, 'dangling', { inputs: ['x'], outputs: ['y'], nodes: [['Add', ['x', 'ghost'], ['y']]] });
+  await rejectsWith(tg.io.loadOnnxModel(dangling), 'ERR_ONNX_GRAPH', dangling, /reads 'ghost', which no node, graph input or initializer produces/);
+  const twice = writeModel(dir, 'twice', { inputs: ['x'], outputs: ['y'], nodes: [['Relu', ['x'], ['y']], ['Tanh', ['x'], ['y']]] });
+  await rejectsWith(tg.io.loadOnnxModel(twice), 'ERR_ONNX_GRAPH', twice, /writes 'y'/);
+  const noOut = writeModel(dir, 'noout', { inputs: ['x'], outputs: ['z'], nodes: [['Relu', ['x'], ['y']]] });
+  await rejectsWith(tg.io.loadOnnxModel(noOut), 'ERR_ONNX_GRAPH', noOut, /graph output 'z' is never produced/);
+});
+
+test('unsupported ops are one ERR_UNSUPPORTED_OPS listing every op type with its count', async (t) => {
+  const file = writeModel(tmpDir(t), 'unsupported', {
+    inputs: ['x'],
+    outputs: ['e'],
+    nodes: [['Foo', ['x'], ['a']], ['Relu', ['a'], ['b']], ['Bar', ['b'], ['c']], ['Foo', ['c'], ['d']], ['Relu', ['d'], ['e'], {}, { domain: 'com.example' }]],
+  });
+  await rejectsWith(tg.io.loadOnnxModel(file), 'ERR_UNSUPPORTED_OPS', file, /3 unsupported op types: Foo \(2 nodes\), Bar \(1 node\), com\.example:Relu \(1 node\)/);
+});
+
+test('a Reshape to an impossible shape is ERR_ONNX_NODE naming the node and the shapes', async (t) => {
+  const dir = tmpDir(t);
+  const cases = [
+    [[4, -1], /cannot reshape \[2, 3\] \(6 elements\) to \[4, -1\]/],
+    [[-1, -1], /more than one -1/],
+    [[7], /cannot reshape \[2, 3\] \(6 elements\) to \[7\]/],
+    [[2, 0, 0], /copies dimension 2, but the input has rank 2/],
+    [[-2, -3], /negative size/],
+  ];
+  for (const [shape, pattern] of cases) {
+    const file = writeModel(dir, `reshape${cases.indexOf(shape)}`, {
+      inputs: ['x'], outputs: ['y'], initializers: { s: tg.tensor(shape, { dtype: 'int64' }) }, nodes: [['Reshape', ['x', 's'], ['y'], {}, { name: 'rs' }]],
+    });
+    const net = await tg.io.loadOnnxModel(file);
+    assert.throws(() => net.call(tg.zeros([2, 3])), (e) => e instanceof tg.TorchError && e.code === 'ERR_ONNX_NODE' && /node 'rs' \(Reshape\)/.test(e.message) && pattern.test(e.message));
+  }
+});
+
+test('wrong-rank weights are refused at load, bad runtime inputs name their node', async (t) => {
+  const dir = tmpDir(t);
+  const conv = writeModel(dir, 'conv', { inputs: ['x'], outputs: ['y'], initializers: { w: tg.zeros([8, 3]) }, nodes: [['Conv', ['x', 'w'], ['y']]] });
+  await rejectsWith(tg.io.loadOnnxModel(conv), 'ERR_ONNX_NODE', conv, /weight W 'w' has shape \[8, 3\], expected rank 3 or 4/);
+  const gemm = writeModel(dir, 'gemm', { inputs: ['x'], outputs: ['y'], initializers: { w: tg.zeros([2, 3, 4]) }, nodes: [['Gemm', ['x', 'w'], ['y']]] });
+  await rejectsWith(tg.io.loadOnnxModel(gemm), 'ERR_ONNX_NODE', gemm, /B 'w' has shape \[2, 3, 4\], expected rank 2/);
+  const gather = writeModel(dir, 'gather', { inputs: ['i'], outputs: ['y'], initializers: { e: tg.zeros([5, 2]) }, nodes: [['Gather', ['e', 'i'], ['y']]] });
+  const net = await tg.io.loadOnnxModel(gather);
+  assert.throws(() => net.call(tg.tensor([0, 5], { dtype: 'int64' })), (e) => e.code === 'ERR_ONNX_NODE' && /indices run from 0 to 5, outside \[-5, 5\)/.test(e.message));
+  const conv2 = writeModel(dir, 'conv2', { inputs: ['x'], outputs: ['y'], initializers: { w: tg.zeros([4, 3, 3, 3]) }, nodes: [['Conv', ['x', 'w'], ['y']]] });
+  const c = await tg.io.loadOnnxModel(conv2);
+  assert.throws(() => c.call(tg.zeros([1, 5, 8, 8])), (e) => e.code === 'ERR_ONNX_NODE' && /X has 5 channels/.test(e.message));
+  assert.throws(() => c.call(), (e) => e instanceof TypeError && /expected 1 input tensor\(s\) \(x\), got 0/.test(e.message));
+});
+
+test('attributes: a wrong type or a missing required one is ERR_ONNX_ATTRIBUTE; huge attribute lists are ERR_ONNX_FORMAT', async (t) => {
+  const dir = tmpDir(t);
+  const wrongType = writeModel(dir, 'wrongtype', { inputs: ['x'], outputs: ['y'], nodes: [['Flatten', ['x'], ['y'], { axis: { f: 1.5 } }]] });
+  const net = await tg.io.loadOnnxModel(wrongType);
+  assert.throws(() => net.call(tg.zeros([2, 3])), (e) => e.code === 'ERR_ONNX_ATTRIBUTE' && /attribute 'axis' is FLOAT, expected INT/.test(e.message));
+  const noAxis = writeModel(dir, 'noaxis', { inputs: ['x'], outputs: ['y'], nodes: [['Concat', ['x', 'x'], ['y']]] });
+  const cat = await tg.io.loadOnnxModel(noAxis);
+  assert.throws(() => cat.call(tg.zeros([2])), (e) => e.code === 'ERR_ONNX_ATTRIBUTE' && /required attribute 'axis' is missing/.test(e.message));
+  const dupe = Buffer.concat([sfield(1, 'x'), sfield(2, 'y'), sfield(4, 'Flatten'), lfield(5, attribute('axis', 1)), lfield(5, attribute('axis', 0))]);
+  const dupeFile = writeModel(dir, 'dupe', modelBytes({ inputs: ['x'], outputs: ['y'], rawNodes: [dupe] }));
+  await rejectsWith(tg.io.loadOnnxModel(dupeFile), 'ERR_ONNX_ATTRIBUTE', undefined, /attribute 'axis' appears twice/);
+  const many = {};
+  for (let i = 0; i < 300; i++) many[`a${i}`] = i;
+  const manyFile = writeModel(dir, 'many', { inputs: ['x'], outputs: ['y'], nodes: [['Relu', ['x'], ['y'], many]] });
+  await rejectsWith(tg.io.loadOnnxModel(manyFile), 'ERR_ONNX_FORMAT', manyFile, /more than 256 attributes/);
+  const longList = writeModel(dir, 'long', { inputs: ['x'], outputs: ['y'], nodes: [['Transpose', ['x'], ['y'], { perm: new Array(70000).fill(0) }]] });
+  await rejectsWith(tg.io.loadOnnxModel(longList), 'ERR_ONNX_FORMAT', longList, /lists 70000 values/);
+  assert.ok(nodeProto(['Relu', ['x'], ['y']], 0).length > 0);
+});
