@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { tg, fixture, tmpDir, rejectsWith } = require('./helpers/foreign');
 const { hasPyTorch, runTorch, assertClose } = require('./helpers/torch');
-const { writeModel, modelBytes, nodeProto, lfield, sfield, attribute } = require('./helpers/onnx-writer');
+const { writeModel, modelBytes, lfield, sfield, attribute } = require('./helpers/onnx-writer');
 
 const MNIST = fixture('burn_mnist_cnn.onnx');
 const LINEAR = fixture('burn_linear_gemm_matmul.onnx');
@@ -312,5 +312,23 @@ test('attributes: a wrong type or a missing required one is ERR_ONNX_ATTRIBUTE; 
   await rejectsWith(tg.io.loadOnnxModel(manyFile), 'ERR_ONNX_FORMAT', manyFile, /more than 256 attributes/);
   const longList = writeModel(dir, 'long', { inputs: ['x'], outputs: ['y'], nodes: [['Transpose', ['x'], ['y'], { perm: new Array(70000).fill(0) }]] });
   await rejectsWith(tg.io.loadOnnxModel(longList), 'ERR_ONNX_FORMAT', longList, /lists 70000 values/);
-  assert.ok(nodeProto(['Relu', ['x'], ['y']], 0).length > 0);
+});
+
+test('allocation bombs are refused before LibTorch sees them: huge pads, ranks, reshapes and Constant shapes', async (t) => {
+  const dir = tmpDir(t);
+  const pads = writeModel(dir, 'pads', { inputs: ['x'], outputs: ['y'], initializers: { w: tg.zeros([1, 1, 3, 3]) }, nodes: [['Conv', ['x', 'w'], ['y'], { pads: [1e9, 0, 1e9, 0] }]] });
+  const p = await tg.io.loadOnnxModel(pads);
+  assert.throws(() => p.call(tg.zeros([1, 1, 4, 4])), (e) => e.code === 'ERR_ONNX_NODE' && /pad 1000000000 exceeds the kernel's extent 3/.test(e.message));
+  const unsq = writeModel(dir, 'unsq', { opset: 11, inputs: ['x'], outputs: ['y'], nodes: [['Unsqueeze', ['x'], ['y'], { axes: Array.from({ length: 100 }, (_, i) => i) }]] });
+  const u = await tg.io.loadOnnxModel(unsq);
+  assert.throws(() => u.call(tg.zeros([1])), (e) => e.code === 'ERR_ONNX_NODE' && /101 dimensions \(at most 64\)/.test(e.message));
+  const big = writeModel(dir, 'big', { inputs: ['x'], outputs: ['y'], initializers: { s: tg.tensor([2 ** 40, 2 ** 40, 0], { dtype: 'int64' }) }, nodes: [['Reshape', ['x', 's'], ['y']]] });
+  const b = await tg.io.loadOnnxModel(big);
+  assert.throws(() => b.call(tg.zeros([1, 1, 0])), (e) => e.code === 'ERR_ONNX_NODE' && /too large/.test(e.message));
+  // A Constant declaring 2^40 floats with 4 bytes of data.
+  const { vfield, varint } = require('./helpers/onnx-writer');
+  const lying = Buffer.concat([lfield(1, Buffer.concat([varint(2 ** 20), varint(2 ** 20)])), vfield(2, 1), lfield(9, Buffer.alloc(4))]);
+  const constNode = Buffer.concat([sfield(2, 'y'), sfield(4, 'Constant'), lfield(5, Buffer.concat([sfield(1, 'value'), lfield(5, lying), vfield(20, 4)]))]);
+  const lyingFile = writeModel(dir, 'lying', modelBytes({ outputs: ['y'], rawNodes: [constNode] }));
+  await rejectsWith(tg.io.loadOnnxModel(lyingFile), 'ERR_ONNX_DATA', lyingFile, /4 bytes of raw_data/);
 });

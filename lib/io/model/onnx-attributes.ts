@@ -86,6 +86,7 @@ export class Attributes {
     return [...this.byName.keys()];
   }
 
+  /** Whether the node carries attribute `name`. */
   has(name: string): boolean {
     return this.byName.has(name);
   }

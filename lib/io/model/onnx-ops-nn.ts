@@ -13,6 +13,11 @@ function spatialPads(ctx: OpContext, inShape: number[], kernel: number[], stride
   if (autoPad === 'NOTSET') {
     const pads = ctx.attrs.ints('pads', new Array(2 * n).fill(0)) as number[];
     if (pads.length !== 2 * n || pads.some((p) => p < 0)) failNode(ctx, `pads [${pads.join(', ')}] must be ${2 * n} non-negative values`);
+    // Padding beyond the dilated kernel only adds bias-only borders; refusing it bounds what a hostile file can allocate.
+    pads.forEach((p, i) => {
+      const extent = (kernel[i % n] - 1) * dilations[i % n] + 1;
+      if (p > extent) failNode(ctx, `pad ${p} exceeds the kernel's extent ${extent} on spatial axis ${i % n}`);
+    });
     return [pads.slice(0, n), pads.slice(n)];
   }
   if (autoPad === 'VALID') return [new Array(n).fill(0), new Array(n).fill(0)];

@@ -6,6 +6,9 @@ import { cat } from '../../creation';
 import type { Tensor } from '../../tensor';
 import { OpContext, OpFn, axisOf, failNode, intList, need, product } from './onnx-op-context';
 
+// No framework goes beyond this many dimensions; more is a hostile graph.
+const MAX_RANK = 64;
+
 const reshape: OpFn = (ctx, inputs) => {
   const x = need(ctx, inputs, 0, 'data');
   // Before opset 5 the shape was an attribute.
@@ -19,6 +22,8 @@ const reshape: OpFn = (ctx, inputs) => {
     if (d < -1) failNode(ctx, `shape [${shape.join(', ')}] has a negative size ${d}`);
     return d;
   });
+  if (out.length > MAX_RANK) failNode(ctx, `shape has ${out.length} dimensions (at most ${MAX_RANK})`);
+  if (product(out.filter((d) => d > 0)) > Number.MAX_SAFE_INTEGER) failNode(ctx, `shape [${shape.join(', ')}] is too large`);
   const inferred = out.filter((d) => d === -1).length;
   if (inferred > 1) failNode(ctx, `shape [${shape.join(', ')}] has more than one -1`);
   const known = product(out.filter((d) => d !== -1));
@@ -87,6 +92,7 @@ const unsqueeze: OpFn = (ctx, inputs) => {
   const x = need(ctx, inputs, 0, 'data');
   const raw = axesOf(ctx, inputs) ?? failNode(ctx, 'axes are missing');
   const rank = x.ndim + raw.length;
+  if (rank > MAX_RANK) failNode(ctx, `the result would have ${rank} dimensions (at most ${MAX_RANK})`);
   const axes = raw.map((a) => axisOf(ctx, a, rank)).sort((a, b) => a - b);
   checkUnique(ctx, axes);
   return axes.reduce((t, a) => t.unsqueeze(a), x);
