@@ -332,3 +332,23 @@ test('allocation bombs are refused before LibTorch sees them: huge pads, ranks, 
   const lyingFile = writeModel(dir, 'lying', modelBytes({ outputs: ['y'], rawNodes: [constNode] }));
   await rejectsWith(tg.io.loadOnnxModel(lyingFile), 'ERR_ONNX_DATA', lyingFile, /4 bytes of raw_data/);
 });
+
+test('initializer names become module paths: split at dots, sanitized, clashes renamed; the map is kept', async (t) => {
+  const f = (v) => tg.tensor([v], { dtype: 'float32' });
+  const file = writeModel(tmpDir(t), 'names', {
+    inputs: ['x'],
+    outputs: ['y'],
+    initializers: { 'onnx::Add_7': f(1), 'blk.training': f(2), 'blk': f(3), '/w:0': f(4), 'a..b': f(5) },
+    nodes: [['Add', ['x', 'onnx::Add_7'], ['s1']], ['Add', ['s1', 'blk.training'], ['s2']], ['Add', ['s2', 'blk'], ['s3']], ['Add', ['s3', '/w:0'], ['s4']], ['Add', ['s4', 'a..b'], ['y']]],
+  });
+  const net = await tg.io.loadOnnxModel(file);
+  const names = [...net.namedParameters()].map(([n]) => n);
+  assert.deepStrictEqual(Object.fromEntries(net.valuePaths), { 'onnx::Add_7': 'onnx__Add_7', 'blk.training': 'blk.training_', blk: 'blk_', '/w:0': '_w_0', 'a..b': 'a._.b' });
+  assert.deepStrictEqual(names.sort(), Object.values(Object.fromEntries(net.valuePaths)).sort());
+  assert.deepStrictEqual(Array.from(net.call(tg.zeros([1])).dataSync()), [15]);
+  // the state dict round-trips under those names
+  const sd = net.stateDict();
+  sd['blk_'] = tg.tensor([30]);
+  net.loadStateDict(sd);
+  assert.deepStrictEqual(Array.from(net.call(tg.zeros([1])).dataSync()), [42]);
+});
