@@ -65,6 +65,19 @@ function dataView(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * FLOAT attributes are float32: 0.9 is stored as 0.8999999761581421. The exporter wrote the shortest decimal that
+ * rounds to it (PyTorch's momentum 0.1 became 1 - 0.1), so that decimal is what the computation should use.
+ */
+function shortestFloat32(f: number): number {
+  if (!Number.isFinite(f)) return f;
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(f.toPrecision(p));
+    if (Math.fround(d) === f) return d;
+  }
+  return f;
+}
+
 const TYPE_NAMES: Record<number, string> = { 1: 'FLOAT', 2: 'INT', 3: 'STRING', 4: 'TENSOR', 5: 'GRAPH', 6: 'FLOATS', 7: 'INTS', 8: 'STRINGS' };
 
 /** Typed access to one node's attributes; every refusal names the node and the attribute. */
@@ -125,7 +138,7 @@ export class Attributes {
   float(name: string, dflt?: number): number {
     const a = this.get(name, ATTR.FLOAT);
     if (!a) return dflt ?? this.fail(`required attribute '${name}' is missing`);
-    return a.f ?? 0;
+    return shortestFloat32(a.f ?? 0);
   }
 
   /** A STRING attribute (UTF-8), or `dflt` when absent. */
