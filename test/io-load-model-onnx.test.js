@@ -390,3 +390,45 @@ test('every truncation and 300 seeded byte flips of the linear model load or fai
     await check(b, `flip ${k}`);
   }
 });
+
+test('more forms against PyTorch: 1-D Conv, SAME_LOWER, asymmetric pool pads, BatchNormalization eval with its epsilon, Gemm without C', { skip: noTorch }, async (t) => {
+  tg.manualSeed(8);
+  const W = {
+    w1d: tg.randn([3, 2, 3]), b1d: tg.randn([3]), w2: tg.randn([2, 2, 2, 2]),
+    scale: tg.rand([2]).add(0.5), bias: tg.randn([2]), mean: tg.randn([2]), vr: tg.rand([2]).add(0.1), gb: tg.randn([3, 4]),
+  };
+  const I = { s: tg.randn([2, 2, 7]), x: tg.randn([1, 2, 5, 5]), a: tg.randn([2, 3]) };
+  const nodes = [
+    ['Conv', ['s', 'w1d', 'b1d'], ['conv1d'], { pads: [2, 1], strides: [2] }],
+    ['Conv', ['x', 'w2'], ['same_lower'], { auto_pad: 'SAME_LOWER' }],
+    ['MaxPool', ['x'], ['maxpool'], { kernel_shape: [2, 2], pads: [0, 1, 1, 0] }],
+    ['AveragePool', ['x'], ['avgpool'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1, strides: [2, 2] }],
+    ['AveragePool', ['x'], ['avgpool_asym'], { kernel_shape: [2, 2], pads: [1, 0, 0, 1], count_include_pad: 1 }],
+    ['BatchNormalization', ['x', 'scale', 'bias', 'mean', 'vr'], ['bn'], { epsilon: { f: 0.001 } }],
+    ['Softmax', ['x'], ['softmax_last']],
+    ['Gemm', ['a', 'gb'], ['gemm']],
+  ];
+  const outputs = nodes.map((n) => n[2][0]);
+  const net = await tg.io.loadOnnxModel(writeModel(tmpDir(t), 'more', { opset: 13, inputs: ['s', 'x', 'a'], outputs, initializers: W, nodes }));
+  net.eval();
+  const ys = net.call(I.s, I.x, I.a);
+  const ref = runTorch(
+    `import torch.nn.functional as F
+x = T['x']
+OUT['conv1d'] = F.conv1d(F.pad(T['s'], (2, 1)), T['w1d'], T['b1d'], stride=2)
+OUT['same_lower'] = F.conv2d(F.pad(x, (1, 0, 1, 0)), T['w2'])
+OUT['maxpool'] = F.max_pool2d(F.pad(x, (1, 0, 0, 1), value=float('-inf')), 2, 1)
+OUT['avgpool'] = F.avg_pool2d(x, 3, 2, 1, count_include_pad=True)
+OUT['avgpool_asym'] = F.avg_pool2d(F.pad(x, (0, 1, 1, 0)), 2, 1)
+OUT['bn'] = F.batch_norm(x, T['mean'], T['vr'], T['scale'], T['bias'], False, 0.1, 1e-3)
+OUT['softmax_last'] = torch.softmax(x, -1)
+OUT['gemm'] = T['a'] @ T['gb']`,
+    { ...W, ...I },
+  );
+  let worst = 0;
+  outputs.forEach((name, i) => {
+    assertClose(assert, ys[i], ref[name], 1e-5, name);
+    worst = Math.max(worst, maxAbs(ys[i], ref[name]));
+  });
+  t.diagnostic(`more forms: ${nodes.length} nodes, max abs difference ${worst}`);
+});
