@@ -243,7 +243,17 @@ test('a graph with a cycle is ERR_ONNX_GRAPH naming the nodes, without hanging',
     outputs: ['b'],
     nodes: [['Add', ['x', 'c'], ['a']], ['Relu', ['a'], ['b']], ['Relu', ['b'], ['c']]],
   });
-  await rejectsWith(tg.io.loadOnnxModel(file), 'ERR_ONNX_GRAPH', file, /cycle: node 'n0' \(Add\), node 'n1' \(Relu\), node 'n2' \(Relu\)/);
+  await rejectsWith(tg.io.loadOnnxModel(file), 'ERR_ONNX_GRAPH', file, /cycle: these nodes never get all their inputs: node 'n0' \(Add\), node 'n1' \(Relu\), node 'n2' \(Relu\)$/);
+  const self = writeModel(tmpDir(t), 'self', { inputs: ['x'], outputs: ['a'], nodes: [['Add', ['x', 'a'], ['a']]] });
+  await rejectsWith(tg.io.loadOnnxModel(self), 'ERR_ONNX_GRAPH', self, /cycle/);
+  // a 20000-node ring is refused at once, and a 20000-node chain (listed backwards) runs: no recursion, linear time
+  const N = 20000;
+  const ring = Array.from({ length: N }, (_, i) => ['Relu', [`v${(i + N - 1) % N}`], [`v${i}`]]);
+  const ringFile = writeModel(tmpDir(t), 'ring', { inputs: ['x'], outputs: ['v0'], nodes: ring });
+  await rejectsWith(tg.io.loadOnnxModel(ringFile), 'ERR_ONNX_GRAPH', ringFile, /cycle: .*\(20000 in all\)/);
+  const chain = Array.from({ length: N }, (_, i) => ['Relu', [i === 0 ? 'x' : `v${i - 1}`], [`v${i}`]]).reverse();
+  const net = await tg.io.loadOnnxModel(writeModel(tmpDir(t), 'chain', { inputs: ['x'], outputs: [`v${N - 1}`], nodes: chain }));
+  assert.deepStrictEqual(Array.from(net.call(tg.tensor([-1, 2], { dtype: 'float32' })).dataSync()), [0, 2]);
 });
 
 test('a node input that nothing produces, a value written twice and a missing graph output are ERR_ONNX_GRAPH', async (t) => {

@@ -114,7 +114,7 @@ export function planGraph(file: string, g: GraphSource): GraphPlan {
   }
   if (order.length !== g.nodes.length) {
     const stuck = pending.flatMap((c, i) => (c > 0 ? [label(g.nodes[i], i)] : []));
-    graphError(file, `the graph has a cycle: ${list(stuck)} wait on each other`);
+    graphError(file, `the graph has a cycle: these nodes never get all their inputs: ${list(stuck)}`);
   }
   return { opset, inputs, outputs: g.outputs, order };
 }
