@@ -401,7 +401,7 @@ test('every truncation and 300 seeded byte flips of the linear model load or fai
   }
 });
 
-test('more forms against PyTorch: 1-D Conv, SAME_LOWER, asymmetric pool pads, BatchNormalization eval with its epsilon, Gemm without C', { skip: noTorch }, async (t) => {
+test('more forms against PyTorch: 1-D Conv, SAME_LOWER, asymmetric pool pads, BatchNormalization eval with its epsilon, Gemm without C, Reshape to a Constant shape', { skip: noTorch }, async (t) => {
   tg.manualSeed(8);
   const W = {
     w1d: tg.randn([3, 2, 3]), b1d: tg.randn([3]), w2: tg.randn([2, 2, 2, 2]),
@@ -417,8 +417,10 @@ test('more forms against PyTorch: 1-D Conv, SAME_LOWER, asymmetric pool pads, Ba
     ['BatchNormalization', ['x', 'scale', 'bias', 'mean', 'vr'], ['bn'], { epsilon: { f: 0.001 } }],
     ['Softmax', ['x'], ['softmax_last']],
     ['Gemm', ['a', 'gb'], ['gemm']],
+    ['Constant', [], ['cshape'], { value: { t: tg.tensor([0, -1], { dtype: 'int64' }) } }],
+    ['Reshape', ['x', 'cshape'], ['reshape_const']],
   ];
-  const outputs = nodes.map((n) => n[2][0]);
+  const outputs = nodes.filter((n) => n[0] !== 'Constant').map((n) => n[2][0]);
   const net = await tg.io.loadOnnxModel(writeModel(tmpDir(t), 'more', { opset: 13, inputs: ['s', 'x', 'a'], outputs, initializers: W, nodes }));
   net.eval();
   const ys = net.call(I.s, I.x, I.a);
@@ -432,7 +434,8 @@ OUT['avgpool'] = F.avg_pool2d(x, 3, 2, 1, count_include_pad=True)
 OUT['avgpool_asym'] = F.avg_pool2d(F.pad(x, (0, 1, 1, 0)), 2, 1)
 OUT['bn'] = F.batch_norm(x, T['mean'], T['vr'], T['scale'], T['bias'], False, 0.1, 1e-3)
 OUT['softmax_last'] = torch.softmax(x, -1)
-OUT['gemm'] = T['a'] @ T['gb']`,
+OUT['gemm'] = T['a'] @ T['gb']
+OUT['reshape_const'] = x.reshape(1, -1)`,
     { ...W, ...I },
   );
   let worst = 0;
