@@ -445,3 +445,37 @@ OUT['reshape_const'] = x.reshape(1, -1)`,
   });
   t.diagnostic(`more forms: ${nodes.length} nodes, max abs difference ${worst}`);
 });
+
+test('a Gather embedding trains: gradients reach the embedding initializer as in PyTorch', { skip: noTorch }, async (t) => {
+  tg.manualSeed(9);
+  const W = { emb: tg.randn([10, 4]), w: tg.randn([3, 4]), b: tg.randn([3]) };
+  const idx = tg.tensor([[1, 2, 2], [9, 0, -1]], { dtype: 'int64' });
+  // Reshape's target is an int64 initializer, as exporters write it: a buffer, not a parameter.
+  const file = writeModel(tmpDir(t), 'emb', {
+    inputs: ['idx'], outputs: ['y'], initializers: { ...W, shape: tg.tensor([-1, 4], { dtype: 'int64' }) },
+    nodes: [['Gather', ['emb', 'idx'], ['e']], ['Flatten', ['e'], ['f'], { axis: 2 }], ['Reshape', ['f', 'shape'], ['g']], ['Gemm', ['g', 'w', 'b'], ['y'], { transB: 1 }]],
+  });
+  const net = await tg.io.loadOnnxModel(file);
+  assert.deepStrictEqual([...net.namedParameters()].map(([n]) => n), ['emb', 'w', 'b']);
+  const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+  const loss = net.call(idx).square().mean();
+  loss.backward();
+  opt.step();
+  const ref = runTorch(
+    `import torch.nn.functional as F
+P = {k: T[k].clone().requires_grad_(True) for k in ('emb', 'w', 'b')}
+idx = T['idx'] % 10
+loss = F.linear(P['emb'][idx].reshape(-1, 4), P['w'], P['b']).square().mean()
+loss.backward()
+with torch.no_grad():
+    for k, p in P.items(): OUT[k] = p - 0.1 * p.grad`,
+    { ...W, idx },
+  );
+  let worst = 0;
+  for (const [n, p] of net.namedParameters()) {
+    assertClose(assert, p, ref[n], 1e-5, n);
+    worst = Math.max(worst, maxAbs(p, ref[n]));
+  }
+  assert.ok(!net.emb.equal(W.emb), 'the embedding moved');
+  t.diagnostic(`embedding SGD step: max abs difference ${worst}`);
+});
