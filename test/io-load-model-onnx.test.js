@@ -332,3 +332,18 @@ with torch.no_grad():
   assert.ok(!net.emb.equal(W.emb), 'the embedding moved');
   t.diagnostic(`embedding SGD step: max abs difference ${worst}`);
 });
+
+test('a model decoded off the thread (its file buffer handed to the worker) keeps its string attributes readable', async (t) => {
+  const file = writeModel(tmpDir(t), 'big', {
+    inputs: ['x'],
+    outputs: ['y'],
+    // 5 MiB of bool is converted in the decode worker, which takes the file's buffer
+    initializers: { w: tg.ones([1, 1, 3, 3]), unused: tg.zeros([5 << 20], { dtype: 'bool' }) },
+    nodes: [['Conv', ['x', 'w'], ['y'], { auto_pad: 'SAME_UPPER' }]],
+  });
+  const net = await tg.io.loadOnnxModel(file);
+  const y = net.call(tg.ones([1, 1, 4, 4]));
+  assert.deepStrictEqual(y.shape, [1, 1, 4, 4]);
+  // 3x3 sums of ones over the zero-padded 4x4 input: corners see 4, edges 6, the middle 9
+  assert.deepStrictEqual(Array.from(y.dataSync()), [4, 6, 6, 4, 6, 9, 9, 6, 6, 9, 9, 6, 4, 6, 6, 4]);
+});

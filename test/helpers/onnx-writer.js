@@ -20,11 +20,22 @@ const lfield = (field, bytes) => Buffer.concat([key(field, 2), varint(bytes.leng
 const sfield = (field, s) => lfield(field, Buffer.from(s, 'utf8'));
 const f32 = (v) => Buffer.from(new Float32Array([v]).buffer);
 
-const DTYPES = { float32: 1, int64: 7 };
+const DTYPES = { float32: 1, int64: 7, float16: 10, bool: 9 };
 
-/** A TensorProto from a torchgraft tensor (float32 or int64), data as raw_data. */
+/** IEEE half bits of a value in float16's normal range (or zero): enough for test data. */
+function halfBits(v) {
+  if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  let e = Math.floor(Math.log2(a));
+  let m = Math.round((a / 2 ** e - 1) * 1024);
+  if (m === 1024) [m, e] = [0, e + 1];
+  return sign | ((e + 15) << 10) | m;
+}
+
+/** A TensorProto from a torchgraft tensor (float32, float16, int64 or bool), data as raw_data. */
 function tensorProto(name, t) {
-  const data = t.dataSync();
+  const data = t.dtype === 'float16' ? Uint16Array.from(t.dataSync(), halfBits) : t.dtype === 'bool' ? Uint8Array.from(t.dataSync(), Number) : t.dataSync();
   const dims = t.shape.length ? lfield(1, Buffer.concat(t.shape.map(varint))) : Buffer.alloc(0);
   return Buffer.concat([dims, vfield(2, DTYPES[t.dtype]), sfield(8, name), lfield(9, Buffer.from(data.buffer, data.byteOffset, data.byteLength))]);
 }

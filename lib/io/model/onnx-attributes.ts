@@ -12,7 +12,10 @@ export const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 
 const MAX_ATTRIBUTES = 256;
 const MAX_VALUES = 1 << 16;
 
-/** One attribute as read from the file. `t` is the TensorProto's undecoded bytes (decoded by the model loader). */
+/**
+ * One attribute as read from the file. `t` is the TensorProto's undecoded bytes, a view of the file's buffer: it is
+ * decoded at load, before that buffer may go to the decode worker; `s` is a copy.
+ */
 export interface OnnxAttribute {
   name: string;
   /** AttributeType; 0 when the file left it out (old files), then inferred from the field that is set. */
@@ -36,7 +39,8 @@ export function parseAttribute(buf: Uint8Array, what: string): OnnxAttribute {
       case 1: expectWire(r, wire, LEN, 'name'); a.name = r.string(); return true;
       case 2: expectWire(r, wire, FIXED32, 'f'); a.f = dataView(r.fixed(4)).getFloat32(0, true); return true;
       case 3: expectWire(r, wire, VARINT, 'i'); a.i = BigInt.asIntN(64, r.varint()); return true;
-      case 4: expectWire(r, wire, LEN, 's'); a.s = r.bytes(); return true;
+      // copied: the file's buffer may be handed to the decode worker (and detached) before forward reads it
+      case 4: expectWire(r, wire, LEN, 's'); a.s = Uint8Array.from(r.bytes()); return true;
       case 5: expectWire(r, wire, LEN, 't'); a.t = r.bytes(); return true;
       case 7: repeatedFixed(r, wire, 4, floatChunks, 'floats'); return true;
       case 8: repeatedVarint(r, wire, a.ints, 'ints'); return true;
