@@ -73,7 +73,7 @@ export interface RawTensor {
   segment: boolean;
 }
 
-/** @internal */
+/** Parses a TensorProto; its data stay views of `buf` until tensorBytes checks them. @internal */
 export function parseTensor(buf: Uint8Array, what: string): RawTensor {
   const t: RawTensor = { name: '', dataType: 0, dims: [], floats: [], doubles: [], int32s: [], int64s: [], uint64s: [], strings: 0, external: [], location: 0, segment: false };
   walk(buf, what, (field, wire, r) => {
