@@ -10,6 +10,7 @@ import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { LEN, ProtoError, ProtoReader, VARINT, expectWire, repeatedFixed, repeatedVarint, walk } from './protobuf';
 import { ITEMSIZE, RawDType, elementCount, tensorsFromJobs } from './decode';
 import type { DecodeJob } from './decode-bytes';
+import { OnnxAttribute, checkAttributeCount, parseAttribute } from './model/onnx-attributes';
 
 /** One graph node as ONNX lists it. */
 export interface OnnxNode {
@@ -55,8 +56,8 @@ const DATA_TYPES: Record<number, [string, RawDType | null]> = {
 // More dimensions than any framework allows means the file lies.
 const MAX_DIMS = 64;
 
-/** A TensorProto as read from the wire, data still in the file's buffer. */
-interface RawTensor {
+/** A TensorProto as read from the wire, data still in the file's buffer. @internal */
+export interface RawTensor {
   name: string;
   dataType: number;
   dims: bigint[];
@@ -72,7 +73,8 @@ interface RawTensor {
   segment: boolean;
 }
 
-function parseTensor(buf: Uint8Array, what: string): RawTensor {
+/** Parses a TensorProto; its data stay views of `buf` until tensorBytes checks them. @internal */
+export function parseTensor(buf: Uint8Array, what: string): RawTensor {
   const t: RawTensor = { name: '', dataType: 0, dims: [], floats: [], doubles: [], int32s: [], int64s: [], uint64s: [], strings: 0, external: [], location: 0, segment: false };
   walk(buf, what, (field, wire, r) => {
     switch (field) {
@@ -107,11 +109,14 @@ function parseTensor(buf: Uint8Array, what: string): RawTensor {
   return t;
 }
 
-function parseNode(buf: Uint8Array, what: string): OnnxNode {
+function parseNode(buf: Uint8Array, what: string, attributes: OnnxAttribute[]): OnnxNode {
   const n: OnnxNode = { opType: '', name: '', domain: '', inputs: [], outputs: [] };
   walk(buf, what, (field, wire, r) => {
     if (wire !== LEN) return false;
-    if (field === 1) n.inputs.push(r.string());
+    if (field === 5) {
+      checkAttributeCount(attributes.length + 1, what);
+      attributes.push(parseAttribute(r.bytes(), `${what}.attribute[${attributes.length}]`));
+    } else if (field === 1) n.inputs.push(r.string());
     else if (field === 2) n.outputs.push(r.string());
     else if (field === 3) n.name = r.string();
     else if (field === 4) n.opType = r.string();
@@ -133,14 +138,18 @@ function valueInfoName(buf: Uint8Array, what: string): string {
   return name;
 }
 
-interface ParsedModel {
+/** @internal */
+export interface ParsedModel {
   info: Omit<OnnxModelInfo, 'initializers'>;
   tensors: RawTensor[];
+  /** Each node's attributes, parallel to info.nodes (kept out of OnnxNode, which is JSON metadata). */
+  attributes: OnnxAttribute[][];
 }
 
 function parseModel(buf: Uint8Array): ParsedModel {
   const info: ParsedModel['info'] = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], graphName: '', inputs: [], outputs: [], nodes: [], sparseInitializers: 0 };
   const tensors: RawTensor[] = [];
+  const attributes: OnnxAttribute[][] = [];
   let graphs = 0;
   walk(buf, 'ModelProto', (field, wire, r) => {
     switch (field) {
@@ -165,8 +174,11 @@ function parseModel(buf: Uint8Array): ParsedModel {
         walk(r.bytes(), 'GraphProto', (f, w, rr) => {
           if (w !== LEN) return false;
           const where = `GraphProto.${f === 1 ? 'node' : f === 5 ? 'initializer' : 'field'}[${f === 1 ? info.nodes.length : tensors.length}]`;
-          if (f === 1) info.nodes.push(parseNode(rr.bytes(), where));
-          else if (f === 2) info.graphName = rr.string();
+          if (f === 1) {
+            const attrs: OnnxAttribute[] = [];
+            info.nodes.push(parseNode(rr.bytes(), where, attrs));
+            attributes.push(attrs);
+          } else if (f === 2) info.graphName = rr.string();
           else if (f === 5) tensors.push(parseTensor(rr.bytes(), where));
           else if (f === 11) info.inputs.push(valueInfoName(rr.bytes(), 'GraphProto.input'));
           else if (f === 12) info.outputs.push(valueInfoName(rr.bytes(), 'GraphProto.output'));
@@ -180,7 +192,7 @@ function parseModel(buf: Uint8Array): ParsedModel {
     }
   });
   if (graphs !== 1) throw new ProtoError(`ModelProto has ${graphs} graphs, expected 1 (is this an ONNX model?)`);
-  return { info, tensors };
+  return { info, tensors, attributes };
 }
 
 function fail(file: string, problem: string, code = 'ERR_ONNX_FORMAT'): never {
@@ -188,7 +200,7 @@ function fail(file: string, problem: string, code = 'ERR_ONNX_FORMAT'): never {
 }
 
 /** Checks an initializer and returns its raw type, shape and exact little-endian bytes (never more than the file holds). */
-function tensorBytes(file: string, t: RawTensor): { dtype: RawDType; shape: number[]; bytes: Uint8Array } {
+export function tensorBytes(file: string, t: RawTensor): { dtype: RawDType; shape: number[]; bytes: Uint8Array } {
   const label = `initializer '${t.name}'`;
   if (t.location === 1 || t.external.length)
     fail(file, `${label} keeps its data outside the .onnx file (${t.external.join(', ') || 'data_location=EXTERNAL'}); external data is not supported: re-export with the weights inside the model`, 'ERR_ONNX_EXTERNAL_DATA');
@@ -238,7 +250,8 @@ function tensorBytes(file: string, t: RawTensor): { dtype: RawDType; shape: numb
   return { dtype, shape, bytes: out };
 }
 
-async function readModel(file: string): Promise<ParsedModel & { buf: Buffer }> {
+/** Reads and parses a model file; format errors are TorchErrors naming it. @internal */
+export async function readModel(file: string): Promise<ParsedModel & { buf: Buffer }> {
   let buf: Buffer;
   try {
     buf = await fs.promises.readFile(file);
