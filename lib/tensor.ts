@@ -40,6 +40,8 @@ export interface Tensor {
   readonly device: string;
   readonly numel: number;
   readonly ndim: number;
+  /** The number of dimensions, as `torch.Tensor.dim()` (same as `ndim`). */
+  dim(): number;
   requiresGrad: boolean;
   /** The gradient accumulated by `backward()`, or undefined. */
   grad: Tensor | undefined;
