@@ -112,10 +112,16 @@ export async function inspectKeras(file: string): Promise<{ layers: KerasLayerIn
  *   each names the file.
  */
 export async function loadKeras(file: string): Promise<LoadedWeights> {
+  return (await loadKerasWithConfig(file)).loaded;
+}
+
+/** loadKeras, with the file's `model_config` JSON text when it has one (for the model builder, io/model). */
+export async function loadKerasWithConfig(file: string): Promise<{ loaded: LoadedWeights; modelConfig?: string }> {
   const raw = await readKeras(file);
   const metadata: Record<string, string> = { ...raw.attrs, layers: JSON.stringify(raw.infos) };
   if (raw.optimizer) metadata.optimizer_weights = 'present in the file, ignored';
-  return { format: 'keras-h5', names: raw.weights.map((w) => w.name), tensors: await tensorsOf(file, raw), metadata };
+  const loaded: LoadedWeights = { format: 'keras-h5', names: raw.weights.map((w) => w.name), tensors: await tensorsOf(file, raw), metadata };
+  return { loaded, modelConfig: raw.modelConfig };
 }
 
 /** The HDF5 signature at offset 0 (a user block may move it, to 512, 1024, ...; those fall back to the extension). */

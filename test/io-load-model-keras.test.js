@@ -1,0 +1,270 @@
+'use strict';
+// Foreign files become models: Keras HDF5 full models and TF.js layers models built as tg.nn modules by
+// loadKerasModel / loadTfjsModel, against a reference forward in Python (test/helpers/keras_ref.py: Keras' semantics
+// on channels-last tensors with PyTorch functional ops, weights read with h5py / numpy, written independently of
+// the builder). Synthetic models written here with h5py cover the layers the fixtures lack.
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { tg, fixture, noH5py, tmpDir } = require('./helpers/foreign');
+const { runTorch, assertClose } = require('./helpers/torch');
+
+const RESNET = fixture('keras2_resnet8_cifar10.h5');
+const DSCNN = fixture('keras2_dscnn_wakeword.h5');
+const ABALONE = fixture(path.join('tfjs_abalone_dense', 'model.json'));
+const GRU = fixture(path.join('tfjs_embedding_gru', 'model.json'));
+const HELPERS = path.join(__dirname, 'helpers');
+
+/** Runs keras_ref on a file (h5 or tfjs) with NHWC inputs T['x0'], T['x1'], ...; OUT['y0'], ... are its outputs. */
+function reference(file, inputs, prelude = '') {
+  const T = {};
+  inputs.forEach((x, i) => (T[`x${i}`] = x));
+  const out = runTorch(
+    `
+import sys
+sys.path.insert(0, ${JSON.stringify(HELPERS)})
+import keras_ref
+${prelude}
+FILE = ${JSON.stringify(file)}
+weights, config = (keras_ref.tfjs_weights if FILE.endswith('.json') else keras_ref.h5_weights)(FILE)
+ys = keras_ref.model_forward(config, weights, [T['x%d' % i].double() for i in range(${inputs.length})])
+for i, y in enumerate(ys):
+    OUT['y%d' % i] = y
+`,
+    T,
+  );
+  return Object.keys(out).sort().map((k) => out[k]);
+}
+
+function maxAbs(actual, expected) {
+  const got = actual.detach().to({ dtype: 'float64' }).dataSync();
+  assert.strictEqual(got.length, expected.data.length);
+  let m = 0;
+  for (let i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - expected.data[i]));
+  return m;
+}
+
+const nchw = (t) => t.permute([0, 3, 1, 2]).contiguous();
+
+/** Checks a built model against the reference in both layouts; returns the max abs difference. */
+function checkModel(model, inputs, expected, tol, what) {
+  let worst = 0;
+  const got = [].concat(model.forward(...inputs));
+  got.forEach((y, i) => {
+    assertClose(assert, y, expected[i], tol, `${what} output ${i} (NHWC)`);
+    worst = Math.max(worst, maxAbs(y, expected[i]));
+  });
+  return worst;
+}
+
+test('keras2_resnet8_cifar10.h5 builds (Add, TF-same stride-2 convs, BatchNorm) and matches the reference', { skip: noH5py }, async () => {
+  tg.manualSeed(1);
+  const x = tg.randn([2, 32, 32, 3]);
+  const expected = reference(RESNET, [x]);
+  const nhwc = await tg.io.loadKerasModel(RESNET, { inputLayout: 'NHWC' });
+  const diff = checkModel(nhwc, [x], expected, 1e-5, 'resnet8');
+  assert.ok(diff < 1e-5, `resnet8 max abs difference ${diff}`);
+  console.log(`# resnet8: ${nhwc.layerNames.length} layers, max abs difference ${diff}`);
+  const model = await tg.io.loadKerasModel(RESNET);
+  assert.strictEqual(model.inputLayout, 'NCHW');
+  assertClose(assert, model.forward(nchw(x)), expected[0], 1e-5, 'resnet8 NCHW');
+  // the layers carry Keras' names and classes; BatchNorm gets the file's epsilon and 1 - Keras' momentum
+  assert.ok(model.conv2d_3 instanceof tg.nn.Conv2d);
+  assert.deepStrictEqual([model.conv2d_3.stride, model.conv2d_3.padding], [[2, 2], 'same']);
+  assert.ok(model.batch_normalization instanceof tg.nn.BatchNorm2d);
+  assert.strictEqual(model.batch_normalization.eps, 0.001);
+  assert.ok(Math.abs(model.batch_normalization.momentum - 0.01) < 1e-12);
+  assert.ok(model.add instanceof tg.nn.Add);
+  assert.deepStrictEqual(Object.keys(model.stateDict()).filter((k) => k.startsWith('dense.')), ['dense.weight', 'dense.bias']);
+  // trainable: gradients reach every parameter
+  model.train();
+  const loss = model.forward(nchw(x)).log().mean().neg();
+  loss.backward();
+  for (const [name, p] of model.namedParameters()) assert.ok(p.grad && Number.isFinite(p.grad.abs().sum().item()), `${name} has a gradient`);
+});
+
+test('keras2_dscnn_wakeword.h5 builds (DepthwiseConv2D, Dropout) and matches the reference', { skip: noH5py }, async () => {
+  tg.manualSeed(2);
+  const x = tg.randn([3, 30, 1, 40]);
+  const expected = reference(DSCNN, [x]);
+  const model = await tg.io.loadKerasModel(DSCNN, { inputLayout: 'NHWC' });
+  const diff = checkModel(model, [x], expected, 1e-5, 'dscnn');
+  assert.ok(diff < 1e-5);
+  console.log(`# dscnn: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.strictEqual(model.depthwise_conv2d.groups, 40);
+  assert.strictEqual(model.depthwise_conv2d.bias, null);
+  assert.ok(!model.training, 'built models are in eval mode');
+  const model2 = await tg.io.loadKerasModel(DSCNN);
+  assertClose(assert, model2.forward(nchw(x)), expected[0], 1e-5, 'dscnn NCHW');
+});
+
+test('tfjs_abalone_dense builds (Sequential Dense with activations) and matches the reference', { skip: noH5py }, async () => {
+  tg.manualSeed(3);
+  const x = tg.randn([5, 8]);
+  const expected = reference(ABALONE, [x]);
+  const model = await tg.io.loadTfjsModel(ABALONE);
+  const diff = checkModel(model, [x], expected, 1e-5, 'abalone');
+  assert.ok(diff < 1e-5);
+  console.log(`# abalone: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.deepStrictEqual(model.layerNames, ['dense_Dense1', 'dense_Dense2', 'dense_Dense3']);
+  assert.ok(model.dense_Dense1 instanceof tg.nn.Linear);
+});
+
+test('tfjs_embedding_gru: GRU is refused with ERR_UNSUPPORTED_LAYERS naming the layer and its class', async () => {
+  const before = tg.memory().tensors;
+  await assert.rejects(tg.io.loadTfjsModel(GRU), (e) => {
+    assert.strictEqual(e.code, 'ERR_UNSUPPORTED_LAYERS');
+    assert.match(e.message, /gru_GRU1 \(GRU\)/);
+    assert.doesNotMatch(e.message, /embedding_Embedding2/);
+    return true;
+  });
+  assert.strictEqual(tg.memory().tensors, before, 'the loaded weights are disposed');
+});
+
+// A functional model with two outputs over the layers the fixtures lack, written with h5py and random weights.
+const MIXED = `
+import h5py, json, numpy as np
+rng = np.random.default_rng(7)
+def L(cls, name, inbound, **cfg):
+    cfg['name'] = name
+    return {'class_name': cls, 'config': cfg, 'name': name, 'inbound_nodes': [[[i, 0, 0, {}] for i in inbound]] if inbound else []}
+layers = [
+    L('InputLayer', 'input_1', None, batch_input_shape=[None, 9, 10, 3]),
+    L('ZeroPadding2D', 'pad', ['input_1'], padding=[[1, 0], [2, 1]]),
+    L('Conv2D', 'conv_a', ['pad'], filters=4, kernel_size=[3, 3], strides=[2, 2], padding='same', activation='swish', use_bias=True),
+    L('SeparableConv2D', 'sep', ['pad'], filters=4, kernel_size=[3, 2], strides=[2, 2], padding='same', depth_multiplier=2, activation='relu6', use_bias=True),
+    L('Multiply', 'mul', ['conv_a', 'sep']),
+    L('Concatenate', 'cat', ['conv_a', 'mul'], axis=-1),
+    L('BatchNormalization', 'bn', ['cat'], axis=[3], epsilon=0.01, momentum=0.9),
+    L('ReLU', 'relu', ['bn'], max_value=6.0, negative_slope=0.1, threshold=0.0),
+    L('DepthwiseConv2D', 'dw', ['relu'], kernel_size=[2, 2], strides=[1, 1], padding='same', depth_multiplier=1, activation='elu', use_bias=True),
+    L('MaxPooling2D', 'mp', ['dw'], pool_size=[2, 2], strides=[2, 2], padding='same'),
+    L('AveragePooling2D', 'ap', ['relu'], pool_size=[3, 3], strides=[2, 2], padding='same'),
+    L('Add', 'add', ['mp', 'ap']),
+    L('Flatten', 'flat', ['add']),
+    L('GlobalAveragePooling2D', 'gap', ['add']),
+    L('Dense', 'dense1', ['flat'], units=5, activation='tanh', use_bias=True),
+    L('Dense', 'dense2', ['gap'], units=5, activation='hard_sigmoid', use_bias=True),
+    L('Concatenate', 'cat2', ['dense1', 'dense2'], axis=1),
+    L('Rescaling', 'resc', ['cat2'], scale=0.5, offset=0.25),
+    L('Dense', 'out_a', ['resc'], units=3, activation='softmax', use_bias=True),
+    L('Reshape', 'resh', ['add'], target_shape=[4, 3, 8]),
+    L('Conv2D', 'out_b', ['resh'], filters=2, kernel_size=[1, 1], strides=[1, 1], padding='valid', activation='linear', use_bias=True),
+]
+config = {'class_name': 'Functional', 'config': {'name': 'mixed', 'layers': layers,
+          'input_layers': [['input_1', 0, 0]], 'output_layers': [['out_a', 0, 0], ['out_b', 0, 0]]}}
+W = {
+    'conv_a': {'kernel': [3, 3, 3, 4], 'bias': [4]},
+    'sep': {'depthwise_kernel': [3, 2, 3, 2], 'pointwise_kernel': [1, 1, 6, 4], 'bias': [4]},
+    'bn': {'gamma': [8], 'beta': [8], 'moving_mean': [8], 'moving_variance': [8]},
+    'dw': {'depthwise_kernel': [2, 2, 8, 1], 'bias': [8]},
+    'dense1': {'kernel': [96, 5], 'bias': [5]},
+    'dense2': {'kernel': [8, 5], 'bias': [5]},
+    'out_a': {'kernel': [10, 3], 'bias': [3]},
+    'out_b': {'kernel': [1, 1, 8, 2], 'bias': [2]},
+}
+with h5py.File(MIXED_FILE, 'w') as f:
+    f.attrs['model_config'] = json.dumps(config)
+    f.attrs['keras_version'] = '2.4.0'
+    mw = f.create_group('model_weights')
+    mw.attrs['layer_names'] = [n.encode() for n in W]
+    for n, vs in W.items():
+        g = mw.create_group(n)
+        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
+        for v, shape in vs.items():
+            a = rng.standard_normal(shape).astype('float32') * 0.5
+            if v == 'moving_variance':
+                a = np.abs(a) + 0.5
+            g.create_group(n) if n not in g else None
+            g[n].create_dataset(v + ':0', data=a)
+`;
+
+test('a synthetic functional model (ZeroPadding2D, SeparableConv2D, Multiply, Concatenate, ReLU, TF-same pools, Flatten in NHWC order, Reshape, Rescaling, two outputs) matches', { skip: noH5py }, async (t) => {
+  const file = path.join(tmpDir(t), 'mixed.h5');
+  tg.manualSeed(4);
+  const x = tg.randn([2, 9, 10, 3]);
+  const expected = reference(file, [x], `MIXED_FILE = ${JSON.stringify(file)}\n${MIXED}`);
+  const model = await tg.io.loadKerasModel(file, { inputLayout: 'NHWC' });
+  const diff = checkModel(model, [x], expected, 1e-5, 'mixed');
+  assert.ok(diff < 1e-5);
+  console.log(`# mixed: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.ok(model.resh && model.flat && model.sep.depthwise instanceof tg.nn.Conv2d);
+  assert.strictEqual(model.bn.eps, 0.01);
+  assert.ok(Math.abs(model.bn.momentum - 0.1) < 1e-9);
+  // NCHW layout: 4-D output comes back NCHW too
+  const [a, b] = await tg.io.loadKerasModel(file).then((m) => m.forward(nchw(x)));
+  assertClose(assert, a, expected[0], 1e-5, 'mixed NCHW out_a');
+  assertClose(assert, b.permute([0, 2, 3, 1]), expected[1], 1e-5, 'mixed NCHW out_b');
+});
+
+const SEQ = `
+import h5py, json, numpy as np
+rng = np.random.default_rng(8)
+layers = [
+    {'class_name': 'Embedding', 'config': {'name': 'emb', 'input_dim': 10, 'output_dim': 4, 'batch_input_shape': [None, 5]}},
+    {'class_name': 'Flatten', 'config': {'name': 'flat'}},
+    {'class_name': 'BatchNormalization', 'config': {'name': 'bn', 'axis': -1, 'epsilon': 0.001, 'momentum': 0.99, 'center': True, 'scale': False}},
+    {'class_name': 'Dense', 'config': {'name': 'head', 'units': 2, 'activation': 'softsign', 'use_bias': False}},
+]
+W = {'emb': {'embeddings': [10, 4]}, 'bn': {'beta': [20], 'moving_mean': [20], 'moving_variance': [20]}, 'head': {'kernel': [20, 2]}}
+with h5py.File(SEQ_FILE, 'w') as f:
+    f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
+    mw = f.create_group('model_weights')
+    mw.attrs['layer_names'] = [n.encode() for n in W]
+    for n, vs in W.items():
+        g = mw.create_group(n)
+        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
+        for v, shape in vs.items():
+            a = rng.standard_normal(shape).astype('float32')
+            g.create_dataset(n + '/' + v + ':0', data=np.abs(a) + 0.5 if v == 'moving_variance' else a)
+`;
+
+test('a synthetic Sequential model (Embedding on float indices, BatchNormalization over features without gamma, Dense) matches', { skip: noH5py }, async (t) => {
+  const file = path.join(tmpDir(t), 'seq.h5');
+  const x = tg.tensor([[1, 2, 3, 4, 9], [0, 0, 7, 5, 2]]);
+  const expected = reference(file, [x], `SEQ_FILE = ${JSON.stringify(file)}\n${SEQ}`);
+  const model = await tg.io.loadKerasModel(file);
+  const diff = checkModel(model, [x], expected, 1e-5, 'sequential');
+  assert.ok(diff < 1e-5);
+  console.log(`# sequential: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.ok(model.bn instanceof tg.nn.BatchNorm1d);
+  assert.strictEqual(model.bn.weight.requiresGrad, false, 'scale=False: gamma stays 1, untrained');
+  assert.deepStrictEqual(Array.from(model.bn.weight.dataSync()), new Array(20).fill(1));
+  assert.ok(model.emb instanceof tg.nn.Embedding);
+});
+
+test('every unsupported layer is listed in one ERR_UNSUPPORTED_LAYERS; bad options and weights-only files are clear errors', { skip: noH5py }, async (t) => {
+  const file = path.join(tmpDir(t), 'bad.h5');
+  const weightsOnly = path.join(tmpDir(t), 'weights.h5');
+  runTorch(`
+import h5py, json
+layers = [
+    {'class_name': 'InputLayer', 'config': {'name': 'in', 'batch_input_shape': [None, 4, 4, 2]}},
+    {'class_name': 'Conv2D', 'config': {'name': 'c', 'filters': 2, 'kernel_size': [1, 1], 'padding': 'valid', 'data_format': 'channels_first'}},
+    {'class_name': 'Lambda', 'config': {'name': 'lam'}},
+    {'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 3}},
+    {'class_name': 'Activation', 'config': {'name': 'act', 'activation': 'mish'}},
+]
+for path, cfg in ((${JSON.stringify(file)}, True), (${JSON.stringify(weightsOnly)}, False)):
+    with h5py.File(path, 'w') as f:
+        if cfg:
+            f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
+        mw = f.create_group('model_weights') if cfg else f
+        mw.attrs['layer_names'] = [b'c']
+        g = mw.create_group('c')
+        g.attrs['weight_names'] = [b'c/kernel:0']
+        g.create_dataset('c/kernel:0', data=[[[[1.0, 2.0], [3.0, 4.0]]]])
+`);
+  await assert.rejects(tg.io.loadKerasModel(file), (e) => {
+    assert.strictEqual(e.code, 'ERR_UNSUPPORTED_LAYERS');
+    assert.match(e.message, /4 unsupported layer\(s\)/);
+    for (const re of [/c \(Conv2D\): data_format "channels_first"/, /lam \(Lambda\)/, /lstm \(LSTM\)/, /act \(Activation\): activation "mish"/]) assert.match(e.message, re);
+    return true;
+  });
+  await assert.rejects(tg.io.loadKerasModel(weightsOnly), { code: 'ERR_KERAS_MODEL', message: /no model_config/ });
+  await assert.rejects(tg.io.loadKerasModel(RESNET, { inputLayout: 'HWC' }), TypeError);
+  await assert.rejects(tg.io.loadTfjsModel(ABALONE, null), TypeError);
+  const model = await tg.io.loadTfjsModel(ABALONE);
+  assert.throws(() => model.forward(), /expected 1 input/);
+  assert.throws(() => model.forward('x'), /input 0 is not a Tensor/);
+});
