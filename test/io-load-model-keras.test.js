@@ -30,10 +30,26 @@ weights, config = (keras_ref.tfjs_weights if FILE.endswith('.json') else keras_r
 ys = keras_ref.model_forward(config, weights, [T['x%d' % i].double() for i in range(${inputs.length})])
 for i, y in enumerate(ys):
     OUT['y%d' % i] = y
+for name, y in keras_ref.PRE.items():
+    OUT['pre_' + name] = y
 `,
     T,
   );
-  return Object.keys(out).sort().map((k) => out[k]);
+  const ys = Object.keys(out).filter((k) => /^y\d+$/.test(k)).sort().map((k) => out[k]);
+  ys.pre = Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith('pre_')).map(([k, v]) => [k.slice(4), v]));
+  return ys;
+}
+
+/** The logits under a Dense layer's softmax: its Linear module's output, caught by a forward hook. */
+function logitsOf(model, layer, inputs, expected, what) {
+  let caught;
+  const h = model[layer].registerForwardHook((_m, _args, out) => {
+    caught = out.detach().clone();
+  });
+  model.forward(...inputs);
+  h.remove();
+  assertClose(assert, caught, expected.pre[layer], 1e-5, `${what} logits`);
+  return maxAbs(caught, expected.pre[layer]);
 }
 
 function maxAbs(actual, expected) {
@@ -64,7 +80,8 @@ test('keras2_resnet8_cifar10.h5 builds (Add, TF-same stride-2 convs, BatchNorm) 
   const nhwc = await tg.io.loadKerasModel(RESNET, { inputLayout: 'NHWC' });
   const diff = checkModel(nhwc, [x], expected, 1e-5, 'resnet8');
   assert.ok(diff < 1e-5, `resnet8 max abs difference ${diff}`);
-  console.log(`# resnet8: ${nhwc.layerNames.length} layers, max abs difference ${diff}`);
+  const logits = logitsOf(nhwc, 'dense', [x], expected, 'resnet8');
+  console.log(`# resnet8: ${nhwc.layerNames.length} layers, max abs difference ${diff} (softmax), ${logits} (logits)`);
   const model = await tg.io.loadKerasModel(RESNET);
   assert.strictEqual(model.inputLayout, 'NCHW');
   assertClose(assert, model.forward(nchw(x)), expected[0], 1e-5, 'resnet8 NCHW');
@@ -90,7 +107,8 @@ test('keras2_dscnn_wakeword.h5 builds (DepthwiseConv2D, Dropout) and matches the
   const model = await tg.io.loadKerasModel(DSCNN, { inputLayout: 'NHWC' });
   const diff = checkModel(model, [x], expected, 1e-5, 'dscnn');
   assert.ok(diff < 1e-5);
-  console.log(`# dscnn: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  const logits = logitsOf(model, 'dense', [x], expected, 'dscnn');
+  console.log(`# dscnn: ${model.layerNames.length} layers, max abs difference ${diff} (softmax), ${logits} (logits)`);
   assert.strictEqual(model.depthwise_conv2d.groups, 40);
   assert.strictEqual(model.depthwise_conv2d.bias, null);
   assert.ok(!model.training, 'built models are in eval mode');
@@ -187,7 +205,8 @@ test('a synthetic functional model (ZeroPadding2D, SeparableConv2D, Multiply, Co
   const model = await tg.io.loadKerasModel(file, { inputLayout: 'NHWC' });
   const diff = checkModel(model, [x], expected, 1e-5, 'mixed');
   assert.ok(diff < 1e-5);
-  console.log(`# mixed: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  const logits = logitsOf(model, 'dense1', [x], expected, 'mixed');
+  console.log(`# mixed: ${model.layerNames.length} layers, max abs difference ${diff}, ${logits} (dense1 before tanh)`);
   assert.ok(model.resh && model.flat && model.sep.depthwise instanceof tg.nn.Conv2d);
   assert.strictEqual(model.bn.eps, 0.01);
   assert.ok(Math.abs(model.bn.momentum - 0.1) < 1e-9);

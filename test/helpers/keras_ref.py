@@ -102,6 +102,10 @@ def pool(x, c, mode):
     return out
 
 
+# Dense outputs before their activation, by layer name (the logits under a softmax), from the last model_forward
+PRE = {}
+
+
 def layer_forward(cls, c, wts, xs):
     x = xs[0]
     if cls in ('InputLayer', 'Dropout'):
@@ -110,6 +114,7 @@ def layer_forward(cls, c, wts, xs):
         y = x @ wts['kernel']
         if 'bias' in wts:
             y = y + wts['bias']
+        PRE[c['name']] = y
         return activation(c.get('activation'), y)
     if cls == 'Conv2D':
         return activation(c.get('activation'), conv_nhwc(x, wts['kernel'].permute(3, 2, 0, 1), wts.get('bias'), c))
