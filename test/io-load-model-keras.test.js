@@ -128,15 +128,17 @@ test('tfjs_abalone_dense builds (Sequential Dense with activations) and matches 
   assert.ok(model.dense_Dense1 instanceof tg.nn.Linear);
 });
 
-test('tfjs_embedding_gru: GRU is refused with ERR_UNSUPPORTED_LAYERS naming the layer and its class', async () => {
-  const before = tg.memory().tensors;
-  await assert.rejects(tg.io.loadTfjsModel(GRU), (e) => {
-    assert.strictEqual(e.code, 'ERR_UNSUPPORTED_LAYERS');
-    assert.match(e.message, /gru_GRU1 \(GRU\)/);
-    assert.doesNotMatch(e.message, /embedding_Embedding2/);
-    return true;
-  });
-  assert.strictEqual(tg.memory().tensors, before, 'the loaded weights are disposed');
+test('tfjs_embedding_gru builds (Embedding on float indices, GRU go_backwards with hard_sigmoid) and matches the reference', { skip: noH5py }, async () => {
+  const x = tg.tensor([[1, 5, 99, 0, 3, 3, 42, 7, 8, 60], [2, 2, 2, 2, 2, 17, 18, 19, 20, 21]]);
+  const expected = reference(GRU, [x]);
+  const model = await tg.io.loadTfjsModel(GRU);
+  const diff = checkModel(model, [x], expected, 1e-5, 'gru');
+  assert.ok(diff < 1e-6);
+  console.log(`# embedding_gru: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.deepStrictEqual(Object.keys(model.stateDict()), ['embedding_Embedding2.weight', 'gru_GRU1.kernel', 'gru_GRU1.recurrent_kernel', 'gru_GRU1.bias']);
+  // trainable through time
+  model.forward(x).sum().backward();
+  for (const [name, p] of model.namedParameters()) assert.ok(p.grad && p.grad.abs().sum().item() > 0, `${name} has a gradient`);
 });
 
 // A functional model with two outputs over the layers the fixtures lack, written with h5py and random weights.
@@ -261,7 +263,7 @@ layers = [
     {'class_name': 'InputLayer', 'config': {'name': 'in', 'batch_input_shape': [None, 4, 4, 2]}},
     {'class_name': 'Conv2D', 'config': {'name': 'c', 'filters': 2, 'kernel_size': [1, 1], 'padding': 'valid', 'data_format': 'channels_first'}},
     {'class_name': 'Lambda', 'config': {'name': 'lam'}},
-    {'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 3}},
+    {'class_name': 'SimpleRNN', 'config': {'name': 'rnn', 'units': 3}},
     {'class_name': 'Activation', 'config': {'name': 'act', 'activation': 'mish'}},
 ]
 for path, cfg in ((${JSON.stringify(file)}, True), (${JSON.stringify(weightsOnly)}, False)):
@@ -277,7 +279,7 @@ for path, cfg in ((${JSON.stringify(file)}, True), (${JSON.stringify(weightsOnly
   await assert.rejects(tg.io.loadKerasModel(file), (e) => {
     assert.strictEqual(e.code, 'ERR_UNSUPPORTED_LAYERS');
     assert.match(e.message, /4 unsupported layer\(s\)/);
-    for (const re of [/c \(Conv2D\): data_format "channels_first"/, /lam \(Lambda\)/, /lstm \(LSTM\)/, /act \(Activation\): activation "mish"/]) assert.match(e.message, re);
+    for (const re of [/c \(Conv2D\): data_format "channels_first"/, /lam \(Lambda\)/, /rnn \(SimpleRNN\)/, /act \(Activation\): activation "mish"/]) assert.match(e.message, re);
     return true;
   });
   await assert.rejects(tg.io.loadKerasModel(weightsOnly), { code: 'ERR_KERAS_MODEL', message: /no model_config/ });
@@ -286,4 +288,40 @@ for path, cfg in ((${JSON.stringify(file)}, True), (${JSON.stringify(weightsOnly
   const model = await tg.io.loadTfjsModel(ABALONE);
   assert.throws(() => model.forward(), /expected 1 input/);
   assert.throws(() => model.forward('x'), /input 0 is not a Tensor/);
+});
+
+const RNN = `
+import h5py, json, numpy as np
+rng = np.random.default_rng(9)
+layers = [
+    {'class_name': 'InputLayer', 'config': {'name': 'seq_in', 'batch_input_shape': [None, 6, 3]}},
+    {'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 4, 'activation': 'tanh', 'recurrent_activation': 'sigmoid', 'return_sequences': True, 'go_backwards': False}},
+    {'class_name': 'GRU', 'config': {'name': 'gru', 'units': 5, 'activation': 'tanh', 'recurrent_activation': 'sigmoid', 'reset_after': True, 'return_sequences': False, 'go_backwards': True}},
+    {'class_name': 'Dense', 'config': {'name': 'head', 'units': 2, 'activation': 'linear'}},
+]
+W = {'lstm': {'lstm_cell/kernel': [3, 16], 'lstm_cell/recurrent_kernel': [4, 16], 'lstm_cell/bias': [16]},
+     'gru': {'gru_cell/kernel': [4, 15], 'gru_cell/recurrent_kernel': [5, 15], 'gru_cell/bias': [2, 15]},
+     'head': {'kernel': [5, 2], 'bias': [2]}}
+with h5py.File(RNN_FILE, 'w') as f:
+    f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
+    mw = f.create_group('model_weights')
+    mw.attrs['layer_names'] = [n.encode() for n in W]
+    for n, vs in W.items():
+        g = mw.create_group(n)
+        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
+        for v, shape in vs.items():
+            g.create_dataset(n + '/' + v + ':0', data=rng.standard_normal(shape).astype('float32') * 0.5)
+`;
+
+test('a synthetic Keras HDF5 model with LSTM (return_sequences) and GRU (reset_after, go_backwards) cells matches', { skip: noH5py }, async (t) => {
+  const file = path.join(tmpDir(t), 'rnn.h5');
+  tg.manualSeed(10);
+  const x = tg.randn([3, 6, 3]);
+  const expected = reference(file, [x], `RNN_FILE = ${JSON.stringify(file)}\n${RNN}`);
+  const model = await tg.io.loadKerasModel(file);
+  const diff = checkModel(model, [x], expected, 1e-5, 'rnn');
+  assert.ok(diff < 1e-5);
+  console.log(`# lstm_gru: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.ok(Object.keys(model.stateDict()).includes('gru.gru_cell.bias'));
+  assert.deepStrictEqual(model.gru.gru_cell.bias.shape, [2, 15]);
 });

@@ -106,6 +106,41 @@ def pool(x, c, mode):
 PRE = {}
 
 
+def recurrent(cls, c, w, x):
+    """Keras' GRU (gates z, r, h; reset_after False or True) and LSTM (gates i, f, c, o), step by step."""
+    act = lambda t: activation(c.get('activation', 'tanh'), t)
+    ract = lambda t: activation(c.get('recurrent_activation', 'sigmoid'), t)
+    u = c['units']
+    k, rk, b = w['kernel'], w['recurrent_kernel'], w.get('bias')
+    n, steps, _ = x.shape
+    h = torch.zeros(n, u, dtype=x.dtype)
+    cs = torch.zeros(n, u, dtype=x.dtype)
+    order = range(steps - 1, -1, -1) if c.get('go_backwards') else range(steps)
+    outs = []
+    for t in order:
+        xt = x[:, t, :]
+        if cls == 'LSTM':
+            g = xt @ k + h @ rk + (b if b is not None else 0)
+            i, f, cc, o = (g[:, j * u:(j + 1) * u] for j in range(4))
+            cs = ract(f) * cs + ract(i) * act(cc)
+            h = ract(o) * act(cs)
+        elif b is not None and b.dim() == 2:  # reset_after
+            xg = xt @ k + b[0]
+            hg = h @ rk + b[1]
+            z = ract(xg[:, :u] + hg[:, :u])
+            r = ract(xg[:, u:2 * u] + hg[:, u:2 * u])
+            hh = act(xg[:, 2 * u:] + r * hg[:, 2 * u:])
+            h = z * h + (1 - z) * hh
+        else:
+            xg = xt @ k + (b if b is not None else 0)
+            z = ract(xg[:, :u] + h @ rk[:, :u])
+            r = ract(xg[:, u:2 * u] + h @ rk[:, u:2 * u])
+            hh = act(xg[:, 2 * u:] + (r * h) @ rk[:, 2 * u:])
+            h = z * h + (1 - z) * hh
+        outs.append(h)
+    return torch.stack(outs, 1) if c.get('return_sequences') else h
+
+
 def layer_forward(cls, c, wts, xs):
     x = xs[0]
     if cls in ('InputLayer', 'Dropout'):
@@ -166,6 +201,8 @@ def layer_forward(cls, c, wts, xs):
         return x * c['scale'] + c.get('offset', 0.0)
     if cls == 'Embedding':
         return wts['embeddings'][x.long()]
+    if cls in ('GRU', 'LSTM'):
+        return recurrent(cls, c, wts, x)
     raise ValueError('no reference for ' + cls)
 
 

@@ -15,6 +15,7 @@ import { Identity } from '../../nn/layers/shape';
 import { ZeroPad2d } from '../../nn/layers/padding';
 import { Add, Concatenate, Multiply } from '../../nn/layers/merge';
 import { ActivationFn, KerasActivation, kerasActivation } from './keras-activations';
+import { KerasGRU, KerasLSTM } from './keras-recurrent';
 import { GlobalPool2d, KerasFlatten, KerasReLU, KerasReshape, Rescaling, SamePool2d } from './keras-shape-layers';
 
 /** One Keras layer's config as the file records it. */
@@ -45,6 +46,8 @@ export interface LayerContext {
   name: string;
   /** The converted weight's shape for `<layer>.<suffix>` (`weight`, `bias`, `running_mean`, `depthwise.weight`...). */
   shape(suffix: string): number[] | undefined;
+  /** Every weight suffix the file has for this layer (`kernel`, `gru_cell.kernel`, ...). */
+  suffixes: string[];
   /** The rank of the layer's (first) input in Keras' terms when known. */
   inRank?: number;
 }
@@ -107,6 +110,34 @@ function zeroPadding(p: unknown): number[] | undefined {
   const [h, w] = p as number[][];
   if (!Array.isArray(h) || !Array.isArray(w)) return undefined;
   return [w[0], w[1], h[0], h[1]];
+}
+
+/** GRU / LSTM with Keras' weights as stored (a cell sub-path such as `gru_cell` becomes a child module). */
+function recurrent(kind: 'GRU' | 'LSTM'): Build {
+  return (c, ctx) => {
+    for (const k of ['stateful', 'return_state', 'unroll'] as const) if (c[k] === true) return `${k} true`;
+    if (Number(c.dropout ?? 0) !== 0 || Number(c.recurrent_dropout ?? 0) !== 0) return 'dropout or recurrent_dropout';
+    const activation = kerasActivation(c.activation ?? 'tanh');
+    const recurrentActivation = kerasActivation(c.recurrent_activation ?? 'sigmoid');
+    if (!activation || !recurrentActivation) return `activation ${JSON.stringify(c.activation)} / ${JSON.stringify(c.recurrent_activation)}`;
+    const kernel = ctx.suffixes.find((s) => s === 'kernel' || s.endsWith('.kernel'));
+    if (!kernel) return 'no kernel in the file';
+    const prefix = kernel.slice(0, -'kernel'.length);
+    const k = ctx.shape(kernel) as number[];
+    const units = Number(c.units);
+    if (!Number.isInteger(units) || k.length !== 2 || k[1] !== (kind === 'GRU' ? 3 : 4) * units) return `a kernel of shape [${k.join(', ')}] for ${String(c.units)} units`;
+    const resetAfter = kind === 'GRU' && ctx.shape(`${prefix}bias`)?.length === 2;
+    const o = {
+      activation, recurrentActivation, returnSequences: c.return_sequences === true, goBackwards: c.go_backwards === true,
+      bias: ctx.shape(`${prefix}bias`) !== undefined, resetAfter,
+    };
+    if (kind === 'GRU' && c.reset_after === true && !resetAfter && o.bias) return 'reset_after true with a 1-D bias';
+    const cell = kind === 'GRU' ? new KerasGRU(k[0], units, o) : new KerasLSTM(k[0], units, o);
+    if (prefix === '') return { module: cell };
+    const sub = prefix.slice(0, -1);
+    if (sub.includes('.')) return `weights nested as '${prefix}'`;
+    return { module: new Sequential({ [sub]: cell }) };
+  };
 }
 
 const BUILDERS: Record<string, Build> = {
@@ -179,7 +210,10 @@ const BUILDERS: Record<string, Build> = {
     if (typeof c.scale !== 'number' || (c.offset !== undefined && typeof c.offset !== 'number')) return 'per-channel scale or offset';
     return { module: new Rescaling(c.scale, (c.offset as number | undefined) ?? 0) };
   },
+  GRU: recurrent('GRU'),
+  LSTM: recurrent('LSTM'),
   Embedding: (c, ctx) => {
+    if (c.mask_zero === true) return 'mask_zero (masking is not supported)';
     const w = ctx.shape('weight');
     if (!w || w.length !== 2) return 'no embeddings in the file';
     return { module: new Embedding(w[0], w[1]) };
@@ -218,6 +252,9 @@ export function outputRank(layer: KerasLayerConfig, inRanks: (number | undefined
       return Array.isArray(c.target_shape) ? c.target_shape.length + 1 : undefined;
     case 'Embedding':
       return r === undefined ? undefined : r + 1;
+    case 'GRU':
+    case 'LSTM':
+      return c.return_sequences === true ? 3 : 2;
     default:
       return r;
   }

@@ -153,7 +153,9 @@ function buildAll(file: string, parsed: ParsedModel, tensors: Record<string, Ten
       problems.push(`${node.layer} (${layer.className}): nested models are not supported`);
       continue;
     }
-    const b = buildLayer(layer, { name: node.layer, inRank: inRanks[0], shape: (suffix) => tensors[`${node.layer}.${suffix}`]?.shape });
+    const prefix = `${node.layer}.`;
+    const suffixes = Object.keys(tensors).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    const b = buildLayer(layer, { name: node.layer, inRank: inRanks[0], suffixes, shape: (suffix) => tensors[`${prefix}${suffix}`]?.shape });
     if (typeof b === 'string') problems.push(`${node.layer} (${layer.className})${b === 'no builder for this class' ? '' : `: ${b}`}`);
     else built.set(node.layer, b);
   }
@@ -198,9 +200,10 @@ function assemble(file: string, topology: unknown, loaded: LoadedWeights, layout
  * epsilon; Keras momentum m becomes PyTorch's 1 - m), ReLU, Activation and `activation=` (relu, relu6, sigmoid, tanh,
  * softmax, linear, elu, selu, softplus, softsign, swish/silu, gelu, hard_sigmoid, exponential), ZeroPadding2D,
  * MaxPooling2D, AveragePooling2D (also padding 'same', as TensorFlow pads), GlobalAverage/MaxPooling2D, Add,
- * Multiply, Concatenate, Dropout, Flatten and Reshape (in Keras' channels-last order), Rescaling, Embedding.
+ * Multiply, Concatenate, Dropout, Flatten and Reshape (in Keras' channels-last order), Rescaling, Embedding, GRU
+ * (reset_after false or true) and LSTM (Keras' weights and gate order kept: KerasGRU / KerasLSTM).
  * 4-D inputs are (N, C, H, W) unless `inputLayout: 'NHWC'`.
- * @throws TorchError `ERR_UNSUPPORTED_LAYERS` listing every layer it cannot build (e.g. GRU, LSTM) with its class,
+ * @throws TorchError `ERR_UNSUPPORTED_LAYERS` listing every layer it cannot build (e.g. Lambda, SimpleRNN, a custom class) with its class,
  *   `ERR_KERAS_MODEL` (no model_config, a graph it cannot follow), `ERR_STATE_DICT` (weights that do not fit), and
  *   loadKeras' errors.
  */
