@@ -325,3 +325,81 @@ test('a synthetic Keras HDF5 model with LSTM (return_sequences) and GRU (reset_a
   assert.ok(Object.keys(model.stateDict()).includes('gru.gru_cell.bias'));
   assert.deepStrictEqual(model.gru.gru_cell.bias.shape, [2, 15]);
 });
+
+const SHARED = `
+import h5py, json, numpy as np
+rng = np.random.default_rng(11)
+def L(cls, name, calls, **cfg):
+    cfg['name'] = name
+    return {'class_name': cls, 'config': cfg, 'name': name, 'inbound_nodes': [[[i, n, 0, {}] for i, n in call] for call in calls]}
+layers = [
+    L('InputLayer', 'a', [], batch_input_shape=[None, 4]),
+    L('InputLayer', 'b', [], batch_input_shape=[None, 4]),
+    L('Dense', 'shared', [[('a', 0)], [('b', 0)]], units=3, activation='selu'),
+    L('Multiply', 'prod', [[('shared', 0), ('shared', 1)]]),
+    L('Concatenate', 'both', [[('shared', 1), ('prod', 0), ('shared', 0)]], axis=-1),
+    L('Activation', 'out', [[('both', 0)]], activation='softplus'),
+]
+config = {'class_name': 'Model', 'config': {'name': 'm', 'layers': layers, 'input_layers': [['a', 0, 0], ['b', 0, 0]], 'output_layers': [['out', 0, 0]]}}
+with h5py.File(SHARED_FILE, 'w') as f:
+    f.attrs['model_config'] = json.dumps(config)
+    mw = f.create_group('model_weights')
+    mw.attrs['layer_names'] = [b'shared']
+    g = mw.create_group('shared')
+    g.attrs['weight_names'] = [b'shared/kernel:0', b'shared/bias:0']
+    g.create_dataset('shared/kernel:0', data=rng.standard_normal([4, 3]).astype('float32'))
+    g.create_dataset('shared/bias:0', data=rng.standard_normal([3]).astype('float32'))
+`;
+
+test('a layer called twice shares its weights; two inputs are taken in Keras order; forward leaks no tensors', { skip: noH5py }, async (t) => {
+  const file = path.join(tmpDir(t), 'shared.h5');
+  tg.manualSeed(12);
+  const a = tg.randn([2, 4]);
+  const b = tg.randn([2, 4]);
+  const expected = reference(file, [a, b], `SHARED_FILE = ${JSON.stringify(file)}\n${SHARED}`);
+  const model = await tg.io.loadKerasModel(file);
+  const diff = checkModel(model, [a, b], expected, 1e-5, 'shared');
+  assert.ok(diff < 1e-5);
+  assert.deepStrictEqual(Object.keys(model.stateDict()), ['shared.weight', 'shared.bias']);
+  const before = tg.memory().tensors;
+  const y = model.forward(a, b);
+  assert.strictEqual(tg.memory().tensors, before + 1, 'only the output stays');
+  y.dispose();
+});
+
+test('graphs the builder cannot follow are ERR_KERAS_MODEL naming the problem', { skip: noH5py }, async (t) => {
+  const dir = tmpDir(t);
+  const write = (name, config) => {
+    const file = path.join(dir, name);
+    runTorch(`
+import h5py
+with h5py.File(${JSON.stringify(file)}, 'w') as f:
+    f.attrs['model_config'] = ${JSON.stringify(JSON.stringify(config))}
+    f.create_group('model_weights').attrs['layer_names'] = [b'x']
+    g = f['model_weights'].create_group('x')
+    g.attrs['weight_names'] = [b'x/kernel:0']
+    g.create_dataset('x/kernel:0', data=[[1.0]])
+`);
+    return file;
+  };
+  const inp = { class_name: 'InputLayer', config: { name: 'i', batch_input_shape: [null, 1] }, inbound_nodes: [] };
+  const dense = (inbound) => ({ class_name: 'Dense', config: { name: 'x', units: 1, use_bias: false }, inbound_nodes: inbound });
+  const cases = [
+    [{ class_name: 'Functional', config: { name: 'm', layers: [inp, dense([[['nope', 0, 0, {}]]])], input_layers: [['i', 0, 0]], output_layers: [['x', 0, 0]] } }, /takes 'nope@0', which no layer makes/],
+    [{ class_name: 'Functional', config: { name: 'm', layers: [inp, dense([[['x', 0, 0, {}]]])], input_layers: [['i', 0, 0]], output_layers: [['x', 0, 0]] } }, /cycle/],
+    [{ class_name: 'Functional', config: { name: 'm', layers: [inp, dense([{ args: [] }])], input_layers: [['i', 0, 0]], output_layers: [['x', 0, 0]] } }, /Keras 3/],
+    [{ class_name: 'Sequential', config: { name: 's', layers: [dense([]), dense([])] } }, /two layers are named 'x'/],
+    [{ class_name: 'Dense', config: { name: 'x' } }, /not Sequential or a functional Model/],
+  ];
+  for (const [i, [config, re]] of cases.entries()) {
+    const file = write(`bad${i}.h5`, config);
+    const before = tg.memory().tensors;
+    await assert.rejects(tg.io.loadKerasModel(file), (e) => {
+      assert.strictEqual(e.code, 'ERR_KERAS_MODEL', e.message);
+      assert.match(e.message, re);
+      assert.ok(e.message.includes(file));
+      return true;
+    });
+    assert.strictEqual(tg.memory().tensors, before, `case ${i} disposes what it loaded`);
+  }
+});
