@@ -78,7 +78,11 @@ function functionalPlan(file: string, config: Record<string, unknown>, list: Ret
   for (const l of list) {
     const name = l.config.name as string;
     const calls = Array.isArray(l.inbound) ? l.inbound : [];
-    if (l.className === 'InputLayer' || calls.length === 0) pending.push({ id: `${name}@0`, layer: name, inputs: [] });
+    // an InputLayer is a graph input; another layer without calls is not part of the graph
+    if (l.className === 'InputLayer') {
+      pending.push({ id: `${name}@0`, layer: name, inputs: [] });
+      continue;
+    }
     calls.forEach((call, k) => {
       if (!Array.isArray(call)) fail(file, `layer '${name}': inbound node ${k} is not a list (Keras 3 configs are not supported)`);
       pending.push({ id: `${name}@${k}`, layer: name, inputs: call.map((r) => refOf(file, r, `layer '${name}'`)) });
@@ -96,9 +100,10 @@ function functionalPlan(file: string, config: Record<string, unknown>, list: Ret
   const ids = new Set(pending.map((n) => n.id));
   for (const n of pending) for (const i of n.inputs) if (!ids.has(i)) fail(file, `layer '${n.layer}' takes '${i}', which no layer makes`);
   for (const o of [...inputs, ...outputs]) if (!ids.has(o)) fail(file, `the model's input or output '${o}' is no layer call`);
+  for (const i of inputs) if ((pending.find((n) => n.id === i) as GraphNode).inputs.length) fail(file, `the model's input '${i}' is not an InputLayer`);
   const done = new Set<string>();
   const nodes: GraphNode[] = [];
-  let left = pending.filter((n) => !inputs.includes(n.id) || n.inputs.length > 0);
+  let left = pending.filter((n) => !inputs.includes(n.id));
   for (const i of inputs) {
     done.add(i);
     const n = pending.find((p) => p.id === i) as GraphNode;
