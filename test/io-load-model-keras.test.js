@@ -16,7 +16,7 @@ const GRU = fixture(path.join('tfjs_embedding_gru', 'model.json'));
 const HELPERS = path.join(__dirname, 'helpers');
 
 /** Runs keras_ref on a file (h5 or tfjs) with NHWC inputs T['x0'], T['x1'], ...; OUT['y0'], ... are its outputs. */
-function reference(file, inputs, prelude = '') {
+function reference(file, inputs, prelude = '', grads = []) {
   const T = {};
   inputs.forEach((x, i) => (T[`x${i}`] = x));
   const out = runTorch(
@@ -27,7 +27,15 @@ import keras_ref
 ${prelude}
 FILE = ${JSON.stringify(file)}
 weights, config = (keras_ref.tfjs_weights if FILE.endswith('.json') else keras_ref.h5_weights)(FILE)
+GRADS = ${JSON.stringify(grads)}
+for layer, var in GRADS:
+    weights[layer][var].requires_grad_()
 ys = keras_ref.model_forward(config, weights, [T['x%d' % i].double() for i in range(${inputs.length})])
+if GRADS:
+    ys[0][:, 0].sum().backward()
+    for layer, var in GRADS:
+        OUT['grad_%s_%s' % (layer, var)] = weights[layer][var].grad
+    ys = [y.detach() for y in ys]
 for i, y in enumerate(ys):
     OUT['y%d' % i] = y
 for name, y in keras_ref.PRE.items():
@@ -36,6 +44,7 @@ for name, y in keras_ref.PRE.items():
     T,
   );
   const ys = Object.keys(out).filter((k) => /^y\d+$/.test(k)).sort().map((k) => out[k]);
+  ys.grad = Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith('grad_')).map(([k, v]) => [k.slice(5), v]));
   ys.pre = Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith('pre_')).map(([k, v]) => [k.slice(4), v]));
   return ys;
 }
@@ -93,6 +102,14 @@ test('keras2_resnet8_cifar10.h5 builds (Add, TF-same stride-2 convs, BatchNorm) 
   assert.ok(Math.abs(model.batch_normalization.momentum - 0.01) < 1e-12);
   assert.ok(model.add instanceof tg.nn.Add);
   assert.deepStrictEqual(Object.keys(model.stateDict()).filter((k) => k.startsWith('dense.')), ['dense.weight', 'dense.bias']);
+  // gradients of the first class's probability against torch autograd through the reference (Keras layouts there)
+  const g = reference(RESNET, [x], '', [['conv2d_3', 'kernel'], ['batch_normalization_5', 'gamma'], ['dense', 'kernel']]).grad;
+  model.forward(nchw(x)).select(1, 0).sum().backward();
+  assertClose(assert, model.conv2d_3.weight.grad.permute([2, 3, 1, 0]), g.conv2d_3_kernel, 1e-4, 'conv2d_3 kernel grad');
+  assertClose(assert, model.batch_normalization_5.weight.grad, g.batch_normalization_5_gamma, 1e-4, 'bn gamma grad');
+  assertClose(assert, model.dense.weight.grad.t(), g.dense_kernel, 1e-4, 'dense kernel grad');
+  console.log(`# resnet8 grads: max abs difference ${maxAbs(model.conv2d_3.weight.grad.permute([2, 3, 1, 0]), g.conv2d_3_kernel)} (conv2d_3 kernel, largest |grad| ${model.conv2d_3.weight.grad.abs().max().item()})`);
+  model.zeroGrad();
   // trainable: gradients reach every parameter
   model.train();
   const loss = model.forward(nchw(x)).log().mean().neg();
@@ -136,6 +153,13 @@ test('tfjs_embedding_gru builds (Embedding on float indices, GRU go_backwards wi
   assert.ok(diff < 1e-6);
   console.log(`# embedding_gru: ${model.layerNames.length} layers, max abs difference ${diff}`);
   assert.deepStrictEqual(Object.keys(model.stateDict()), ['embedding_Embedding2.weight', 'gru_GRU1.kernel', 'gru_GRU1.recurrent_kernel', 'gru_GRU1.bias']);
+  const g = reference(GRU, [x], '', [['gru_GRU1', 'kernel'], ['gru_GRU1', 'recurrent_kernel'], ['embedding_Embedding2', 'embeddings']]).grad;
+  model.forward(x).select(1, 0).sum().backward();
+  assertClose(assert, model.gru_GRU1.kernel.grad, g.gru_GRU1_kernel, 1e-4, 'gru kernel grad');
+  assertClose(assert, model.gru_GRU1.recurrent_kernel.grad, g.gru_GRU1_recurrent_kernel, 1e-4, 'gru recurrent kernel grad');
+  assertClose(assert, model.embedding_Embedding2.weight.grad, g.embedding_Embedding2_embeddings, 1e-4, 'embedding grad');
+  console.log(`# embedding_gru grads: max abs difference ${maxAbs(model.gru_GRU1.recurrent_kernel.grad, g.gru_GRU1_recurrent_kernel)} (recurrent kernel)`);
+  model.zeroGrad();
   // trainable through time
   model.forward(x).sum().backward();
   for (const [name, p] of model.namedParameters()) assert.ok(p.grad && p.grad.abs().sum().item() > 0, `${name} has a gradient`);
