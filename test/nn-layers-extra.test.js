@@ -64,6 +64,29 @@ OUT['cat_last'] = torch.cat([x, y, x], -1)
   assert.strictEqual(new nn.Hardtanh({ minVal: 0, maxVal: 6 }).maxVal, 6);
 });
 
+test('ReLU6 and Hardtanh gradients match torch, at the bounds too (x exactly 0, 6, -2, 1.5)', { skip }, () => {
+  const x = tg.tensor([-3, -2, -1, 0, 0.5, 1.5, 2, 6, 7]);
+  const out = runTorch(
+    `
+import torch.nn as nn
+for name, m in (('relu6', nn.ReLU6()), ('hardtanh', nn.Hardtanh(-2.0, 1.5))):
+    x = T['x'].detach().clone().requires_grad_()
+    y = m(x)
+    (y * torch.arange(1.0, 10.0)).sum().backward()
+    OUT[name] = y
+    OUT[name + '_grad'] = x.grad
+`,
+    { x },
+  );
+  for (const [name, m] of [['relu6', new nn.ReLU6()], ['hardtanh', new nn.Hardtanh(-2, 1.5)]]) {
+    const xi = x.clone().requiresGrad_();
+    const y = m.forward(xi);
+    y.mul(tg.arange(1, 10)).sum().backward();
+    assertClose(assert, y, out[name], 0, name);
+    assertClose(assert, xi.grad, out[`${name}_grad`], 0, `${name} grad`);
+  }
+});
+
 test("Conv2d/Conv1d padding 'same' with stride > 1 pads as TensorFlow (F.pad + conv2d in torch), with gradients", { skip }, () => {
   tg.manualSeed(5);
   // [kernel, stride, dilation, H, W]: odd and even sizes, even kernels, so the extra pad lands after

@@ -12,7 +12,7 @@ export interface HardtanhOptions {
   maxVal?: number;
 }
 
-/** min(max(x, minVal), maxVal), as torch.nn.Hardtanh. */
+/** min(max(x, minVal), maxVal), as torch.nn.Hardtanh (the gradient is 0 at the bounds too, as PyTorch's). */
 export class Hardtanh extends Module {
   readonly minVal: number;
   readonly maxVal: number;
@@ -30,7 +30,18 @@ export class Hardtanh extends Module {
   /** Clamps the input. */
   forward(x: Tensor): Tensor {
     if (!isTensor(x)) throw new TypeError(`${this.constructor.name}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-    return x.clamp(this.minVal, this.maxVal);
+    const clamped = x.clamp(this.minVal, this.maxVal);
+    if (!x.requiresGrad) return clamped;
+    // PyTorch's hardtanh passes the gradient only strictly inside (minVal, maxVal); clamp's also passes it at the bounds
+    const above = x.gt(this.minVal);
+    const below = x.lt(this.maxVal);
+    const inside = above.logicalAnd(below);
+    const fixed = clamped.detach();
+    try {
+      return x.where(inside, fixed);
+    } finally {
+      for (const t of [clamped, above, below, inside, fixed]) t.dispose();
+    }
   }
 
   extraRepr(): string {
