@@ -5,6 +5,7 @@
 import type { Tensor } from '../../tensor';
 import * as F from '../../nn/functional';
 import { Module } from '../../nn/module';
+import { hardtanh } from '../../nn/layers/hardtanh';
 
 /** One activation: a tensor in, a new tensor out (never the input itself, except for 'linear'). */
 export type ActivationFn = (x: Tensor) => Tensor;
@@ -21,7 +22,8 @@ function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
 const ACTIVATIONS: Record<string, ActivationFn> = {
   linear: (x) => x,
   relu: (x) => F.relu(x),
-  relu6: (x) => x.clamp(0, 6),
+  // TensorFlow's relu6 also passes no gradient at 0 and 6
+  relu6: (x) => hardtanh(x, 0, 6),
   sigmoid: (x) => F.sigmoid(x),
   tanh: (x) => F.tanh(x),
   softmax: (x) => F.softmax(x, x.ndim === 4 ? 1 : -1),

@@ -4,6 +4,24 @@ import { isTensor } from '../../tensor';
 import { Module } from '../module';
 import { checkNumber } from './common';
 
+/**
+ * min(max(x, minVal), maxVal) with PyTorch's hardtanh gradient: 1 strictly inside (minVal, maxVal), 0 elsewhere,
+ * the bounds included (a plain clamp passes it at the bounds).
+ */
+export function hardtanh(x: Tensor, minVal: number, maxVal: number): Tensor {
+  const clamped = x.clamp(minVal, maxVal);
+  if (!x.requiresGrad) return clamped;
+  const above = x.gt(minVal);
+  const below = x.lt(maxVal);
+  const inside = above.logicalAnd(below);
+  const fixed = clamped.detach();
+  try {
+    return x.where(inside, fixed);
+  } finally {
+    for (const t of [clamped, above, below, inside, fixed]) t.dispose();
+  }
+}
+
 /** Options of Hardtanh (PyTorch's `min_val`, `max_val`). */
 export interface HardtanhOptions {
   /** Lower bound (default -1). */
@@ -30,18 +48,7 @@ export class Hardtanh extends Module {
   /** Clamps the input. */
   forward(x: Tensor): Tensor {
     if (!isTensor(x)) throw new TypeError(`${this.constructor.name}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-    const clamped = x.clamp(this.minVal, this.maxVal);
-    if (!x.requiresGrad) return clamped;
-    // PyTorch's hardtanh passes the gradient only strictly inside (minVal, maxVal); clamp's also passes it at the bounds
-    const above = x.gt(this.minVal);
-    const below = x.lt(this.maxVal);
-    const inside = above.logicalAnd(below);
-    const fixed = clamped.detach();
-    try {
-      return x.where(inside, fixed);
-    } finally {
-      for (const t of [clamped, above, below, inside, fixed]) t.dispose();
-    }
+    return hardtanh(x, this.minVal, this.maxVal);
   }
 
   extraRepr(): string {
