@@ -8,6 +8,7 @@ const assert = require('node:assert');
 const path = require('node:path');
 const { tg, fixture, noH5py, tmpDir } = require('./helpers/foreign');
 const { runTorch, assertClose } = require('./helpers/torch');
+const { settleTensors } = require('./helpers/settle');
 
 const RESNET = fixture('keras2_resnet8_cifar10.h5');
 const DSCNN = fixture('keras2_dscnn_wakeword.h5');
@@ -385,6 +386,7 @@ test('a layer called twice shares its weights; two inputs are taken in Keras ord
   const diff = checkModel(model, [a, b], expected, 1e-5, 'shared');
   assert.ok(diff < 1e-5);
   assert.deepStrictEqual(Object.keys(model.stateDict()), ['shared.weight', 'shared.bias']);
+  await settleTensors();
   const before = tg.memory().tensors;
   const y = model.forward(a, b);
   assert.strictEqual(tg.memory().tensors, before + 1, 'only the output stays');
@@ -417,6 +419,7 @@ with h5py.File(${JSON.stringify(file)}, 'w') as f:
   ];
   for (const [i, [config, re]] of cases.entries()) {
     const file = write(`bad${i}.h5`, config);
+    await settleTensors();
     const before = tg.memory().tensors;
     await assert.rejects(tg.io.loadKerasModel(file), (e) => {
       assert.strictEqual(e.code, 'ERR_KERAS_MODEL', e.message);
