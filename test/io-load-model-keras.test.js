@@ -430,3 +430,42 @@ with h5py.File(${JSON.stringify(file)}, 'w') as f:
     assert.strictEqual(tg.memory().tensors, before, `case ${i} disposes what it loaded`);
   }
 });
+
+const CONV1D = `
+import h5py, json, numpy as np
+rng = np.random.default_rng(13)
+layers = [
+    {'class_name': 'InputLayer', 'config': {'name': 'in', 'batch_input_shape': [None, 13, 4]}},
+    {'class_name': 'Conv1D', 'config': {'name': 'c1', 'filters': 6, 'kernel_size': [3], 'strides': [2], 'padding': 'same', 'activation': 'relu', 'groups': 2}},
+    {'class_name': 'BatchNormalization', 'config': {'name': 'bn', 'axis': [2], 'epsilon': 0.001}},
+    {'class_name': 'Conv1D', 'config': {'name': 'c2', 'filters': 3, 'kernel_size': [2], 'strides': [1], 'dilation_rate': [2], 'padding': 'valid', 'activation': 'gelu'}},
+    {'class_name': 'GlobalMaxPooling1D', 'config': {'name': 'gmp'}},
+    {'class_name': 'Dense', 'config': {'name': 'head', 'units': 2, 'activation': 'sigmoid'}},
+]
+W = {'c1': {'kernel': [3, 2, 6], 'bias': [6]}, 'bn': {'gamma': [6], 'beta': [6], 'moving_mean': [6], 'moving_variance': [6]},
+     'c2': {'kernel': [2, 6, 3], 'bias': [3]}, 'head': {'kernel': [3, 2], 'bias': [2]}}
+with h5py.File(CONV1D_FILE, 'w') as f:
+    f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
+    mw = f.create_group('model_weights')
+    mw.attrs['layer_names'] = [n.encode() for n in W]
+    for n, vs in W.items():
+        g = mw.create_group(n)
+        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
+        for v, shape in vs.items():
+            a = rng.standard_normal(shape).astype('float32')
+            g.create_dataset(n + '/' + v + ':0', data=np.abs(a) + 0.5 if v == 'moving_variance' else a)
+`;
+
+test('a synthetic model of Conv1D (grouped, TF-same stride 2, dilated), BatchNormalization over (N, L, C), GlobalMaxPooling1D matches', { skip: noH5py }, async (t) => {
+  const file = path.join(tmpDir(t), 'conv1d.h5');
+  tg.manualSeed(14);
+  const x = tg.randn([3, 13, 4]);
+  const expected = reference(file, [x], `CONV1D_FILE = ${JSON.stringify(file)}\n${CONV1D}`);
+  const model = await tg.io.loadKerasModel(file);
+  const diff = checkModel(model, [x], expected, 1e-5, 'conv1d');
+  assert.ok(diff < 1e-5);
+  console.log(`# conv1d: ${model.layerNames.length} layers, max abs difference ${diff}`);
+  assert.ok(model.c1 instanceof tg.nn.Conv1d);
+  assert.strictEqual(model.c1.groups, 2);
+  assert.ok(model.bn instanceof tg.nn.BatchNorm1d);
+});

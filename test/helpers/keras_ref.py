@@ -152,7 +152,19 @@ def layer_forward(cls, c, wts, xs):
         PRE[c['name']] = y
         return activation(c.get('activation'), y)
     if cls == 'Conv2D':
-        return activation(c.get('activation'), conv_nhwc(x, wts['kernel'].permute(3, 2, 0, 1), wts.get('bias'), c))
+        return activation(c.get('activation'), conv_nhwc(x, wts['kernel'].permute(3, 2, 0, 1), wts.get('bias'), c, groups=c.get('groups', 1)))
+    if cls == 'Conv1D':
+        s, d = _pair(c.get('strides'), [1])[0], _pair(c.get('dilation_rate'), [1])[0]
+        k = wts['kernel'].permute(2, 1, 0)
+        xc = x.permute(0, 2, 1)
+        if c.get('padding') == 'same':
+            xc = F.pad(xc, tf_pads(xc.shape[2], k.shape[2], s, d))
+        y = F.conv1d(xc, k, wts.get('bias'), stride=s, dilation=d, groups=c.get('groups', 1)).permute(0, 2, 1)
+        return activation(c.get('activation'), y)
+    if cls == 'GlobalAveragePooling1D':
+        return x.mean(1, keepdim=bool(c.get('keepdims')))
+    if cls == 'GlobalMaxPooling1D':
+        return x.amax(1, keepdim=bool(c.get('keepdims')))
     if cls == 'DepthwiseConv2D':
         k = depthwise_oihw(wts['depthwise_kernel'])
         return activation(c.get('activation'), conv_nhwc(x, k, wts.get('bias'), c, groups=x.shape[3]))

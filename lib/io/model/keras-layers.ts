@@ -6,7 +6,7 @@ import type { Tensor } from '../../tensor';
 import { Module } from '../../nn/module';
 import { Sequential } from '../../nn/sequential';
 import { Linear } from '../../nn/layers/linear';
-import { Conv2d } from '../../nn/layers/conv';
+import { Conv1d, Conv2d } from '../../nn/layers/conv';
 import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm';
 import { Dropout } from '../../nn/layers/dropout';
 import { Embedding } from '../../nn/layers/embedding';
@@ -16,7 +16,7 @@ import { ZeroPad2d } from '../../nn/layers/padding';
 import { Add, Concatenate, Multiply } from '../../nn/layers/merge';
 import { ActivationFn, KerasActivation, kerasActivation } from './keras-activations';
 import { KerasGRU, KerasLSTM } from './keras-recurrent';
-import { GlobalPool2d, KerasFlatten, KerasReLU, KerasReshape, Rescaling, SamePool2d } from './keras-shape-layers';
+import { GlobalPool1d, GlobalPool2d, KerasFlatten, KerasReLU, KerasReshape, Rescaling, SamePool2d } from './keras-shape-layers';
 
 /** One Keras layer's config as the file records it. */
 export interface KerasLayerConfig {
@@ -79,8 +79,9 @@ function conv(c: Record<string, unknown>, ctx: LayerContext, depthwise: boolean)
   if (!w || w.length !== 4) return 'no 4-D kernel in the file';
   const bias = ctx.shape('bias') !== undefined;
   const mult = depthwise ? Number(c.depth_multiplier ?? 1) : 1;
-  const inC = depthwise ? w[0] / mult : w[1];
-  const o = { stride: pair(c.strides, [1, 1]), padding: c.padding as 'same' | 'valid', dilation: pair(c.dilation_rate, [1, 1]), bias, groups: depthwise ? inC : 1 };
+  const groups = depthwise ? w[0] / mult : Number(c.groups ?? 1);
+  const inC = depthwise ? groups : w[1] * groups;
+  const o = { stride: pair(c.strides, [1, 1]), padding: c.padding as 'same' | 'valid', dilation: pair(c.dilation_rate, [1, 1]), bias, groups };
   return { module: new Conv2d(inC, w[0], [w[2], w[3]], o), activation: act };
 }
 
@@ -149,7 +150,20 @@ const BUILDERS: Record<string, Build> = {
     if (!w || w.length !== 2) return 'no 2-D kernel in the file';
     return { module: new Linear(w[1], w[0], { bias: ctx.shape('bias') !== undefined }), activation: act, lastAxis: true };
   },
-  Conv2D: (c, ctx) => (Number(c.groups ?? 1) !== 1 ? `groups ${String(c.groups)}` : conv(c, ctx, false)),
+  Conv2D: (c, ctx) => conv(c, ctx, false),
+  Conv1D: (c, ctx) => {
+    if (c.data_format !== undefined && c.data_format !== 'channels_last') return `data_format ${JSON.stringify(c.data_format)}`;
+    if (c.padding !== 'valid' && c.padding !== 'same') return `padding ${JSON.stringify(c.padding)}`;
+    const act = activationOf(c);
+    if (typeof act === 'string') return act;
+    const w = ctx.shape('weight');
+    if (!w || w.length !== 3) return 'no 3-D kernel in the file';
+    const g = Number(c.groups ?? 1);
+    const o = { stride: pair(c.strides, [1])[0], padding: c.padding as 'same' | 'valid', dilation: pair(c.dilation_rate, [1])[0], bias: ctx.shape('bias') !== undefined, groups: g };
+    return { module: new Conv1d(w[1] * g, w[0], w[2], o), activation: act, channelsSecond: true };
+  },
+  GlobalAveragePooling1D: (c) => (c.data_format === 'channels_first' ? 'data_format "channels_first"' : { module: new GlobalPool1d('avg', c.keepdims === true) }),
+  GlobalMaxPooling1D: (c) => (c.data_format === 'channels_first' ? 'data_format "channels_first"' : { module: new GlobalPool1d('max', c.keepdims === true) }),
   DepthwiseConv2D: (c, ctx) => conv(c, ctx, true),
   SeparableConv2D: (c, ctx) => {
     const bad = checkConv(c);
@@ -248,6 +262,9 @@ export function outputRank(layer: KerasLayerConfig, inRanks: (number | undefined
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D':
       return c.keepdims === true ? 4 : 2;
+    case 'GlobalAveragePooling1D':
+    case 'GlobalMaxPooling1D':
+      return c.keepdims === true ? 3 : 2;
     case 'Reshape':
       return Array.isArray(c.target_shape) ? c.target_shape.length + 1 : undefined;
     case 'Embedding':

@@ -201,10 +201,10 @@ function assemble(file: string, topology: unknown, loaded: LoadedWeights, layout
 /**
  * Builds a Keras HDF5 full model (`model.save('x.h5')`, Keras 2 / tf.keras) as a trainable tg.nn module whose
  * children carry the Keras layer names, with the file's weights loaded (in PyTorch layouts, see `loadKeras`) and in
- * eval mode. Supported layers: InputLayer, Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, BatchNormalization (its
+ * eval mode. Supported layers: InputLayer, Dense, Conv1D and Conv2D (grouped too), DepthwiseConv2D, SeparableConv2D, BatchNormalization (its
  * epsilon; Keras momentum m becomes PyTorch's 1 - m), ReLU, Activation and `activation=` (relu, relu6, sigmoid, tanh,
  * softmax, linear, elu, selu, softplus, softsign, swish/silu, gelu, hard_sigmoid, exponential), ZeroPadding2D,
- * MaxPooling2D, AveragePooling2D (also padding 'same', as TensorFlow pads), GlobalAverage/MaxPooling2D, Add,
+ * MaxPooling2D, AveragePooling2D (also padding 'same', as TensorFlow pads), GlobalAverage/MaxPooling1D/2D, Add,
  * Multiply, Concatenate, Dropout, Flatten and Reshape (in Keras' channels-last order), Rescaling, Embedding, GRU
  * (reset_after false or true) and LSTM (Keras' weights and gate order kept: KerasGRU / KerasLSTM).
  * 4-D inputs are (N, C, H, W) unless `inputLayout: 'NHWC'`.

@@ -94,6 +94,23 @@ export class GlobalPool2d extends Module {
   }
 }
 
+/** GlobalAveragePooling1D / GlobalMaxPooling1D over Keras' (N, L, C): (N, C) or, with keepdims, (N, 1, C). */
+export class GlobalPool1d extends Module {
+  constructor(readonly mode: 'avg' | 'max', readonly keepdims = false) {
+    super();
+  }
+
+  /** Pools over the steps. */
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 3) throw new RangeError(`GlobalPool1d: expected (N, L, C) input, got shape [${x.shape.join(', ')}]`);
+    return this.mode === 'avg' ? x.mean(1, this.keepdims) : x.amax(1, this.keepdims);
+  }
+
+  extraRepr(): string {
+    return `mode='${this.mode}', keepdims=${this.keepdims}`;
+  }
+}
+
 /** TensorFlow's 'same' padding of one dimension: [before, after]. */
 export function tfSamePads(size: number, k: number, stride: number, dilation = 1): [number, number] {
   const total = Math.max((Math.ceil(size / stride) - 1) * stride + (k - 1) * dilation + 1 - size, 0);
