@@ -135,13 +135,6 @@ export function installTensorClass(binding: Binding): void {
       Object.defineProperty(proto, name, { value: d.value, writable: true, configurable: true, enumerable: false });
     }
   }
-  if (!('dim' in proto)) {
-    // torch.Tensor.dim(): the addon has the ndim accessor only
-    const dim = function dim(this: Tensor) {
-      return (this as unknown as { ndim: number }).ndim;
-    };
-    Object.defineProperty(proto, 'dim', { value: dim, writable: true, configurable: true, enumerable: false });
-  }
   flushPending = () => binding.flushPending();
   binding.setTensorClass(Tensor, handleOf, token, pending, pendingState);
   binding.Tensor = Tensor as unknown as { prototype: NativeTensor; new (): never };

@@ -292,6 +292,10 @@ proto.to = function to(this: Tensor, target: Device | DType | string | ToOptions
   return (this as NativeTensor)._to(device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
 };
 
+proto.dim = function dim(this: Tensor): number {
+  return this.ndim;
+};
+
 proto.backward = function backward(this: Tensor, gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}) {
   (this as NativeTensor)._backward(gradient, options.retainGraph, options.createGraph);
 };
