@@ -301,12 +301,15 @@ for path, cfg in ((${JSON.stringify(file)}, True), (${JSON.stringify(weightsOnly
         g.attrs['weight_names'] = [b'c/kernel:0']
         g.create_dataset('c/kernel:0', data=[[[[1.0, 2.0], [3.0, 4.0]]]])
 `);
+  await settleTensors();
+  const before = tg.memory().tensors;
   await assert.rejects(tg.io.loadKerasModel(file), (e) => {
     assert.strictEqual(e.code, 'ERR_UNSUPPORTED_LAYERS');
     assert.match(e.message, /4 unsupported layer\(s\)/);
     for (const re of [/c \(Conv2D\): data_format "channels_first"/, /lam \(Lambda\)/, /rnn \(SimpleRNN\)/, /act \(Activation\): activation "mish"/]) assert.match(e.message, re);
     return true;
   });
+  assert.strictEqual(tg.memory().tensors, before, 'the weights and the layers built so far are disposed');
   await assert.rejects(tg.io.loadKerasModel(weightsOnly), { code: 'ERR_KERAS_MODEL', message: /no model_config/ });
   await assert.rejects(tg.io.loadKerasModel(RESNET, { inputLayout: 'HWC' }), TypeError);
   await assert.rejects(tg.io.loadTfjsModel(ABALONE, null), TypeError);

@@ -103,6 +103,8 @@ function functionalPlan(file: string, config: Record<string, unknown>, list: Ret
   for (const i of inputs) if ((pending.find((n) => n.id === i) as GraphNode).inputs.length) fail(file, `the model's input '${i}' is not an InputLayer`);
   const done = new Set<string>();
   const nodes: GraphNode[] = [];
+  for (const n of pending)
+    if (n.inputs.length === 0 && !inputs.includes(n.id)) fail(file, `the InputLayer '${n.layer}' is not among the model's input_layers`);
   let left = pending.filter((n) => !inputs.includes(n.id));
   for (const i of inputs) {
     done.add(i);
@@ -201,8 +203,8 @@ function assemble(file: string, topology: unknown, loaded: LoadedWeights, layout
 /**
  * Builds a Keras HDF5 full model (`model.save('x.h5')`, Keras 2 / tf.keras) as a trainable tg.nn module whose
  * children carry the Keras layer names, with the file's weights loaded (in PyTorch layouts, see `loadKeras`) and in
- * eval mode. Supported layers: InputLayer, Dense, Conv1D and Conv2D (grouped too), DepthwiseConv2D, SeparableConv2D, BatchNormalization (its
- * epsilon; Keras momentum m becomes PyTorch's 1 - m), ReLU, Activation and `activation=` (relu, relu6, sigmoid, tanh,
+ * eval mode. Supported layers: InputLayer, Dense, Conv1D and Conv2D (grouped too), DepthwiseConv2D, SeparableConv2D,
+ * BatchNormalization (its epsilon; Keras momentum m becomes PyTorch's 1 - m), ReLU, Activation and `activation=` (relu, relu6, sigmoid, tanh,
  * softmax, linear, elu, selu, softplus, softsign, swish/silu, gelu, hard_sigmoid, exponential), ZeroPadding2D,
  * MaxPooling2D, AveragePooling2D (also padding 'same', as TensorFlow pads), GlobalAverage/MaxPooling1D/2D, Add,
  * Multiply, Concatenate, Dropout, Flatten and Reshape (in Keras' channels-last order), Rescaling, Embedding, GRU
