@@ -81,6 +81,8 @@ export const ERROR_CODES = Object.freeze({
   ERR_KERAS_FORMAT: 'not a Keras 2 weight file',
   ERR_KERAS_UNSUPPORTED: 'a Keras layout torchgraft does not read',
   ERR_KERAS_DATA: 'weights that are missing or do not fit',
+  ERR_UNSUPPORTED_LAYERS: 'a Keras model has layers the model builder cannot build',
+  ERR_KERAS_MODEL: 'a Keras model config the model builder cannot follow',
   ERR_ONNX_FORMAT: 'not a valid ONNX model',
   ERR_ONNX_DTYPE: 'an unknown or unsupported tensor type',
   ERR_ONNX_DATA: 'raw data that does not fit the shape',

@@ -40,6 +40,8 @@ export interface Tensor {
   readonly device: string;
   readonly numel: number;
   readonly ndim: number;
+  /** The number of dimensions, as `torch.Tensor.dim()` (same as `ndim`). */
+  dim(): number;
   requiresGrad: boolean;
   /** The gradient accumulated by `backward()`, or undefined. */
   grad: Tensor | undefined;
@@ -288,6 +290,10 @@ proto.to = function to(this: Tensor, target: Device | DType | string | ToOptions
   if (target === null || typeof target !== 'object') throw new TypeError('to(): expected a device, a dtype or { device, dtype }');
   const device = target.device === undefined || target.device === null ? undefined : checkDevice(target.device, 'to()');
   return (this as NativeTensor)._to(device, target.dtype, target.copy ?? false, target.nonBlocking ?? false);
+};
+
+proto.dim = function dim(this: Tensor): number {
+  return this.ndim;
 };
 
 proto.backward = function backward(this: Tensor, gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}) {

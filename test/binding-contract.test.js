@@ -17,6 +17,7 @@ const ADDED_IN_TYPESCRIPT = [
   'toArray', // nested arrays from dataSync
   'to', // parses a device, a dtype or options, then calls _to
   'backward', // an options object over _backward's positions
+  'dim', // torch.Tensor.dim(): ndim
   '[Symbol.dispose]', // for `using`
 ];
 

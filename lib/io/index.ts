@@ -105,3 +105,5 @@ export async function save(stateDict: StateDictLike, file: string, options: Save
 export async function detectFormat(file: string): Promise<string | undefined> {
   return (await detectReader(file))?.format;
 }
+export { loadKerasModel, loadTfjsModel, KerasGraph } from './model/keras-model';
+export type { KerasModelOptions, InputLayout } from './model/keras-model';

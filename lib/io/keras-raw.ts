@@ -55,6 +55,8 @@ export interface RawKeras {
   infos: KerasLayerInfo[];
   attrs: Record<string, string>;
   optimizer: boolean;
+  /** The root's `model_config` JSON text (full-model files), for the model builder. */
+  modelConfig?: string;
 }
 
 interface Stored {
@@ -153,6 +155,6 @@ export function readKerasRaw(file: string): Promise<RawKeras> {
       layers.push({ name: layer, weights });
     }
     const optimizer = !!root.keys?.().includes('optimizer_weights');
-    return { ...convert(file, layers, stringAttr(root, 'model_config')), attrs, optimizer };
+    return { ...convert(file, layers, stringAttr(root, 'model_config')), attrs, optimizer, modelConfig: stringAttr(root, 'model_config') };
   });
 }

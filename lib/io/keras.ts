@@ -113,12 +113,18 @@ export async function inspectKeras(file: string): Promise<{ layers: KerasLayerIn
  *   each names the file.
  */
 export async function loadKeras(file: string): Promise<LoadedWeights> {
+  return (await loadKerasWithConfig(file)).loaded;
+}
+
+/** loadKeras, with the file's `model_config` JSON text when it has one (for the model builder, io/model). */
+export async function loadKerasWithConfig(file: string): Promise<{ loaded: LoadedWeights; modelConfig?: string }> {
   const raw = await readKeras(file);
   const metadata: Record<string, string> = { ...raw.attrs, layers: JSON.stringify(raw.infos) };
   if (raw.optimizer) metadata.optimizer_weights = 'present in the file, ignored';
   // layer_names lists the layers in the model's order (Keras writes model.layers), so file order is layer order.
   const names = raw.weights.map((w) => w.name);
-  return { format: 'keras-h5', names, tensors: withLayerOrder(await tensorsOf(file, raw), names), metadata, layerOrder: [...names] };
+  const loaded: LoadedWeights = { format: 'keras-h5', names, tensors: withLayerOrder(await tensorsOf(file, raw), names), metadata, layerOrder: [...names] };
+  return { loaded, modelConfig: raw.modelConfig };
 }
 
 /** The HDF5 signature at offset 0 (a user block may move it, to 512, 1024, ...; those fall back to the extension). */

@@ -30,6 +30,10 @@ export type { MaxPool2dOptions, AvgPool2dOptions } from './layers/pooling';
 export { Identity, Flatten } from './layers/shape';
 export { StopGradient } from './layers/stop-gradient';
 export type { FlattenOptions } from './layers/shape';
+export { Hardtanh, ReLU6 } from './layers/hardtanh';
+export type { HardtanhOptions } from './layers/hardtanh';
+export { ZeroPad2d } from './layers/padding';
+export { Add, Multiply, Concatenate } from './layers/merge';
 export { ReLU, ELU, SELU, LeakyReLU, GELU, Softplus, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation';
 export {
   CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCEWithLogitsLoss, BCELoss,

@@ -7,7 +7,10 @@ import { FactoryOptions, checkInput, checkInt, newTensor, repr, resetWeightAndBi
 /** Options of Conv1d/Conv2d (PyTorch's keyword arguments). */
 export interface ConvLayerOptions extends FactoryOptions {
   stride?: number | number[];
-  /** Zero padding on each side, or 'same' / 'valid'. */
+  /**
+   * Zero padding on each side, or 'same' / 'valid'. 'same' with stride 1 is PyTorch's; with a stride > 1 (refused by
+   * PyTorch) it pads as TensorFlow does, asymmetrically (the extra row/column after), so the output is ceil(in/stride).
+   */
   padding?: number | number[] | 'same' | 'valid';
   dilation?: number | number[];
   groups?: number;
@@ -39,7 +42,6 @@ abstract class ConvNd extends Module {
     this.groups = checkInt(o.groups ?? 1, 'groups', name);
     if (inChannels % this.groups !== 0) throw new RangeError(`${name}: inChannels (${inChannels}) must be divisible by groups (${this.groups})`);
     if (outChannels % this.groups !== 0) throw new RangeError(`${name}: outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
-    if (pad === 'same' && this.stride.some((s) => s !== 1)) throw new RangeError(`${name}: padding 'same' needs stride 1`);
     this.registerParameter('weight', newTensor([outChannels, inChannels / this.groups, ...this.kernelSize], o, name));
     this.registerParameter('bias', o.bias ?? true ? newTensor([outChannels], o, name) : null);
     this.resetParameters();
@@ -60,7 +62,36 @@ abstract class ConvNd extends Module {
   }
 
   protected convOptions(): F.ConvOptions {
-    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
+    const tfSame = this.padding === 'same' && this.stride.some((s) => s !== 1);
+    return { stride: this.stride, padding: tfSame ? 0 : this.padding, dilation: this.dilation, groups: this.groups };
+  }
+
+  /**
+   * With padding 'same' and a stride > 1 (which PyTorch refuses), pads as TensorFlow does: per spatial dimension
+   * total = max((ceil(in/stride) - 1)·stride + (k-1)·dilation + 1 - in, 0), floor(total/2) before, the rest after.
+   * Returns the input itself otherwise.
+   */
+  protected tfSamePad(x: Tensor): Tensor {
+    if (this.padding !== 'same' || this.stride.every((s) => s === 1)) return x;
+    const n = this.kernelSize.length;
+    const pads: number[] = [];
+    for (let i = n - 1; i >= 0; i--) {
+      const size = x.shape[x.ndim - n + i];
+      const total = Math.max((Math.ceil(size / this.stride[i]) - 1) * this.stride[i] + (this.kernelSize[i] - 1) * this.dilation[i] + 1 - size, 0);
+      const before = Math.floor(total / 2);
+      pads.push(before, total - before);
+    }
+    return F.pad(x, pads, 0);
+  }
+
+  /** Pads for TF-style 'same' when needed, convolves, and disposes the padded copy. */
+  protected convolve(x: Tensor, conv: (input: Tensor, w: Tensor, b: Tensor | null, o: F.ConvOptions) => Tensor): Tensor {
+    const padded = this.tfSamePad(x);
+    try {
+      return conv(padded, this.weight, this.bias, this.convOptions());
+    } finally {
+      if (padded !== x) padded.dispose();
+    }
   }
 
   extraRepr(): string {
@@ -81,7 +112,7 @@ export class Conv1d extends ConvNd {
 
   /** Convolves the input. */
   forward(input: Tensor): Tensor {
-    return F.conv1d(this.checkChannels(input, [2, 3]), this.weight, this.bias, this.convOptions());
+    return this.convolve(this.checkChannels(input, [2, 3]), F.conv1d);
   }
 }
 
@@ -93,6 +124,6 @@ export class Conv2d extends ConvNd {
 
   /** Convolves the input. */
   forward(input: Tensor): Tensor {
-    return F.conv2d(this.checkChannels(input, [3, 4]), this.weight, this.bias, this.convOptions());
+    return this.convolve(this.checkChannels(input, [3, 4]), F.conv2d);
   }
 }
