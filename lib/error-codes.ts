@@ -28,6 +28,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_OPTIMIZER_DISPOSED: 'an optimizer was used after dispose()',
   ERR_OPTIMIZER_BUSY: 'an optimizer was used from JavaScript while a native fit epoch steps it',
   ERR_TRACE_DIVERGES: 'tg.jit.trace with checkInputs: the trace gives other outputs than forward on a check input',
+  ERR_MODEL_FORMAT: 'tg.io.loadModel was given a file that holds weights but no architecture, or a folder without a model.json',
   ERR_MODEL_BUSY: 'fit was called on a model that another fit is still training',
   ERR_NATIVE_ENGINE: "fit(..., { engine: 'native' }) cannot run this model, optimizer or data natively; the message says what",
   ERR_NONFINITE_LOSS: 'the native engine met a NaN or infinite loss and stopped before the step; err.batch is the batch',

@@ -27,6 +27,8 @@ export { registerReader, supportedFormats, inspectSafetensors, loadPytorch };
 export { inspectOnnx } from './onnx';
 export type { OnnxModelInfo, OnnxNode, OnnxInitializerInfo } from './onnx';
 export { loadOnnxModel } from './model/onnx-model';
+export { loadModel } from './load-model';
+export type { LoadModelOptions } from './load-model';
 export type { LoadOnnxModelOptions } from './model/onnx-model';
 export { OnnxGraphModule } from './model/onnx-graph-module';
 export { inspectKeras } from './keras';
