@@ -48,3 +48,33 @@ test('files without an architecture, unknown files, and bad arguments are refuse
   await assert.rejects(tg.io.loadModel(''), TypeError);
   await assert.rejects(tg.io.loadModel(st, null), TypeError);
 });
+
+test('a Keras model takes a new head with replace, and caches features when its graph is a chain (DS-CNN), refusing when not (ResNet-8)', async () => {
+  const resnet = await tg.io.loadModel(fixture('keras2_resnet8_cifar10.h5'));
+  assert.throws(() => resnet.chainLayers(), (e) => e.code === 'ERR_CACHE_CUT' && /layer 'add' takes/.test(e.message));
+  resnet.freeze(/^(?!dense)/);
+  await assert.rejects(tg.transfer.cacheFeatures(resnet, [tg.randn([4, 3, 32, 32]), tg.randint(0, 10, [4])]), (e) => e.code === 'ERR_CACHE_CUT');
+  const onnx = await tg.io.loadModel(fixture('burn_mnist_cnn.onnx'));
+  assert.throws(() => onnx.chainLayers(), (e) => e.code === 'ERR_CACHE_CUT');
+
+  const dscnn = await tg.io.loadModel(fixture('keras2_dscnn_wakeword.h5'));
+  tg.manualSeed(5);
+  const head = new tg.nn.Linear(dscnn.dense.inFeatures, 3);
+  dscnn.replace('dense', head);
+  dscnn.eval();
+  const x = tg.randn([12, 40, 30, 1]);
+  const y = tg.randint(0, 3, [12]);
+  assert.deepStrictEqual(tg.noGrad(() => dscnn.forward(x)).shape, [12, 3], 'the new head runs in the graph');
+  dscnn.freeze(/^(?!dense)/);
+  // a frozen base runs without dropout (Keras calls it with training=False): its Dropouts become Identity
+  for (const name of ['dropout', 'dropout_1', 'dropout_2', 'dropout_3']) dscnn.replace(name, new tg.nn.Identity());
+  const cache = await tg.transfer.cacheFeatures(dscnn, [x, y]);
+  const cached = cache.examples.getBatch([0, 1, 2])[0];
+  const direct = tg.noGrad(() => {
+    let h = x.narrow(0, 0, 3);
+    for (const [name, m] of dscnn.chainLayers()) if (name !== 'dense') h = m.forward(h);
+    return h;
+  });
+  assert.ok(cached.equal(direct), 'the cached features are what the chain computes below the head');
+  cache.dispose();
+});

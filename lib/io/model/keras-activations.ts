@@ -69,3 +69,8 @@ export class KerasActivation extends Module {
     return `'${this.activation}'`;
   }
 }
+
+/** Whether `fn` is Keras' 'linear' activation (the identity), which a chain may leave out. */
+export function isIdentityActivation(fn: ActivationFn | undefined): boolean {
+  return fn === undefined || fn === ACTIVATIONS.linear;
+}

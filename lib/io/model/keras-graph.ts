@@ -7,8 +7,10 @@ import type { Tensor } from '../../tensor';
 import { isTensor } from '../../tensor';
 import { cat } from '../../creation';
 import { Module } from '../../nn/module';
+import { TorchError } from '../../errors';
 import type { BuiltLayer } from './keras-layers';
 import { runLayer } from './keras-layers';
+import { isIdentityActivation } from './keras-activations';
 
 /** Where 4-D image tensors put their channels at the module's boundary. */
 export type InputLayout = 'NHWC' | 'NCHW';
@@ -54,6 +56,48 @@ export class KerasGraph extends Module {
     return [...new Set(this.#plan.nodes.map((n) => n.layer))];
   }
 
+  /**
+   * How layer `name` runs now: as built from the file, or, once `replace` put another module there (a new head), that
+   * module alone on its inputs (no fused activation or layout handling of the layer it replaced).
+   */
+  #layer(name: string): BuiltLayer {
+    const built = this.#built.get(name) as BuiltLayer;
+    const current = this._modules.get(name);
+    if (!current || current === built.module) return built;
+    return { module: current, merge: built.merge, concatAxis: built.concatAxis };
+  }
+
+  /**
+   * The layers as a chain, for feature caches and chain surgery: only for a graph that is one: one input, each layer
+   * fed by the one before, each run as its module alone (no fused activation or layout wrapping), NCHW at the
+   * boundary. Any other graph throws ERR_CACHE_CUT saying why, rather than passing its children off as a chain (a
+   * residual Add, say, would be skipped).
+   */
+  chainLayers(): [string, Module][] {
+    const plan = this.#plan;
+    const why = (reason: string): never => {
+      throw new TorchError(`KerasGraph: this model is not a chain of layers (${reason}), so it cannot be cut into a cached part and a head; run its frozen part yourself and train a head on the outputs`, { code: 'ERR_CACHE_CUT' });
+    };
+    if (plan.inputs.length !== 1 || plan.outputs.length !== 1) why(`${plan.inputs.length} inputs, ${plan.outputs.length} outputs`);
+    if (this.inputLayout !== 'NCHW') why("inputLayout 'NHWC' permutes at its boundary");
+    const chain: [string, Module][] = [];
+    let last = plan.inputs[0];
+    for (const node of plan.nodes) {
+      if (node.id === plan.inputs[0]) continue;
+      if (node.inputs.length !== 1 || node.inputs[0] !== last) why(`layer '${node.layer}' takes ${node.inputs.join(' + ') || 'no input'}, not the layer before it`);
+      const b = this.#layer(node.layer);
+      // Dense (lastAxis) runs as its module alone on the 2-D input a Flatten, a global pooling or a Dense gives it.
+      const flatBefore = chain.length > 0 && /Flatten|Global|Linear/.test(chain[chain.length - 1][1].constructor.name);
+      if (b.merge || !isIdentityActivation(b.activation) || (b.lastAxis && !flatBefore) || b.channelsSecond)
+        why(`layer '${node.layer}' runs more than its module`);
+      if (chain.some(([n]) => n === node.layer)) why(`layer '${node.layer}' is used twice`);
+      chain.push([node.layer, b.module]);
+      last = node.id;
+    }
+    if (last !== plan.outputs[0]) why('the output is not the last layer');
+    return chain;
+  }
+
   /** Runs the graph. */
   forward(...inputs: Tensor[]): Tensor | Tensor[] {
     const plan = this.#plan;
@@ -88,7 +132,7 @@ export class KerasGraph extends Module {
       for (const node of plan.nodes) {
         if (values.has(node.id)) continue; // a graph input
         const args = node.inputs.map((i) => values.get(i) as Tensor);
-        const built = this.#built.get(node.layer) as BuiltLayer;
+        const built = this.#layer(node.layer);
         const y = runLayer(built, args, cat);
         if (!args.includes(y)) owned.add(y);
         values.set(node.id, y);

@@ -112,6 +112,15 @@ export class OnnxGraphModule extends Module {
    * the graph has several outputs.
    * @throws TorchError `ERR_ONNX_NODE` naming the node whose inputs do not fit it (shapes, ranks, values).
    */
+
+  /**
+   * An ONNX graph runs ops, not child layers, so it is no chain: a feature cache cannot cut it (ERR_CACHE_CUT), where
+   * passing its children off as a chain would compute something else.
+   */
+  chainLayers(): [string, Module][] {
+    throw new TorchError('OnnxGraphModule: an ONNX graph runs ops, not a chain of layers, so it cannot be cut into a cached part and a head; run it frozen yourself and train a head on its outputs', { code: 'ERR_CACHE_CUT' });
+  }
+
   forward(...args: Tensor[]): Tensor | Tensor[] {
     const { inputs, outputs, order, opset } = this.plan;
     if (args.length !== inputs.length)
