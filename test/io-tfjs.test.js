@@ -197,3 +197,35 @@ test('bad TF.js models are TorchErrors naming the model.json and the problem, wi
   await rejectsWith(tg.io.load(broken), 'ERR_TFJS_FORMAT', broken, /not valid JSON/);
   assert.ok(tg.memory().tensors <= before, `live tensors went from ${before} to ${tg.memory().tensors}`);
 });
+
+test('a TF.js BatchNormalization reports its epsilon and momentum (Keras defaults when omitted), and the built model uses them', async (t) => {
+  const fsm = require('node:fs');
+  const os = require('node:os');
+  const pathm = require('node:path');
+  const dir = fsm.mkdtempSync(pathm.join(os.tmpdir(), 'tg-tfjs-bn-'));
+  t.after(() => fsm.rmSync(dir, { recursive: true, force: true }));
+  const bn = (name, extra) => ({ class_name: 'BatchNormalization', config: { name, axis: -1, ...extra } });
+  const topology = {
+    class_name: 'Sequential',
+    config: { name: 'seq', layers: [
+      { class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 2] } },
+      bn('bn_a', { epsilon: 0.01, momentum: 0.9 }),
+      bn('bn_b', {}),
+    ] },
+  };
+  const names = ['gamma', 'beta', 'moving_mean', 'moving_variance'];
+  const weights = ['bn_a', 'bn_b'].flatMap((l) => names.map((n) => ({ name: `${l}/${n}`, shape: [2], dtype: 'float32' })));
+  const values = new Float32Array([1, 2, 0, 1, 0.5, -0.5, 4, 9, 1, 1, 0, 0, 0, 0, 1, 1]);
+  fsm.writeFileSync(pathm.join(dir, 'w.bin'), Buffer.from(values.buffer));
+  fsm.writeFileSync(pathm.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths: ['w.bin'], weights }] }));
+  const meta = (await require('../dist/io/tfjs.js').loadTfjs(pathm.join(dir, 'model.json'))).metadata;
+  const layers = JSON.parse(meta.layers);
+  assert.deepStrictEqual(layers.map((l) => [l.name, l.epsilon, l.momentum]), [['bn_a', 0.01, 0.9], ['bn_b', 1e-3, 0.99]]);
+  const model = await tg.io.loadModel(pathm.join(dir, 'model.json'));
+  const x = tg.tensor([[1, 2], [3, 5]], { dtype: 'float32' });
+  // eval-mode batch norm with the file's epsilon: (x - mean) / sqrt(var + eps) * gamma + beta
+  const expectA = [[1, 2], [3, 5]].map((r) => r.map((v, j) => ((v - [0.5, -0.5][j]) / Math.sqrt([4, 9][j] + 0.01)) * [1, 2][j] + [0, 1][j]));
+  const expected = expectA.map((r) => r.map((v) => v / Math.sqrt(1 + 1e-3)));
+  const got = tg.noGrad(() => model.forward(x)).toArray();
+  got.flat().forEach((v, i) => assert.ok(Math.abs(v - expected.flat()[i]) < 1e-5, `${v} vs ${expected.flat()[i]}`));
+});

@@ -163,7 +163,14 @@ function convertLayers(doc: Record<string, unknown>, weights: ReadWeights['weigh
     const className = classes.get(layer)?.className;
     const converted = layer === '' ? vars.map((v) => ({ name: v.stored, tensor: v.tensor, from: v.stored, layout: 'kept', kerasShape: [...v.tensor.shape] })) : convertLayer(layer, className, vars);
     made.push(...converted);
-    layers.push({ name: layer, className, weights: converted.map((c) => ({ keras: c.from, kerasShape: c.kerasShape, name: c.name, shape: [...c.tensor.shape], layout: c.layout })) });
+    const entry: Record<string, unknown> = { name: layer, className, weights: converted.map((c) => ({ keras: c.from, kerasShape: c.kerasShape, name: c.name, shape: [...c.tensor.shape], layout: c.layout })) };
+    if (className === 'BatchNormalization') {
+      // as loadKeras reports them: a model rebuilt with PyTorch's defaults (eps 1e-5) would be silently off
+      const config = classes.get(layer)?.config ?? {};
+      entry.epsilon = typeof config.epsilon === 'number' ? config.epsilon : 1e-3;
+      entry.momentum = typeof config.momentum === 'number' ? config.momentum : 0.99;
+    }
+    layers.push(entry);
   }
   return { made, layers, order: topologyOrder(classes, made) };
 }
@@ -190,7 +197,8 @@ function topologyOrder(classes: Map<string, unknown>, made: ConvertedVariable[])
  * LSTM weights keep Keras' names and layout (`gru.kernel` (in, 3*units), gates z, r, h), since PyTorch's GRU applies
  * its reset gate differently. Graph models keep their stored names. Quantized weights (uint8/uint16 with scale and
  * min, float16) are dequantized, off the JavaScript thread for big models (decode-thread.ts). `metadata.layers` is the
- * JSON list of layers with Keras and PyTorch shapes. `names` keeps the manifest's order (often a name sort);
+ * JSON list of layers with Keras and PyTorch shapes (and BatchNormalization's epsilon and momentum, Keras' defaults
+ * when the topology omits them). `names` keeps the manifest's order (often a name sort);
  * `layerOrder` (and the tensors object, for `io.proposeMapping`) lists them in the topology's layer order.
  * @throws TorchError `ERR_TFJS_FORMAT`, `_DTYPE`, `_PATH` (a shard outside the folder or a URL), `_SHARD` (missing
  *   shard, sizes that do not match), `ERR_IO`; each names the model.json file.
