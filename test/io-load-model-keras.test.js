@@ -253,16 +253,10 @@ layers = [
     {'class_name': 'Dense', 'config': {'name': 'head', 'units': 2, 'activation': 'softsign', 'use_bias': False}},
 ]
 W = {'emb': {'embeddings': [10, 4]}, 'bn': {'beta': [20], 'moving_mean': [20], 'moving_variance': [20]}, 'head': {'kernel': [20, 2]}}
-with h5py.File(SEQ_FILE, 'w') as f:
-    f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
-    mw = f.create_group('model_weights')
-    mw.attrs['layer_names'] = [n.encode() for n in W]
-    for n, vs in W.items():
-        g = mw.create_group(n)
-        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
-        for v, shape in vs.items():
-            a = rng.standard_normal(shape).astype('float32')
-            g.create_dataset(n + '/' + v + ':0', data=np.abs(a) + 0.5 if v == 'moving_variance' else a)
+def value(n, v, shape):
+    a = rng.standard_normal(shape).astype('float32')
+    return np.abs(a) + 0.5 if v == 'moving_variance' else a
+keras_ref.write_h5(SEQ_FILE, {'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}}, W, value)
 `;
 
 test('a synthetic Sequential model (Embedding on float indices, BatchNormalization over features without gamma, Dense) matches', { skip: noH5py }, async (t) => {
@@ -330,15 +324,8 @@ layers = [
 W = {'lstm': {'lstm_cell/kernel': [3, 16], 'lstm_cell/recurrent_kernel': [4, 16], 'lstm_cell/bias': [16]},
      'gru': {'gru_cell/kernel': [4, 15], 'gru_cell/recurrent_kernel': [5, 15], 'gru_cell/bias': [2, 15]},
      'head': {'kernel': [5, 2], 'bias': [2]}}
-with h5py.File(RNN_FILE, 'w') as f:
-    f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
-    mw = f.create_group('model_weights')
-    mw.attrs['layer_names'] = [n.encode() for n in W]
-    for n, vs in W.items():
-        g = mw.create_group(n)
-        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
-        for v, shape in vs.items():
-            g.create_dataset(n + '/' + v + ':0', data=rng.standard_normal(shape).astype('float32') * 0.5)
+keras_ref.write_h5(RNN_FILE, {'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}}, W,
+                   lambda n, v, shape: rng.standard_normal(shape).astype('float32') * 0.5)
 `;
 
 test('a synthetic Keras HDF5 model with LSTM (return_sequences) and GRU (reset_after, go_backwards) cells matches', { skip: noH5py }, async (t) => {
@@ -447,16 +434,10 @@ layers = [
 ]
 W = {'c1': {'kernel': [3, 2, 6], 'bias': [6]}, 'bn': {'gamma': [6], 'beta': [6], 'moving_mean': [6], 'moving_variance': [6]},
      'c2': {'kernel': [2, 6, 3], 'bias': [3]}, 'head': {'kernel': [3, 2], 'bias': [2]}}
-with h5py.File(CONV1D_FILE, 'w') as f:
-    f.attrs['model_config'] = json.dumps({'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}})
-    mw = f.create_group('model_weights')
-    mw.attrs['layer_names'] = [n.encode() for n in W]
-    for n, vs in W.items():
-        g = mw.create_group(n)
-        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
-        for v, shape in vs.items():
-            a = rng.standard_normal(shape).astype('float32')
-            g.create_dataset(n + '/' + v + ':0', data=np.abs(a) + 0.5 if v == 'moving_variance' else a)
+def value(n, v, shape):
+    a = rng.standard_normal(shape).astype('float32')
+    return np.abs(a) + 0.5 if v == 'moving_variance' else a
+keras_ref.write_h5(CONV1D_FILE, {'class_name': 'Sequential', 'config': {'name': 's', 'layers': layers}}, W, value)
 `;
 
 test('a synthetic model of Conv1D (grouped, TF-same stride 2, dilated), BatchNormalization over (N, L, C), GlobalMaxPooling1D matches', { skip: noH5py }, async (t) => {

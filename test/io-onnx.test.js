@@ -11,22 +11,9 @@ const { tg, fixture, noNumpy, ref, tmpDir, assertClose, sums, rejectsWith } = re
 const MNIST = fixture('burn_mnist_cnn.onnx');
 const LINEAR = fixture('burn_linear_gemm_matmul.onnx');
 
-// --- a minimal protobuf encoder for writing test models ---
-function varint(v) {
-  let x = BigInt.asUintN(64, BigInt(v));
-  const out = [];
-  do {
-    let b = Number(x & 0x7fn);
-    x >>= 7n;
-    if (x) b |= 0x80;
-    out.push(b);
-  } while (x);
-  return Buffer.from(out);
-}
+// --- a minimal protobuf encoder for writing test models (the wire helpers are shared with loadOnnxModel's tests) ---
+const { varint, vfield, lfield, sfield } = require('./helpers/onnx-writer');
 const key = (field, wire) => varint(field * 8 + wire);
-const vfield = (field, v) => Buffer.concat([key(field, 0), varint(v)]);
-const lfield = (field, bytes) => Buffer.concat([key(field, 2), varint(bytes.length), Buffer.from(bytes)]);
-const sfield = (field, s) => lfield(field, Buffer.from(s, 'utf8'));
 const packed = (field, values) => lfield(field, Buffer.concat(values.map(varint)));
 
 /** A TensorProto: dims, data_type and any extra encoded fields (data). */

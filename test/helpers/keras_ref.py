@@ -238,3 +238,19 @@ def model_forward(config, weights, inputs):
             xs = [out[(r[0], r[1])] for r in call]
             out[(name, k)] = layer_forward(l['class_name'], l['config'], weights.get(name, {}), xs)
     return [out[(r[0], r[1])] for r in cfg['output_layers']]
+
+
+def write_h5(path, config, W, value):
+    """Writes a Keras 2 full-model HDF5 file: `config` as model_config, the weights of W ({layer: {var: shape}}) from
+    value(layer, var, shape), in Keras' layout (model_weights/<layer>/<layer>/<var>:0, layer_names, weight_names)."""
+    import json
+    import h5py
+    with h5py.File(path, 'w') as f:
+        f.attrs['model_config'] = json.dumps(config)
+        mw = f.create_group('model_weights')
+        mw.attrs['layer_names'] = [n.encode() for n in W]
+        for n, vs in W.items():
+            g = mw.create_group(n)
+            g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
+            for v, shape in vs.items():
+                g.create_dataset(n + '/' + v + ':0', data=value(n, v, shape))
