@@ -64,19 +64,24 @@ export interface NativeEpochSpec {
   clipNormType?: number;
   clipValue?: number;
   device?: string;
-  waitEachBatch: boolean;
-  progressMs: number;
   /** Run on the calling thread (short epochs). */
   inline?: boolean;
 }
 
-/** A running native epoch: its result, and the handshake for per-batch callbacks. */
+/** Where an epoch stands after a chunk: batches and examples so far, the last batch's size and loss, float64 sums (loss, metrics). */
+export interface NativeEpochReport {
+  done: boolean;
+  batches: number;
+  count: number;
+  size: number;
+  loss: number;
+  sums: number[];
+}
+
+/** An epoch in progress: each run() goes on from where the last one stopped. */
 export interface NativeEpochHandle {
-  promise: Promise<{ batches: number; count: number; sums: number[]; stopped: boolean }>;
-  /** Lets a worker waiting after a batch go on (or stop). */
-  resume(stop: boolean): void;
-  /** Stops after the current batch. */
-  stop(): void;
+  /** One batch, or batches until budgetMs passed (or to the end). */
+  run(oneBatch: boolean, budgetMs?: number): Promise<NativeEpochReport>;
 }
 
 export interface NativeOptimizer {
@@ -299,7 +304,7 @@ export interface Binding {
   recycleCpuBlocks(hold: boolean): void;
   /** Bytes of CPU blocks the recycling cache holds now. */
   recycledCpuBytes(): number;
-  nativeEpoch(spec: NativeEpochSpec, onProgress: (batches: number, size: number, loss: number, sums: number[], count: number) => void): NativeEpochHandle;
+  nativeEpoch(spec: NativeEpochSpec): NativeEpochHandle;
 
   /** The CPU generator's state (uint8). */
   rngGetState(): Tensor;

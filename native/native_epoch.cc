@@ -1,24 +1,24 @@
-// fit's native engine: one epoch of training steps run on a worker thread, so the JavaScript thread stays free. Each
-// step is what lib/train/fit.ts does per batch, in the same order and with the same ops: gather the batch's rows with
-// index_select (cast as the dataset casts), move it to the device, zero the gradients, run the traced step (forward,
-// loss and metrics, recorded from the JS functions by tg.jit's tracer), backward, clip, optimizer step, then add the
-// loss and metrics times the batch size into float64 sums.
+// fit's native engine: an epoch of training steps run in C++, in chunks on a pool thread, so the JavaScript thread
+// stays free. Each step is what lib/train/fit.ts does per batch, in the same order and with the same ops: gather the
+// batch's rows with index_select (cast as the dataset casts), move it to the device, zero the gradients, run the traced
+// step (forward, loss and metrics, recorded from the JS functions by tg.jit's tracer), backward, clip, optimizer step,
+// then add the loss and metrics times the batch size into float64 sums.
 //
-// nativeEpoch(spec, onProgress) -> { promise, resume(stop: boolean), stop() }
+// nativeEpoch(spec) -> { run(oneBatch: boolean, budgetMs: number) -> Promise<Progress> }
 //   spec.steps       [[rows, ScriptModule], ...]: the traced step for batches of that many rows; forward(x, y) returns
 //                    (loss, metric, ...) as 0-d or one-element tensors
 //   spec.fields      Tensor[]: the dataset's tensors (examples are rows); spec.casts: (dtype | null)[] per field
 //   spec.order       int64 Tensor [N]: the epoch's visiting order; spec.batchSize, spec.dropLast
-//   spec.optimizer   the native Optimizer (leased for the epoch: its JS methods throw ERR_OPTIMIZER_BUSY meanwhile)
+//   spec.optimizer   the native Optimizer, leased while a chunk runs (its JS methods throw ERR_OPTIMIZER_BUSY then)
 //   spec.params      Tensor[] to clip; spec.clipNorm, spec.clipNormType, spec.clipValue (0 or absent: off)
 //   spec.device      string | undefined: batches are moved there
-//   spec.waitEachBatch  after each batch, report it and wait for resume() (onBatchEnd callbacks run in between)
-//   spec.progressMs  otherwise, at most one report per this many milliseconds
-//   spec.inline      run on the calling (JS) thread, for epochs shorter than the hop to a pool thread and back
-// onProgress(batchesDone, size, loss, sums: number[], count) runs on the JS thread; `loss` is the last batch's.
-// The promise resolves { batches, count, sums, stopped } after the last batch or after stop()/resume(true); it rejects
-// with the step's error (a LibTorch error, or ERR_NONFINITE_LOSS before the optimizer step that would spread a NaN),
-// leaving the parameters at the last completed step. A worker_thread that ends mid-epoch stops it after the batch.
+//   spec.inline      run() works on the calling (JS) thread, for epochs shorter than the hop to a pool thread and back
+// run() goes on from where the last chunk stopped: one batch (`oneBatch`, when onBatchEnd callbacks must see each
+// one), or batches until `budgetMs` passed, or to the end. It resolves { done, batches, count, size, loss, sums }
+// (batches done so far; the last batch's size and loss; the float64 sums of loss then metrics), or rejects with the
+// step's error as a TorchError with `code` (ERR_NONFINITE_LOSS before the optimizer step that would spread a NaN,
+// ERR_OPTIMIZER_DISPOSED) and `batch`, leaving the parameters at the last completed step. No thread ever waits for
+// JavaScript, so a worker_thread terminated mid-epoch ends within one chunk.
 #include "optimizer.h"
 #include "epoch_allocator.h"
 #include "script_module.h"
@@ -31,56 +31,11 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <functional>
 #include <map>
-#include <mutex>
+#include <memory>
 
 namespace tg {
 namespace {
-
-// What the JS thread and the worker share: the stop request and the per-batch handshake.
-struct Control {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool waiting = false;  // the worker reported a batch and waits for resume()
-  bool resumed = false;
-  std::atomic<bool> stop{false};
-  std::atomic<bool> optimizerGone{false};  // disposed while the worker waited
-
-  // Called on the JS thread; `opt` (the waiting worker's optimizer) is leased back before the worker goes on.
-  void Resume(bool stopNow, OptimizerWrap* opt) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopNow) stop = true;
-    if (waiting) {
-      if (opt) {
-        try {
-          opt->Lease();
-        } catch (...) {
-          optimizerGone = true;
-        }
-      }
-      waiting = false;
-      resumed = true;
-    }
-    cv.notify_all();
-  }
-  void BeginWait() {
-    std::lock_guard<std::mutex> lock(mu);
-    waiting = true;
-  }
-  void WaitResume() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return resumed || stop.load(); });
-    resumed = false;
-  }
-};
-
-struct Progress {
-  int64_t batches = 0, size = 0, count = 0;
-  double loss = 0;
-  std::vector<double> sums;
-};
 
 struct Spec {
   std::map<int64_t, torch::jit::Module> steps;
@@ -92,8 +47,7 @@ struct Spec {
   std::vector<at::Tensor> params;
   double clipNorm = 0, clipNormType = 2, clipValue = 0;
   std::optional<c10::Device> device;
-  bool waitEachBatch = false;
-  double progressMs = 100;
+  bool inlineRun = false;
 };
 
 Spec ReadSpec(Napi::Object o) {
@@ -118,6 +72,7 @@ Spec ReadSpec(Napi::Object o) {
   s.order = ToTensor(o.Get("order"), "order");
   TORCH_CHECK_VALUE(s.order.dim() == 1 && s.order.scalar_type() == at::kLong && s.order.device().is_cpu(),
                     "nativeEpoch: order must be a 1-d int64 CPU tensor");
+  s.order = s.order.contiguous();
   s.batchSize = ToInt(o.Get("batchSize"), "batchSize");
   TORCH_CHECK_VALUE(s.batchSize >= 1, "nativeEpoch: batchSize must be >= 1");
   s.dropLast = ToBool(o.Get("dropLast"), false, "dropLast");
@@ -129,43 +84,43 @@ Spec ReadSpec(Napi::Object o) {
   s.clipNorm = number("clipNorm", 0);
   s.clipNormType = number("clipNormType", 2);
   s.clipValue = number("clipValue", 0);
-  s.progressMs = number("progressMs", 100);
   Napi::Value device = o.Get("device");
   if (!device.IsUndefined() && !device.IsNull()) s.device = ToDevice(device, "device");
-  s.waitEachBatch = ToBool(o.Get("waitEachBatch"), false, "waitEachBatch");
+  s.inlineRun = ToBool(o.Get("inline"), false, "inline");
   return s;
 }
 
-// One epoch's loop, run on a pool thread by EpochWorker or, for short epochs, on the JS thread itself.
+// An epoch in progress: where it is and what it has summed; each chunk goes on from there.
 struct EpochLoop {
   Spec spec;
-  OptimizerWrap* opt;
-  std::shared_ptr<Control> control;
-  Progress done;
-  bool stopped = false;
+  OptimizerWrap* opt = nullptr;
+  int64_t next = 0;  // the next batch's first position in the order
+  int64_t batches = 0, count = 0, size = 0;
+  double loss = 0;
+  std::vector<at::Tensor> sums;  // float64, on the values' device
 
-  // Runs the epoch; `report` (when given) gets the progress after each batch that should be reported.
-  void Run(const std::function<void(const Progress&)>& report) {
-    at::init_num_threads();  // this pool thread takes the intra-op thread count set with setNumThreads (OpenMP's is per thread)
+  int64_t End() const {
+    const int64_t n = spec.order.size(0);
+    return spec.dropLast ? n - n % spec.batchSize : n;
+  }
+  bool Done() const { return next >= End(); }
+
+  // Runs batches: one (oneBatch), or until budgetMs passed (a negative budget: to the end of the epoch).
+  void Chunk(bool oneBatch, double budgetMs) {
+    at::init_num_threads();  // a pool thread takes the intra-op thread count set with setNumThreads (OpenMP's is per thread)
     at::AutoGradMode grad(true);
     // The traced graph as recorded, op for op (the flag is per thread): no profiling runs, no autodiff subgraphs or
     // fusion, so that backward is eager autograd's, as in the JS loop.
     torch::jit::GraphOptimizerEnabledGuard asRecorded(false);
     RecycleCpuBlocks recycle;
-    const int64_t n = spec.order.size(0);
-    const int64_t end = spec.dropLast ? n - n % spec.batchSize : n;
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t end = End();
     const int64_t* order = spec.order.data_ptr<int64_t>();
-    std::vector<at::Tensor> sums;
-    auto last = std::chrono::steady_clock::now();
-    for (int64_t start = 0; start < end; start += spec.batchSize) {
-      if (control->stop) {
-        stopped = true;
-        break;
-      }
-      const int64_t rows = std::min(spec.batchSize, end - start);
+    while (next < end) {
+      const int64_t rows = std::min(spec.batchSize, end - next);
       auto it = spec.steps.find(rows);
       TORCH_CHECK(it != spec.steps.end(), "nativeEpoch: no traced step for batches of ", rows, " rows");
-      at::Tensor idx = at::from_blob(const_cast<int64_t*>(order + start), {rows}, at::kLong).clone();
+      at::Tensor idx = at::from_blob(const_cast<int64_t*>(order + next), {rows}, at::kLong).clone();
       std::vector<at::Tensor> batch;
       for (size_t k = 0; k < 2; ++k) {
         const at::Tensor& f = spec.fields[k];
@@ -181,15 +136,14 @@ struct EpochLoop {
         for (auto& v : out.toTupleRef().elements()) values.push_back(v.toTensor());
       else
         values.push_back(out.toTensor());
-      const at::Tensor& loss = values[0];
-      const double lossValue = loss.item<double>();
+      const double lossValue = values[0].item<double>();
       if (!std::isfinite(lossValue))
         throw CodedError("fit (native engine): the loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
-                             " at batch " + std::to_string(done.batches) +
+                             " at batch " + std::to_string(batches) +
                              "; the parameters are left as after the previous batch (lower the learning rate, check the "
                              "inputs for NaN, or clip gradients with clipGradNorm)",
                          "ERR_NONFINITE_LOSS");
-      torch::autograd::backward({loss});
+      torch::autograd::backward({values[0]});
       if (spec.clipValue > 0) ClipGradValueOf(spec.params, spec.clipValue);
       if (spec.clipNorm > 0) ClipGradNormOf(spec.params, spec.clipNorm, spec.clipNormType);
       opt->StepNow();
@@ -199,65 +153,63 @@ struct EpochLoop {
           for (auto& v : values) sums.push_back(v.detach().reshape({}).to(at::kDouble, false, true).zero_());
         for (size_t k = 0; k < values.size(); ++k) sums[k].add_(values[k].reshape({}), rows);
       }
-      done.batches++;
-      done.count += rows;
-      done.size = rows;
-      done.loss = lossValue;
-      auto now = std::chrono::steady_clock::now();
-      if (report && (spec.waitEachBatch || std::chrono::duration<double, std::milli>(now - last).count() >= spec.progressMs)) {
-        last = now;
-        if (spec.waitEachBatch) {
-          // JS owns the optimizer while its onBatchEnd callbacks run (a scheduler sets the lr); resume() takes it back.
-          control->BeginWait();
-          opt->Unlease();
-          Report(report, sums);
-          control->WaitResume();
-          if (control->optimizerGone)
-            throw CodedError("fit: the optimizer was disposed during the epoch", "ERR_OPTIMIZER_DISPOSED");
-        } else {
-          Report(report, sums);
-        }
-      }
+      next += rows;
+      batches++;
+      count += rows;
+      size = rows;
+      loss = lossValue;
+      if (oneBatch) break;
+      if (budgetMs >= 0 && std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() >= budgetMs)
+        break;
     }
-    if (control->stop) stopped = true;
-    done.sums.clear();
-    for (auto& s : sums) done.sums.push_back(s.item<double>());
   }
 
-  void Report(const std::function<void(const Progress&)>& report, const std::vector<at::Tensor>& sums) {
-    Progress p = done;
-    p.sums.clear();
-    for (auto& s : sums) p.sums.push_back(s.item<double>());
-    report(p);
+  std::vector<double> Sums() const {
+    std::vector<double> out;
+    for (auto& s : sums) out.push_back(s.item<double>());
+    return out;
   }
-
 };
 
-// The result object, and the error a failed epoch rejects with (TorchError with `code` and `batch`).
-Napi::Object ResultOf(Napi::Env env, const EpochLoop& loop) {
-  Napi::Object r = Napi::Object::New(env);
-  r.Set("batches", static_cast<double>(loop.done.batches));
-  r.Set("count", static_cast<double>(loop.done.count));
-  Napi::Array sums = Napi::Array::New(env, loop.done.sums.size());
-  for (size_t i = 0; i < loop.done.sums.size(); ++i) sums.Set(static_cast<uint32_t>(i), loop.done.sums[i]);
-  r.Set("sums", sums);
-  r.Set("stopped", Napi::Boolean::New(env, loop.stopped));
-  return r;
+// What a chunk reports (plain values: made on the pool thread, turned into JS on the JS thread).
+struct Report {
+  bool done = false;
+  int64_t batches = 0, count = 0, size = 0;
+  double loss = 0;
+  std::vector<double> sums;
+};
+
+Report ReportOf(const EpochLoop& loop) {
+  return {loop.Done(), loop.batches, loop.count, loop.size, loop.loss, loop.Sums()};
 }
 
-Napi::Value ErrorOf(Napi::Env env, const std::string& message, const char* code, const EpochLoop& loop) {
+Napi::Object ToJs(Napi::Env env, const Report& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("done", Napi::Boolean::New(env, r.done));
+  o.Set("batches", static_cast<double>(r.batches));
+  o.Set("count", static_cast<double>(r.count));
+  o.Set("size", static_cast<double>(r.size));
+  o.Set("loss", r.loss);
+  Napi::Array sums = Napi::Array::New(env, r.sums.size());
+  for (size_t i = 0; i < r.sums.size(); ++i) sums.Set(static_cast<uint32_t>(i), r.sums[i]);
+  o.Set("sums", sums);
+  return o;
+}
+
+Napi::Value ErrorOf(Napi::Env env, const std::string& message, const char* code, int64_t batch) {
   Addon* addon = env.GetInstanceData<Addon>();
   Napi::Object err = addon->torchErrorCtor.IsEmpty() ? Napi::Error::New(env, message).Value()
                                                      : addon->torchErrorCtor.New({Napi::String::New(env, message)});
   if (code) err.Set("code", Napi::String::New(env, code));
-  err.Set("batch", static_cast<double>(loop.done.batches));
+  err.Set("batch", static_cast<double>(batch));
   return err;
 }
 
-// Runs the loop, turning its exceptions into a message and a code (for ErrorOf); true when it completed.
-bool RunCaught(EpochLoop& loop, const std::function<void(const Progress&)>& report, std::string& message, const char*& code) {
+// Runs a chunk, turning its exceptions into a message and a code; true when it completed.
+bool ChunkCaught(EpochLoop& loop, bool oneBatch, double budgetMs, Report& report, std::string& message, const char*& code) {
   try {
-    loop.Run(report);
+    loop.Chunk(oneBatch, budgetMs);
+    report = ReportOf(loop);
     return true;
   } catch (const CodedError& e) {
     code = e.code;
@@ -272,114 +224,100 @@ bool RunCaught(EpochLoop& loop, const std::function<void(const Progress&)>& repo
   return false;
 }
 
-class EpochWorker : public Napi::AsyncProgressWorker<Progress> {
+class ChunkWorker : public Napi::AsyncWorker {
  public:
-  EpochWorker(Napi::Env env, EpochLoop loop, Napi::Object optObj, Napi::Function onProgress)
-      : Napi::AsyncProgressWorker<Progress>(env, "torchgraft.nativeEpoch"),
+  ChunkWorker(Napi::Env env, std::shared_ptr<EpochLoop> loop, Napi::Object optObj, bool oneBatch, double budgetMs)
+      : Napi::AsyncWorker(env, "torchgraft.nativeEpoch"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        loop_(std::move(loop)) {
-    optRef_ = Napi::Persistent(optObj);  // keeps the optimizer alive for the epoch
-    onProgress_ = Napi::Persistent(onProgress);
-    napi_add_env_cleanup_hook(env, &EpochWorker::OnEnvCleanup, loop_.control.get());
+        loop_(std::move(loop)),
+        oneBatch_(oneBatch),
+        budgetMs_(budgetMs) {
+    optRef_ = Napi::Persistent(optObj);  // keeps the optimizer alive while the chunk runs
   }
-  ~EpochWorker() override { Unhook(); }
-
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  void Execute(const ExecutionProgress& progress) override {
+  void Execute() override {
     std::string message;
-    if (!RunCaught(loop_, [&](const Progress& p) { progress.Send(&p, 1); }, message, code_)) SetError(message);
+    if (!ChunkCaught(*loop_, oneBatch_, budgetMs_, report_, message, code_)) SetError(message);
   }
-
-  void OnProgress(const Progress* p, size_t n) override {
-    if (!p || n == 0) return;
-    Napi::Env env = Env();
-    Napi::Array sums = Napi::Array::New(env, p->sums.size());
-    for (size_t i = 0; i < p->sums.size(); ++i) sums.Set(static_cast<uint32_t>(i), p->sums[i]);
-    try {
-      onProgress_.Call({Napi::Number::New(env, static_cast<double>(p->batches)), Napi::Number::New(env, static_cast<double>(p->size)),
-                        Napi::Number::New(env, p->loss), sums, Napi::Number::New(env, static_cast<double>(p->count))});
-    } catch (const Napi::Error&) {
-      loop_.control->Resume(true, nullptr);  // the JS side failed: end the epoch rather than wait for a resume that never comes
-    }
-  }
-
   void OnOK() override {
-    Finish();
-    deferred_.Resolve(ResultOf(Env(), loop_));
+    loop_->opt->Unlease();
+    deferred_.Resolve(ToJs(Env(), report_));
   }
-
   void OnError(const Napi::Error& e) override {
-    Finish();
-    deferred_.Reject(ErrorOf(Env(), e.Message(), code_, loop_));
+    loop_->opt->Unlease();
+    deferred_.Reject(ErrorOf(Env(), e.Message(), code_, loop_->batches));
   }
 
  private:
-  static void OnEnvCleanup(void* arg) { static_cast<Control*>(arg)->Resume(true, nullptr); }
-  void Unhook() {
-    if (hooked_) napi_remove_env_cleanup_hook(Env(), &EpochWorker::OnEnvCleanup, loop_.control.get());
-    hooked_ = false;
-  }
-  void Finish() {
-    Unhook();
-    loop_.opt->Unlease();
-  }
-
   Napi::Promise::Deferred deferred_;
-  EpochLoop loop_;
+  std::shared_ptr<EpochLoop> loop_;
   Napi::ObjectReference optRef_;
-  Napi::FunctionReference onProgress_;
-  bool hooked_ = true;
+  bool oneBatch_;
+  double budgetMs_;
+  Report report_;
   const char* code_ = nullptr;
+};
+
+// run(oneBatch, budgetMs) of one epoch's handle.
+Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<EpochLoop>& loop, Napi::ObjectReference& optRef) {
+  Napi::Env env = info.Env();
+  bool oneBatch = ToBool(info[0], false, "oneBatch");
+  double budgetMs = info[1].IsUndefined() ? -1 : ToDouble(info[1], "budgetMs");
+  auto deferred = Napi::Promise::Deferred::New(env);
+  if (loop->Done()) {
+    deferred.Resolve(ToJs(env, ReportOf(*loop)));
+    return deferred.Promise();
+  }
+  // JS had the optimizer between chunks (onBatchEnd callbacks may set its lr, or dispose it)
+  try {
+    loop->opt->Lease();
+  } catch (const CodedError& e) {
+    deferred.Reject(ErrorOf(env, e.what(), e.code, loop->batches));
+    return deferred.Promise();
+  } catch (const std::exception&) {
+    deferred.Reject(ErrorOf(env, "fit: the optimizer was disposed during the epoch", "ERR_OPTIMIZER_DISPOSED", loop->batches));
+    return deferred.Promise();
+  }
+  if (loop->spec.inlineRun) {
+    // A short epoch: run here, sparing the two thread hops (about 250 us on this VM) that would cost more than it.
+    Report report;
+    std::string message;
+    const char* code = nullptr;
+    bool ok = ChunkCaught(*loop, oneBatch, budgetMs, report, message, code);
+    loop->opt->Unlease();
+    if (ok) deferred.Resolve(ToJs(env, report));
+    else deferred.Reject(ErrorOf(env, message, code, loop->batches));
+    return deferred.Promise();
+  }
+  auto* worker = new ChunkWorker(env, loop, optRef.Value(), oneBatch, budgetMs);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+struct Handle {
+  std::shared_ptr<EpochLoop> loop;
+  Napi::ObjectReference optRef;
 };
 
 Napi::Value NativeEpoch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
-    if (!info[0].IsObject() || !info[1].IsFunction())
-      throw Napi::TypeError::New(env, "nativeEpoch(spec, onProgress): expected a spec object and a function");
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "nativeEpoch(spec): expected a spec object");
     Napi::Object o = info[0].As<Napi::Object>();
     OptimizerWrap* opt = OptimizerWrap::UnwrapOrNull(o.Get("optimizer"));
     if (!opt) throw Napi::TypeError::New(env, "nativeEpoch: spec.optimizer must be a native Optimizer");
-    auto control = std::make_shared<Control>();
-    EpochLoop loop{ReadSpec(o), opt, control};
-    bool inlineRun = ToBool(o.Get("inline"), false, "inline");
-    TORCH_CHECK_VALUE(!(inlineRun && loop.spec.waitEachBatch), "nativeEpoch: an inline epoch cannot wait for callbacks");
-    opt->Lease();
-    Napi::Object handle = Napi::Object::New(env);
-    if (inlineRun) {
-      // A short epoch: run here, sparing the two thread hops (about 250 us on this VM) that would cost more than it.
-      std::string message;
-      const char* code = nullptr;
-      bool ok = RunCaught(loop, nullptr, message, code);
-      opt->Unlease();
-      auto deferred = Napi::Promise::Deferred::New(env);
-      if (ok) deferred.Resolve(ResultOf(env, loop));
-      else deferred.Reject(ErrorOf(env, message, code, loop));
-      handle.Set("promise", deferred.Promise());
-      handle.Set("resume", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return i.Env().Undefined(); }, "resume"));
-      handle.Set("stop", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return i.Env().Undefined(); }, "stop"));
-      return handle;
-    }
-    EpochWorker* worker;
-    try {
-      worker = new EpochWorker(env, std::move(loop), o.Get("optimizer").As<Napi::Object>(), info[1].As<Napi::Function>());
-    } catch (...) {
-      opt->Unlease();
-      throw;
-    }
-    handle.Set("promise", worker->Promise());
-    handle.Set("resume", Napi::Function::New(env, [control, opt](const Napi::CallbackInfo& i) {
-                 // The lease is taken back here, on the JS thread, so that JS code after resume() finds it busy.
-                 control->Resume(i[0].ToBoolean().Value(), opt);
-                 return i.Env().Undefined();
-               }, "resume"));
-    handle.Set("stop", Napi::Function::New(env, [control](const Napi::CallbackInfo& i) {
-                 control->Resume(true, nullptr);
-                 return i.Env().Undefined();
-               }, "stop"));
-    worker->Queue();
-    return handle;
+    auto handle = std::make_shared<Handle>();
+    handle->loop = std::make_shared<EpochLoop>();
+    handle->loop->spec = ReadSpec(o);
+    handle->loop->opt = opt;
+    handle->optRef = Napi::Persistent(o.Get("optimizer").As<Napi::Object>());
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("run", Napi::Function::New(env, [handle](const Napi::CallbackInfo& i) -> Napi::Value {
+              return Guarded(i.Env(), [&] { return RunChunk(i, handle->loop, handle->optRef); });
+            }, "run"));
+    return out;
   });
 }
 

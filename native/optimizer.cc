@@ -251,7 +251,7 @@ void OptimizerWrap::ZeroGradNow() {
 void OptimizerWrap::Lease() {
   Opt();
   bool expected = false;
-  TORCH_CHECK(leased_.compare_exchange_strong(expected, true), "Optimizer: already in use by another native fit");
+  if (!leased_.compare_exchange_strong(expected, true)) throw OptimizerBusy();
 }
 
 std::vector<at::Tensor> OptimizerWrap::AllParams() {

@@ -46,8 +46,9 @@ class OptimizerWrap : public Napi::ObjectWrap<OptimizerWrap> {
   // What step() and zeroGrad() do, callable from a native training thread while the optimizer is leased.
   void StepNow();
   void ZeroGradNow();
-  // A native fit takes the optimizer for its run: until Unlease, every JS method throws ERR_OPTIMIZER_BUSY (so neither
-  // thread steps, reshapes or frees it under the other). Throws TorchError when disposed or already leased.
+  // A native fit takes the optimizer while a chunk of its epoch runs: until Unlease, every JS method throws
+  // ERR_OPTIMIZER_BUSY (so neither thread steps, reshapes or frees it under the other). Throws a c10::Error when
+  // disposed, a CodedError (ERR_OPTIMIZER_BUSY) when already leased.
   void Lease();
   void Unlease() { leased_ = false; }
   // The parameters of every group, in order.

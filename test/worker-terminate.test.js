@@ -9,7 +9,7 @@ const { spawnSync } = require('node:child_process');
 const CHILD = path.join(__dirname, 'fixtures', 'terminate-child.js');
 const ROUNDS = Number(process.env.TORCHGRAFT_TERMINATE_ROUNDS || 12);
 
-for (const kind of ['op', 'backward', 'data', 'save', 'load', 'pt', 'h5', 'script', 'fit']) {
+for (const kind of ['op', 'backward', 'data', 'save', 'load', 'pt', 'h5', 'script', 'fit', 'fitwait']) {
   test(`terminating workers during ${kind} calls (${ROUNDS} times) leaves the process alive`, () => {
     const r = spawnSync(process.execPath, [CHILD, kind, String(ROUNDS), String(kind.length)], { encoding: 'utf8', timeout: 120_000 });
     // The head of stderr says what aborted (FATAL ERROR, a failed V8 check); the tail, where.
