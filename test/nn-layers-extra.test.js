@@ -174,3 +174,18 @@ test('bad arguments are clear errors', () => {
   assert.throws(() => new nn.Concatenate({ dim: 2 }).forward(tg.zeros([2, 2]), tg.zeros([2, 2])), RangeError);
   assert.throws(() => new nn.ReLU6().forward('x'), TypeError);
 });
+
+test('a grouped (depthwise) convolution of a channels-last input gives what it gives on the contiguous input (LibTorch 2.6 got it wrong)', () => {
+  tg.manualSeed(0);
+  const x = tg.randn([2, 9, 10, 3]).permute([0, 3, 1, 2]); // NHWC data seen as NCHW: channels-last strides
+  assert.ok(!x.isContiguous());
+  for (const [k, opts] of [[[3, 2], { stride: 2, groups: 3 }], [[3, 2], { groups: 3 }], [[3, 3], { stride: 2, padding: 'same', groups: 3 }]]) {
+    const conv = new tg.nn.Conv2d(3, 6, k, opts);
+    const got = tg.noGrad(() => conv.forward(x));
+    const want = tg.noGrad(() => conv.forward(x.contiguous()));
+    assert.ok(got.equal(want), `kernel ${k} ${JSON.stringify(opts)}: max difference ${got.sub(want).abs().max().item()}`);
+  }
+  const conv1 = new tg.nn.Conv1d(4, 8, 3, { groups: 4 });
+  const s = tg.randn([2, 7, 4]).transpose(1, 2);
+  assert.ok(tg.noGrad(() => conv1.forward(s)).equal(tg.noGrad(() => conv1.forward(s.contiguous()))), 'Conv1d too');
+});

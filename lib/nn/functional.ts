@@ -21,13 +21,24 @@ export interface ConvOptions {
   dilation?: IntOrPair;
   groups?: number;
 }
+// LibTorch 2.6's CPU grouped convolution computes wrong values for a channels-last (permuted) input: a depthwise 3x2
+// kernel was off by up to 11, in Python 2.6 too; a contiguous copy of the input avoids it (test/nn-layers-extra).
+function groupedSafe<T>(input: Tensor, groups: number | undefined, run: (x: Tensor) => T): T {
+  if ((groups ?? 1) <= 1 || input.isContiguous()) return run(input);
+  const x = input.contiguous();
+  try {
+    return run(x);
+  } finally {
+    x.dispose();
+  }
+}
 /** 1-D convolution over (N, C, L) input. */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: ConvOptions = {}): Tensor {
-  return F.conv1d(input, weight, bias, o.stride, o.padding, o.dilation, o.groups);
+  return groupedSafe(input, o.groups, (x) => F.conv1d(x, weight, bias, o.stride, o.padding, o.dilation, o.groups));
 }
 /** 2-D convolution over (N, C, H, W) input. */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: ConvOptions = {}): Tensor {
-  return F.conv2d(input, weight, bias, o.stride, o.padding, o.dilation, o.groups);
+  return groupedSafe(input, o.groups, (x) => F.conv2d(x, weight, bias, o.stride, o.padding, o.dilation, o.groups));
 }
 
 /** Options of the 2-D pools. */
