@@ -208,20 +208,10 @@ W = {
     'out_a': {'kernel': [10, 3], 'bias': [3]},
     'out_b': {'kernel': [1, 1, 8, 2], 'bias': [2]},
 }
-with h5py.File(MIXED_FILE, 'w') as f:
-    f.attrs['model_config'] = json.dumps(config)
-    f.attrs['keras_version'] = '2.4.0'
-    mw = f.create_group('model_weights')
-    mw.attrs['layer_names'] = [n.encode() for n in W]
-    for n, vs in W.items():
-        g = mw.create_group(n)
-        g.attrs['weight_names'] = [('%s/%s:0' % (n, v)).encode() for v in vs]
-        for v, shape in vs.items():
-            a = rng.standard_normal(shape).astype('float32') * 0.5
-            if v == 'moving_variance':
-                a = np.abs(a) + 0.5
-            g.create_group(n) if n not in g else None
-            g[n].create_dataset(v + ':0', data=a)
+def value(n, v, shape):
+    a = rng.standard_normal(shape).astype('float32') * 0.5
+    return np.abs(a) + 0.5 if v == 'moving_variance' else a
+keras_ref.write_h5(MIXED_FILE, config, W, value, attrs={'keras_version': '2.4.0'})
 `;
 
 test('a synthetic functional model (ZeroPadding2D, SeparableConv2D, Multiply, Concatenate, ReLU, TF-same pools, Flatten in NHWC order, Reshape, Rescaling, two outputs) matches', { skip: noH5py }, async (t) => {

@@ -240,13 +240,15 @@ def model_forward(config, weights, inputs):
     return [out[(r[0], r[1])] for r in cfg['output_layers']]
 
 
-def write_h5(path, config, W, value):
+def write_h5(path, config, W, value, attrs=None):
     """Writes a Keras 2 full-model HDF5 file: `config` as model_config, the weights of W ({layer: {var: shape}}) from
     value(layer, var, shape), in Keras' layout (model_weights/<layer>/<layer>/<var>:0, layer_names, weight_names)."""
     import json
     import h5py
     with h5py.File(path, 'w') as f:
         f.attrs['model_config'] = json.dumps(config)
+        for k, v in (attrs or {}).items():
+            f.attrs[k] = v
         mw = f.create_group('model_weights')
         mw.attrs['layer_names'] = [n.encode() for n in W]
         for n, vs in W.items():
