@@ -249,6 +249,9 @@ export interface Binding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   setNumThreads(n: number): void;
+  mkldnnIsAvailable(): boolean;
+  mkldnnEnabled(): boolean;
+  setMkldnnEnabled(on: boolean): void;
 
   /** Copies values held as srcDtype (same element size as the array's) into a new tensor of dtype (default srcDtype). */
   fromBuffer(data: TypedArray, shape: number[], srcDtype: DType, dtype?: DType | null, device?: DeviceName | null): Tensor;

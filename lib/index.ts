@@ -25,6 +25,7 @@ export * as cuda from './cuda';
 export * as io from './io';
 export * as jit from './jit';
 export { buildInfo, setNumThreads } from './info';
+export * as backends from './backends';
 export * as datasets from './datasets';
 export * as optim from './optim';
 export * as transfer from './transfer';

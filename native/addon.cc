@@ -143,6 +143,23 @@ static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+static Napi::Value MkldnnIsAvailable(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return Napi::Boolean::New(info.Env(), at::hasMKLDNN()); });
+}
+
+static Napi::Value MkldnnEnabled(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return Napi::Boolean::New(info.Env(), at::globalContext().userEnabledMkldnn()); });
+}
+
+// torch.backends.mkldnn.enabled's switch: a workaround for oneDNN kernels that misbehave on a given build and CPU.
+static Napi::Value SetMkldnnEnabled(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] {
+    TORCH_CHECK_TYPE(info.Length() >= 1 && info[0].IsBoolean(), "backends.mkldnn.enabled: expected a boolean");
+    at::globalContext().setUserEnabledMkldnn(info[0].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
+  });
+}
+
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   allocatorTuned = TuneAllocator();
   scopes.push_back(std::make_unique<Scope>());
@@ -162,8 +179,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New<CudaDeviceCount>(env, "cudaDeviceCount"));
   exports.Set("cudaSynchronize", Napi::Function::New<CudaSynchronize>(env, "cudaSynchronize"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("mkldnnIsAvailable", Napi::Function::New<MkldnnIsAvailable>(env, "mkldnnIsAvailable"));
+  exports.Set("mkldnnEnabled", Napi::Function::New<MkldnnEnabled>(env, "mkldnnEnabled"));
+  exports.Set("setMkldnnEnabled", Napi::Function::New<SetMkldnnEnabled>(env, "setMkldnnEnabled"));
   // Bumped whenever the JS-native contract changes in a way an older or newer lib/ cannot use (lib/native.ts checks it).
-  exports.Set("addonApi", Napi::Number::New(env, 2));
+  exports.Set("addonApi", Napi::Number::New(env, 3));
   RegisterAll(env, exports);
 }
 

@@ -6,7 +6,9 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { hasPyTorch, runTorch, assertClose, tg } = require('./helpers/torch');
+const { hasPyTorch, runTorch, assertClose, tg, avoidOneDnnBackwardNaN } = require('./helpers/torch');
+
+avoidOneDnnBackwardNaN();  // LibTorch 2.6's oneDNN: NaN convolution gradients under load (helpers/torch.js)
 const { makeScriptModels } = require('./helpers/torchscript-models');
 const { CUDA_SKIP } = require('./helpers/cuda');
 

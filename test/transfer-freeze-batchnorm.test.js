@@ -5,7 +5,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { nn } = tg;
-const { runTorch, assertClose, hasPyTorch } = require('./helpers/torch');
+const { runTorch, assertClose, hasPyTorch, avoidOneDnnBackwardNaN } = require('./helpers/torch');
+
+avoidOneDnnBackwardNaN();  // LibTorch 2.6's oneDNN: NaN convolution gradients under load (helpers/torch.js)
 const { randomize, stateDictToPy, fromPy } = require('./helpers/nn');
 
 function net(options = {}) {
