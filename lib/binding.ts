@@ -158,7 +158,7 @@ export interface NativeFunctional {
   softmax(input: Tensor, dim: number): Tensor;
   logSoftmax(input: Tensor, dim: number): Tensor;
   /** Either size or scaleFactor. */
-  interpolate(input: Tensor, size?: Ints, scaleFactor?: number, mode?: 'nearest' | 'linear' | 'bilinear' | 'bicubic', alignCorners?: boolean): Tensor;
+  interpolate(input: Tensor, size?: Ints, scaleFactor?: number, mode?: 'nearest' | 'linear' | 'bilinear' | 'bicubic', alignCorners?: boolean, antialias?: boolean): Tensor;
   crossEntropy(input: Tensor, target: Tensor, weight?: Tensor | null, reduction?: Reduction, ignoreIndex?: number, labelSmoothing?: number): Tensor;
   nllLoss(input: Tensor, target: Tensor, weight?: Tensor | null, reduction?: Reduction, ignoreIndex?: number): Tensor;
   mseLoss(input: Tensor, target: Tensor, reduction?: Reduction): Tensor;

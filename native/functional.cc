@@ -122,7 +122,7 @@ T Tanh(const Info& i) { return at::tanh(ToTensor(i[0], "input")); }
 T Sigmoid(const Info& i) { return at::sigmoid(ToTensor(i[0], "input")); }
 T Softmax(const Info& i) { return at::softmax(ToTensor(i[0], "input"), ToInt(i[1], "dim")); }
 T LogSoftmax(const Info& i) { return at::log_softmax(ToTensor(i[0], "input"), ToInt(i[1], "dim")); }
-// interpolate(input, size?, scaleFactor?, mode, alignCorners?)
+// interpolate(input, size?, scaleFactor?, mode, alignCorners?, antialias?)
 T Interpolate(const Info& i) {
   T input = ToTensor(i[0], "input");
   std::string mode = Given(i, 3) ? ToString(i[3], "mode") : "nearest";
@@ -146,11 +146,16 @@ T Interpolate(const Info& i) {
   // as torch.nn.functional.interpolate: corners only mean something to the interpolating modes
   if (align && mode == "nearest")
     throw Napi::TypeError::New(i.Env(), "interpolate(): alignCorners can only be set with the modes 'linear', 'bilinear' or 'bicubic'");
+  bool antialias = Given(i, 5) && ToBool(i[5], false, "antialias");
+  // as F.interpolate: antialiasing exists for the 2-D interpolating modes only
+  if (antialias && mode != "bilinear" && mode != "bicubic")
+    throw Napi::TypeError::New(i.Env(), "interpolate(): antialias can only be set with the modes 'bilinear' or 'bicubic'");
   at::OptionalIntArrayRef sizeRef = size ? at::OptionalIntArrayRef(*size) : c10::nullopt;
   c10::optional<at::ArrayRef<double>> scaleRef = scales ? c10::optional<at::ArrayRef<double>>(*scales) : c10::nullopt;
   if (mode == "nearest") return spatial == 1 ? at::upsample_nearest1d(input, sizeRef, scaleRef) : at::upsample_nearest2d(input, sizeRef, scaleRef);
   if (mode == "bilinear") {
     TORCH_CHECK_VALUE(spatial == 2, "interpolate(): bilinear needs a 4-D input");
+    if (antialias) return at::_upsample_bilinear2d_aa(input, sizeRef, align.value_or(false), scaleRef);
     return at::upsample_bilinear2d(input, sizeRef, align.value_or(false), scaleRef);
   }
   if (mode == "linear") {
@@ -159,6 +164,7 @@ T Interpolate(const Info& i) {
   }
   if (mode == "bicubic") {
     TORCH_CHECK_VALUE(spatial == 2, "interpolate(): bicubic needs a 4-D input");
+    if (antialias) return at::_upsample_bicubic2d_aa(input, sizeRef, align.value_or(false), scaleRef);
     return at::upsample_bicubic2d(input, sizeRef, align.value_or(false), scaleRef);
   }
   throw Napi::TypeError::New(i.Env(), "interpolate(): mode must be 'nearest', 'linear', 'bilinear' or 'bicubic', got '" + mode + "'");

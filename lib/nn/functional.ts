@@ -142,11 +142,13 @@ export interface InterpolateOptions {
   scaleFactor?: number;
   mode?: 'nearest' | 'linear' | 'bilinear' | 'bicubic';
   alignCorners?: boolean;
+  /** For 'bilinear' and 'bicubic': low-pass filter when downsampling, as F.interpolate(antialias=True) and PIL. */
+  antialias?: boolean;
 }
 /** Resizes (N, C, L) or (N, C, H, W) input. */
 export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
   if (!o || typeof o !== 'object') throw new TypeError('interpolate(): expected options { size } or { scaleFactor }');
-  return F.interpolate(input, o.size, o.scaleFactor, o.mode ?? 'nearest', o.alignCorners);
+  return F.interpolate(input, o.size, o.scaleFactor, o.mode ?? 'nearest', o.alignCorners, o.antialias);
 }
 
 /** Options of the classification losses. */
