@@ -23,6 +23,7 @@ export type { BatchNormLayerOptions } from './layers/batchnorm';
 export { LayerNorm } from './layers/layernorm';
 export type { LayerNormOptions } from './layers/layernorm';
 export { Dropout } from './layers/dropout';
+export { StochasticDepth } from './layers/stochastic-depth';
 export { Embedding } from './layers/embedding';
 export type { EmbeddingOptions } from './layers/embedding';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling';
