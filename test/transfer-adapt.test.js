@@ -93,7 +93,7 @@ test('adaptInputChannels rejects n < 1, a non-integer n, a grouped convolution a
   for (const n of [0, -2, 1.5, '1']) assert.throws(() => tg.transfer.adaptInputChannels(conv, n), /positive integer/);
   const grouped = new tg.nn.Conv2d(3, 6, 3, { groups: 3 });
   assert.throws(() => tg.transfer.adaptInputChannels(grouped, 1), /groups=3/);
-  assert.throws(() => tg.transfer.adaptInputChannels(new tg.nn.Linear(3, 3), 1), /expected a tg.nn.Conv2d/);
+  assert.throws(() => tg.transfer.adaptInputChannels(new tg.nn.Linear(3, 3), 1), (e) => e.code === 'ERR_MODULE_EDIT' && /Linear has no Conv2d/.test(e.message));
 });
 
 test('adaptInputChannels drops into a ResNet for grayscale input', () => {
@@ -113,4 +113,31 @@ test('adaptInputChannels and resetClassifier keep a CUDA model on CUDA', { skip:
   assert.strictEqual(five.weight.device, conv.weight.device);
   const net = new tg.nn.Sequential({ outputs: new tg.nn.Linear(4, 3, { device: 'cuda' }) });
   assert.strictEqual(tg.transfer.resetClassifier(net, 2).weight.device, net.get('outputs').weight.device);
+});
+
+test('adaptInputChannels given a model adapts its first Conv2d in place and returns it; a model without one is ERR_MODULE_EDIT', () => {
+  const r = tg.nn.models.resnet18({ numClasses: 4 });
+  const old = r.get('conv1');
+  const conv = tg.transfer.adaptInputChannels(r, 1);
+  assert.strictEqual(tg.transfer.findStem(r), 'conv1');
+  assert.strictEqual(r.get('conv1'), conv);
+  assert.notStrictEqual(conv, old);
+  assert.strictEqual(conv.inChannels, 1);
+  assert.ok(conv.weight.allclose(old.weight.sum(1, true)));
+  assert.deepStrictEqual(r.eval().call(tg.rand([1, 1, 32, 32])).shape, [1, 4]);
+  const nested = new tg.nn.Sequential({ body: new tg.nn.Sequential([new tg.nn.Conv2d(3, 2, 3), new tg.nn.ReLU()]) });
+  tg.transfer.adaptInputChannels(nested, 2);
+  assert.strictEqual(nested.get('body.0').inChannels, 2);
+  assert.throws(() => tg.transfer.adaptInputChannels(new tg.nn.Sequential([new tg.nn.Linear(2, 2)]), 1), (e) => e.code === 'ERR_MODULE_EDIT' && /no Conv2d/.test(e.message));
+  assert.throws(() => tg.transfer.adaptInputChannels({}, 1), /expected a tg.nn.Conv2d or a model/);
+});
+
+test('resetClassifier updates the model\'s numClasses for its own head only, and finds a ViT-style heads.head', () => {
+  const r = tg.nn.models.resnet18({ numClasses: 4 });
+  tg.transfer.resetClassifier(r, 7);
+  assert.strictEqual(r.numClasses, 7);
+  const heads = new tg.nn.Sequential({ body: new tg.nn.Linear(4, 8), heads: new tg.nn.Sequential({ head: new tg.nn.Linear(8, 10) }) });
+  tg.transfer.resetClassifier(heads, 3);
+  assert.strictEqual(tg.transfer.findClassifier(heads), 'heads.head');
+  assert.strictEqual(heads.get('heads.head').outFeatures, 3);
 });

@@ -5,10 +5,11 @@ import { replaceModule } from '../nn/edit';
 import { describe } from '../nn/paths';
 import { TorchError } from '../errors';
 
-const CLASSIFIER_NAMES = ['fc', 'classifier', 'outputs', 'head'];
+// fc: ResNet; classifier: MobileNet, EfficientNet, ConvNeXt, DenseNet, VGG; heads: ViT; outputs, head: our own.
+const CLASSIFIER_NAMES = ['fc', 'classifier', 'heads', 'outputs', 'head'];
 
 /**
- * The dotted path of a model's final Linear: the top-level child `fc`, `classifier`, `outputs` or `head` when it is
+ * The dotted path of a model's final Linear: the top-level child `fc`, `classifier`, `heads`, `outputs` or `head` when it is
  * a Linear (or, for a container under that name, the last Linear inside it), else the last Linear in the tree.
  * @throws TorchError `ERR_MODULE_EDIT` when the model has no Linear.
  */
@@ -45,7 +46,7 @@ export function resetClassifier(model: Module, numClasses: number, options: Rese
   const fresh = new Linear(old.inFeatures, numClasses, { bias: old.bias !== null, device: old.weight.device, dtype: old.weight.dtype });
   replaceModule(model, path, fresh);
   const m = model as unknown as { numClasses?: unknown };
-  // ResNet records its class count; keep it true to the new head.
-  if (path.split('.').length === 1 && typeof m.numClasses === 'number') m.numClasses = numClasses;
+  // The model builders record their class count; keep it true to the new head (only when it is the model's own head).
+  if (options.path === undefined && typeof m.numClasses === 'number') m.numClasses = numClasses;
   return fresh;
 }

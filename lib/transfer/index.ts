@@ -12,7 +12,7 @@ export type { Chainable } from '../nn/chain';
 export { copyModule } from './copy';
 export { resetClassifier, findClassifier } from './classifier';
 export type { ResetClassifierOptions } from './classifier';
-export { adaptInputChannels } from './channels';
+export { adaptInputChannels, findStem } from './channels';
 export { Collections, collectionsOf, collectionsMetadata, restoreCollections, COLLECTIONS_KEY } from '../nn/collections';
 export type { CollectionItem, RestoreCollectionsOptions } from '../nn/collections';
 export { discriminativeGroups, discriminativeLrs } from './recipes/discriminative';
