@@ -42,8 +42,8 @@ export function padImage(img: Tensor, ltrb: [number, number, number, number], fi
     throw new RangeError(`${who}: ${mode} padding [${ltrb.join(', ')}] is too wide for a ${h}x${w} image`);
   }
   return tidy(() => {
-    const xi = tensor(padIndices(w, l, r, mode), { dtype: 'int64' });
-    const yi = tensor(padIndices(h, t, b, mode), { dtype: 'int64' });
+    const xi = tensor(padIndices(w, l, r, mode), { dtype: 'int64', device: img.device });
+    const yi = tensor(padIndices(h, t, b, mode), { dtype: 'int64', device: img.device });
     return img.indexSelect(-1, xi).indexSelect(-2, yi);
   });
 }

@@ -26,6 +26,19 @@ function range(v: unknown, what: string, positive: boolean): [number, number] {
   return [v[0], v[1]];
 }
 
+// torch.log(torch.tensor(ratio)): float32 logs as the bounds of the uniform draw (cached: no draw depends on them).
+const logCache = new Map<string, number[]>();
+function logBounds(ratio: [number, number]): number[] {
+  const key = `${ratio[0]},${ratio[1]}`;
+  let v = logCache.get(key);
+  if (!v) {
+    v = tidy(() => tensor(ratio, { dtype: 'float32' }).log().toArray() as number[]);
+    if (logCache.size > 64) logCache.clear();
+    logCache.set(key, v);
+  }
+  return v;
+}
+
 /**
  * Crops a random box (area within `scale`, aspect ratio within `ratio`) out of tensor images `[..., C, H, W]` and
  * resizes it to `size`, as torchvision's `RandomResizedCrop` (the same draws: `tg.manualSeed` reproduces PyTorch's box).
@@ -50,8 +63,7 @@ export class RandomResizedCrop implements Transform {
   /** torchvision's `RandomResizedCrop.get_params`: [top, left, height, width] for an image of [height, width]. */
   static getParams(height: number, width: number, scale: [number, number], ratio: [number, number]): [number, number, number, number] {
     const area = height * width;
-    // torch.log(torch.tensor(ratio)): float32 logs, as the bounds of the uniform draw.
-    const logRatio = tidy(() => tensor(ratio, { dtype: 'float32' }).log().toArray() as number[]);
+    const logRatio = logBounds(ratio);
     for (let attempt = 0; attempt < 10; attempt++) {
       const targetArea = area * uniform(scale[0], scale[1]);
       const aspectRatio = tidy(() => {

@@ -1,5 +1,6 @@
 /** torchvision's tensor `rotate`: an inverse affine grid and grid sampling (nearest or bilinear) with a fill colour. */
 import { Tensor } from '../tensor';
+import type { Device } from '../dtype';
 import { cat, linspace, onesLike, stack, tensor, where } from '../creation';
 import { tidy } from '../memory';
 
@@ -37,12 +38,12 @@ function expandedSize(matrix: number[], w: number, h: number): [number, number] 
 }
 
 // torchvision's _gen_affine_grid: normalised sampling coordinates [oh * ow, 2] for the inverse matrix.
-function affineGrid(matrix: number[], dtype: 'float32' | 'float64', w: number, h: number, ow: number, oh: number): Tensor {
-  const theta = tensor(matrix, { dtype }).reshape([2, 3]);
-  const xs = linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow, { dtype: 'float32' }).to(dtype);
-  const ys = linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh, { dtype: 'float32' }).to(dtype);
+function affineGrid(matrix: number[], dtype: 'float32' | 'float64', device: Device, w: number, h: number, ow: number, oh: number): Tensor {
+  const theta = tensor(matrix, { dtype, device }).reshape([2, 3]);
+  const xs = linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow, { dtype: 'float32', device }).to(dtype);
+  const ys = linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh, { dtype: 'float32', device }).to(dtype);
   const base = stack([xs.reshape([1, ow]).expand([oh, ow]), ys.reshape([oh, 1]).expand([oh, ow]), onesLike(xs).reshape([1, ow]).expand([oh, ow])], -1);
-  const rescaled = theta.t().div(tensor([0.5 * w, 0.5 * h], { dtype }));
+  const rescaled = theta.t().div(tensor([0.5 * w, 0.5 * h], { dtype, device }));
   return base.reshape([oh * ow, 3]).matmul(rescaled);
 }
 
@@ -87,7 +88,7 @@ export function rotateImage(
     const [ow, oh] = expand ? expandedSize(matrix, w, h) : [w, h];
     const isFloat = img.dtype === 'float32' || img.dtype === 'float64';
     const dtype = img.dtype === 'float64' ? 'float64' : 'float32';
-    const grid = affineGrid(matrix, dtype, w, h, ow, oh);
+    const grid = affineGrid(matrix, dtype, img.device as Device, w, h, ow, oh);
     let x = img.reshape([-1, c, h * w]);
     if (!isFloat) x = x.to(dtype);
     // torchvision appends a channel of ones and samples it too: it becomes the mask that blends in the fill.
@@ -98,7 +99,7 @@ export function rotateImage(
     const sampled = sample(x, w, h, ix, iy, mode);
     const mask = sampled.narrow(1, c, 1).expand([sampled.shape[0], c, oh * ow]);
     let out = sampled.narrow(1, 0, c);
-    const fillImg = tensor(fill, { dtype }).reshape([1, fill.length, 1]).expand(out.shape);
+    const fillImg = tensor(fill, { dtype, device: img.device }).reshape([1, fill.length, 1]).expand(out.shape);
     if (mode === 'nearest') out = where(mask.lt(0.5), fillImg, out);
     else out = out.mul(mask).add(mask.mul(-1).add(1.0).mul(fillImg));
     if (!isFloat) out = out.round().to(img.dtype);
