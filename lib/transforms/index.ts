@@ -1,6 +1,24 @@
-/** tg.transforms: preparing inputs for a pretrained model (resizing, normalising). */
+/** tg.transforms: preparing inputs for a pretrained model, and torchvision's v1 image transforms (seeded as PyTorch). */
 export { resize } from './resize';
 export type { ResizeOptions } from './resize';
 export { normalize, IMAGENET_MEAN, IMAGENET_STD } from './normalize';
 export { registerTransform, fromJSON, isTransform } from './transform';
 export type { Transform, TransformSpec, RawImage } from './transform';
+export { Compose } from './compose';
+export { ToTensor, ToImageTensor, ConvertImageDtype, convertImageDtype } from './to-tensor';
+export { Normalize } from './normalize-transform';
+export { Resize } from './resize-transform';
+export type { ResizeTransformOptions } from './resize-transform';
+export { CenterCrop } from './center-crop';
+export { RandomCrop } from './random-crop';
+export type { RandomCropOptions } from './random-crop';
+export { RandomResizedCrop } from './random-resized-crop';
+export type { RandomResizedCropOptions } from './random-resized-crop';
+export { RandomHorizontalFlip, RandomVerticalFlip } from './flip';
+export { ColorJitter } from './color-jitter';
+export type { ColorJitterOptions, Jitter } from './color-jitter';
+export { RandomRotation } from './rotation';
+export type { RandomRotationOptions } from './rotation';
+export { adjustBrightness, adjustContrast, adjustSaturation, adjustHue, rgbToGrayscale } from './color';
+export type { Interpolation } from './params';
+export type { PaddingMode } from './image-ops';
