@@ -250,6 +250,14 @@ export interface Binding {
   cudaSynchronize(): void;
   setNumThreads(n: number): void;
   mkldnnIsAvailable(): boolean;
+  distIsAvailable(): boolean;
+  randpermSeeded(n: number, seed: number): number[];
+  distCreate(spec: { host: string; port: number; rank: number; worldSize: number; timeoutMs: number; isServer: boolean }): Promise<number>;
+  distAllReduce(group: number, tensor: Tensor, op: 'sum' | 'product' | 'min' | 'max'): Promise<void>;
+  distBroadcast(group: number, tensor: Tensor, root: number): Promise<void>;
+  distAllGather(group: number, outputs: Tensor[], input: Tensor): Promise<void>;
+  distBarrier(group: number): Promise<void>;
+  distDestroy(group: number): void;
   mkldnnEnabled(): boolean;
   setMkldnnEnabled(on: boolean): void;
 

@@ -27,6 +27,8 @@ export const ERROR_CODES = Object.freeze({
   ERR_OPTIMIZER_STATE: 'an optimizer state dict does not fit this optimizer',
   ERR_OPTIMIZER_DISPOSED: 'an optimizer was used after dispose()',
   ERR_OPTIMIZER_BUSY: 'an optimizer was used from JavaScript while a native fit epoch steps it',
+  ERR_DISTRIBUTED: 'a process group could not form or a collective failed (a rank left, a wrong address, a group used before init)',
+  ERR_DISTRIBUTED_TIMEOUT: 'the other ranks did not arrive within the timeout',
   ERR_TRACE_DIVERGES: 'tg.jit.trace with checkInputs: the trace gives other outputs than forward on a check input',
   ERR_MODEL_FORMAT: 'tg.io.loadModel was given a file that holds weights but no architecture, or a folder without a model.json',
   ERR_MODEL_BUSY: 'fit was called on a model that another fit is still training',

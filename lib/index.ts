@@ -26,6 +26,7 @@ export * as io from './io';
 export * as jit from './jit';
 export { buildInfo, setNumThreads } from './info';
 export * as backends from './backends';
+export * as distributed from './distributed';
 export * as datasets from './datasets';
 export * as optim from './optim';
 export * as transfer from './transfer';

@@ -13,6 +13,7 @@ void RegisterScriptModule(Napi::Env env, Napi::Object exports);
 void RegisterRngState(Napi::Env env, Napi::Object exports);
 void RegisterFast(Napi::Env env, Napi::Object exports);
 void RegisterNativeEpoch(Napi::Env env, Napi::Object exports);
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -24,6 +25,7 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterRngState(env, exports);
   RegisterFast(env, exports);
   RegisterNativeEpoch(env, exports);
+  RegisterDistributed(env, exports);
 }
 
 }  // namespace tg

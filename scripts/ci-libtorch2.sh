@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CHROOT=${TORCHGRAFT_TRIXIE_DIR:-/var/cache/torchgraft/trixie}
 CHROOT=${CHROOT%/}
 SUITE=trixie
-PACKAGES=(libtorch-dev python3-torch python3-numpy python3-h5py python3-torchvision python3-pil libopenblas0-pthread nodejs npm cmake g++ make ccache
+PACKAGES=(libtorch-dev python3-torch python3-numpy python3-h5py python3-torchvision python3-pil libgloo-dev libopenblas0-pthread nodejs npm cmake g++ make ccache
   ca-certificates)
 WORK=/build/torchgraft   # the copy of the checkout, inside the chroot
 OUT=${TORCHGRAFT_CI_OUT:-/var/cache/torchgraft/out}

@@ -13,3 +13,5 @@ export { TextLineDataset, fromLines } from './text-lines';
 export type { LineParser } from './text-lines';
 export { DataLoader } from './loader';
 export type { DataLoaderOptions } from './loader';
+export { DistributedSampler } from './distributed-sampler';
+export type { DistributedSamplerOptions } from './distributed-sampler';

@@ -3,6 +3,7 @@ export * as functional from './functional';
 export * as utils from './utils';
 export * as init from './init';
 export * as models from './models';
+export * as parallel from './parallel';
 export { Module, isModule } from './module';
 export type { ModuleTarget, ForwardHook, ForwardPreHook, HookHandle, ParameterOptions, BufferOptions } from './module';
 export { Sequential } from './sequential';

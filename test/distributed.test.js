@@ -1,0 +1,168 @@
+'use strict';
+// tg.distributed on c10d's Gloo group: collectives across processes on the loopback address, DDP equal to training in one
+// process on the same global batches, a killed rank, a Python rank in the same group, and bad input.
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const fs = require('node:fs');
+const os = require('node:os');
+const tg = require('..');
+const { runRanks, runProcess, freePort, RANK_SCRIPT } = require('./helpers/dist');
+const { hasPyTorch, runTorch } = require('./helpers/torch');
+
+test('this build has the Gloo process group (CI installs libgloo-dev; a build without it says so in init)', () => {
+  assert.strictEqual(tg.distributed.isAvailable(), true);
+});
+
+for (const world of [2, 4]) {
+  test(`${world} ranks: allReduce (sum, avg, max), broadcast, allGather, reduceScatter and barrier agree on every rank`, async () => {
+    const ranks = await runRanks('collectives', world);
+    const sum = (f) => Array.from({ length: world }, (_, r) => f(r)).reduce((a, b) => a + b, 0);
+    ranks.forEach(({ code, result, stderr }, rank) => {
+      assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+      assert.deepStrictEqual(result.sum, [sum((r) => r + 1), sum((r) => 10 * (r + 1))]);
+      assert.strictEqual(result.avg, sum((r) => r + 1) / world);
+      assert.strictEqual(result.max, (world - 1) * 3 - 1);
+      assert.deepStrictEqual(result.broadcast, [42, 7]);
+      assert.deepStrictEqual(result.gather, Array.from({ length: world }, (_, r) => [r, r * r]));
+      assert.deepStrictEqual(result.scatter, [sum((r) => rank * 100 + r), world]);
+      assert.strictEqual(result.rank, rank);
+      assert.strictEqual(result.world, world);
+    });
+  });
+
+  test(`DDP on ${world} ranks gives the weights of one process on the same global batches; frozen layers stay bitwise`, async () => {
+    const [reference, ...ranks] = await Promise.all([
+      runProcess(process.execPath, [RANK_SCRIPT, 'reference'], {}),
+      ...(await runRanks('ddp', world)),
+    ].map((p) => Promise.resolve(p)));
+    assert.strictEqual(reference.code, 0, reference.stderr);
+    const ref = reference.result;
+    ranks.forEach(({ code, result, stderr }, rank) => {
+      assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+      assert.deepStrictEqual(result.keys, ['module.0.weight', 'module.0.bias']);
+      assert.strictEqual(result.frozenMoved, false);
+      for (const name of Object.keys(ref)) {
+        const want = ref[name];
+        const got = result[name];
+        if (name.startsWith('0.')) assert.deepStrictEqual(got, want, `${name} (frozen) on rank ${rank}`);
+        const scale = Math.max(1e-6, ...want.map(Math.abs));
+        const err = Math.max(...got.map((v, i) => Math.abs(v - want[i]))) / scale;
+        assert.ok(err < 1e-6, `${name} on rank ${rank}: relative error ${err}`);
+      }
+      // every rank holds the same weights, bit for bit
+      assert.deepStrictEqual(result, { ...ranks[0].result, frozenMoved: result.frozenMoved });
+    });
+  });
+}
+
+test('a rank killed mid-run makes the others fail with ERR_DISTRIBUTED within the timeout, never hang', async () => {
+  const [r0, r1] = await runRanks('die', 2, { TG_TEST_TIMEOUT_MS: '8000' });
+  assert.strictEqual(r1.signal, 'SIGKILL');
+  assert.strictEqual(r0.code, 0, r0.stderr);
+  assert.ok(r0.result.error, 'the surviving rank got an error');
+  assert.match(r0.result.code, /^ERR_DISTRIBUTED/);
+  assert.ok(r0.result.ms < 15000, `failed after ${r0.result.ms} ms`);
+});
+
+test('a rank that never arrives: init fails with ERR_DISTRIBUTED_TIMEOUT after timeoutMs', async () => {
+  const port = await freePort();
+  const started = Date.now();
+  await assert.rejects(
+    tg.distributed.init({ rank: 0, worldSize: 2, initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 1500 }),
+    (e) => /^ERR_DISTRIBUTED/.test(e.code) && e instanceof tg.TorchError,
+  );
+  assert.ok(Date.now() - started < 20000);
+  assert.strictEqual(tg.distributed.isInitialized(), false);
+});
+
+test('a Python torch.distributed rank and a torchgraft rank all-reduce in one Gloo group', { skip: !hasPyTorch() && 'needs /usr/bin/python3 with torch' }, async () => {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-dist-py-'));
+  const script = path.join(dir, 'rank1.py');
+  fs.writeFileSync(script, `
+import sys, torch, torch.distributed as dist
+dist.init_process_group('gloo', init_method='tcp://127.0.0.1:${port}', rank=1, world_size=2)
+t = torch.tensor([10.0, 20.0])
+dist.all_reduce(t)
+b = torch.zeros(3, dtype=torch.float64)
+dist.broadcast(b, 0)
+print(t.tolist(), b.tolist())
+dist.destroy_process_group()
+`);
+  const py = runProcess('/usr/bin/python3', [script], { GLOO_SOCKET_IFNAME: 'lo' });
+  try {
+    await tg.distributed.init({ rank: 0, worldSize: 2, initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 30000 });
+    const t = tg.tensor([1, 2], { dtype: 'float32' });  // Python's tensor is float32: collectives need the same dtype
+    await tg.distributed.allReduce(t);
+    assert.deepStrictEqual(Array.from(t.dataSync()), [11, 22]);
+    await tg.distributed.broadcast(tg.tensor([1.5, 2.5, 3.5], { dtype: 'float64' }), 0);
+  } finally {
+    tg.distributed.destroy();
+  }
+  const r = await py;
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\[11\.0, 22\.0\] \[1\.5, 2\.5, 3\.5\]/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('DistributedSampler gives each rank the indices of torch.utils.data.DistributedSampler, every epoch', { skip: !hasPyTorch() && 'needs /usr/bin/python3 with torch' }, () => {
+  const cases = [[10, 3, true, false], [10, 3, true, true], [7, 4, false, false], [12, 4, true, false], [5, 2, true, true]];
+  for (const [n, replicas, shuffle, dropLast] of cases) {
+    const ds = new tg.data.TensorDataset(tg.arange(n));
+    const ref = runTorch(`
+from torch.utils.data import DistributedSampler
+for r in range(${replicas}):
+    s = DistributedSampler(list(range(${n})), num_replicas=${replicas}, rank=r, shuffle=${shuffle ? 'True' : 'False'}, seed=5, drop_last=${dropLast ? 'True' : 'False'})
+    for e in range(3):
+        s.set_epoch(e)
+        OUT[f'r{r}e{e}'] = torch.tensor(list(iter(s)), dtype=torch.int64)`);
+    for (let r = 0; r < replicas; r++) {
+      const s = new tg.data.DistributedSampler(ds, { numReplicas: replicas, rank: r, shuffle, seed: 5, dropLast });
+      for (let e = 0; e < 3; e++) {
+        s.setEpoch(e);
+        const want = Array.from(ref[`r${r}e${e}`].data, Number);
+        assert.deepStrictEqual(s.indices(), want, `n ${n}, ${replicas} replicas, rank ${r}, epoch ${e}`);
+        assert.strictEqual(s.length, want.length);
+        const [x] = s.getBatch([0, want.length - 1]);
+        assert.deepStrictEqual(Array.from(x.dataSync(), Number), [want[0], want[want.length - 1]]);
+      }
+    }
+  }
+});
+
+test('bad input: options, ranks, addresses, use before init, twice, non-CPU or non-contiguous tensors', async () => {
+  await assert.rejects(tg.distributed.init({ rank: 2, worldSize: 2 }), RangeError);
+  await assert.rejects(tg.distributed.init({ worldSize: 0 }), RangeError);
+  await assert.rejects(tg.distributed.init({ initMethod: 'udp://x:1', worldSize: 1 }), /tcp:\/\/host:port/);
+  await assert.rejects(tg.distributed.init({ initMethod: 'tcp://127.0.0.1:70000', worldSize: 1 }), RangeError);
+  await assert.rejects(tg.distributed.init({ backend: 'nccl', worldSize: 1 }), /backend must be 'gloo'/);
+  await assert.rejects(tg.distributed.init({ wordSize: 2 }), /unknown option wordSize/);
+  await assert.rejects(tg.distributed.allReduce(tg.tensor([1])), (e) => e.code === 'ERR_DISTRIBUTED' && /not initialised/.test(e.message));
+  assert.throws(() => new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2)), (e) => e.code === 'ERR_DISTRIBUTED');
+  assert.strictEqual(tg.distributed.getRank(), 0);
+  assert.strictEqual(tg.distributed.getWorldSize(), 1);
+  const port = await freePort();
+  await tg.distributed.init({ rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 5000 });
+  try {
+    await assert.rejects(tg.distributed.init({ worldSize: 1 }), /already initialised/);
+    await assert.rejects(tg.distributed.allReduce(tg.randn([3, 4]).t()), /contiguous/);
+    await assert.rejects(tg.distributed.allReduce(tg.tensor([1]), { op: 'mean' }), TypeError);
+    await assert.rejects(tg.distributed.allReduce('x'), TypeError);
+    await assert.rejects(tg.distributed.broadcast(tg.tensor([1]), 3), /root must be a rank/);
+    await assert.rejects(tg.distributed.allGather([tg.zeros([2])], tg.zeros([3])), /shape and dtype/);
+    await assert.rejects(tg.distributed.allGather([], tg.zeros([3])), /expected 1 output/);
+    await assert.rejects(tg.distributed.allReduce(tg.tensor([4]), { op: 'avg' }), /'avg' needs a floating-point tensor, got int64/);
+    const one = tg.tensor([4], { dtype: 'float32' });
+    await tg.distributed.allReduce(one, { op: 'avg' });
+    assert.strictEqual(one.item(), 4);
+    const ddp = new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2));
+    await ddp.ready;
+    await assert.rejects(ddp.syncGradients(), (e) => e.code === 'ERR_DISTRIBUTED' && /got no gradient/.test(e.message));
+    assert.throws(() => new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2), { bucketCap: 1 }), /unknown option bucketCap/);
+    assert.throws(() => new tg.data.DistributedSampler(new tg.data.TensorDataset(tg.arange(4)), { rank: 3, numReplicas: 2 }), RangeError);
+  } finally {
+    tg.distributed.destroy();
+  }
+  assert.strictEqual(tg.distributed.isInitialized(), false);
+});
