@@ -107,3 +107,60 @@ OUT['variants_equal'] = torch.tensor([int(a == b) for a, b in zip(ours, theirs)]
     assert.strictEqual(bn.num_batches_tracked.item(), 4);
   });
 }
+
+test('the mobile models are chains for reuse and feature caching: features, pool, flatten, classifier; their layer groups cover every parameter once', async () => {
+  tg.manualSeed(12);
+  const x = tg.randn([4, 3, 64, 64]);
+  const y = tg.randint(0, 3, [4]);
+  for (const [name, cut, groups] of [['mobilenet_v2', 'features.14', 10], ['mobilenet_v3_small', 'flatten', 8], ['efficientnet_b0', 'flatten', 10]]) {
+    const m = tg.nn.models[name]({ numClasses: 3 }).eval();
+    assert.deepStrictEqual(m.chainLayers().map(([n]) => n), ['features', 'avgpool', 'flatten', 'classifier'], `${name} chain`);
+    const feats = tg.noGrad(() => m.forwardFeatures(x));
+    // reuse up to 'flatten' with a new head computes forwardFeatures, then the head.
+    const head = new tg.nn.Linear(feats.shape[1], 5);
+    const reused = tg.transfer.reuse(m, { upTo: 'flatten', freeze: true, head: { fc: head } }).eval();
+    assert.ok(tg.noGrad(() => reused.forward(x)).allclose(tg.noGrad(() => head.forward(feats)), 1e-5, 1e-6), `${name}: reuse`);
+    // Layer groups: every parameter in exactly one; freezeTo(-1) trains the classifier only.
+    assert.strictEqual(m.layerGroups.length, groups, `${name}: layer groups`);
+    const grouped = m.layerGroupParameters().flat();
+    assert.strictEqual(grouped.length, m.parameters().length);
+    assert.strictEqual(new Set(grouped).size, grouped.length);
+    m.freezeTo(-1);
+    assert.deepStrictEqual([...new Set(m.namedParameters().filter(([, p]) => p.requiresGrad).map(([n]) => n.split('.')[0]))], ['classifier']);
+    // A feature cache cut inside `features` or after the pooling holds what the layers below compute.
+    const cache = await tg.transfer.cacheFeatures(m, [x, y], { upTo: cut, verbose: 0 });
+    const cached = cache.examples.getBatch([0, 1, 2, 3])[0];
+    const direct = cut === 'flatten' ? feats : tg.noGrad(() => {
+      let h = x;
+      for (let i = 0; i <= 14; i++) h = m.features.at(i).forward(h);
+      return h;
+    });
+    assert.ok(cached.allclose(direct, 1e-5, 1e-6), `${name}: cached features at '${cut}'`);
+    cache.dispose();
+  }
+});
+
+test('MobileNetV3 uses BatchNorm eps 0.001 and momentum 0.01, MobileNetV2 and EfficientNet-B0 PyTorch\'s defaults, as torchvision', () => {
+  const bn = (m) => m.modules().find((l) => l instanceof tg.nn.BatchNorm2d);
+  const v3 = bn(tg.nn.models.mobilenet_v3_small());
+  assert.deepStrictEqual([v3.eps, v3.momentum], [0.001, 0.01]);
+  for (const f of ['mobilenet_v2', 'efficientnet_b0']) {
+    const b = bn(tg.nn.models[f]());
+    assert.deepStrictEqual([b.eps, b.momentum], [1e-5, 0.1], f);
+  }
+  const custom = tg.nn.models.mobilenet_v2({ normLayer: (c) => new tg.nn.BatchNorm2d(c, { eps: 1e-3 }) });
+  assert.strictEqual(bn(custom).eps, 1e-3);
+});
+
+test('bad options and inputs of the mobile models are clear JavaScript errors', () => {
+  const { models } = tg.nn;
+  assert.throws(() => models.mobilenet_v2({ widthMult: 0 }), /MobileNetV2: widthMult must be greater than 0/);
+  assert.throws(() => models.mobilenet_v2({ numClasses: 1.5 }), TypeError);
+  assert.throws(() => models.mobilenet_v2({ invertedResidualSetting: [[1, 16]] }), /invertedResidualSetting must be a non-empty list of \[t, c, n, s\] rows/);
+  assert.throws(() => models.mobilenet_v3_large({ dropout: 2 }), /MobileNetV3: dropout must be a number in \[0, 1\]/);
+  assert.throws(() => models.mobilenet_v3_small({ widthMult: 'wide' }), RangeError);
+  assert.throws(() => models.efficientnet_b0({ stochasticDepthProb: -0.1 }), /EfficientNet: stochasticDepthProb/);
+  const m = models.mobilenet_v3_small({ numClasses: 2 });
+  assert.throws(() => m.forward(tg.randn([1, 1, 32, 32])), /MobileNetV3: expected input of shape \(N, 3, H, W\), got \[1, 1, 32, 32\]/);
+  assert.throws(() => m.forward('image'), /MobileNetV3: expected a Tensor of images/);
+});
