@@ -19,68 +19,84 @@ const noVision = (() => {
   }
 })();
 
-// Wide enough to cover every piece of the piecewise activations; the exact bounds ±3 are in the Hardsigmoid test.
-function activationInput() {
+// Wide enough to cover every piece of the piecewise activations; the exact bounds ±3 are in `bounds`.
+let golden;
+// One Python run for all three activations (its start dominates these tests), made by the first test that needs it.
+function activationGolden() {
+  if (golden) return golden;
   tg.manualSeed(5);
-  return tg.randn([4, 3, 5]).mul(4);
+  const x = tg.randn([4, 3, 5]).mul(4);
+  const g = tg.randn(x.shape);
+  const bounds = tg.tensor([-5, -3, -1, 0, 1, 3, 5], { shape: [7], dtype: 'float32' });
+  const py = runTorch(`
+for name in ['Hardswish', 'Hardsigmoid', 'SiLU']:
+    x = T['x'].clone().requires_grad_(True)
+    y = getattr(torch.nn, name)()(x)
+    (y * T['g']).sum().backward()
+    OUT[name + '.y'] = y; OUT[name + '.dx'] = x.grad
+b = T['bounds'].clone().requires_grad_(True)
+torch.nn.Hardsigmoid()(b).sum().backward()
+OUT['bounds.dx'] = b.grad`, { x, g, bounds });
+  golden = { x, g, bounds, py };
+  return golden;
 }
 
-for (const [name, extra] of [['Hardswish', ''], ['Hardsigmoid', ''], ['SiLU', '']]) {
+for (const name of ['Hardswish', 'Hardsigmoid', 'SiLU']) {
   test(`${name} matches torch.nn.${name} forward and backward`, { skip: noTorch }, () => {
-    const x = activationInput().requiresGrad_(true);
-    const g = tg.randn(x.shape);
+    const { x: x0, g, py } = activationGolden();
+    const x = x0.clone().requiresGrad_(true);
     const layer = new tg.nn[name]();
     const y = layer.call(x);
     y.mul(g).sum().backward();
-    const py = runTorch(`
-x = T['x'].clone().requires_grad_(True)
-y = torch.nn.${name}()(x)${extra}
-(y * T['g']).sum().backward()
-OUT['y'] = y; OUT['dx'] = x.grad`, { x: x.detach(), g });
-    assertClose(assert, y, py.y, 1e-6, `${name} output`);
-    assertClose(assert, x.grad, py.dx, 1e-6, `${name} input gradient`);
-    // The functional form is the same computation.
-    const fy = tg.nn.functional[name.toLowerCase()](x.detach());
-    assertClose(assert, fy, py.y, 1e-6, `functional.${name.toLowerCase()}`);
+    assertClose(assert, y, py[`${name}.y`], 1e-6, `${name} output`);
+    assertClose(assert, x.grad, py[`${name}.dx`], 1e-6, `${name} input gradient`);
+    // The functional form, and the in-place path taken without autograd, compute the same.
+    const fy = tg.nn.functional[name.toLowerCase()](x0);
+    assertClose(assert, fy, py[`${name}.y`], 1e-6, `functional.${name.toLowerCase()}`);
   });
 }
 
 test('Hardsigmoid: zero gradient at the bounds -3 and 3, as PyTorch; Hardswish saturates to 0 and x', { skip: noTorch }, () => {
-  const x = tg.tensor([-5, -3, -1, 0, 1, 3, 5], { shape: [7], dtype: 'float32' }).requiresGrad_(true);
+  const { bounds, py } = activationGolden();
+  const x = bounds.clone().requiresGrad_(true);
   new tg.nn.Hardsigmoid().call(x).sum().backward();
-  const py = runTorch(`
-x = T['x'].clone().requires_grad_(True)
-torch.nn.Hardsigmoid()(x).sum().backward()
-OUT['dx'] = x.grad`, { x: x.detach() });
-  assertClose(assert, x.grad, py.dx, 0, 'Hardsigmoid gradient at the bounds');
+  assertClose(assert, x.grad, py['bounds.dx'], 0, 'Hardsigmoid gradient at the bounds');
   const hs = new tg.nn.Hardswish().call(tg.tensor([-10, 10], { shape: [2], dtype: 'float32' }));
   assert.deepStrictEqual(Array.from(hs.dataSync()), [-0, 10]);
 });
 
 test('SqueezeExcitation matches torchvision.ops.SqueezeExcitation (Sigmoid and Hardsigmoid gates): names, output, gradients', { skip: noVision }, () => {
   tg.manualSeed(6);
-  for (const [gate, pyGate] of [['Sigmoid', 'torch.nn.Sigmoid'], ['Hardsigmoid', 'torch.nn.Hardsigmoid']]) {
+  const gates = [['Sigmoid', 'torch.nn.Sigmoid'], ['Hardsigmoid', 'torch.nn.Hardsigmoid']];
+  const x = tg.randn([2, 8, 5, 5]);
+  const g = tg.randn([2, 8, 5, 5]);
+  const inputs = { x, g };
+  const ses = gates.map(([gate], i) => {
     const se = randomize(new tg.nn.SqueezeExcitation(8, 4, { scaleActivation: tg.nn[gate] }));
+    stateDictToPy(se, `sd${i}.`, inputs);
+    return se;
+  });
+  const py = runTorch(`
+from torchvision.ops import SqueezeExcitation
+for i, gate in enumerate([${gates.map(([, p]) => p).join(', ')}]):
+    se = SqueezeExcitation(8, 4, scale_activation=gate)
+    se.load_state_dict({k[4:]: v.float() for k, v in T.items() if k.startswith(f'sd{i}.')}, strict=True)
+    x = T['x'].clone().requires_grad_(True)
+    y = se(x)
+    (y * T['g']).sum().backward()
+    OUT[f'{i}.y'] = y; OUT[f'{i}.dx'] = x.grad; OUT[f'{i}.dfc1'] = se.fc1.weight.grad; OUT[f'{i}.dfc2b'] = se.fc2.bias.grad`, inputs);
+  ses.forEach((se, i) => {
+    const gate = gates[i][0];
     assert.deepStrictEqual(Object.keys(se.stateDict()), ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
     assert.deepStrictEqual(se.namedChildren().map(([n]) => n), ['avgpool', 'fc1', 'fc2', 'activation', 'scale_activation']);
-    const x = tg.randn([2, 8, 5, 5]).requiresGrad_(true);
-    const g = tg.randn([2, 8, 5, 5]);
-    const y = se.call(x);
+    const xi = x.clone().requiresGrad_(true);
+    const y = se.call(xi);
     y.mul(g).sum().backward();
-    const py = runTorch(`
-from torchvision.ops import SqueezeExcitation
-se = SqueezeExcitation(8, 4, scale_activation=${pyGate})
-se.load_state_dict({k[3:]: v.float() for k, v in T.items() if k.startswith('sd.')}, strict=True)
-x = T['x'].clone().requires_grad_(True)
-y = se(x)
-(y * T['g']).sum().backward()
-OUT['y'] = y; OUT['dx'] = x.grad; OUT['dfc1'] = se.fc1.weight.grad; OUT['dfc2b'] = se.fc2.bias.grad`,
-      stateDictToPy(se, 'sd.', { x: x.detach(), g }));
-    assertClose(assert, y, py.y, 1e-5, `${gate} SE output`);
-    assertClose(assert, x.grad, py.dx, 1e-5, `${gate} SE input gradient`);
-    assertClose(assert, se.fc1.weight.grad, py.dfc1, 1e-5, `${gate} SE fc1.weight gradient`);
-    assertClose(assert, se.fc2.bias.grad, py.dfc2b, 1e-5, `${gate} SE fc2.bias gradient`);
-  }
+    assertClose(assert, y, py[`${i}.y`], 1e-5, `${gate} SE output`);
+    assertClose(assert, xi.grad, py[`${i}.dx`], 1e-5, `${gate} SE input gradient`);
+    assertClose(assert, se.fc1.weight.grad, py[`${i}.dfc1`], 1e-5, `${gate} SE fc1.weight gradient`);
+    assertClose(assert, se.fc2.bias.grad, py[`${i}.dfc2b`], 1e-5, `${gate} SE fc2.bias gradient`);
+  });
 });
 
 test('Conv2dNormActivation matches torchvision.ops.misc.Conv2dNormActivation: children 0, 1, 2, padding, training forward and backward', { skip: noVision }, () => {

@@ -11,6 +11,8 @@ const ANY_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8];
  * inside (-3, 3) and 0 elsewhere, the bounds included, as PyTorch's.
  */
 export function hardsigmoid(x: Tensor): Tensor {
+  // Without a graph to record: one new tensor, updated in place.
+  if (!x.requiresGrad) return x.add(3).clamp_(0, 6).div_(6);
   const shifted = x.add(3);
   const clamped = hardtanh(shifted, 0, 6);
   try {

@@ -11,6 +11,8 @@ const ANY_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8];
  * hardswish yet); its gradient is (2x + 3) / 6 inside (-3, 3), 0 below and 1 above, as PyTorch's.
  */
 export function hardswish(x: Tensor): Tensor {
+  // Without a graph to record: one new tensor, updated in place (inference runs this in every MobileNetV3 block).
+  if (!x.requiresGrad) return x.add(3).clamp_(0, 6).mul_(x).div_(6);
   const shifted = x.add(3);
   const gate = hardtanh(shifted, 0, 6);
   const prod = x.mul(gate);
