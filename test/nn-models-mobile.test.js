@@ -163,4 +163,11 @@ test('bad options and inputs of the mobile models are clear JavaScript errors', 
   const m = models.mobilenet_v3_small({ numClasses: 2 });
   assert.throws(() => m.forward(tg.randn([1, 1, 32, 32])), /MobileNetV3: expected input of shape \(N, 3, H, W\), got \[1, 1, 32, 32\]/);
   assert.throws(() => m.forward('image'), /MobileNetV3: expected a Tensor of images/);
+  // Surgery on the stem (grayscale input): the check follows the new convolution.
+  m.replace('features.0.0', tg.transfer.adaptInputChannels(m.get('features.0.0'), 1));
+  assert.deepStrictEqual(tg.noGrad(() => m.eval().forward(tg.randn([1, 1, 32, 32]))).shape, [1, 2]);
+  assert.throws(() => m.forward(tg.randn([1, 3, 32, 32])), /expected input of shape \(N, 1, H, W\)/);
+  // resetClassifier finds the last Linear of `classifier`.
+  const fresh = tg.transfer.resetClassifier(m, 5);
+  assert.strictEqual(m.get('classifier.3'), fresh);
 });

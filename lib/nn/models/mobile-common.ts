@@ -2,7 +2,7 @@
 import type { Tensor } from '../../tensor';
 import { isTensor } from '../../tensor';
 import type { Module } from '../module';
-import type { Sequential } from '../sequential';
+import { Sequential } from '../sequential';
 import { Conv2d } from '../layers/conv';
 import { BatchNorm2d } from '../layers/batchnorm';
 import { Linear } from '../layers/linear';
@@ -32,7 +32,9 @@ export function initMobileWeights(model: Module, linear: (m: Linear) => void): v
  */
 export function checkImages(x: unknown, features: Sequential, model: string): Tensor {
   if (!isTensor(x)) throw new TypeError(`${model}: expected a Tensor of images (N, C, H, W)`);
-  const stem = (features.at(0) as Sequential).at(0);
+  // The stem is features.0.0 as built; after surgery it may be a bare Conv2d, or something else (then unchecked).
+  const first = features.length ? features.at(0) : null;
+  const stem = first instanceof Sequential && first.length ? first.at(0) : first;
   const c = stem instanceof Conv2d ? stem.inChannels : x.shape[1];
   if (x.ndim !== 4 || x.shape[1] !== c) throw new RangeError(`${model}: expected input of shape (N, ${c}, H, W), got [${x.shape.join(', ')}]`);
   return x;
