@@ -46,7 +46,7 @@ const CASES = [
   {
     name: 'efficientnet_b0', ours: { numClasses: 10 }, py: 'efficientnet_b0(weights=None, num_classes=10)', params: 5288548 - 1281000 + 12810,
     grads: ['features.0.0.weight', 'features.1.0.block.1.fc1.weight', 'features.6.3.block.3.1.weight', 'features.8.1.bias', 'classifier.1.weight'],
-    bn: 'features.1.0.block.0.1', variants: [[{}, 'efficientnet_b0(weights=None)']],
+    bn: 'features.1.0.block.0.1', variants: [[{}, 'efficientnet_b0(weights=None)'], ['b1', 'efficientnet_b1(weights=None)'], ['b3', 'efficientnet_b3(weights=None, num_classes=4)']],
   },
 ];
 
@@ -56,7 +56,8 @@ for (const c of CASES) {
     const x = tg.randn([2, 3, 128, 128]);
     const g = tg.randn([2, 10]);
     const ours = tg.nn.models[c.name]({ ...c.ours, dropout: 0, ...(c.name.startsWith('efficientnet') ? { stochasticDepthProb: 0 } : {}) });
-    const variants = c.variants.map(([o]) => shapes(tg.nn.models[c.name](o)));
+    // A string names another builder of the family (efficientnet_b1 ...), with the options torchvision's call gives.
+    const variants = c.variants.map(([o, p]) => shapes(typeof o === 'string' ? tg.nn.models[`efficientnet_${o}`]({ numClasses: /num_classes=(\d+)/.exec(p)?.[1] * 1 || 1000 }) : tg.nn.models[c.name](o)));
     const py = runTorch(
       `
 import json
@@ -140,10 +141,12 @@ test('the mobile models are chains for reuse and feature caching: features, pool
   }
 });
 
-test('MobileNetV3 uses BatchNorm eps 0.001 and momentum 0.01, MobileNetV2 and EfficientNet-B0 PyTorch\'s defaults, as torchvision', () => {
+test('MobileNetV3 and EfficientNet-B5 use BatchNorm eps 0.001 and momentum 0.01, MobileNetV2 and EfficientNet-B0 PyTorch\'s defaults, as torchvision', () => {
   const bn = (m) => m.modules().find((l) => l instanceof tg.nn.BatchNorm2d);
   const v3 = bn(tg.nn.models.mobilenet_v3_small());
   assert.deepStrictEqual([v3.eps, v3.momentum], [0.001, 0.01]);
+  const b5 = bn(tg.nn.models.efficientnet_b5({ numClasses: 2 }));
+  assert.deepStrictEqual([b5.eps, b5.momentum], [0.001, 0.01], 'efficientnet_b5');
   for (const f of ['mobilenet_v2', 'efficientnet_b0']) {
     const b = bn(tg.nn.models[f]());
     assert.deepStrictEqual([b.eps, b.momentum], [1e-5, 0.1], f);

@@ -1,4 +1,4 @@
-/** torchvision's EfficientNet (B0 and its width/depth scalings) with its exact module tree and parameter names, so its weights load by name. */
+/** torchvision's EfficientNet B0-B7 with its exact module tree and parameter names, so its weights load by name. */
 import type { Tensor } from '../../tensor';
 import { Module } from '../module';
 import { Sequential } from '../sequential';
@@ -69,7 +69,7 @@ export class MBConv extends Module {
 export interface EfficientNetOptions extends FactoryOptions {
   /** Size of the last Linear (default 1000, ImageNet). */
   numClasses?: number;
-  /** Dropout before the last Linear (default 0.2, B0's). */
+  /** Dropout before the last Linear (default 0.2; the builders use their variant's). */
   dropout?: number;
   /** Stochastic depth probability of the last block, growing linearly from 0 at the first (default 0.2). */
   stochasticDepthProb?: number;
@@ -170,7 +170,61 @@ export class EfficientNet extends Module {
   }
 }
 
+// [width, depth, dropout, BatchNorm eps/momentum of torchvision's (B5-B7: 0.001 and 0.01)] per variant.
+const VARIANTS: Record<string, [number, number, number, boolean]> = {
+  b0: [1.0, 1.0, 0.2, false],
+  b1: [1.0, 1.1, 0.2, false],
+  b2: [1.1, 1.2, 0.3, false],
+  b3: [1.2, 1.4, 0.3, false],
+  b4: [1.4, 1.8, 0.4, false],
+  b5: [1.6, 2.2, 0.4, true],
+  b6: [1.8, 2.6, 0.5, true],
+  b7: [2.0, 3.1, 0.5, true],
+};
+
+function variant(v: keyof typeof VARIANTS, options: EfficientNetOptions): EfficientNet {
+  const [widthMult, depthMult, dropout, tfNorm] = VARIANTS[v];
+  const f: FactoryOptions = { device: options.device, dtype: options.dtype };
+  const normLayer = options.normLayer ?? (tfNorm ? (c: number) => new BatchNorm2d(c, { eps: 0.001, momentum: 0.01, ...f }) : undefined);
+  return new EfficientNet({ dropout, ...options, normLayer, widthMult, depthMult });
+}
+
 /** EfficientNet-B0, named as torchvision's `efficientnet_b0`. */
 export function efficientnet_b0(options: EfficientNetOptions = {}): EfficientNet {
-  return new EfficientNet({ ...options, widthMult: 1.0, depthMult: 1.0 });
+  return variant('b0', options);
+}
+
+/** EfficientNet-B1 (depth 1.1), named as torchvision's `efficientnet_b1`. */
+export function efficientnet_b1(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b1', options);
+}
+
+/** EfficientNet-B2 (width 1.1, depth 1.2, dropout 0.3), named as torchvision's `efficientnet_b2`. */
+export function efficientnet_b2(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b2', options);
+}
+
+/** EfficientNet-B3 (width 1.2, depth 1.4, dropout 0.3), named as torchvision's `efficientnet_b3`. */
+export function efficientnet_b3(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b3', options);
+}
+
+/** EfficientNet-B4 (width 1.4, depth 1.8, dropout 0.4), named as torchvision's `efficientnet_b4`. */
+export function efficientnet_b4(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b4', options);
+}
+
+/** EfficientNet-B5 (width 1.6, depth 2.2, dropout 0.4, BatchNorm eps 0.001, momentum 0.01), named as torchvision's `efficientnet_b5`. */
+export function efficientnet_b5(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b5', options);
+}
+
+/** EfficientNet-B6 (width 1.8, depth 2.6, dropout 0.5, BatchNorm eps 0.001, momentum 0.01), named as torchvision's `efficientnet_b6`. */
+export function efficientnet_b6(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b6', options);
+}
+
+/** EfficientNet-B7 (width 2.0, depth 3.1, dropout 0.5, BatchNorm eps 0.001, momentum 0.01), named as torchvision's `efficientnet_b7`. */
+export function efficientnet_b7(options: EfficientNetOptions = {}): EfficientNet {
+  return variant('b7', options);
 }
