@@ -229,3 +229,7 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8): T
 export function pairwiseDistance(x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false): Tensor {
   return F.pairwiseDistance(x1, x2, p, eps, keepdim);
 }
+// Composed from existing ops in their layer files until native kernels exist.
+export { hardswish } from './layers/hardswish';
+export { hardsigmoid } from './layers/hardsigmoid';
+export { silu } from './layers/silu';

@@ -1,3 +1,12 @@
 /** tg.nn.models: ready-made architectures named as torchvision's, so their weights load by name. */
 export { ResNet, BasicBlock, Bottleneck, resnet18, resnet34, resnet50, resnet101, resnet152 } from './resnet';
 export type { ResNetOptions, ResNetBlock } from './resnet';
+export { MobileNetV2, InvertedResidual, mobilenet_v2 } from './mobilenetv2';
+export type { MobileNetV2Options } from './mobilenetv2';
+export { MobileNetV3, InvertedResidualV3, mobilenet_v3_large, mobilenet_v3_small, mobilenetV3Config } from './mobilenetv3';
+export type { MobileNetV3Options, InvertedResidualConfig } from './mobilenetv3';
+export {
+  EfficientNet, MBConv, efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7,
+} from './efficientnet';
+export type { EfficientNetOptions, MBConvConfig } from './efficientnet';
+export { makeDivisible } from './make-divisible';
