@@ -23,6 +23,7 @@ export type { BatchNormLayerOptions } from './layers/batchnorm';
 export { LayerNorm } from './layers/layernorm';
 export type { LayerNormOptions } from './layers/layernorm';
 export { LayerNorm2d } from './layers/layernorm2d';
+export { Permute } from './layers/permute';
 export { MultiheadAttention } from './layers/multihead-attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionCallOptions } from './layers/multihead-attention';
 export { TransformerEncoderLayer } from './layers/transformer-encoder-layer';
