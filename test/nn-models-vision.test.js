@@ -177,3 +177,27 @@ test('the vision models check their inputs and options, and declare layer groups
   assertClose(assert, chained, { shape: feats.shape, data: feats.to({ dtype: 'float64' }).dataSync() }, 1e-6, 'DenseNet chain');
   dn.dispose();
 });
+
+test('ConvNeXt in training mode drops the same residual branches as torchvision from the same seed (stochasticDepthProb 0.5)', { skip }, () => {
+  tg.manualSeed(13);
+  const x = tg.randn([4, 3, 32, 32]);
+  const py = runTorch(`
+${PY_PERTURB}
+from torchvision.models.convnext import ConvNeXt, CNBlockConfig
+torch.manual_seed(0)
+net = perturb(ConvNeXt([CNBlockConfig(8, 16, 2), CNBlockConfig(16, None, 3)], stochastic_depth_prob=0.5, num_classes=10)).train()
+for k, v in net.state_dict().items(): OUT['sd.' + k] = v.clone()
+OUT['p'] = torch.tensor([m.stochastic_depth.p for m in net.modules() if hasattr(m, 'stochastic_depth')])
+torch.manual_seed(5)
+with torch.no_grad(): OUT['y'] = net(T['x'])
+`, { x });
+  const net = new tg.nn.models.ConvNeXt([{ inputChannels: 8, outChannels: 16, numLayers: 2 }, { inputChannels: 16, outChannels: null, numLayers: 3 }], { numClasses: 10, stochasticDepthProb: 0.5 });
+  net.loadStateDict(stateDictFromPy(py, 'sd.'), { strict: true });
+  const ps = net.modules().filter((m) => m instanceof tg.nn.models.CNBlock).map((m) => m.stochastic_depth.p);
+  assert.deepStrictEqual(ps.map((p) => p.toFixed(6)), Array.from(py.p.data).map((p) => p.toFixed(6)), 'drop probabilities grow linearly with depth');
+  net.train();
+  tg.manualSeed(5);
+  const y = tg.noGrad(() => net.forward(x));
+  assertClose(assert, y, py.y, 1e-5, 'ConvNeXt training-mode output');
+  net.dispose();
+});
