@@ -121,6 +121,25 @@ with torch.no_grad():
   assertClose(assert, w1, py.w1, 1e-5, 'unbatched weights');
 });
 
+test('MultiheadAttention with addBiasKv and addZeroAttn matches PyTorch: names, output, weights and gradients, with both masks', { skip }, () => {
+  tg.manualSeed(7);
+  const m = randomize(new tg.nn.MultiheadAttention(8, 2, { addBiasKv: true, addZeroAttn: true }));
+  assert.deepStrictEqual(Object.keys(m.stateDict()), ['in_proj_weight', 'in_proj_bias', 'bias_k', 'bias_v', 'out_proj.weight', 'out_proj.bias']);
+  const q = tg.randn([3, 2, 8]);
+  const kv = tg.randn([4, 2, 8]);
+  const g = tg.randn([3, 2, 8]);
+  const am = tg.tensor([[0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]], { dtype: 'bool' });
+  const kpm = tg.tensor([[0, 0, 0, 1], [0, 0, 0, 0]], { dtype: 'bool' });
+  const ours = forwardBackward(m, [q, kv], (mod, a, b) => mod.forward(a, b, b, { attnMask: am, keyPaddingMask: kpm })[0], g);
+  const [, w] = tg.noGrad(() => m.forward(q, kv, kv, { attnMask: am, keyPaddingMask: kpm }));
+  const py = runTorch(`
+${PY_FB('torch.nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True)', "m(xs[0], xs[1], xs[1], attn_mask=T['am'], key_padding_mask=T['kpm'])[0]", 2)}
+with torch.no_grad(): OUT['w'] = m(T['x0'], T['x1'], T['x1'], attn_mask=T['am'], key_padding_mask=T['kpm'])[1]
+`, stateDictToPy(m, 'sd.', { x0: q, x1: kv, g, am, kpm }));
+  compare(ours, py, 2, 'MultiheadAttention (addBiasKv, addZeroAttn)');
+  assertClose(assert, w, py.w, 1e-5, 'attention weights over S + 2 positions');
+});
+
 for (const [label, opts, pyOpts] of [
   ['post-LN, relu, sequence-first', {}, ''],
   ['pre-LN (normFirst), gelu, batchFirst', { normFirst: true, activation: 'gelu', batchFirst: true, layerNormEps: 1e-6 }, ", norm_first=True, activation='gelu', batch_first=True, layer_norm_eps=1e-6"],

@@ -1,7 +1,7 @@
 /** MultiheadAttention: scaled dot-product attention over several heads, as torch.nn.MultiheadAttention. */
 import type { Tensor } from '../../tensor';
 import { isTensor } from '../../tensor';
-import { zeros } from '../../creation';
+import { zeros, cat } from '../../creation';
 import { isFloatingDType } from '../../dtype';
 import { Module } from '../module';
 import * as F from '../functional';
@@ -21,6 +21,10 @@ export interface MultiheadAttentionOptions extends FactoryOptions {
   vdim?: number;
   /** Inputs and output are (N, L, E) rather than (L, N, E) (default false, as PyTorch). */
   batchFirst?: boolean;
+  /** Learn `bias_k` and `bias_v` [1, 1, E], appended to the projected keys and values as one more position (default false). */
+  addBiasKv?: boolean;
+  /** Append a position of zeros to the keys and values of every head (default false). */
+  addZeroAttn?: boolean;
 }
 
 /** Options of one MultiheadAttention call. */
@@ -40,7 +44,8 @@ const NAME = 'MultiheadAttention';
 /**
  * torch.nn.MultiheadAttention: projects query, key and value (`in_proj_weight` [3E, E] and `in_proj_bias` [3E], or
  * `q_proj_weight`/`k_proj_weight`/`v_proj_weight` when kdim or vdim differ from E), attends in `numHeads` heads of
- * E/numHeads features with softmax(q·kᵀ/√d + mask)·v, and projects back through `out_proj` (a Linear). Same
+ * E/numHeads features with softmax(q·kᵀ/√d + mask)·v, and projects back through `out_proj` (a Linear); `bias_k`/`bias_v`
+ * (addBiasKv) and a zero position (addZeroAttn) extend the keys and values as PyTorch's. Same
  * parameter names, initialisation (Xavier uniform, zero biases) and outputs as PyTorch.
  * forward(query, key, value, options) returns [output, weights or null].
  */
@@ -50,6 +55,8 @@ export class MultiheadAttention extends Module {
   declare k_proj_weight: Tensor | null;
   declare v_proj_weight: Tensor | null;
   declare in_proj_bias: Tensor | null;
+  declare bias_k: Tensor | null;
+  declare bias_v: Tensor | null;
   declare out_proj: Linear;
   readonly embedDim: number;
   readonly numHeads: number;
@@ -58,6 +65,7 @@ export class MultiheadAttention extends Module {
   readonly vdim: number;
   readonly dropout: number;
   readonly batchFirst: boolean;
+  readonly addZeroAttn: boolean;
 
   constructor(embedDim: number, numHeads: number, options: MultiheadAttentionOptions = {}) {
     super();
@@ -85,6 +93,11 @@ export class MultiheadAttention extends Module {
       this.registerParameter('in_proj_weight', null);
     }
     this.registerParameter('in_proj_bias', bias ? init.zeros_(newTensor([3 * embedDim], f, NAME)) : null);
+    const biasKv = options.addBiasKv ?? false;
+    this.addZeroAttn = options.addZeroAttn ?? false;
+    if (typeof biasKv !== 'boolean' || typeof this.addZeroAttn !== 'boolean') throw new TypeError(`${NAME}: addBiasKv and addZeroAttn must be booleans`);
+    this.registerParameter('bias_k', biasKv ? init.xavierNormal_(newTensor([1, 1, embedDim], f, NAME)) : null);
+    this.registerParameter('bias_v', biasKv ? init.xavierNormal_(newTensor([1, 1, embedDim], f, NAME)) : null);
     this.registerModule('out_proj', new Linear(embedDim, embedDim, { bias, ...f }));
     if (this.out_proj.bias) init.zeros_(this.out_proj.bias);
   }
@@ -127,15 +140,29 @@ export class MultiheadAttention extends Module {
       const S = k0.shape[0];
       if (k0.shape[0] !== v0.shape[0] || k0.shape[1] !== N || v0.shape[1] !== N)
         throw new RangeError(`${NAME}: key and value must have the same length and batch size as query, got query [${query.shape.join(', ')}], key [${key.shape.join(', ')}], value [${value.shape.join(', ')}]`);
-      const [q, k, v] = this.project(q0, k0, v0, selfAttention, keep);
+      const [q, k1, v1] = this.project(q0, k0, v0, selfAttention, keep);
       const H = this.numHeads;
       const hd = this.headDim;
+      // bias_k/bias_v: one more key and value position, as PyTorch appends them after the projections.
+      const withBias = (t: Tensor, b: Tensor | null) => (b ? keep(cat([t, keep(b.expand([1, N, E]))], 0)) : t);
+      const k = withBias(k1, this.bias_k);
+      const v = withBias(v1, this.bias_v);
+      const Sk = k.shape[0];
       // (L, N, E) → (N·H, L, hd), as PyTorch lays out the heads.
       const heads = (t: Tensor, len: number) => keep(keep(keep(t.contiguous()).view([len, N * H, hd])).transpose(0, 1));
       const qh = heads(q, L);
-      const kh = heads(k, S);
-      const vh = heads(v, S);
-      const mask = this.mergeMasks(options, batched, L, S, N, keep);
+      let kh = heads(k, Sk);
+      let vh = heads(v, Sk);
+      if (this.addZeroAttn) {
+        const z = keep(zeros([N * H, 1, hd], { dtype: kh.dtype, device: kh.device }));
+        kh = keep(cat([kh, z], 1));
+        vh = keep(cat([vh, z], 1));
+      }
+      let mask = this.mergeMasks(options, batched, L, S, N, keep);
+      // The appended positions are never masked: pad the mask with zeros.
+      const extra = kh.shape[1] - S;
+      if (mask && extra > 0) mask = keep(F.pad(mask, [0, extra]));
+      const Stot = kh.shape[1];
       const scores = keep(keep(qh.div(Math.sqrt(hd))).bmm(keep(kh.transpose(1, 2))));
       const masked = mask ? keep(scores.add(mask)) : scores;
       const soft = keep(masked.softmax(-1));
@@ -148,7 +175,7 @@ export class MultiheadAttention extends Module {
       else if (this.batchFirst) out = keep(out.transpose(0, 1));
       let weights: Tensor | null = null;
       if (options.needWeights ?? true) {
-        weights = keep(attn.view([N, H, L, S]));
+        weights = keep(attn.view([N, H, L, Stot]));
         if (options.averageAttnWeights ?? true) weights = keep(weights.mean(1));
         if (!batched) weights = keep(weights.squeeze(0));
       }
@@ -205,6 +232,7 @@ export class MultiheadAttention extends Module {
   }
 
   extraRepr(): string {
-    return `embedDim=${this.embedDim}, numHeads=${this.numHeads}, dropout=${this.dropout}, batchFirst=${this.batchFirst}`;
+    const extra = `${this.bias_k ? ', addBiasKv=true' : ''}${this.addZeroAttn ? ', addZeroAttn=true' : ''}`;
+    return `embedDim=${this.embedDim}, numHeads=${this.numHeads}, dropout=${this.dropout}, batchFirst=${this.batchFirst}${extra}`;
   }
 }
