@@ -64,7 +64,19 @@ std::shared_ptr<Group> CreateGroup(const CreateSpec& s) {
   opts.waitWorkers = false;
   opts.multiTenant = true;
   opts.timeout = std::chrono::milliseconds(s.timeoutMs);
-  auto tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
+  c10::intrusive_ptr<c10d::TCPStore> tcp;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  try {
+    tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
+  } catch (const c10::Error& e) {
+    // LibTorch 2.4+ asks for the libuv store by default; builds without libuv (Debian's 2.6) use the classic one
+    if (std::string(e.what()).find("libuv") == std::string::npos) throw;
+    opts.useLibUV = false;
+    tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
+  }
+#else
+  tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
+#endif
   c10::intrusive_ptr<c10d::Store> defaultPg = c10::make_intrusive<c10d::PrefixStore>("default_pg", tcp);
 #if TORCH_VERSION_MAJOR >= 2
   // PyTorch 2.x: the group's store is "<group name>/" then "<device>/" under default_pg, and no store barrier.

@@ -90,7 +90,8 @@ dist.broadcast(b, 0)
 print(t.tolist(), b.tolist())
 dist.destroy_process_group()
 `);
-  const py = runProcess('/usr/bin/python3', [script], { GLOO_SOCKET_IFNAME: 'lo' });
+  // USE_LIBUV=0: Debian's PyTorch 2.6 is built without libuv but its TCPStore asks for it unless told not to
+  const py = runProcess('/usr/bin/python3', [script], { GLOO_SOCKET_IFNAME: 'lo', USE_LIBUV: '0' });
   try {
     await tg.distributed.init({ rank: 0, worldSize: 2, initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 30000 });
     const t = tg.tensor([1, 2], { dtype: 'float32' });  // Python's tensor is float32: collectives need the same dtype

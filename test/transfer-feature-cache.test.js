@@ -178,6 +178,9 @@ test('a frozen part with randomness is refused with the reason unless allowRando
   await assert.rejects(tg.transfer.cacheFeatures(bn, ds, { upTo: 'bn', ...quiet }), /batch's statistics/);
   bn.freeze(/^(hidden|bn)\./);
   (await tg.transfer.cacheFeatures(bn, ds, quiet)).dispose();
+  // stochastic depth (EfficientNet, ConvNeXt) drops at random too
+  const sd = new nn.Sequential({ a: new nn.Linear(6, 8), depth: new nn.StochasticDepth(0.2, 'row'), b: new nn.Linear(8, 8), outputs: new nn.Linear(8, 3) }).freeze(/^(a|b)\./);
+  await assert.rejects(tg.transfer.cacheFeatures(sd, ds, { upTo: 'b', ...quiet }), (e) => e.code === 'ERR_CACHE_RANDOM' && /'depth' is StochasticDepth\(p=0.2\)/.test(e.message));
   const augmenting = Object.assign(data(), { augmenting: true });
   await assert.rejects(tg.transfer.cacheFeatures(model(), augmenting, quiet), /augmenting/);
 });

@@ -61,8 +61,8 @@ export function layerRandomness(name: string, layer: Module): string[] {
   for (const [path, m] of layer.namedModules(name)) {
     const cls = m.constructor.name;
     const p = (m as { p?: unknown }).p;
-    if (/Dropout/.test(cls) && typeof p === 'number' && p > 0)
-      out.push(`'${path}' is ${cls}(p=${p}): in training mode it drops different units every epoch, a cache would keep one draw`);
+    if (/Dropout|StochasticDepth/.test(cls) && typeof p === 'number' && p > 0)
+      out.push(`'${path}' is ${cls}(p=${p}): in training mode it drops at random every epoch, a cache would keep one draw`);
     if ((m as { frozenStatistics?: unknown }).frozenStatistics === false)
       out.push(`'${path}' (${cls}) normalises with each batch's statistics in training mode (model.freeze() freezes them)`);
   }
