@@ -13,3 +13,5 @@ export { TextLineDataset, fromLines } from './text-lines';
 export type { LineParser } from './text-lines';
 export { DataLoader } from './loader';
 export type { DataLoaderOptions } from './loader';
+export { decodeImage, DEFAULT_PIXEL_LIMIT } from './image-decode';
+export type { DecodeOptions, ImageMode } from './image-decode';
