@@ -68,7 +68,11 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   } catch (e) {
     if (e instanceof TorchError) throw e;
     const msg = (e as Error)?.message ?? String(e);
-    if (/pixel limit/i.test(msg)) throw tooLarge(name, undefined, undefined, limit);
+    if (/pixel limit/i.test(msg)) {
+      // the header alone gives the size for the message (sharp refused before reading pixels)
+      const m = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => ({ width: undefined, height: undefined }));
+      throw tooLarge(name, m.width, m.height, limit);
+    }
     throw new TorchError(`decodeImage: cannot decode ${name}: ${msg.trim()}`, { code: 'ERR_IMAGE_DECODE', cause: e });
   }
 }

@@ -26,7 +26,7 @@ Image.fromarray(np.dstack([rgb, a])).save(d + '/pil-rgba.png')
 p = Image.fromarray(rgb).convert('P', palette=Image.ADAPTIVE, colors=16)
 p.info['transparency'] = 3
 p.save(d + '/pil-palette.png', transparency=3)
-g16 = ((x * 65535) // (w - 1)).astype(np.uint16)
+g16 = (x * x * 9).astype(np.uint16)  # 0..24336: some samples under 255, most over
 Image.fromarray(g16, mode='I;16').save(d + '/pil-gray16.png')
 Image.fromarray(rgb).convert('CMYK').save(d + '/pil-cmyk.jpg', quality=95)
 ex = Image.Exif(); ex[0x0112] = 6
@@ -52,6 +52,11 @@ for f in sorted(os.listdir(d)):
     out[f] = {'width': im.width, 'height': im.height, 'srcMode': src}
 json.dump(out, open(os.path.join(d, 'pil-' + mode + '.json'), 'w'))
 `;
+
+/** PIL's version as [major, minor]. */
+function pilVersion() {
+  return execFileSync(PYTHON, ['-c', 'import PIL; print(PIL.__version__)'], { encoding: 'utf8' }).trim().split('.').map(Number);
+}
 
 /** Whether /usr/bin/python3 has PIL and numpy. */
 function hasPil() {
@@ -112,4 +117,4 @@ async function writeSharpImages(dir, w = 41, h = 29) {
   return px;
 }
 
-module.exports = { PYTHON, hasPil, writePilImages, pilDecode, writeSharpImages, picture };
+module.exports = { PYTHON, hasPil, pilVersion, writePilImages, pilDecode, writeSharpImages, picture };
