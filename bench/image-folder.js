@@ -4,7 +4,8 @@
 // on the same folder of 1,000 JPEGs (375x500, written once into a cache folder), in one run. One LibTorch thread on
 // both sides (torch's workers set it; here it is the process's). Epoch 1 includes starting the workers.
 // Uses tg.transforms' classes when they exist, else a stand-in with the same work (bench/helpers/image-standin.js).
-// Usage: node bench/image-folder.js [--images 1000] [--workers 2] [--epochs 3] [--dir CACHE] [--json FILE]
+// --persistent keeps the workers between epochs (persistentWorkers; torch's side keeps its default, new workers each epoch).
+// Usage: node bench/image-folder.js [--images 1000] [--workers 2] [--epochs 3] [--persistent] [--dir CACHE] [--json FILE]
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -22,6 +23,7 @@ const WORKERS = Number(arg('workers', '2'));
 const EPOCHS = Number(arg('epochs', '3'));
 const BATCH = 32;
 const DIR = arg('dir', path.join(os.tmpdir(), `torchgraft-bench-images-${N}`));
+const PERSISTENT = process.argv.includes('--persistent');
 const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
 
 // 10 classes of smooth pictures with noise (JPEG quality 90), written once.
@@ -64,7 +66,7 @@ async function ours() {
   tg.manualSeed(0);
   const p = pipeline();
   const ds = new tg.data.ImageFolder(DIR, { transform: p.transform, workerModules: p.modules });
-  const loader = ds.loader({ batchSize: BATCH, shuffle: true, seed: 0, workers: WORKERS });
+  const loader = ds.loader({ batchSize: BATCH, shuffle: true, seed: 0, workers: WORKERS, persistentWorkers: PERSISTENT });
   const epochs = [];
   for (let e = 0; e < EPOCHS; e++) {
     const t0 = performance.now();
@@ -75,6 +77,7 @@ async function ours() {
     }
     epochs.push({ seconds: (performance.now() - t0) / 1000, images: n });
   }
+  await loader.close();
   return { pipeline: p.name, epochs };
 }
 
@@ -84,7 +87,7 @@ async function ours() {
   const py = JSON.parse(execFileSync(PYTHON, [path.join(__dirname, 'py', 'image_folder.py'), DIR, String(WORKERS), String(EPOCHS), String(BATCH)], { encoding: 'utf8' }));
   const rate = (e) => e.images / e.seconds;
   console.log(`image folder benchmark: ${N} JPEGs 375x500 in ${DIR}, batch ${BATCH}, ${WORKERS} workers; ${os.cpus().length} CPUs (${os.cpus()[0].model}), load ${os.loadavg()[0].toFixed(1)}`);
-  console.log(`torchgraft pipeline: ${tgRes.pipeline}; torch ${py.torch}, torchvision ${py.torchvision} (PIL decode + PIL resize)`);
+  console.log(`torchgraft pipeline: ${tgRes.pipeline}${PERSISTENT ? ', persistent workers' : ''}; torch ${py.torch}, torchvision ${py.torchvision} (PIL decode + PIL resize)`);
   const rows = tgRes.epochs.map((e, k) => ({ epoch: k + 1, torchgraft: rate(e), torchvision: rate(py.epochs[k]), ratio: rate(e) / rate(py.epochs[k]) }));
   for (const r of rows)
     console.log(`epoch ${r.epoch}: torchgraft ${r.torchgraft.toFixed(1)} images/s, torchvision ${r.torchvision.toFixed(1)} images/s, ratio (torchgraft / torchvision) ${r.ratio.toFixed(2)}x`);

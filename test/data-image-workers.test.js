@@ -126,3 +126,17 @@ test('breaking out of for await stops the workers; DataLoader options are checke
   }
   assert.deepStrictEqual(sizes.sort((a, b) => a - b), Array.from({ length: 14 }, (_, i) => 20 + i));
 });
+
+test('persistentWorkers keeps the same workers from one epoch to the next, with the same batches; close() ends them', async () => {
+  const ds = new tg.data.ImageFolder(await folder(), { transform: new TestToTensor({ random: true, size: 16 }), workerModules: [modulePath] });
+  const fresh = ds.loader({ batchSize: 4, shuffle: true, seed: 9, workers: 2 });
+  const want = [await epoch(fresh), await epoch(fresh)];
+  const first = made.length;
+  const kept = ds.loader({ batchSize: 4, shuffle: true, seed: 9, workers: 2, persistentWorkers: true });
+  assert.deepStrictEqual([await epoch(kept), await epoch(kept)], want);
+  assert.strictEqual(made.length - first, 2, 'two workers for both epochs');
+  assert.ok(made.slice(first).every((r) => !r.exited), 'still there between epochs');
+  await kept.close();
+  assert.ok(await allExited(), 'close() ended them');
+  assert.throws(() => ds.loader({ persistentWorkers: 'yes' }), TypeError);
+});

@@ -16,6 +16,13 @@ export interface LoadBatchesOptions {
   workers: number;
   /** Batches each worker reads ahead. */
   prefetch: number;
+  /** Where a dataset keeps its workers between epochs (DataLoader's persistentWorkers); undefined: end them with the epoch. */
+  keep?: KeptWorkers;
+}
+
+/** Workers a dataset keeps from one epoch to the next; the DataLoader's close() ends them. */
+export interface KeptWorkers {
+  value?: { close(): Promise<void> };
 }
 
 /**

@@ -48,13 +48,19 @@ export async function* imageBatches(src: ImageSource, order: number[], o: LoadBa
   let pool: WorkerPool | undefined;
   let read: (items: Item[], k: number) => Promise<ReadBatch>;
   if (onWorkers) {
-    const data: ImageWorkerData = {
-      modules: src.workerModules.slice(),
-      transform: t && isTransform(t) ? t.toJSON() : null,
-      decode: src.decode,
-      lock: newRngLock(),
-    };
-    const p = new WorkerPool(path.join(__dirname, 'image-worker.js'), data, o.workers, WHERE);
+    const kept = o.keep?.value;
+    let p: WorkerPool;
+    if (kept instanceof WorkerPool && kept.usable && kept.size === o.workers) p = kept;
+    else {
+      const data: ImageWorkerData = {
+        modules: src.workerModules.slice(),
+        transform: t && isTransform(t) ? t.toJSON() : null,
+        decode: src.decode,
+        lock: newRngLock(),
+      };
+      p = new WorkerPool(path.join(__dirname, 'image-worker.js'), data, o.workers, WHERE);
+      if (o.keep) o.keep.value = p;
+    }
     pool = p;
     read = (items, k) => p.run<ReadBatch>(k % o.workers, { items, epoch: o.epoch, seed: o.seed, pack });
   } else {
@@ -82,7 +88,8 @@ export async function* imageBatches(src: ImageSource, order: number[], o: LoadBa
       if (batch) yield batch;
     }
   } finally {
-    await pool?.close();
+    // kept workers stay for the next epoch unless they failed (answers still on their way are dropped)
+    if (pool && (!o.keep || !pool.usable)) await pool.close();
     if (skipped.length > 0) {
       process.emitWarning(`${WHERE}: ${skipped.length} file(s) could not be decoded and were skipped this epoch (first: ${skipped[0]})`, { code: 'TORCHGRAFT_IMAGE_SKIPPED' });
     }

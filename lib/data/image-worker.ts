@@ -26,7 +26,10 @@ function start(): void {
   const data = workerData as ImageWorkerData;
   let transform: Transform | undefined;
   try {
-    // modules that register custom transforms, loaded before the transform is rebuilt from its spec
+    // the whole library first: tg.transforms' own classes register themselves as their modules load
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('../index');
+    // then the modules that register custom transforms, before the transform is rebuilt from its spec
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     for (const m of data.modules) require(m);
     transform = data.transform ? fromJSON(data.transform) : undefined;

@@ -7,7 +7,7 @@ import type { Batch, Collate, Example } from './example';
 import { Generator } from './generator';
 import { batchStream, checkBatchSize, collateOwned, isIterableDataset, IterableDataset } from './iterable-dataset';
 import { describe } from './tensor-dataset';
-import { isAsyncDataset } from './async-dataset';
+import { isAsyncDataset, KeptWorkers } from './async-dataset';
 
 /** How a DataLoader batches. */
 export interface DataLoaderOptions {
@@ -32,6 +32,11 @@ export interface DataLoaderOptions {
   workers?: number;
   /** Batches each worker reads ahead (default 2). */
   prefetch?: number;
+  /**
+   * Keep the workers from one epoch to the next (default false: they end with each epoch, as PyTorch's default);
+   * idle workers do not keep Node alive, and `close()` ends them.
+   */
+  persistentWorkers?: boolean;
 }
 
 /**
@@ -53,6 +58,7 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   /** Batches each worker reads ahead. */
   readonly prefetch: number;
   private readonly collate?: Collate;
+  private readonly kept?: KeptWorkers;
   private nextEpoch = 0;
 
   constructor(dataset: Dataset | IterableDataset, options: DataLoaderOptions = {}) {
@@ -76,6 +82,8 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`DataLoader: prefetch must be a positive integer, got ${String(prefetch)}`);
     if (workers > 0 && !isAsyncDataset(dataset))
       throw new TypeError('DataLoader: workers read files ahead (tg.data.ImageFolder); this dataset gives its examples from memory, so leave workers out');
+    if (options.persistentWorkers !== undefined && typeof options.persistentWorkers !== 'boolean') throw new TypeError('DataLoader: persistentWorkers must be a boolean');
+    if (options.persistentWorkers && workers > 0) this.kept = {};
     this.dataset = dataset;
     this.workers = workers;
     this.prefetch = prefetch;
@@ -141,7 +149,7 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
       const epoch = this.nextEpoch;
       const order = this.order(epoch);
       this.nextEpoch++;
-      const o = { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate, epoch, seed: this.seed, workers: this.workers, prefetch: this.prefetch };
+      const o = { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate, epoch, seed: this.seed, workers: this.workers, prefetch: this.prefetch, keep: this.kept };
       yield* ds.loadBatches(order, o);
       return;
     }
@@ -152,6 +160,13 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     this.nextEpoch++;
     if (ds.batched) yield* ds as AsyncIterable<Batch>;
     else yield* batchStream(ds as AsyncIterable<Example>, { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate });
+  }
+
+  /** Ends the workers kept between epochs (persistentWorkers); a later epoch starts new ones. */
+  async close(): Promise<void> {
+    const v = this.kept?.value;
+    if (this.kept) this.kept.value = undefined;
+    await v?.close();
   }
 
   private gather(ds: Dataset, indices: number[]): Batch {

@@ -51,6 +51,11 @@ export class WorkerPool {
     }
   }
 
+  /** Whether tasks can still be run (no worker failed, not closed). */
+  get usable(): boolean {
+    return !this.failure && !this.closing;
+  }
+
   /** Number of workers. */
   get size(): number {
     return this.slots.length;
