@@ -54,7 +54,8 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   const open = (): SharpInstance =>
     sharp(bytes, { limitInputPixels: limit, failOn: 'warning', autoOrient: options.autoOrient ?? true, ignoreIcc: true, pages: 1, page: 0 });
   try {
-    const meta = await open().metadata();
+    // JPEG and PNG headers tell CMYK and 16-bit apart at once; other formats ask sharp (a second parse of the header)
+    const meta = probe(bytes) ?? (await open().metadata());
     if (meta.width !== undefined && meta.height !== undefined && meta.width * meta.height > limit) throw tooLarge(name, meta.width, meta.height, limit);
     const sixteen = meta.depth === 'ushort';
     let pipe = open();
@@ -75,6 +76,31 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     }
     throw new TorchError(`decodeImage: cannot decode ${name}: ${msg.trim()}`, { code: 'ERR_IMAGE_DECODE', cause: e });
   }
+}
+
+/** What a JPEG's frame header or a PNG's IHDR says about colour space and depth (undefined for other formats or odd files). */
+function probe(b: Uint8Array): { space?: string; depth?: string; channels?: number; width?: number; height?: number } | undefined {
+  if (b.length >= 26 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[12] === 0x49 && b[13] === 0x48) {
+    const channels = ({ 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 } as Record<number, number>)[b[25]];
+    return channels === undefined ? undefined : { space: 'srgb', depth: b[24] === 16 ? 'ushort' : 'uchar', channels };
+  }
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  for (let i = 2; i + 9 < b.length; ) {
+    if (b[i] !== 0xff) return undefined;
+    const m = b[i + 1];
+    if (m === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // SOF0..SOF15 but DHT (C4), JPG (C8), DAC (CC): the frame header, whose 10th byte is the number of components
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      const nf = b[i + 9];
+      return { space: nf === 4 ? 'cmyk' : 'srgb', depth: 'uchar', channels: nf };
+    }
+    if (m === 0xda || m === 0xd9) return undefined; // scan data or the end before any frame header
+    i += 2 + ((b[i + 2] << 8) | b[i + 3]);
+  }
+  return undefined;
 }
 
 function tooLarge(name: string, w: number | undefined, h: number | undefined, limit: number): TorchError {
