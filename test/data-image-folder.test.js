@@ -198,3 +198,18 @@ test('tg.fit trains on an ImageFolder (given directly, and as a loader with work
   w0.dispose();
   assert.throws(() => [...new tg.data.DataLoader(ds)], /for await/);
 });
+
+test('toTensors reads the whole folder in order (same as the loader without shuffle), for caches and the native engine', async () => {
+  const root = newRoot();
+  for (let i = 0; i < 7; i++) await writeImage(path.join(root, ['p', 'q'][i % 2], `${i}.png`), { w: 9, h: 9, seed: i + 1 });
+  const ds = new tg.data.ImageFolder(root, { transform: new TestToTensor({ size: 8 }), workerModules: [modulePath] });
+  const before = tg.memory().tensors;
+  const [x, y] = await ds.toTensors({ batchSize: 3 });
+  assert.deepStrictEqual(x.shape, [7, 3, 8, 8]);
+  assert.deepStrictEqual(Array.from(y.dataSync(), Number), ds.targets);
+  const [x0] = await ds.getItemAsync(4);
+  const [a, b] = tg.tidy(() => [Array.from(x.narrow(0, 4, 1).reshape([-1]).dataSync()), Array.from(x0.reshape([-1]).dataSync())]);
+  assert.deepStrictEqual(a, b);
+  tg.dispose([x, y, x0]);
+  assert.strictEqual(tg.memory().tensors, before);
+});

@@ -1,5 +1,7 @@
 /** tg.data.ImageFolder: a folder of images, one sub-folder per class, as torchvision.datasets.ImageFolder. */
 import type { Tensor } from '../tensor';
+import { cat } from '../creation';
+import { dispose } from '../memory';
 import type { RawImage } from '../transforms/transform';
 import { isTransform } from '../transforms/transform';
 import { TorchError } from '../errors';
@@ -160,6 +162,27 @@ export class ImageFolder implements AsyncDataset, ImageSource {
   /** @internal The batches of one epoch, for DataLoader's for await. */
   loadBatches(order: number[], options: LoadBatchesOptions): AsyncGenerator<Batch> {
     return imageBatches(this, order, options);
+  }
+
+  /**
+   * Every example read once, in the folder's order, as tensors [x, y] (x stacked on a new first dimension): for small
+   * folders, a feature cache (tg.transfer.cacheFeatures reads datasets synchronously) or fit's native engine. Random
+   * transforms draw under seed 0, so the result is reproducible; give deterministic transforms for a feature cache.
+   * @example const [x, y] = await folder.toTensors(); const cache = await tg.transfer.cacheFeatures(net, [x, y], { upTo: 'features' });
+   */
+  async toTensors(options: { workers?: number; batchSize?: number } = {}): Promise<[Tensor, Tensor]> {
+    const loader = new DataLoader(this, { batchSize: options.batchSize ?? 64, workers: options.workers ?? 2, seed: 0 });
+    const xs: Tensor[] = [];
+    const ys: Tensor[] = [];
+    try {
+      for await (const [x, y] of loader) {
+        xs.push(x);
+        ys.push(y);
+      }
+      return [cat(xs, 0), cat(ys, 0)];
+    } finally {
+      dispose([xs, ys]);
+    }
   }
 
   /**
