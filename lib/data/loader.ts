@@ -7,6 +7,7 @@ import type { Batch, Collate, Example } from './example';
 import { Generator } from './generator';
 import { batchStream, checkBatchSize, collateOwned, isIterableDataset, IterableDataset } from './iterable-dataset';
 import { describe } from './tensor-dataset';
+import { isAsyncDataset, KeptWorkers } from './async-dataset';
 
 /** How a DataLoader batches. */
 export interface DataLoaderOptions {
@@ -23,6 +24,19 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** Turns a list of examples into a batch (default: stack each field; with it, getBatch is not used). */
   collate?: Collate;
+  /**
+   * Worker threads that read examples ahead, for datasets that read files (tg.data.ImageFolder); default 0: read on the
+   * main thread (decoding still runs off it). Each example's random transform runs under its own seed, derived from
+   * (seed, epoch, index), so results do not depend on the number of workers.
+   */
+  workers?: number;
+  /** Batches each worker reads ahead (default 2). */
+  prefetch?: number;
+  /**
+   * Keep the workers from one epoch to the next (default false: they end with each epoch, as PyTorch's default);
+   * idle workers do not keep Node alive, and `close()` ends them.
+   */
+  persistentWorkers?: boolean;
 }
 
 /**
@@ -39,7 +53,12 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly seed: number;
+  /** Worker threads reading ahead (files datasets only). */
+  readonly workers: number;
+  /** Batches each worker reads ahead. */
+  readonly prefetch: number;
   private readonly collate?: Collate;
+  private readonly kept?: KeptWorkers;
   private nextEpoch = 0;
 
   constructor(dataset: Dataset | IterableDataset, options: DataLoaderOptions = {}) {
@@ -57,13 +76,23 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
       throw new TypeError('DataLoader: shuffle needs random access; a streaming dataset is read in its own order (shuffle its source instead)');
     if (isIterableDataset(dataset) && dataset.batched && (options.collate || options.dropLast))
       throw new TypeError('DataLoader: the stream yields whole batches already; collate and dropLast apply to streams of examples');
+    const workers = options.workers ?? 0;
+    const prefetch = options.prefetch ?? 2;
+    if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`DataLoader: workers must be a non-negative integer, got ${String(workers)}`);
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`DataLoader: prefetch must be a positive integer, got ${String(prefetch)}`);
+    if (workers > 0 && !isAsyncDataset(dataset))
+      throw new TypeError('DataLoader: workers read files ahead (tg.data.ImageFolder); this dataset gives its examples from memory, so leave workers out');
+    if (options.persistentWorkers !== undefined && typeof options.persistentWorkers !== 'boolean') throw new TypeError('DataLoader: persistentWorkers must be a boolean');
+    if (options.persistentWorkers && workers > 0) this.kept = {};
     this.dataset = dataset;
+    this.workers = workers;
+    this.prefetch = prefetch;
     this.batchSize = batchSize;
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.collate = options.collate;
-    // drawn only when shuffling, so a loader in order leaves LibTorch's random stream untouched
-    this.seed = options.seed ?? (this.shuffle ? drawSeed() : 0);
+    // drawn only when shuffling or for random transforms, so a plain loader in order leaves LibTorch's random stream untouched
+    this.seed = options.seed ?? (this.shuffle || isAsyncDataset(dataset) ? drawSeed() : 0);
   }
 
   /** Batches per epoch (undefined for a stream of unknown length). */
@@ -106,6 +135,7 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   /** Iterates one epoch synchronously (map-style datasets only). */
   *[Symbol.iterator](): IterableIterator<Batch> {
     if (isIterableDataset(this.dataset)) throw new TypeError('DataLoader: a streaming dataset is iterated with for await...of');
+    if (isAsyncDataset(this.dataset)) throw new TypeError('DataLoader: this dataset reads files asynchronously; iterate with for await...of');
     const ds = this.dataset;
     const order = this.order(this.nextEpoch++);
     const end = this.dropLast ? order.length - (order.length % this.batchSize) : order.length;
@@ -115,6 +145,14 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   /** Iterates one epoch asynchronously (any dataset; streams are read as they arrive). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     const ds = this.dataset;
+    if (isAsyncDataset(ds)) {
+      const epoch = this.nextEpoch;
+      const order = this.order(epoch);
+      this.nextEpoch++;
+      const o = { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate, epoch, seed: this.seed, workers: this.workers, prefetch: this.prefetch, keep: this.kept };
+      yield* ds.loadBatches(order, o);
+      return;
+    }
     if (!isIterableDataset(ds)) {
       yield* this[Symbol.iterator]();
       return;
@@ -122,6 +160,13 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     this.nextEpoch++;
     if (ds.batched) yield* ds as AsyncIterable<Batch>;
     else yield* batchStream(ds as AsyncIterable<Example>, { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate });
+  }
+
+  /** Ends the workers kept between epochs (persistentWorkers); a later epoch starts new ones. */
+  async close(): Promise<void> {
+    const v = this.kept?.value;
+    if (this.kept) this.kept.value = undefined;
+    await v?.close();
   }
 
   private gather(ds: Dataset, indices: number[]): Batch {
