@@ -167,3 +167,25 @@ test('bad input: options, ranks, addresses, use before init, twice, non-CPU or n
   }
   assert.strictEqual(tg.distributed.isInitialized(), false);
 });
+
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+const LAUNCHED = path.join(__dirname, 'fixtures', 'dist-launched.js');
+
+test('torchgraft run starts N ranks with torchrun\'s variables and passes the script its arguments', async () => {
+  const r = await runProcess(process.execPath, [CLI, 'run', '--nproc-per-node', '3', LAUNCHED, 'a', '--b'], {});
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout);
+  for (let rank = 0; rank < 3; rank++) assert.match(r.stdout, new RegExp(`rank ${rank}/3 local ${rank} sum 3 args a,--b`));
+});
+
+test('torchgraft run: a failing rank stops the others and the launcher exits with its code; bad options exit 2', async () => {
+  const started = Date.now();
+  const r = await runProcess(process.execPath, [CLI, 'run', '--nproc-per-node=2', LAUNCHED], { FAIL_RANK: '1', TG_TEST_TIMEOUT_MS: '60000' });
+  assert.strictEqual(r.code, 3, r.stderr + r.stdout);
+  assert.match(r.stderr, /rank 1 exited with code 3; stopping the other ranks/);
+  assert.ok(Date.now() - started < 30000, 'rank 0 was stopped, not left waiting for its timeout');
+  for (const args of [['run'], ['run', '--nproc-per-node', '0', LAUNCHED], ['run', '--nproc', '2', LAUNCHED], ['run', '--master-port', 'x', LAUNCHED]]) {
+    const bad = await runProcess(process.execPath, [CLI, ...args], {});
+    assert.strictEqual(bad.code, 2, args.join(' '));
+    assert.match(bad.stderr, /torchgraft run: /);
+  }
+});

@@ -13,6 +13,8 @@ commands:
   inspect FILE
             list what a weight file holds (safetensors, Keras .h5, ONNX, TF.js model.json, ...): names,
             dtypes, shapes and sizes; ONNX nodes; Keras layers
+  run [--nproc-per-node N] script.js [args]
+            start N ranks of a tg.distributed script with torchrun's environment variables
   help      this text`;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require('./demo').demoCommand(argv.slice(1));
     case 'zoo': return require('./zoo').zooCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-require-imports
+    case 'run': return require('./run').runCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-require-imports
     case 'build': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { build } = require(path.join(__dirname, '..', '..', 'scripts', 'build-native.js'));

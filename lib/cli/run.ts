@@ -1,0 +1,103 @@
+/**
+ * `torchgraft run --nproc-per-node N script.js [args]`: starts N ranks of a script on this machine with torchrun's
+ * environment (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), forwards SIGINT/SIGTERM,
+ * and when one rank fails stops the others and exits with that rank's code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: torchgraft run [--nproc-per-node N] [--master-addr HOST] [--master-port PORT] script.js [args...]
+
+Starts N processes of script.js (default N = 1) with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and
+MASTER_PORT set, as torchrun does for one node; tg.distributed.init() reads them. If a rank exits with an error, the
+others are stopped and the launcher exits with that rank's code.`;
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 29500));
+    });
+  });
+}
+
+/** Exit code of a child that ended: its code, or 128 + the signal's number as shells report it. */
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGABRT: 6 };
+  return 128 + (signal ? numbers[signal] ?? 1 : 1);
+}
+
+/** Runs the launcher; resolves with the exit code. */
+export async function runCommand(argv: string[]): Promise<number> {
+  // the launcher's options come before the script; everything after the script is the script's
+  let split = 0;
+  while (split < argv.length && argv[split].startsWith('-')) split += argv[split].includes('=') || ['--help', '-h'].includes(argv[split]) ? 1 : 2;
+  const own = argv.slice(0, split);
+  const script = argv[split];
+  const scriptArgs = argv.slice(split + 1);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: own,
+      options: { 'nproc-per-node': { type: 'string' }, 'master-addr': { type: 'string' }, 'master-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`torchgraft run: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!script) {
+    console.error(`torchgraft run: no script given\n\n${USAGE}`);
+    return 2;
+  }
+  const n = Number(values['nproc-per-node'] ?? '1');
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    console.error(`torchgraft run: --nproc-per-node must be an integer from 1 to 1024, got '${values['nproc-per-node']}'`);
+    return 2;
+  }
+  const host = values['master-addr'] ?? '127.0.0.1';
+  const port = values['master-port'] !== undefined ? Number(values['master-port']) : await freePort(host);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`torchgraft run: --master-port must be a port number, got '${values['master-port']}'`);
+    return 2;
+  }
+  const children: ChildProcess[] = [];
+  let failed: number | null = null;
+  const stopAll = (signal: NodeJS.Signals) => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill(signal));
+  const onSignal = (signal: NodeJS.Signals) => stopAll(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const ended = Array.from({ length: n }, (_, rank) => new Promise<number>((resolve) => {
+      const env = { ...process.env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(n), LOCAL_WORLD_SIZE: String(n), MASTER_ADDR: host, MASTER_PORT: String(port) };
+      const child = spawn(process.execPath, [script, ...scriptArgs], { env, stdio: 'inherit' });
+      children.push(child);
+      child.on('error', (e) => {
+        console.error(`torchgraft run: rank ${rank} could not start: ${e.message}`);
+        resolve(1);
+      });
+      child.on('exit', (code, signal) => {
+        const status = exitCodeOf(code, signal);
+        if (status !== 0 && failed === null) {
+          failed = status;
+          console.error(`torchgraft run: rank ${rank} exited with ${signal ?? `code ${code}`}; stopping the other ranks`);
+          stopAll('SIGTERM');
+        }
+        resolve(status);
+      });
+    }));
+    const codes = await Promise.all(ended);
+    return failed ?? codes.find((c) => c !== 0) ?? 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
