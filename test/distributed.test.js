@@ -189,3 +189,45 @@ test('torchgraft run: a failing rank stops the others and the launcher exits wit
     assert.match(bad.stderr, /torchgraft run: /);
   }
 });
+
+for (const world of [2, 4]) {
+  test(`fit({ distributed: true }) on ${world} ranks: the weights and epoch losses of one process on the same global batches`, async () => {
+    const [reference, ...ranks] = await Promise.all([
+      runProcess(process.execPath, [RANK_SCRIPT, 'fit-reference'], { WORLD_SIZE: String(world) }),
+      ...(await runRanks('fit', world)),
+    ]);
+    assert.strictEqual(reference.code, 0, reference.stderr + reference.stdout);
+    const ref = reference.result;
+    ranks.forEach(({ code, result, stderr }, rank) => {
+      assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+      assert.strictEqual(result.engine, 'js');
+      for (const name of Object.keys(ref).filter((k) => k !== 'logs')) {
+        const want = ref[name];
+        const scale = Math.max(1e-6, ...want.map(Math.abs));
+        const err = Math.max(...result[name].map((v, i) => Math.abs(v - want[i]))) / scale;
+        assert.ok(err < 1e-5, `${name} on rank ${rank}: relative error ${err}`);
+      }
+      // the epoch loss is the mean over every rank's examples, the same on every rank
+      result.logs.forEach((l, e) => assert.ok(Math.abs(l.loss - ref.logs[e].loss) < 1e-5, `epoch ${e} loss ${l.loss} vs ${ref.logs[e].loss}`));
+      assert.deepStrictEqual(result.logs, ranks[0].result.logs);
+    });
+  });
+}
+
+test('fit({ distributed: true }) before init, with a cache or the native engine, or on data it cannot shard: clear errors', async () => {
+  const net = new tg.nn.Linear(2, 2);
+  const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+  const data = [tg.randn([8, 2]), tg.randint(0, 2, [8])];
+  await assert.rejects(tg.fit(net, data, { distributed: true, optimizer: opt, loss: 'crossEntropy', verbose: 0 }), (e) => e.code === 'ERR_DISTRIBUTED');
+  const port = await freePort();
+  await tg.distributed.init({ rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 5000 });
+  try {
+    await assert.rejects(tg.fit(net, data, { distributed: true, engine: 'native', optimizer: opt, loss: 'crossEntropy', verbose: 0 }), (e) => e.code === 'ERR_NATIVE_ENGINE');
+    await assert.rejects(tg.fit(net, [[data[0], data[1]]], { distributed: true, optimizer: opt, loss: 'crossEntropy', verbose: 0 }), /shards a dataset or tensors/);
+    const h = await tg.fit(net, data, { distributed: true, epochs: 1, batchSize: 4, optimizer: opt, loss: 'crossEntropy', verbose: 0 });
+    assert.strictEqual(h.length, 1);
+    assert.ok(Number.isFinite(h.last().loss));
+  } finally {
+    tg.distributed.destroy();
+  }
+});

@@ -14,6 +14,7 @@ import type { EpochLogs, StepOptimizer, Trainable } from './types';
 import { TorchError } from '../errors';
 import { FitEngine, planNative, type NativeRunner } from './native-engine';
 import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
+import { planDistributed, reduceMeans, type DistributedPlan } from './distributed-fit';
 
 /**
  * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
@@ -70,6 +71,13 @@ export interface FitOptions {
   clipGradNorm?: number;
   /** Clamp each gradient element to [-v, v] before each step (clip_grad_value_); applied before clipGradNorm. */
   clipGradValue?: number;
+  /**
+   * Data-parallel training on the tg.distributed default group (init first): the model is wrapped in
+   * DistributedDataParallel, the data (a dataset or tensors) sharded by a DistributedSampler seeded with `seed`, the
+   * gradients averaged across ranks before each step, the epoch's loss and metrics averaged over every rank's
+   * examples, and progress printed by rank 0 only. Runs the JS loop.
+   */
+  distributed?: boolean;
 }
 
 const WHERE = 'fit';
@@ -102,7 +110,13 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   const shuffle = o.shuffle ?? true;
   let net = model;
   let train: BatchSource;
-  if (o.cache !== undefined) {
+  let dist: DistributedPlan | undefined;
+  if (o.distributed) {
+    if (o.cache !== undefined) throw new TypeError('fit: distributed training with a feature cache is not supported yet');
+    if (o.engine === 'native') throw nativeRefused('distributed training awaits the gradient all-reduce between backward and step');
+    dist = await planDistributed(model, data, { batchSize, shuffle, seed: o.seed });
+    train = dist.source;
+  } else if (o.cache !== undefined) {
     if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
     const p = await o.cache.prepareFit(model, data, { batchSize, shuffle, seed: o.seed });
     net = p.model;
@@ -129,9 +143,9 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
       return stopReason !== undefined;
     },
   };
-  const progress = new Progress(o.output ?? process.stderr, o.verbose ?? 1, endEpoch);
-  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue };
-  const engine = o.engine ?? defaultEngine();
+  const progress = new Progress(o.output ?? process.stderr, dist && dist.rank !== 0 ? 0 : o.verbose ?? 1, endEpoch);
+  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync };
+  const engine = dist ? 'js' : o.engine ?? defaultEngine();
   let native: NativeRunner | undefined;
   if (engine !== 'js') {
     const plan = planNative(train, step);
@@ -153,7 +167,9 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
           if (why !== undefined) native = undefined;
           history.engine = native ? 'native' : 'js';
         }
-        const { batches, means } = native ? await native.runEpoch(epoch, ctx, progress) : await trainEpoch(train, epoch, step, progress);
+        const result = native ? await native.runEpoch(epoch, ctx, progress) : await trainEpoch(train, epoch, step, progress);
+        const { batches } = result;
+        const means = dist ? await reduceMeans(result.means, (result as { examples?: number }).examples ?? 0) : result.means;
         const logs: EpochLogs = { epoch, ...means, time: 0 };
         if (val) {
           evalNet.eval();
@@ -187,14 +203,17 @@ interface StepParts {
   callbacks: Callback[];
   ctx: FitContext;
   device?: string;
+  /** Distributed training: averages the gradients across ranks between backward and the optimizer's step. */
+  sync?: () => Promise<void>;
 }
 
 /** One pass over the training batches; returns the batch count and the example-weighted means. */
-async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progress: Progress): Promise<{ batches: number; means: Record<string, number> }> {
+async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progress: Progress): Promise<{ batches: number; examples: number; means: Record<string, number> }> {
   const acc = new Accumulator();
   const wantBatchLoss = s.callbacks.some((c) => typeof c.onBatchEnd === 'function');
   const withBackward = s.callbacks.filter((c) => typeof c.onBackward === 'function');
   let batch = 0;
+  let examples = 0;
   const yieldIfDue = eventLoopYielder();
   progress.epochBegin(epoch, train.length);
   try {
@@ -206,7 +225,9 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
         const [x, y] = b.fields;
         if (y === undefined) throw new TypeError('fit: each training batch needs a target: [x, y]');
         size = x.shape[0] ?? 1;
-        lossT = tidy(() => {
+        examples += size;
+        if (s.sync) lossT = await distributedStep(s, x, y, size, acc, wantBatchLoss, withBackward);
+        else lossT = tidy(() => {
           s.optimizer.zeroGrad();
           const out = s.net.forward(x);
           const loss = s.lossFn(out, y);
@@ -238,10 +259,39 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
     }
     if (batch === 0)
       throw new TorchError(`fit: the training data gave no batches in epoch ${epoch} (a one-shot iterator already read? pass a DataLoader, a dataset, or a function (epoch) => batches)`, { code: 'ERR_EMPTY_DATA' });
-    return { batches: batch, means: acc.means() };
+    return { batches: batch, examples, means: acc.means() };
   } finally {
     acc.dispose();
   }
+}
+
+/** One step of distributed training: forward and backward, the ranks' gradients averaged, then the step. */
+async function distributedStep(s: StepParts, x: Tensor, y: Tensor, size: number, acc: Accumulator, wantBatchLoss: boolean, withBackward: Callback[]): Promise<Tensor | undefined> {
+  const lossT = tidy(() => {
+    s.optimizer.zeroGrad();
+    const out = s.net.forward(x);
+    const loss = s.lossFn(out, y);
+    loss.backward();
+    noGrad(() => {
+      acc.add('loss', loss, size);
+      for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
+    });
+    acc.count(size);
+    return wantBatchLoss ? loss.detach() : undefined;
+  });
+  try {
+    await s.sync!();
+    tidy(() => {
+      for (const c of withBackward) c.onBackward!(s.ctx);  // after the all-reduce, as PyTorch's hooks see averaged gradients
+      if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
+      if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
+      s.optimizer.step();
+    });
+  } catch (e) {
+    lossT?.dispose();
+    throw e;
+  }
+  return lossT;
 }
 
 /** The engine when fit is given none: $TORCHGRAFT_FIT_ENGINE ('js', 'native' or 'auto'), else 'auto'. */
