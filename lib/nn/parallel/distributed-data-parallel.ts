@@ -1,11 +1,18 @@
 /** DistributedDataParallel: one model replica per process, gradients averaged across ranks in buckets after backward. */
 import { Module } from '../module';
 import type { Tensor } from '../../tensor';
-import { cat, zerosLike } from '../../creation';
+import { zeros } from '../../creation';
+import { keep } from '../../memory';
 import { noGrad } from '../../autograd';
 import { TorchError } from '../../errors';
 import { allReduce, broadcast } from '../../distributed/collectives';
 import { getWorldSize, group } from '../../distributed/process-group';
+
+/** Parameters whose gradients travel together, and the flat buffer they travel in. */
+interface Bucket {
+  params: [string, Tensor][];
+  flat: Tensor;
+}
 
 /** Options of DistributedDataParallel. */
 export interface DistributedDataParallelOptions {
@@ -36,6 +43,7 @@ export class DistributedDataParallel extends Module {
   private readonly bucketBytes: number;
   private readonly broadcastBuffers: boolean;
   private readonly findUnusedParameters: boolean;
+  private bucketCache?: { key: string; buckets: Bucket[] };
 
   constructor(module: Module, options: DistributedDataParallelOptions = {}) {
     super();
@@ -65,21 +73,34 @@ export class DistributedDataParallel extends Module {
     for (const [, t] of [...this.module.namedParameters(), ...this.module.namedBuffers()]) await broadcast(t, 0);
   }
 
-  /** Trainable parameters in buckets of about bucketCapMb, in reverse registration order (the order backward ends in). */
-  private buckets(): [string, Tensor][][] {
+  /** Trainable parameters in buckets of about bucketCapMb (one dtype each), in reverse registration order. */
+  private buckets(): Bucket[] {
     const trainable = this.module.namedParameters().filter(([, p]) => p.requiresGrad).reverse();
-    const out: [string, Tensor][][] = [];
+    const key = trainable.map(([n, p]) => `${n}:${p.dtype}:${p.shape.join('x')}`).join(',');
+    if (this.bucketCache?.key === key) return this.bucketCache.buckets;
+    this.bucketCache?.buckets.forEach((b) => b.flat.dispose());
+    const groups: [string, Tensor][][] = [];
     let bytes = Infinity;
     for (const entry of trainable) {
-      const size = entry[1].numel * 4;
-      if (bytes + size > this.bucketBytes && (out.length === 0 || out[out.length - 1].length > 0)) {
-        out.push([]);
+      const p = entry[1];
+      const size = p.numel * (p.dtype === 'float64' ? 8 : 4);
+      const last = groups[groups.length - 1];
+      if (bytes + size > this.bucketBytes || (last && last[0][1].dtype !== p.dtype)) {
+        groups.push([]);
         bytes = 0;
       }
-      out[out.length - 1].push(entry);
+      groups[groups.length - 1].push(entry);
       bytes += size;
     }
-    return out;
+    // one flat buffer per bucket, kept between steps (as PyTorch's buckets): no allocation per step
+    const buckets = groups.map((params) => {
+      const total = params.reduce((n, [, p]) => n + p.numel, 0);
+      const flat = zeros([total], { dtype: params[0][1].dtype, device: params[0][1].device });
+      keep(flat);
+      return { params, flat };
+    });
+    this.bucketCache = { key, buckets };
+    return buckets;
   }
 
   /**
@@ -90,38 +111,38 @@ export class DistributedDataParallel extends Module {
   async syncGradients(): Promise<void> {
     await this.ready;
     const world = getWorldSize();
-    for (const bucket of this.buckets()) {
-      const grads = bucket.map(([name, p]) => {
-        if (p.grad) return p.grad;
-        if (!this.findUnusedParameters) {
-          throw new TorchError(`DistributedDataParallel: parameter '${name}' got no gradient in this step (pass findUnusedParameters: true when some parameters are not used every step)`, { code: 'ERR_DISTRIBUTED' });
+    for (const { params, flat } of this.buckets()) {
+      noGrad(() => {
+        let offset = 0;
+        for (const [name, p] of params) {
+          const n = p.numel;
+          const slot = flat.narrow(0, offset, n);
+          if (p.grad) {
+            const g = p.grad.reshape([-1]);
+            slot.copy_(g);
+            g.dispose();
+          } else if (this.findUnusedParameters) slot.zero_();
+          else {
+            slot.dispose();
+            throw new TorchError(`DistributedDataParallel: parameter '${name}' got no gradient in this step (pass findUnusedParameters: true when some parameters are not used every step)`, { code: 'ERR_DISTRIBUTED' });
+          }
+          slot.dispose();
+          offset += n;
         }
-        return null;
       });
-      const flat = noGrad(() => {
-        const parts = grads.map((g, i) => (g ?? zerosLike(bucket[i][1])).reshape([-1]));
-        const joined = cat(parts, 0);
-        parts.forEach((t) => t.dispose());
-        return joined;
+      await allReduce(flat, { op: 'sum' });
+      noGrad(() => {
+        flat.div_(world);
+        let offset = 0;
+        for (const [, p] of params) {
+          const n = p.numel;
+          const slice = flat.narrow(0, offset, n).reshape(p.shape);
+          if (p.grad) p.grad.copy_(slice);
+          else p.grad = slice.clone();
+          slice.dispose();
+          offset += n;
+        }
       });
-      try {
-        await allReduce(flat, { op: 'sum' });
-        noGrad(() => {
-          flat.div_(world);
-          let offset = 0;
-          bucket.forEach(([, p], i) => {
-            const n = p.numel;
-            const slice = flat.narrow(0, offset, n).reshape(p.shape);
-            const g = grads[i];
-            if (g) g.copy_(slice);
-            else p.grad = slice.clone();
-            slice.dispose();
-            offset += n;
-          });
-        });
-      } finally {
-        flat.dispose();
-      }
     }
     if (this.broadcastBuffers) for (const [, b] of this.module.namedBuffers()) await broadcast(b, 0);
   }
