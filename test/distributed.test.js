@@ -62,6 +62,7 @@ test('a rank killed mid-run makes the others fail with ERR_DISTRIBUTED within th
   assert.strictEqual(r0.code, 0, r0.stderr);
   assert.ok(r0.result.error, 'the surviving rank got an error');
   assert.match(r0.result.code, /^ERR_DISTRIBUTED/);
+  assert.match(r0.result.error, /^distributed.allReduce on rank 0 of 2: /);
   assert.ok(r0.result.ms < 15000, `failed after ${r0.result.ms} ms`);
 });
 

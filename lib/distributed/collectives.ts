@@ -9,6 +9,20 @@ import { group, getWorldSize } from './process-group';
 /** How allReduce combines the ranks' values. */
 export type ReduceOp = 'sum' | 'avg' | 'product' | 'min' | 'max';
 
+/** A collective's failure, with which collective and which rank saw it (Gloo's own message does not say). */
+async function named(fn: string, work: Promise<void>): Promise<void> {
+  try {
+    await work;
+  } catch (e) {
+    const err = e as Error;
+    if (err && typeof err.message === 'string' && !err.message.startsWith(`distributed.${fn}`)) {
+      const g = group();
+      err.message = `distributed.${fn} on rank ${g.rank} of ${g.worldSize}: ${err.message.replace(/^distributed: /, '')} (another rank failed, left or timed out)`;
+    }
+    throw err;
+  }
+}
+
 function checkTensor(t: unknown, fn: string, what = 'tensor'): Tensor {
   if (!isTensor(t)) throw new TypeError(`distributed.${fn}: expected a Tensor as ${what}`);
   return t;
@@ -24,7 +38,7 @@ export async function allReduce(tensor: Tensor, options: { op?: ReduceOp } = {})
   const op = options.op ?? 'sum';
   if (!['sum', 'avg', 'product', 'min', 'max'].includes(op)) throw new TypeError(`distributed.allReduce: op must be 'sum', 'avg', 'product', 'min' or 'max', got ${JSON.stringify(op)}`);
   if (op === 'avg' && !isFloatingDType(tensor.dtype)) throw new TypeError(`distributed.allReduce: op 'avg' needs a floating-point tensor, got ${tensor.dtype} (use 'sum' and divide)`);
-  await binding.distAllReduce(group().id, tensor, op === 'avg' ? 'sum' : op);
+  await named('allReduce', binding.distAllReduce(group().id, tensor, op === 'avg' ? 'sum' : op));
   if (op === 'avg') noGrad(() => tensor.div_(getWorldSize()));
 }
 
@@ -32,7 +46,7 @@ export async function allReduce(tensor: Tensor, options: { op?: ReduceOp } = {})
 export async function broadcast(tensor: Tensor, src = 0): Promise<void> {
   checkTensor(tensor, 'broadcast');
   if (!Number.isInteger(src)) throw new TypeError(`distributed.broadcast: src must be an integer rank, got ${JSON.stringify(src)}`);
-  await binding.distBroadcast(group().id, tensor, src);
+  await named('broadcast', binding.distBroadcast(group().id, tensor, src));
 }
 
 /** Fills `outputs[r]` with rank r's `input` on every rank (outputs: one tensor per rank, each of input's shape and dtype). */
@@ -40,7 +54,7 @@ export async function allGather(outputs: Tensor[], input: Tensor): Promise<void>
   if (!Array.isArray(outputs)) throw new TypeError('distributed.allGather: expected an array of output tensors');
   outputs.forEach((t, i) => checkTensor(t, 'allGather', `outputs[${i}]`));
   checkTensor(input, 'allGather', 'input');
-  await binding.distAllGather(group().id, outputs, input);
+  await named('allGather', binding.distAllGather(group().id, outputs, input));
 }
 
 /**
@@ -70,5 +84,5 @@ export async function reduceScatter(output: Tensor, inputs: Tensor[], options: {
 
 /** Waits until every rank has reached this call. */
 export async function barrier(): Promise<void> {
-  await binding.distBarrier(group().id);
+  await named('barrier', binding.distBarrier(group().id));
 }
