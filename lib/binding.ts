@@ -152,6 +152,9 @@ export interface NativeFunctional {
   selu(input: Tensor): Tensor;
   leakyRelu(input: Tensor, negativeSlope?: number): Tensor;
   gelu(input: Tensor, approximate?: 'none' | 'tanh'): Tensor;
+  hardswish(input: Tensor): Tensor;
+  hardsigmoid(input: Tensor): Tensor;
+  silu(input: Tensor): Tensor;
   softplus(input: Tensor, beta?: number, threshold?: number): Tensor;
   tanh(input: Tensor): Tensor;
   sigmoid(input: Tensor): Tensor;

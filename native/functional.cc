@@ -117,6 +117,9 @@ T Gelu(const Info& i) {
   TORCH_CHECK_VALUE(approx == "none" || approx == "tanh", "gelu(): approximate must be 'none' or 'tanh'");
   return at::gelu(ToTensor(i[0], "input"), approx);
 }
+T Hardswish(const Info& i) { return at::hardswish(ToTensor(i[0], "input")); }
+T Hardsigmoid(const Info& i) { return at::hardsigmoid(ToTensor(i[0], "input")); }
+T Silu(const Info& i) { return at::silu(ToTensor(i[0], "input")); }
 T Softplus(const Info& i) { return at::softplus(ToTensor(i[0], "input"), DoubleOr(i, 1, 1.0, "beta"), DoubleOr(i, 2, 20.0, "threshold")); }
 T Tanh(const Info& i) { return at::tanh(ToTensor(i[0], "input")); }
 T Sigmoid(const Info& i) { return at::sigmoid(ToTensor(i[0], "input")); }
@@ -240,7 +243,7 @@ void RegisterFunctional(Napi::Env env, Napi::Object exports) {
   TG_F("linear", Linear) TG_F("conv1d", Conv1d) TG_F("conv2d", Conv2d) TG_F("maxPool2d", MaxPool2d) TG_F("avgPool2d", AvgPool2d)
   TG_F("adaptiveAvgPool2d", AdaptiveAvgPool2d) TG_F("batchNorm", BatchNorm) TG_F("layerNorm", LayerNorm) TG_F("dropout", Dropout)
   TG_F("embedding", Embedding) TG_F("relu", Relu) TG_F("elu", Elu) TG_F("selu", Selu) TG_F("leakyRelu", LeakyRelu)
-  TG_F("gelu", Gelu) TG_F("softplus", Softplus) TG_F("tanh", Tanh) TG_F("sigmoid", Sigmoid) TG_F("softmax", Softmax)
+  TG_F("gelu", Gelu) TG_F("hardswish", Hardswish) TG_F("hardsigmoid", Hardsigmoid) TG_F("silu", Silu) TG_F("softplus", Softplus) TG_F("tanh", Tanh) TG_F("sigmoid", Sigmoid) TG_F("softmax", Softmax)
   TG_F("logSoftmax", LogSoftmax) TG_F("interpolate", Interpolate) TG_F("crossEntropy", CrossEntropy) TG_F("nllLoss", NllLoss)
   TG_F("mseLoss", MseLoss) TG_F("l1Loss", L1Loss) TG_F("smoothL1Loss", SmoothL1Loss)
   TG_F("binaryCrossEntropyWithLogits", BceWithLogits) TG_F("binaryCrossEntropy", BinaryCrossEntropy)

@@ -2,25 +2,13 @@
 import type { Tensor } from '../../tensor';
 import { Module } from '../module';
 import { checkInput } from './common';
-import { hardtanh } from './hardtanh';
+import { binding } from '../../native';
 
 const ANY_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
-/**
- * min(max(x + 3, 0), 6) / 6, composed from clamp and div (no native hardsigmoid yet); its gradient is 1/6 strictly
- * inside (-3, 3) and 0 elsewhere, the bounds included, as PyTorch's.
- */
+/** min(max(x + 3, 0), 6) / 6: LibTorch's hardsigmoid and its backward, as torch.nn.functional.hardsigmoid. */
 export function hardsigmoid(x: Tensor): Tensor {
-  // Without a graph to record: one new tensor, updated in place.
-  if (!x.requiresGrad) return x.add(3).clamp_(0, 6).div_(6);
-  const shifted = x.add(3);
-  const clamped = hardtanh(shifted, 0, 6);
-  try {
-    return clamped.div(6);
-  } finally {
-    shifted.dispose();
-    clamped.dispose();
-  }
+  return binding.functional.hardsigmoid(x);
 }
 
 /** relu6(x + 3) / 6, as torch.nn.Hardsigmoid. */

@@ -2,19 +2,13 @@
 import type { Tensor } from '../../tensor';
 import { Module } from '../module';
 import { checkInput } from './common';
+import { binding } from '../../native';
 
 const ANY_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
-/** x · sigmoid(x), composed from sigmoid and mul (no native silu yet); autograd gives PyTorch's gradient. */
+/** x · sigmoid(x): LibTorch's silu and its backward, as torch.nn.functional.silu. */
 export function silu(x: Tensor): Tensor {
-  // Without a graph to record: one new tensor, updated in place.
-  if (!x.requiresGrad) return x.sigmoid().mul_(x);
-  const s = x.sigmoid();
-  try {
-    return x.mul(s);
-  } finally {
-    s.dispose();
-  }
+  return binding.functional.silu(x);
 }
 
 /** x · sigmoid(x), as torch.nn.SiLU (also called swish). */
