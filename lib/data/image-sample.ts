@@ -77,7 +77,7 @@ export async function readBatch(items: Item[], ctx: ReadContext): Promise<ReadBa
 }
 
 function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
+  return e instanceof Error ? e : new TorchError(`the image loader threw ${String(e)}`, { code: 'ERR_IMAGE_DECODE' });
 }
 
 function rawSample(index: number, img: RawImage): SampleOk {

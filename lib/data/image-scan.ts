@@ -30,12 +30,14 @@ export interface Scan {
  */
 export function scanFolder(root: string, o: ScanOptions): Scan {
   let realRoot: string;
+  let folder: boolean;
   try {
     realRoot = fs.realpathSync(root);
-    if (!fs.statSync(realRoot).isDirectory()) throw new Error('not a folder');
+    folder = fs.statSync(realRoot).isDirectory();
   } catch (e) {
     throw new TorchError(`ImageFolder: ${root} is not a readable folder (${(e as Error).message})`, { code: 'ERR_IMAGE_FOLDER', cause: e });
   }
+  if (!folder) throw new TorchError(`ImageFolder: ${root} is not a readable folder (not a folder)`, { code: 'ERR_IMAGE_FOLDER' });
   const inside = (p: string): boolean => o.followLinksOutside || p === realRoot || p.startsWith(realRoot + path.sep);
   const classes = fs
     .readdirSync(root, { withFileTypes: true })
