@@ -4,20 +4,13 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const { tg, hasPyTorch, runTorch, assertClose, avoidOneDnnBackwardNaN } = require('./helpers/torch');
+const { torchvisionSkip } = require('./helpers/torchvision');
 const { stateDictToPy, randomize } = require('./helpers/nn');
 
 avoidOneDnnBackwardNaN();  // LibTorch 2.6's oneDNN: NaN convolution gradients under load (helpers/torch.js)
 
 const noTorch = !hasPyTorch() && 'needs /usr/bin/python3 with torch';
-const noVision = (() => {
-  if (noTorch) return noTorch;
-  try {
-    require('node:child_process').execFileSync('/usr/bin/python3', ['-c', 'import torchvision'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs python3-torchvision';
-  }
-})();
+const noVision = torchvisionSkip();
 
 // Wide enough to cover every piece of the piecewise activations; the exact bounds ±3 are in `bounds`.
 let golden;

@@ -4,7 +4,8 @@
 // outputs, and the same gradients and running statistics after a training-mode step.
 const test = require('node:test');
 const assert = require('node:assert');
-const { tg, hasPyTorch, runTorch, assertClose, avoidOneDnnBackwardNaN } = require('./helpers/torch');
+const { tg, runTorch, assertClose, avoidOneDnnBackwardNaN } = require('./helpers/torch');
+const { torchvisionSkip } = require('./helpers/torchvision');
 const { stateDictFromPy } = require('./helpers/nn');
 
 avoidOneDnnBackwardNaN();  // LibTorch 2.6's oneDNN: NaN convolution gradients under load (helpers/torch.js)
@@ -13,15 +14,7 @@ avoidOneDnnBackwardNaN();  // LibTorch 2.6's oneDNN: NaN convolution gradients u
 // with one the gradients agree to the last bit on LibTorch 1.13.
 tg.setNumThreads(1);
 
-const noVision = (() => {
-  if (!hasPyTorch()) return 'needs /usr/bin/python3 with torch';
-  try {
-    require('node:child_process').execFileSync('/usr/bin/python3', ['-c', 'import torchvision'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs python3-torchvision';
-  }
-})();
+const noVision = torchvisionSkip();
 
 const shapes = (m) => Object.entries(m.stateDict()).map(([k, v]) => [k, v.shape]);
 

@@ -2,17 +2,10 @@
 // StochasticDepth against torchvision.ops.stochastic_depth: the same mask from the same seed, identity in eval mode.
 const test = require('node:test');
 const assert = require('node:assert');
-const { tg, hasPyTorch, runTorch, assertClose } = require('./helpers/torch');
+const { tg, runTorch, assertClose } = require('./helpers/torch');
+const { torchvisionSkip } = require('./helpers/torchvision');
 
-const noVision = (() => {
-  if (!hasPyTorch()) return 'needs /usr/bin/python3 with torch';
-  try {
-    require('node:child_process').execFileSync('/usr/bin/python3', ['-c', 'import torchvision'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs python3-torchvision';
-  }
-})();
+const noVision = torchvisionSkip();
 
 for (const mode of ['row', 'batch']) {
   test(`mode '${mode}' in training: the same mask and scaling as torchvision from the same seed`, { skip: noVision }, () => {

@@ -15,7 +15,7 @@ import type { FactoryOptions } from '../layers/common';
 import { checkInt, checkNumber } from '../layers/common';
 import * as init from '../init';
 import { makeDivisible } from './make-divisible';
-import { checkImages, checkMultiplier, initMobileWeights, poolFlattenChain } from './mobile-common';
+import { checkMultiplier, classify, initMobileWeights, poolFlattenChain, pooledFeatures } from './mobile-common';
 
 /** One MBConv block's configuration (torchvision's MBConvConfig for one block), channels already scaled. */
 export interface MBConvConfig {
@@ -148,12 +148,7 @@ export class EfficientNet extends Module {
 
   /** Pooled features (N, 4 · last stage channels) before the classifier. */
   forwardFeatures(x: Tensor): Tensor {
-    const h = this.features.call(checkImages(x, this.features, 'EfficientNet'));
-    const pooled = this.avgpool.call(h);
-    if (h !== x) h.dispose();
-    const flat = pooled.flatten(1);
-    if (flat !== pooled) pooled.dispose();
-    return flat;
+    return pooledFeatures(this.features, (h) => this.avgpool.call(h), x, 'EfficientNet');
   }
 
   /** The layers its forward applies, for reuse and feature caching: features, avgpool, a 'flatten', classifier. */
@@ -163,10 +158,7 @@ export class EfficientNet extends Module {
 
   /** Class scores (N, numClasses) for images (N, C, H, W). */
   forward(x: Tensor): Tensor {
-    const feats = this.forwardFeatures(x);
-    const out = this.classifier.call(feats);
-    if (out !== feats) feats.dispose();
-    return out;
+    return classify(this.classifier, this.forwardFeatures(x));
   }
 }
 

@@ -59,3 +59,20 @@ export function poolFlattenChain(model: Module, after: string, pool?: Module): [
   kids.splice(i + 1, 0, ['flatten', new Flatten()]);
   return kids;
 }
+
+/** The features of a features-pool-classifier model: `features`, then `pool`, flattened from dimension 1. */
+export function pooledFeatures(features: Sequential, pool: (h: Tensor) => Tensor, x: Tensor, name: string): Tensor {
+  const h = features.call(checkImages(x, features, name));
+  const pooled = pool(h);
+  if (h !== x) h.dispose();
+  const flat = pooled.flatten(1);
+  if (flat !== pooled) pooled.dispose();
+  return flat;
+}
+
+/** The classifier applied to features, the features released. */
+export function classify(classifier: Module, feats: Tensor): Tensor {
+  const out = classifier.call(feats);
+  if (out !== feats) feats.dispose();
+  return out;
+}

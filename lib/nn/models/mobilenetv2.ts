@@ -16,7 +16,7 @@ import { checkInt, checkNumber } from '../layers/common';
 import * as F from '../functional';
 import * as init from '../init';
 import { makeDivisible } from './make-divisible';
-import { checkImages, checkMultiplier, initMobileWeights, poolFlattenChain } from './mobile-common';
+import { checkMultiplier, classify, initMobileWeights, poolFlattenChain, pooledFeatures } from './mobile-common';
 
 /**
  * MobileNetV2's inverted residual block: a 1x1 expansion (when expandRatio ≠ 1), a 3x3 depthwise convolution, both
@@ -141,12 +141,7 @@ export class MobileNetV2 extends Module {
 
   /** Pooled features (N, lastChannel) before the classifier. */
   forwardFeatures(x: Tensor): Tensor {
-    const h = this.features.call(checkImages(x, this.features, 'MobileNetV2'));
-    const pooled = F.adaptiveAvgPool2d(h, [1, 1]);
-    if (h !== x) h.dispose();
-    const flat = pooled.flatten(1);
-    if (flat !== pooled) pooled.dispose();
-    return flat;
+    return pooledFeatures(this.features, (h) => F.adaptiveAvgPool2d(h, [1, 1]), x, 'MobileNetV2');
   }
 
   /**
@@ -159,10 +154,7 @@ export class MobileNetV2 extends Module {
 
   /** Class scores (N, numClasses) for images (N, C, H, W). */
   forward(x: Tensor): Tensor {
-    const feats = this.forwardFeatures(x);
-    const out = this.classifier.call(feats);
-    if (out !== feats) feats.dispose();
-    return out;
+    return classify(this.classifier, this.forwardFeatures(x));
   }
 }
 

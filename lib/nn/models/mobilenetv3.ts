@@ -16,7 +16,7 @@ import type { FactoryOptions } from '../layers/common';
 import { checkInt, checkNumber } from '../layers/common';
 import * as init from '../init';
 import { makeDivisible } from './make-divisible';
-import { checkImages, checkMultiplier, initMobileWeights, poolFlattenChain } from './mobile-common';
+import { checkMultiplier, classify, initMobileWeights, poolFlattenChain, pooledFeatures } from './mobile-common';
 
 /** One row of MobileNetV3's block table (torchvision's InvertedResidualConfig), channels already scaled. */
 export interface InvertedResidualConfig {
@@ -196,12 +196,7 @@ export class MobileNetV3 extends Module {
 
   /** Pooled features (N, 6 · last block channels) before the classifier. */
   forwardFeatures(x: Tensor): Tensor {
-    const h = this.features.call(checkImages(x, this.features, 'MobileNetV3'));
-    const pooled = this.avgpool.call(h);
-    if (h !== x) h.dispose();
-    const flat = pooled.flatten(1);
-    if (flat !== pooled) pooled.dispose();
-    return flat;
+    return pooledFeatures(this.features, (h) => this.avgpool.call(h), x, 'MobileNetV3');
   }
 
   /** The layers its forward applies, for reuse and feature caching: features, avgpool, a 'flatten', classifier. */
@@ -211,10 +206,7 @@ export class MobileNetV3 extends Module {
 
   /** Class scores (N, numClasses) for images (N, C, H, W). */
   forward(x: Tensor): Tensor {
-    const feats = this.forwardFeatures(x);
-    const out = this.classifier.call(feats);
-    if (out !== feats) feats.dispose();
-    return out;
+    return classify(this.classifier, this.forwardFeatures(x));
   }
 }
 
