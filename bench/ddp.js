@@ -4,7 +4,7 @@
 // per process) on 1 and 2 processes over Gloo on the loopback address, torchgraft's DistributedDataParallel vs
 // PyTorch's, in one run, interleaved. Usage: node bench/ddp.js [--steps 200] [--rounds 3] [--world 1,2]
 const { spawn } = require('node:child_process');
-const net = require('node:net');
+const { freePort } = require('../dist/cli/run.js');
 const path = require('node:path');
 
 const arg = (name, fallback) => {
@@ -15,13 +15,6 @@ const STEPS = Number(arg('steps', '200'));
 const ROUNDS = Number(arg('rounds', '3'));
 const WORLDS = arg('world', '1,2').split(',').map(Number);
 const BATCH = 64;
-
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
 
 function run(cmd, args, env) {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@
 #include "guard.h"
 #include "convert.h"
 #include "addon.h"
+#include "file_io.h"
 #include <torch/version.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <mutex>
@@ -147,9 +148,8 @@ class DistWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 
  private:
-  void SetMessage(std::string m) {
-    auto pos = m.find("\nException raised from");
-    if (pos != std::string::npos) m.resize(pos);
+  void SetMessage(const std::string& raw) {
+    std::string m = TrimBacktrace(raw);
     std::string lower = m;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     if (lower.find("timed out") != std::string::npos || lower.find("timeout") != std::string::npos) code_ = "ERR_DISTRIBUTED_TIMEOUT";

@@ -13,7 +13,8 @@ Starts N processes of script.js (default N = 1) with RANK, LOCAL_RANK, WORLD_SIZ
 MASTER_PORT set, as torchrun does for one node; tg.distributed.init() reads them. If a rank exits with an error, the
 others are stopped and the launcher exits with that rank's code.`;
 
-function freePort(host: string): Promise<number> {
+/** A TCP port free on `host` right now (the launcher's default master port; tests and benchmarks use it too). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);

@@ -227,22 +227,13 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
         size = x.shape[0] ?? 1;
         examples += size;
         if (s.sync) lossT = await distributedStep(s, x, y, size, acc, wantBatchLoss, withBackward);
-        else lossT = tidy(() => {
-          s.optimizer.zeroGrad();
-          const out = s.net.forward(x);
-          const loss = s.lossFn(out, y);
-          loss.backward();
-          for (const c of withBackward) c.onBackward!(s.ctx);
-          if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
-          if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
-          s.optimizer.step();
-          noGrad(() => {
-            acc.add('loss', loss, size);
-            for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
+        else {
+          lossT = tidy(() => {
+            const l = forwardBackward(s, x, y, size, acc, wantBatchLoss);
+            applyStep(s, withBackward);
+            return l;
           });
-          acc.count(size);
-          return wantBatchLoss ? loss.detach() : undefined;
-        });
+        }
       } finally {
         b.release();
       }
@@ -265,28 +256,34 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
   }
 }
 
+/** Forward, loss and backward, the batch's loss and metrics added to acc; the detached loss when wanted. In tidy. */
+function forwardBackward(s: StepParts, x: Tensor, y: Tensor, size: number, acc: Accumulator, wantBatchLoss: boolean): Tensor | undefined {
+  s.optimizer.zeroGrad();
+  const out = s.net.forward(x);
+  const loss = s.lossFn(out, y);
+  loss.backward();
+  noGrad(() => {
+    acc.add('loss', loss, size);
+    for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
+  });
+  acc.count(size);
+  return wantBatchLoss ? loss.detach() : undefined;
+}
+
+/** The onBackward callbacks, gradient clipping and the optimizer's step. In tidy. */
+function applyStep(s: StepParts, withBackward: Callback[]): void {
+  for (const c of withBackward) c.onBackward!(s.ctx);
+  if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
+  if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
+  s.optimizer.step();
+}
+
 /** One step of distributed training: forward and backward, the ranks' gradients averaged, then the step. */
 async function distributedStep(s: StepParts, x: Tensor, y: Tensor, size: number, acc: Accumulator, wantBatchLoss: boolean, withBackward: Callback[]): Promise<Tensor | undefined> {
-  const lossT = tidy(() => {
-    s.optimizer.zeroGrad();
-    const out = s.net.forward(x);
-    const loss = s.lossFn(out, y);
-    loss.backward();
-    noGrad(() => {
-      acc.add('loss', loss, size);
-      for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
-    });
-    acc.count(size);
-    return wantBatchLoss ? loss.detach() : undefined;
-  });
+  const lossT = tidy(() => forwardBackward(s, x, y, size, acc, wantBatchLoss));
   try {
     await s.sync!();
-    tidy(() => {
-      for (const c of withBackward) c.onBackward!(s.ctx);  // after the all-reduce, as PyTorch's hooks see averaged gradients
-      if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
-      if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
-      s.optimizer.step();
-    });
+    tidy(() => applyStep(s, withBackward));  // onBackward after the all-reduce, as PyTorch's hooks see averaged gradients
   } catch (e) {
     lossT?.dispose();
     throw e;

@@ -1,23 +1,10 @@
 'use strict';
 // Starts the ranks of a distributed test as child processes on the loopback address and collects their JSON results.
 const { spawn } = require('node:child_process');
-const net = require('node:net');
 const path = require('node:path');
+const { freePort } = require('../../dist/cli/run.js');
 
 const RANK_SCRIPT = path.join(__dirname, '..', 'fixtures', 'dist-rank.js');
-
-/** A TCP port free on 127.0.0.1 right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs one process: resolves { code, signal, result, stderr } (result: the JSON of its last stdout line). */
 function runProcess(cmd, args, env, timeoutMs = 60000) {
