@@ -11,6 +11,7 @@
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",
+        "native/ddp_reducer.cc",
         "native/distributed.cc",
         "native/epoch_allocator.cc",
         "native/file_io.cc",

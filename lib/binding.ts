@@ -261,6 +261,9 @@ export interface Binding {
   distAllGather(group: number, outputs: Tensor[], input: Tensor): Promise<void>;
   distBarrier(group: number): Promise<void>;
   distDestroy(group: number): void;
+  ddpCreate(group: number, params: Tensor[], names: string[], bucketSizes: number[], findUnused: boolean): number;
+  ddpFinish(reducer: number): Promise<{ buckets: number; overlapped: number }>;
+  ddpDispose(reducer: number): void;
   mkldnnEnabled(): boolean;
   setMkldnnEnabled(on: boolean): void;
 

@@ -14,12 +14,14 @@
 #include "file_io.h"
 #include <torch/version.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #ifdef TG_WITH_GLOO
+#include "dist_group.h"
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
@@ -28,25 +30,6 @@ namespace tg {
 #ifdef TG_WITH_GLOO
 namespace {
 
-struct Group {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  std::chrono::milliseconds timeout;
-  int rank;
-  int size;
-};
-
-std::mutex groupsMutex;
-std::unordered_map<int64_t, std::shared_ptr<Group>> groups;
-int64_t nextGroupId = 1;
-
-std::shared_ptr<Group> FindGroup(int64_t id) {
-  std::lock_guard<std::mutex> lock(groupsMutex);
-  auto it = groups.find(id);
-  if (it == groups.end()) throw CodedError("distributed: the process group was destroyed (call init again)", "ERR_DISTRIBUTED");
-  return it->second;
-}
-
 struct CreateSpec {
   std::string host;
   int port;
@@ -54,6 +37,65 @@ struct CreateSpec {
   int worldSize;
   int64_t timeoutMs;
   bool isServer;
+};
+
+c10::intrusive_ptr<c10d::TCPStore> MakeStore(const std::string& host, c10d::TCPStoreOptions opts) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(host, opts);
+  } catch (const c10::Error& e) {
+    // LibTorch 2.4+ asks for the libuv store by default; builds without libuv (Debian's 2.6) use the classic one
+    if (std::string(e.what()).find("libuv") == std::string::npos) throw;
+    opts.useLibUV = false;
+    return c10::make_intrusive<c10d::TCPStore>(host, opts);
+  }
+#else
+  return c10::make_intrusive<c10d::TCPStore>(host, opts);
+#endif
+}
+
+// A client of the group's store with its own connection (a TCPStore client is not safe to share between threads).
+c10::intrusive_ptr<c10d::Store> StoreClient(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<std::uint16_t>(port);
+  opts.isServer = false;
+  opts.waitWorkers = false;
+  opts.timeout = timeout;
+  return c10::make_intrusive<c10d::PrefixStore>("torchgraft_heartbeat/", MakeStore(host, opts));
+}
+
+constexpr auto kBeat = std::chrono::milliseconds(250);
+
+// Every kBeat, this rank bumps its counter in the store, so that a rank whose collective failed can tell who stopped.
+struct Heartbeat {
+  Heartbeat(const std::string& host, int port, int rank) {
+    thread = std::thread([this, host, port, rank] {
+      try {
+        auto store = StoreClient(host, port, std::chrono::milliseconds(2000));
+        std::unique_lock<std::mutex> lock(mutex);
+        while (!stop) {
+          lock.unlock();
+          store->add(std::to_string(rank), 1);
+          lock.lock();
+          cv.wait_for(lock, kBeat, [this] { return stop; });
+        }
+      } catch (...) {
+        // the store's host is gone: nothing left to beat for
+      }
+    });
+  }
+  ~Heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    cv.notify_all();
+    thread.join();
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
 };
 
 // What Python's init_process_group('gloo', init_method='tcp://...') builds, so a Python rank can join the same group.
@@ -65,19 +107,7 @@ std::shared_ptr<Group> CreateGroup(const CreateSpec& s) {
   opts.waitWorkers = false;
   opts.multiTenant = true;
   opts.timeout = std::chrono::milliseconds(s.timeoutMs);
-  c10::intrusive_ptr<c10d::TCPStore> tcp;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  try {
-    tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
-  } catch (const c10::Error& e) {
-    // LibTorch 2.4+ asks for the libuv store by default; builds without libuv (Debian's 2.6) use the classic one
-    if (std::string(e.what()).find("libuv") == std::string::npos) throw;
-    opts.useLibUV = false;
-    tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
-  }
-#else
-  tcp = c10::make_intrusive<c10d::TCPStore>(s.host, opts);
-#endif
+  c10::intrusive_ptr<c10d::TCPStore> tcp = MakeStore(s.host, opts);
   c10::intrusive_ptr<c10d::Store> defaultPg = c10::make_intrusive<c10d::PrefixStore>("default_pg", tcp);
 #if TORCH_VERSION_MAJOR >= 2
   // PyTorch 2.x: the group's store is "<group name>/" then "<device>/" under default_pg, and no store barrier.
@@ -109,55 +139,11 @@ std::shared_ptr<Group> CreateGroup(const CreateSpec& s) {
   g->timeout = std::chrono::milliseconds(s.timeoutMs);
   g->rank = s.rank;
   g->size = s.worldSize;
+  g->host = s.host;
+  g->port = s.port;
+  g->heartbeat = std::make_shared<Heartbeat>(s.host, s.port, s.rank);
   return g;
 }
-
-// A blocking distributed job on a pool thread; failures reject with ERR_DISTRIBUTED(_TIMEOUT) and the message.
-class DistWorker : public Napi::AsyncWorker {
- public:
-  DistWorker(Napi::Env env, std::function<void()> job)
-      : Napi::AsyncWorker(env, "torchgraft.distributed"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      job_();
-    } catch (const CodedError& e) {
-      code_ = e.code;
-      SetError(e.what());
-    } catch (const c10::Error& e) {
-      SetMessage(e.what_without_backtrace());
-    } catch (const std::exception& e) {
-      SetMessage(e.what());
-    } catch (...) {
-      SetError("distributed: unknown native error");
-    }
-  }
-  void OnOK() override { OnDone(deferred_.Env().Undefined()); }
-  void OnError(const Napi::Error& e) override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    Addon* addon = env.GetInstanceData<Addon>();
-    Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty() ? addon->torchErrorCtor.New({Napi::String::New(env, e.Message())})
-                                                                 : Napi::Error::New(env, e.Message()).Value();
-    err.Set("code", Napi::String::New(env, code_));
-    deferred_.Reject(err);
-  }
-
- protected:
-  virtual void OnDone(Napi::Value v) { deferred_.Resolve(v); }
-  Napi::Promise::Deferred deferred_;
-
- private:
-  void SetMessage(const std::string& raw) {
-    std::string m = TrimBacktrace(raw);
-    std::string lower = m;
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (lower.find("timed out") != std::string::npos || lower.find("timeout") != std::string::npos) code_ = "ERR_DISTRIBUTED_TIMEOUT";
-    SetError("distributed: " + m);
-  }
-  std::function<void()> job_;
-  std::string code_ = "ERR_DISTRIBUTED";
-};
 
 class CreateWorker : public DistWorker {
  public:
@@ -166,12 +152,7 @@ class CreateWorker : public DistWorker {
 
  protected:
   void OnDone(Napi::Value) override {
-    int64_t id;
-    {
-      std::lock_guard<std::mutex> lock(groupsMutex);
-      id = nextGroupId++;
-      groups[id] = group_;
-    }
+    int64_t id = AddGroup(group_);
     deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(id)));
   }
 
@@ -198,19 +179,34 @@ at::Tensor CpuDense(const Napi::Value& v, const char* what) {
   return t;
 }
 
-Napi::Value Queue(Napi::Env env, std::function<void()> job) {
-  auto* w = new DistWorker(env, std::move(job));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
 // Enqueues on Gloo's own threads now, on the JS thread, so collectives keep the order the program issued them in.
 Napi::Value AwaitWork(Napi::Env env, std::shared_ptr<Group> g, c10::intrusive_ptr<c10d::Work> work) {
-  return Queue(env, [g, work] { work->wait(g->timeout); });
+  return Queue(env, [g, work] { NamingSilentRanks(*g, [&] { work->wait(g->timeout); }); });
 }
 
 }  // namespace
+
+std::string SilentRanksNote(const Group& g) {
+  if (g.size < 2) return "";
+  std::vector<int64_t> before(g.size), after(g.size);
+  try {
+    auto store = StoreClient(g.host, g.port, std::chrono::milliseconds(2000));
+    for (int r = 0; r < g.size; ++r) before[r] = store->add(std::to_string(r), 0);
+    std::this_thread::sleep_for(kBeat * 6);
+    for (int r = 0; r < g.size; ++r) after[r] = store->add(std::to_string(r), 0);
+  } catch (...) {
+    return g.rank == 0 ? "" : "; rank 0, which hosts the rendezvous store, is unreachable (it stopped or its machine did)";
+  }
+  std::string silent;
+  int count = 0;
+  for (int r = 0; r < g.size; ++r) {
+    if (r == g.rank || after[r] > before[r]) continue;
+    silent += (count++ ? ", " : "") + std::to_string(r);
+  }
+  if (!count) return "";
+  return std::string("; rank") + (count > 1 ? "s " : " ") + silent + (count > 1 ? " have" : " has") +
+         " stopped responding (no heartbeat for 1.5 s)";
+}
 
 static Napi::Value DistCreate(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
@@ -279,9 +275,7 @@ static Napi::Value DistBarrier(const Napi::CallbackInfo& info) {
 
 static Napi::Value DistDestroy(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    int64_t id = ToInt(info[0], "group");
-    std::lock_guard<std::mutex> lock(groupsMutex);
-    groups.erase(id);
+    RemoveGroup(ToInt(info[0], "group"));
     return info.Env().Undefined();
   });
 }

@@ -14,6 +14,7 @@ void RegisterRngState(Napi::Env env, Napi::Object exports);
 void RegisterFast(Napi::Env env, Napi::Object exports);
 void RegisterNativeEpoch(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
+void RegisterDdpReducer(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -26,6 +27,7 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterFast(env, exports);
   RegisterNativeEpoch(env, exports);
   RegisterDistributed(env, exports);
+  RegisterDdpReducer(env, exports);
 }
 
 }  // namespace tg

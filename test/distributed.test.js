@@ -51,6 +51,9 @@ for (const world of [2, 4]) {
       assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
       assert.deepStrictEqual(result.keys, ['module.0.weight', 'module.0.bias']);
       assert.strictEqual(result.frozenMoved, false);
+      // buckets of 0.0002 MiB (210 bytes), last layer first: [4.bias, 4.weight, 2.bias] [2.weight], each all-reduced
+      // from inside backward
+      assert.deepStrictEqual(result.syncs, Array(5).fill({ buckets: 2, overlapped: 2 }));
       for (const name of Object.keys(ref)) {
         const want = ref[name];
         const got = result[name];
@@ -65,6 +68,22 @@ for (const world of [2, 4]) {
   });
 }
 
+test('DDP: gradients accumulated over two backwards before one sync, and a layer unfrozen mid-run, as one process', { skip: noGloo }, async () => {
+  const [reference, ...ranks] = await Promise.all([runProcess(process.execPath, [RANK_SCRIPT, 'reference-unfreeze'], {}), ...(await runRanks('ddp-accumulate-unfreeze', 2))]);
+  assert.strictEqual(reference.code, 0, reference.stderr);
+  ranks.forEach(({ code, result, stderr }, rank) => {
+    assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+    for (const [name, want] of Object.entries(reference.result)) {
+      const scale = Math.max(1e-6, ...want.map(Math.abs));
+      const err = Math.max(...result[name].map((v, i) => Math.abs(v - want[i]))) / scale;
+      assert.ok(err < 1e-6, `${name} on rank ${rank}: relative error ${err}`);
+    }
+    // the unfrozen layer joins the buckets: [4.bias, 4.weight, 2.bias] [2.weight], then also [0.bias] [0.weight]
+    assert.deepStrictEqual(result.syncs.map((s) => s.buckets), [2, 2, 4, 4, 4]);
+  });
+  assert.deepStrictEqual(ranks[1].result, ranks[0].result);
+});
+
 test('a rank killed mid-run makes the others fail with ERR_DISTRIBUTED within the timeout, never hang', { skip: noGloo }, async () => {
   const [r0, r1] = await runRanks('die', 2, { TG_TEST_TIMEOUT_MS: '8000' });
   assert.strictEqual(r1.signal, 'SIGKILL');
@@ -72,7 +91,16 @@ test('a rank killed mid-run makes the others fail with ERR_DISTRIBUTED within th
   assert.ok(r0.result.error, 'the surviving rank got an error');
   assert.match(r0.result.code, /^ERR_DISTRIBUTED/);
   assert.match(r0.result.error, /^distributed.allReduce on rank 0 of 2: /);
+  assert.match(r0.result.error, /rank 1 has stopped responding \(no heartbeat for 1.5 s\)/);
   assert.ok(r0.result.ms < 15000, `failed after ${r0.result.ms} ms`);
+});
+
+test('rank 0 killed: the survivor says the rendezvous store\'s host is unreachable', { skip: noGloo }, async () => {
+  const [r0, r1] = await runRanks('die', 2, { TG_TEST_TIMEOUT_MS: '8000', TG_DIE_RANK: '0' });
+  assert.strictEqual(r0.signal, 'SIGKILL');
+  assert.strictEqual(r1.code, 0, r1.stderr);
+  assert.match(r1.result.code, /^ERR_DISTRIBUTED/);
+  assert.match(r1.result.error, /^distributed.allReduce on rank 1 of 2: .*rank 0, which hosts the rendezvous store, is unreachable/s);
 });
 
 test('a rank that never arrives: init fails with ERR_DISTRIBUTED_TIMEOUT after timeoutMs', { skip: noGloo }, async () => {

@@ -10,7 +10,7 @@ import { group, getWorldSize } from './process-group';
 export type ReduceOp = 'sum' | 'avg' | 'product' | 'min' | 'max';
 
 /** A collective's failure, with which collective and which rank saw it (Gloo's own message does not say). */
-async function named(fn: string, work: Promise<void>): Promise<void> {
+export async function named(fn: string, work: Promise<void>): Promise<void> {
   try {
     await work;
   } catch (e) {

@@ -1,18 +1,27 @@
-/** DistributedDataParallel: one model replica per process, gradients averaged across ranks in buckets after backward. */
+/** DistributedDataParallel: one model replica per process, gradients averaged across ranks in buckets during backward. */
 import { Module } from '../module';
-import type { Tensor } from '../../tensor';
-import { zeros } from '../../creation';
-import { keep } from '../../memory';
-import { noGrad } from '../../autograd';
-import { TorchError } from '../../errors';
-import { allReduce, broadcast } from '../../distributed/collectives';
-import { getWorldSize, group } from '../../distributed/process-group';
+import { binding } from '../../native';
+import { broadcast, named } from '../../distributed/collectives';
+import { group } from '../../distributed/process-group';
 
-/** Parameters whose gradients travel together, and the flat buffer they travel in. */
-interface Bucket {
-  params: [string, Tensor][];
-  flat: Tensor;
+/** The native reducer of the current trainable set, and the key that says which set it serves. */
+interface Reducer {
+  key: string;
+  id: number;
 }
+
+/** What the last `syncGradients()` did. */
+export interface SyncStats {
+  /** Buckets all-reduced. */
+  buckets: number;
+  /** Of those, the buckets whose all-reduce started during backward, overlapping it (the rest started at the sync). */
+  overlapped: number;
+}
+
+// A DDP wrapper dropped without dispose() still unhooks its parameters when collected.
+const reducers = new FinalizationRegistry<{ id?: number }>((held) => {
+  if (held.id !== undefined) binding.ddpDispose(held.id);
+});
 
 /** Options of DistributedDataParallel. */
 export interface DistributedDataParallelOptions {
@@ -30,9 +39,11 @@ export interface DistributedDataParallelOptions {
 /**
  * Wraps a model for data-parallel training, as `torch.nn.parallel.DistributedDataParallel`: the wrapped model is the
  * child `module` (state-dict keys gain `module.`, as PyTorch's); `ready` resolves once rank 0's parameters and buffers
- * are on every rank; `syncGradients()` after `backward()` averages the trainable parameters' gradients across ranks, in
- * buckets, in reverse order of registration. Frozen parameters (`requiresGrad` false) are never sent: they stay bitwise
- * as they are. Unlike PyTorch, the all-reduce starts after backward rather than overlapping it.
+ * are on every rank. As PyTorch's reducer, a hook on each trainable parameter copies its gradient into a bucket during
+ * backward, and a full bucket starts its all-reduce at once (buckets in reverse order of registration, so the last
+ * layers' gradients travel while backward computes the first layers'); `syncGradients()` after `backward()` waits for
+ * them and leaves the average across ranks in each gradient. Frozen parameters (`requiresGrad` false) are never sent:
+ * they stay bitwise as they are; freezing or unfreezing between steps rebuilds the buckets.
  * @example
  * const ddp = new tg.nn.parallel.DistributedDataParallel(model); await ddp.ready;
  * loss.backward(); await ddp.syncGradients(); opt.step();
@@ -40,10 +51,13 @@ export interface DistributedDataParallelOptions {
 export class DistributedDataParallel extends Module {
   declare readonly module: Module;
   readonly ready: Promise<void>;
+  /** What the last `syncGradients()` did (undefined before the first). */
+  lastSync?: SyncStats;
   private readonly bucketBytes: number;
   private readonly broadcastBuffers: boolean;
   private readonly findUnusedParameters: boolean;
-  private bucketCache?: { key: string; buckets: Bucket[] };
+  private reducer?: Reducer;
+  private readonly held: { id?: number } = {};
 
   constructor(module: Module, options: DistributedDataParallelOptions = {}) {
     super();
@@ -59,7 +73,8 @@ export class DistributedDataParallel extends Module {
     this.broadcastBuffers = options.broadcastBuffers ?? true;
     this.findUnusedParameters = options.findUnusedParameters ?? false;
     this.registerModule('module', module);
-    this.ready = this.broadcastState();
+    reducers.register(this, this.held, this);
+    this.ready = this.broadcastState().then(() => void this.currentReducer());
     this.ready.catch(() => undefined);  // the caller awaits it; an unawaited failure must not crash the process
   }
 
@@ -73,77 +88,57 @@ export class DistributedDataParallel extends Module {
     for (const [, t] of [...this.module.namedParameters(), ...this.module.namedBuffers()]) await broadcast(t, 0);
   }
 
-  /** Trainable parameters in buckets of about bucketCapMb (one dtype each), in reverse registration order. */
-  private buckets(): Bucket[] {
+  /** The reducer for today's trainable parameters, in buckets of about bucketCapMb (one dtype each), last layers first. */
+  private currentReducer(): Reducer {
     const trainable = this.module.namedParameters().filter(([, p]) => p.requiresGrad).reverse();
     const key = trainable.map(([n, p]) => `${n}:${p.dtype}:${p.shape.join('x')}`).join(',');
-    if (this.bucketCache?.key === key) return this.bucketCache.buckets;
-    this.bucketCache?.buckets.forEach((b) => b.flat.dispose());
-    const groups: [string, Tensor][][] = [];
+    if (this.reducer?.key === key) return this.reducer;
+    this.disposeReducer();
+    const sizes: number[] = [];
     let bytes = Infinity;
-    for (const entry of trainable) {
-      const p = entry[1];
+    let dtype = '';
+    for (const [, p] of trainable) {
       const size = p.numel * (p.dtype === 'float64' ? 8 : 4);
-      const last = groups[groups.length - 1];
-      if (bytes + size > this.bucketBytes || (last && last[0][1].dtype !== p.dtype)) {
-        groups.push([]);
+      if (bytes + size > this.bucketBytes || p.dtype !== dtype) {
+        sizes.push(0);
         bytes = 0;
+        dtype = p.dtype;
       }
-      groups[groups.length - 1].push(entry);
+      sizes[sizes.length - 1]++;
       bytes += size;
     }
-    // one flat buffer per bucket, kept between steps (as PyTorch's buckets): no allocation per step
-    const buckets = groups.map((params) => {
-      const total = params.reduce((n, [, p]) => n + p.numel, 0);
-      const flat = zeros([total], { dtype: params[0][1].dtype, device: params[0][1].device });
-      keep(flat);
-      return { params, flat };
-    });
-    this.bucketCache = { key, buckets };
-    return buckets;
+    const id = binding.ddpCreate(group().id, trainable.map(([, p]) => p), trainable.map(([n]) => n), sizes, this.findUnusedParameters);
+    this.reducer = { key, id };
+    this.held.id = id;
+    return this.reducer;
+  }
+
+  private disposeReducer(): void {
+    if (this.reducer) binding.ddpDispose(this.reducer.id);
+    this.reducer = undefined;
+    this.held.id = undefined;
   }
 
   /**
-   * Averages the gradients of the trainable parameters across ranks (call it after backward, before the optimizer's
-   * step), then sends rank 0's buffers when broadcastBuffers is on.
-   * @throws TorchError ERR_DISTRIBUTED for a trainable parameter without a gradient (unless findUnusedParameters).
+   * Waits for the gradients' all-reduces (started during backward) and leaves each trainable parameter's gradient
+   * averaged across ranks; call it after backward, before the optimizer's step. Then sends rank 0's buffers when
+   * broadcastBuffers is on. Gradients accumulated over several backwards before one sync are reduced as they stand.
+   * @throws TorchError ERR_DISTRIBUTED for a trainable parameter without a gradient (unless findUnusedParameters), or
+   * when another rank failed, left or timed out.
    */
   async syncGradients(): Promise<void> {
     await this.ready;
-    const world = getWorldSize();
-    for (const { params, flat } of this.buckets()) {
-      noGrad(() => {
-        let offset = 0;
-        for (const [name, p] of params) {
-          const n = p.numel;
-          const slot = flat.narrow(0, offset, n);
-          if (p.grad) {
-            const g = p.grad.reshape([-1]);
-            slot.copy_(g);
-            g.dispose();
-          } else if (this.findUnusedParameters) slot.zero_();
-          else {
-            slot.dispose();
-            throw new TorchError(`DistributedDataParallel: parameter '${name}' got no gradient in this step (pass findUnusedParameters: true when some parameters are not used every step)`, { code: 'ERR_DISTRIBUTED' });
-          }
-          slot.dispose();
-          offset += n;
-        }
-      });
-      await allReduce(flat, { op: 'sum' });
-      noGrad(() => {
-        flat.div_(world);
-        let offset = 0;
-        for (const [, p] of params) {
-          const n = p.numel;
-          const slice = flat.narrow(0, offset, n).reshape(p.shape);
-          if (p.grad) p.grad.copy_(slice);
-          else p.grad = slice.clone();
-          slice.dispose();
-          offset += n;
-        }
-      });
-    }
+    const { id } = this.currentReducer();
+    let stats: SyncStats | undefined;
+    await named('syncGradients', binding.ddpFinish(id).then((s) => void (stats = s)));
+    this.lastSync = stats;
     if (this.broadcastBuffers) for (const [, b] of this.module.namedBuffers()) await broadcast(b, 0);
+  }
+
+  /** Removes the gradient hooks, then disposes the wrapped model as Module.dispose does. */
+  dispose(): void {
+    this.disposeReducer();
+    reducers.unregister(this);
+    super.dispose();
   }
 }
