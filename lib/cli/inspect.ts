@@ -168,8 +168,8 @@ function kerasText(i: Inspection): string {
 function onnxText(i: Inspection): string {
   const m = i.onnx!;
   const nodes = table(
-    ['#', 'op', 'name', 'inputs -> outputs'],
-    m.nodes.map((n, j) => [String(j), n.domain ? `${n.domain}.${n.opType}` : n.opType, n.name, `${n.inputs.join(', ')} -> ${n.outputs.join(', ')}`]),
+    ['#', 'op', 'name', 'inputs', 'outputs'],
+    m.nodes.map((n, j) => [String(j), n.domain ? `${n.domain}.${n.opType}` : n.opType, n.name, n.inputs.join(', '), n.outputs.join(', ')]),
     [true],
   );
   return `graph inputs: ${m.inputs.join(', ')}\ngraph outputs: ${m.outputs.join(', ')}\n\ninitializers:\n${tensorTable(i.tensors)}\n\nnodes (${m.nodes.length}):\n${nodes}`;
