@@ -62,7 +62,9 @@ function cmakeJsRunner({ quiet = false } = {}) {
   if (!quiet) console.error(`torchgraft build: cmake-js is not installed with torchgraft; getting cmake-js@${CMAKE_JS_VERSION} through npx`);
   const r = spawnSync(argv[0], [...argv.slice(1), '--version'], { encoding: 'utf8', timeout: 300000, env: process.env, shell: process.platform === 'win32' });
   if (r.status !== 0) {
-    const why = r.error ? r.error.message : `${r.stderr || ''}`.split('\n').filter((l) => /ERR|error|offline|ENOTCACHED|ENOTFOUND|ETIMEDOUT/.test(l)).slice(0, 3).join('; ') || `exit ${r.status}`;
+    const why = r.error
+      ? r.error.message
+      : `${r.stderr || ''}`.split('\n').filter((l) => /^npm (error|ERR!) (code|request|network|errno)/.test(l)).map((l) => l.replace(/^npm (error|ERR!) /, '')).slice(0, 2).join('; ') || `exit ${r.status}`;
     console.error(
       `torchgraft build: cmake-js@${CMAKE_JS_VERSION} could not be fetched with npx (offline, or the npm registry unreachable?): ${why.trim()}\n` +
         `  Install it where npm can reach the registry: npm install --no-save cmake-js@${CMAKE_JS_VERSION} (in this project), or\n` +
