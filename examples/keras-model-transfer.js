@@ -5,11 +5,19 @@
 // held-out digits from 100 per class, 19 s.
 //   node examples/keras-model-transfer.js [model.h5 | model.json | folder]
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const tg = require('torchgraft');
 
 (async () => {
-  const file = process.argv[2] ?? path.join(__dirname, '..', 'test', 'fixtures', 'foreign', 'keras2_resnet8_cifar10.h5');
+  // the default model is a fixture of the torchgraft repository, not of the npm package
+  const fixture = path.join(__dirname, '..', 'test', 'fixtures', 'foreign', 'keras2_resnet8_cifar10.h5');
+  const file = process.argv[2] ?? fixture;
+  if (!fs.existsSync(file)) {
+    console.error(process.argv[2] ? `keras-model-transfer: '${file}' does not exist` : 'usage: node keras-model-transfer.js model.h5|model.json|folder\n' +
+      '(the default model, test/fixtures/foreign/keras2_resnet8_cifar10.h5, is in the torchgraft repository, not in the npm package)');
+    process.exit(2);
+  }
   const model = await tg.io.loadModel(file); // the file's layers and weights, Keras names, NCHW inputs
   // digits 28x28 -> 32x32 RGB in 0..255, the input range this CIFAR model was trained on
   const images = (x) => tg.tidy(() => tg.nn.functional.pad(x.reshape([-1, 1, 28, 28]), [2, 2, 2, 2]).expand([-1, 3, 32, 32]).mul(255).contiguous());

@@ -3,7 +3,7 @@
 // (denoising autoencoders, or RBMs with `--rbm`), then fine-tune it with a softmax head on only 100 labels per
 // class, against the same network trained from scratch on those labels.   node examples/pretrain-greedy.js [--rbm]
 'use strict';
-const tg = require('..');
+const tg = require('torchgraft');
 
 const kind = process.argv.includes('--rbm') ? 'rbm' : 'denoising';
 const seed = 1;

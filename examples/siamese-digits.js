@@ -4,7 +4,7 @@
 // trained on a small labelled split, against the same network trained from scratch on that split.
 //   node examples/siamese-digits.js
 'use strict';
-const tg = require('..');
+const tg = require('torchgraft');
 
 const makeTower = () => new tg.nn.Sequential({
   hidden1: new tg.nn.Linear(784, 128), act1: new tg.nn.ELU(),

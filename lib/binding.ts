@@ -5,6 +5,7 @@
  * loaded addon disagree (names in both directions). Only lib's core files import the binding; feature code calls them.
  */
 import type { DType } from './dtype';
+import type { AnyTypedArrayView } from './portable-types';
 import type { MemoryInfo } from './memory';
 import type { Tensor } from './tensor';
 import type { SafetensorsHeader } from './io/safetensors';
@@ -17,7 +18,7 @@ type TensorOrScalar = Tensor | number | boolean;
 type Ints = number | number[];
 type Reduction = 'mean' | 'sum' | 'none';
 /** Any TypedArray: the addon copies its bytes (its element size must be the source dtype's). */
-type TypedArray = NodeJS.TypedArray;
+type TypedArray = AnyTypedArrayView;
 
 /** The native Tensor prototype's members that lib/tensor.ts wraps or keeps internal (not in `interface Tensor`). */
 export interface TensorInternals {

@@ -4,6 +4,7 @@ import { binding } from './native';
 import { AnyTypedArray, DType, Device, isDType } from './dtype';
 import { Tensor, isTensor } from './tensor';
 import { readNested } from './nested-data';
+import type { AnyTypedArrayView } from './portable-types';
 import { checkDevice } from './device';
 
 /** Options shared by the factories. */
@@ -110,7 +111,7 @@ export function tensor(data: AnyTypedArray | Nested | Tensor, opts?: FromDataOpt
  * A tensor of dtype (default srcDtype) from values stored as srcDtype in a TypedArray of the same element size
  * (float16 bits in an Int16Array, bools in a Uint8Array): for readers of raw rows, which know what the bytes hold.
  */
-export function fromTypedArray(data: NodeJS.TypedArray, shape: number[], srcDtype: DType, dtype?: DType): Tensor {
+export function fromTypedArray(data: AnyTypedArrayView, shape: number[], srcDtype: DType, dtype?: DType): Tensor {
   return binding.fromBuffer(data, shape, srcDtype, dtype);
 }
 

@@ -62,6 +62,9 @@ test('dependencies are pinned to exact versions', () => {
   for (const deps of [pkg.dependencies, pkg.devDependencies]) {
     for (const [name, v] of Object.entries(deps || {})) assert.match(v, /^\d+\.\d+\.\d+$/, `${name}@${v}`);
   }
-  for (const name of ['node-addon-api', 'cmake-js', 'node-gyp-build']) assert.ok(pkg.dependencies[name], name);
+  for (const name of ['node-addon-api', 'node-gyp-build']) assert.ok(pkg.dependencies[name], name);
+  // only a source build needs cmake-js: a devDependency, and the version `torchgraft build` fetches through npx
+  assert.ok(!pkg.dependencies['cmake-js'], 'cmake-js is not a runtime dependency');
+  assert.strictEqual(pkg.devDependencies['cmake-js'], require('../scripts/build-native.js').CMAKE_JS_VERSION);
   assert.ok(pkg.devDependencies.prebuildify);
 });

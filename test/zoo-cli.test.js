@@ -27,8 +27,24 @@ test('zoo add imports a weights file, list and show print it, remove deletes it'
   assert.match(run('zoo', 'list', '--dir', zdir).stdout, /empty/);
   const missing = run('zoo', 'show', 'net', '--dir', zdir);
   assert.strictEqual(missing.status, 1);
-  assert.match(missing.stderr, /no entry 'net'/);
-  assert.strictEqual(run('zoo', 'add', file, '--dir', zdir).status, 1, 'add without --name is refused');
+  assert.match(missing.stderr, /^torchgraft zoo: .*no entry 'net'/);
+  // command-line mistakes: exit 2, one line naming the mistake, the synopsis
+  for (const [args, message] of [
+    [['zoo', 'add', file, '--dir', zdir], /add needs --name/],
+    [['zoo', 'list', '--name', 'x', '--dir', zdir], /--name applies to add only/],
+    [['zoo', 'show', '--dir', zdir], /show needs a NAME/],
+    [['zoo', 'fetch', 'net'], /unknown subcommand 'fetch'/],
+    [['zoo', 'list', '--dri', zdir], /unknown option '--dri'/],
+    [['zoo', 'add', file, '--name'], /option '--name <value>' argument missing/],
+  ]) {
+    const r = run(...args);
+    assert.strictEqual(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr.split('\n')[0], message);
+    assert.match(r.stderr, /\nusage: torchgraft zoo /);
+  }
+  const tags = run('zoo', 'add', file, '--name', 'tagged', '--tag', 'a', '--tag=b', '--dir', zdir);
+  assert.strictEqual(tags.status, 0, tags.stderr);
+  assert.match(run('zoo', 'list', '--dir', zdir).stdout, /^tagged@1\t-\t6 params\ta,b$/m, 'repeated --tag flags all count');
 });
 
 test('demo --zoo stores the pretrained 0-4 network in the zoo and the transfer runs load it from there', () => {

@@ -1,74 +1,93 @@
 #!/usr/bin/env node
-/** The torchgraft command line: build, info (and, as they land, demo, inspect, zoo). */
+/** The torchgraft command line: dispatches to one command (demo, inspect, zoo, run, build, info) or prints help/version. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UsageError, parseCommand, usageErrorText } from './args';
 
-const USAGE = `usage: torchgraft <command>
+const USAGE = `usage: torchgraft <command> [options]    (torchgraft <command> --help for each)
 
 commands:
-  demo      the transfer-learning demo on the bundled MNIST digits (torchgraft demo --help)
-  zoo       the local model catalog: list, show NAME, add FILE --name N, remove NAME
-  build     compile the native addon from source against the LibTorch found: LIBTORCH, else the pip PyTorch of
-            TORCHGRAFT_PYTHON or of python3 on PATH, else the system's
-  info      print the LibTorch version, CUDA availability and the loaded binary
-  inspect FILE
-            list what a weight file holds (safetensors, Keras .h5, ONNX, TF.js model.json, ...): names,
-            dtypes, shapes and sizes; ONNX nodes; Keras layers
-  run [--nproc-per-node N] script.js [args]
-            start N ranks of a tg.distributed script with torchrun's environment variables
-  help      this text`;
+  demo       the transfer-learning demo on the bundled MNIST digits
+  inspect    list what a weight file or model folder holds (safetensors, Keras .h5, ONNX, TF.js,
+             PyTorch .pt, NumPy, ...): names, dtypes, shapes and sizes; --json for scripts
+  zoo        the local model catalog: list, show NAME, add FILE --name N, remove NAME
+  run        start N ranks of a tg.distributed script with torchrun's environment variables
+  build      compile the native addon from source against the LibTorch found (LIBTORCH, else the
+             pip PyTorch of TORCHGRAFT_PYTHON or python3, else the system's); --dry-run
+  info       print the LibTorch version, CUDA availability and the loaded binary (JSON)
+  help [COMMAND]
+             this text, or a command's
 
-async function main(argv: string[]): Promise<number> {
+options:
+  -v, --version   print torchgraft's version
+  -h, --help      this text`;
+
+const INFO_USAGE = `usage: torchgraft info
+
+Prints, as JSON: the LibTorch version the addon was built against, CUDA availability, the GPU count and the
+binary file that was loaded.`;
+
+/** The package's version, from its package.json. */
+export function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports -- commands load lazily: `build` and `help` must work when the addon does not load */
+type Command = (argv: string[]) => Promise<number> | number;
+const commands: Record<string, Command> = {
+  demo: (argv) => require('./demo').demoCommand(argv),
+  inspect: (argv) => require('./inspect-command').inspectCommand(argv),
+  zoo: (argv) => require('./zoo').zooCommand(argv),
+  run: (argv) => require('./run').runCommand(argv),
+  build: (argv) => require('./build').buildCommand(argv),
+  info: (argv) => {
+    const { values } = parseCommand('info', argv, {}, INFO_USAGE);
+    if (values.help) return (console.log(INFO_USAGE), 0);
+    if (argv.length) throw new UsageError('info', `unexpected argument '${argv[0]}'`, INFO_USAGE);
+    const tg = require('../index');
+    const { bindingFile } = require('../native');
+    console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount(), binary: bindingFile }, null, 2));
+    return 0;
+  },
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Runs the command line `argv` (without node and the script); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case 'demo':
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require('./demo').demoCommand(argv.slice(1));
-    case 'zoo': return require('./zoo').zooCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-require-imports
-    case 'run': return require('./run').runCommand(argv.slice(1)); // eslint-disable-line @typescript-eslint/no-require-imports
-    case 'build': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { build } = require(path.join(__dirname, '..', '..', 'scripts', 'build-native.js'));
-      return build();
+  try {
+    if (cmd === undefined) {
+      console.error(USAGE);
+      return 2;
     }
-    case 'info': {
-      // Loaded lazily: `build` must work when the addon does not load yet.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const tg = require('../index');
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { bindingFile } = require('../native');
-      console.log(JSON.stringify({ ...tg.buildInfo(), cudaAvailable: tg.cuda.isAvailable(), gpus: tg.cuda.deviceCount(), binary: bindingFile }, null, 2));
-      return 0;
+    if (cmd === '--version' || cmd === '-v') return (console.log(version()), 0);
+    if (cmd === '--help' || cmd === '-h') return (console.log(USAGE), 0);
+    if (cmd === 'help') {
+      if (rest[0] === undefined) return (console.log(USAGE), 0);
+      if (!Object.hasOwn(commands, rest[0])) throw new UsageError('', `unknown command '${rest[0]}'`, USAGE.split('\n')[0]);
+      return await commands[rest[0]](['--help']);
     }
-    case 'inspect': {
-      if (rest.length !== 1) {
-        console.error('usage: torchgraft inspect FILE');
-        return 2;
-      }
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { inspectFile } = require('./inspect');
-      return (inspectFile(rest[0]) as Promise<string>).then(
-        (text) => (console.log(text), 0),
-        (e: Error) => (console.error(`torchgraft inspect: ${e.message}`), 1),
-      );
+    if (!Object.hasOwn(commands, cmd)) {
+      throw new UsageError('', cmd.startsWith('-') ? `unknown option '${cmd}'` : `unknown command '${cmd}'`, USAGE.split('\n')[0]);
     }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      console.log(USAGE);
-      return cmd === undefined ? 1 : 0;
-    default:
-      console.error(`torchgraft: unknown command '${cmd}'\n\n${USAGE}`);
-      return 1;
+    return await commands[cmd](rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(usageErrorText(e));
+      return 2;
+    }
+    throw e;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: Error) => {
-    console.error(`torchgraft: ${e.stack ?? e.message}`);
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: Error) => {
+      console.error(`torchgraft: ${e.stack ?? e.message}`);
+      process.exitCode = 1;
+    },
+  );
+}

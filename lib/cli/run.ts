@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
+import { UsageError, parseCommand } from './args';
 
 const USAGE = `usage: torchgraft run [--nproc-per-node N] [--master-addr HOST] [--master-port PORT] script.js [args...]
 
@@ -32,44 +33,37 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   return 128 + (signal ? numbers[signal] ?? 1 : 1);
 }
 
+const OPTIONS = { 'nproc-per-node': { type: 'string' }, 'master-addr': { type: 'string' }, 'master-port': { type: 'string' } } as const;
+
+/**
+ * Splits the command line at the script: the launcher's options come before it, everything after it is the
+ * script's own (even flags torchgraft also has). `--` ends the launcher's options too.
+ */
+function splitAtScript(argv: string[]): { own: string[]; script?: string; scriptArgs: string[] } {
+  // non-strict here only to find where the script starts; the launcher's part is parsed strictly after
+  const { tokens } = parseArgs({ args: argv, options: { ...OPTIONS, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: false, tokens: true });
+  const first = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
+  if (!first) return { own: argv, scriptArgs: [] };
+  const at = first.kind === 'positional' ? first.index : first.index + 1;
+  return { own: argv.slice(0, first.index), script: argv[at], scriptArgs: argv.slice(at + 1) };
+}
+
 /** Runs the launcher; resolves with the exit code. */
 export async function runCommand(argv: string[]): Promise<number> {
-  // the launcher's options come before the script; everything after the script is the script's
-  let split = 0;
-  while (split < argv.length && argv[split].startsWith('-')) split += argv[split].includes('=') || ['--help', '-h'].includes(argv[split]) ? 1 : 2;
-  const own = argv.slice(0, split);
-  const script = argv[split];
-  const scriptArgs = argv.slice(split + 1);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: own,
-      options: { 'nproc-per-node': { type: 'string' }, 'master-addr': { type: 'string' }, 'master-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`torchgraft run: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const { own, script, scriptArgs } = splitAtScript(argv);
+  const { values } = parseCommand('run', own, OPTIONS, USAGE);
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  if (!script) {
-    console.error(`torchgraft run: no script given\n\n${USAGE}`);
-    return 2;
-  }
+  if (!script) throw new UsageError('run', 'no script given', USAGE);
   const n = Number(values['nproc-per-node'] ?? '1');
   if (!Number.isInteger(n) || n < 1 || n > 1024) {
-    console.error(`torchgraft run: --nproc-per-node must be an integer from 1 to 1024, got '${values['nproc-per-node']}'`);
-    return 2;
+    throw new UsageError('run', `--nproc-per-node must be an integer from 1 to 1024, got '${values['nproc-per-node']}'`, USAGE);
   }
   const host = values['master-addr'] ?? '127.0.0.1';
   const port = values['master-port'] !== undefined ? Number(values['master-port']) : await freePort(host);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    console.error(`torchgraft run: --master-port must be a port number, got '${values['master-port']}'`);
-    return 2;
-  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('run', `--master-port must be a port number, got '${values['master-port']}'`, USAGE);
   const children: ChildProcess[] = [];
   let failed: number | null = null;
   const stopAll = (signal: NodeJS.Signals) => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill(signal));

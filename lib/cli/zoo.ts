@@ -1,34 +1,57 @@
 /** `torchgraft zoo list|show NAME|add FILE --name N|remove NAME`: the model catalog from the command line. */
 import * as zooApi from '../zoo';
+import { UsageError, parseCommand } from './args';
 
-const USAGE = `usage: torchgraft zoo <list|show NAME[@VERSION]|add FILE --name N [--version V] [--task T] [--tag T]... [--parent N@V]|remove NAME[@VERSION]> [--dir DIR]
+const USAGE = `usage: torchgraft zoo list|show NAME[@VERSION]|remove NAME[@VERSION] [--dir DIR]
+       torchgraft zoo add FILE --name N [--version V] [--task T] [--tag T]... [--parent N@V] [--dir DIR]
 
-The catalog is in --dir, else $TORCHGRAFT_ZOO, else ~/.torchgraft/zoo. add imports any file torchgraft io.load reads.`;
+  list                 every entry: name@version, task, parameter count, tags, parent
+  show NAME[@VERSION]  an entry's card (JSON), lineage and module structure
+  add FILE --name N    import any file torchgraft io.load reads, as N (next version unless --version)
+  remove NAME[@VERSION]
+                       delete one version, or every version of NAME
 
-function takeFlags(args: string[]): { rest: string[]; flags: Record<string, string[]> } {
-  const rest: string[] = [];
-  const flags: Record<string, string[]> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a.startsWith('--')) {
-      const [k, inline] = a.slice(2).split('=', 2);
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new TypeError(`zoo: --${k} needs a value`);
-      (flags[k] ??= []).push(v);
-    } else rest.push(a);
-  }
-  return { rest, flags };
-}
+options:
+  --dir DIR     the catalog folder (default $TORCHGRAFT_ZOO, else ~/.torchgraft/zoo)
+  --name, --version, --task, --tag (repeatable), --parent   the card's fields, for add
+  -h, --help    this text`;
+
+const OPTIONS = {
+  dir: { type: 'string' },
+  name: { type: 'string' },
+  version: { type: 'string' },
+  task: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  parent: { type: 'string' },
+} as const;
+
+// How many positionals each subcommand takes after its name, and which add-only flags it refuses.
+const ARITY: Record<string, number> = { list: 0, show: 1, add: 1, remove: 1 };
 
 /** Runs the zoo command; returns the exit code. */
 export async function zooCommand(argv: string[]): Promise<number> {
-  const [sub, ...more] = argv;
-  if (!sub || sub === 'help' || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? 0 : 1;
+  const { values, positionals } = parseCommand('zoo', argv, OPTIONS, USAGE);
+  const [sub, ...rest] = positionals;
+  if (values.help || sub === 'help') return (console.log(USAGE), 0);
+  if (sub === undefined) throw new UsageError('zoo', 'no subcommand given (list, show, add or remove)', USAGE);
+  if (!Object.hasOwn(ARITY, sub)) throw new UsageError('zoo', `unknown subcommand '${sub}'`, USAGE);
+  if (rest.length !== ARITY[sub]) {
+    throw new UsageError('zoo', rest.length > ARITY[sub] ? `unexpected argument '${rest[ARITY[sub]]}'` : `${sub} needs ${sub === 'add' ? 'a FILE' : 'a NAME'}`, USAGE);
   }
-  const { rest, flags } = takeFlags(more);
-  const zoo = await zooApi.open(flags.dir?.[0]);
+  const cardFlags = (['name', 'version', 'task', 'tag', 'parent'] as const).filter((k) => values[k] !== undefined);
+  if (sub !== 'add' && cardFlags.length) throw new UsageError('zoo', `--${cardFlags[0]} applies to add only`, USAGE);
+  if (sub === 'add' && values.name === undefined) throw new UsageError('zoo', 'add needs --name', USAGE);
+
+  try {
+    return await zooDo(sub, rest[0], values);
+  } catch (e) {
+    console.error(`torchgraft zoo: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+async function zooDo(sub: string, arg: string, values: { dir?: string; name?: string; version?: string; task?: string; tag?: string[]; parent?: string }): Promise<number> {
+  const zoo = await zooApi.open(values.dir);
   switch (sub) {
     case 'list': {
       const cards = await zoo.list();
@@ -37,8 +60,7 @@ export async function zooCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'show': {
-      if (!rest[0]) break;
-      const card = await zoo.card(rest[0]);
+      const card = await zoo.card(arg);
       console.log(JSON.stringify(card, null, 2));
       const lineage = await zoo.lineage(`${card.name}@${card.version}`);
       if (lineage.length > 1) console.log(`lineage: ${lineage.map((c) => `${c.name}@${c.version}`).join(' <- ')}`);
@@ -46,19 +68,13 @@ export async function zooCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'add': {
-      if (!rest[0] || !flags.name) break;
-      const card = await zoo.importFile(rest[0], {
-        name: flags.name[0], version: flags.version?.[0], task: flags.task?.[0], tags: flags.tag, parent: flags.parent?.[0],
-      });
+      const card = await zoo.importFile(arg, { name: values.name!, version: values.version, task: values.task, tags: values.tag, parent: values.parent });
       console.log(`added ${card.name}@${card.version} (${card.tensorCount} tensors, ${card.parameterCount} values, sha256 ${card.sha256.slice(0, 12)})`);
       return 0;
     }
-    case 'remove': {
-      if (!rest[0]) break;
-      for (const r of await zoo.remove(rest[0])) console.log(`removed ${r}`);
+    default: {
+      for (const r of await zoo.remove(arg)) console.log(`removed ${r}`);
       return 0;
     }
   }
-  console.error(USAGE);
-  return 1;
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchError } from '../errors';
+import type { NodeBuffer } from '../portable-types';
 
 /** torchvision's default IMG_EXTENSIONS (BMP, PPM and PGM are listed but sharp cannot decode them: they are reported invalid). */
 export const IMG_EXTENSIONS: readonly string[] = Object.freeze(['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp']);
@@ -138,7 +139,7 @@ function checkFile(file: string, inside: (real: string) => boolean): string {
 }
 
 /** '' for a header sharp decodes (JPEG, PNG, GIF, WebP, TIFF, AVIF/HEIF), else why not. */
-export function sniff(h: Buffer): string {
+export function sniff(h: NodeBuffer): string {
   const ascii = (a: number, b: number): string => h.subarray(a, b).toString('latin1');
   if (h[0] === 0xff && h[1] === 0xd8 && h[2] === 0xff) return '';
   if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return '';

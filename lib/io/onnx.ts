@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { TorchError } from '../errors';
+import type { NodeBuffer } from '../portable-types';
 import type { Tensor } from '../tensor';
 import { LoadedWeights, WeightReader, recordOf } from './registry';
 import { LEN, ProtoError, ProtoReader, VARINT, expectWire, repeatedFixed, repeatedVarint, walk } from './protobuf';
@@ -251,7 +252,7 @@ export function tensorBytes(file: string, t: RawTensor): { dtype: RawDType; shap
 }
 
 /** Reads and parses a model file; format errors are TorchErrors naming it. @internal */
-export async function readModel(file: string): Promise<ParsedModel & { buf: Buffer }> {
+export async function readModel(file: string): Promise<ParsedModel & { buf: NodeBuffer }> {
   let buf: Buffer;
   try {
     buf = await fs.promises.readFile(file);

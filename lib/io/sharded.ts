@@ -21,13 +21,20 @@ function shardPath(index: string, shard: string): string {
   return path.join(path.dirname(index), shard);
 }
 
+/** A sharded checkpoint's index, validated: tensor name -> shard file name in index order, and its metadata. */
+export interface ShardIndex {
+  mapping: [string, string][];
+  metadata: Record<string, string>;
+  /** Each shard once, in first-mention order: its name in the index and its path. */
+  shards: { name: string; path: string }[];
+}
+
 /**
- * Reads a sharded checkpoint: every shard the index names (each validated as a safetensors file), checked
- * against the index: each mapped tensor is in its shard, and no shard holds a tensor the index does not map to it.
- * Names come in the index's order; `metadata` is the index's `metadata` (non-strings as JSON text).
- * @throws TorchError `ERR_SAFETENSORS_INDEX` for a malformed index or a mismatch, plus the shards' own errors.
+ * Reads and validates a sharded checkpoint's index (not its shards): a JSON object with a `weight_map` of string
+ * shard names inside the index's folder, and optional `metadata` (non-strings as JSON text).
+ * @throws TorchError `ERR_SAFETENSORS_INDEX` for a malformed index.
  */
-export async function loadSharded(file: string): Promise<LoadedWeights> {
+export async function readShardIndex(file: string): Promise<ShardIndex> {
   const st = await fs.promises.stat(file);
   if (st.size > MAX_INDEX_BYTES) fail(file, `${st.size} bytes is too large for an index (limit ${MAX_INDEX_BYTES})`);
   let doc: unknown;
@@ -47,12 +54,23 @@ export async function loadSharded(file: string): Promise<LoadedWeights> {
     for (const [k, v] of Object.entries(rawMeta as Record<string, unknown>))
       Object.defineProperty(metadata, k, { value: typeof v === 'string' ? v : JSON.stringify(v), enumerable: true, writable: true, configurable: true });
   }
+  const names = [...new Set(mapping.map(([, s]) => s as string))];
+  return { mapping: mapping as [string, string][], metadata, shards: names.map((name) => ({ name, path: shardPath(file, name) })) };
+}
 
-  const shards = [...new Set(mapping.map(([, s]) => s as string))];
+/**
+ * Reads a sharded checkpoint: every shard the index names (each validated as a safetensors file), checked
+ * against the index: each mapped tensor is in its shard, and no shard holds a tensor the index does not map to it.
+ * Names come in the index's order; `metadata` is the index's `metadata` (non-strings as JSON text).
+ * @throws TorchError `ERR_SAFETENSORS_INDEX` for a malformed index or a mismatch, plus the shards' own errors.
+ */
+export async function loadSharded(file: string): Promise<LoadedWeights> {
+  const { mapping, metadata, shards } = await readShardIndex(file);
+  const weightMap = Object.fromEntries(mapping) as Record<string, unknown>;
   const found = new Map<string, Tensor>();
   try {
-    for (const shard of shards) {
-      const loaded = await loadSafetensors(shardPath(file, shard));
+    for (const { name: shard, path: shardFile } of shards) {
+      const loaded = await loadSafetensors(shardFile);
       for (const name of loaded.names) {
         const t = loaded.tensors[name];
         const owner = (weightMap as Record<string, unknown>)[name];

@@ -8,6 +8,7 @@ import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { TorchError } from '../errors';
+import type { NodeBuffer } from '../portable-types';
 
 /** One entry of the central directory, validated against the file size. */
 export interface ZipEntry {
@@ -32,7 +33,7 @@ export interface ZipArchive {
    * The entry's uncompressed bytes (a fresh buffer).
    * @param maxBytes refuse entries larger than this (a cap on what one entry may allocate).
    */
-  read(entry: ZipEntry, maxBytes?: number): Promise<Buffer>;
+  read(entry: ZipEntry, maxBytes?: number): Promise<NodeBuffer>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 /** LoadReport: what loadStateDict() did with each key, printable as a table. */
-import { inspect } from 'node:util';
+import { inspectCustom } from '../portable-types';
 
 /** A key whose tensor has another shape than the module's. */
 export interface ShapeMismatch {
@@ -117,7 +117,7 @@ export class LoadReport implements LoadReportData {
   }
 
   /** How console.log shows the report: its table. */
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return this.toString();
   }
 }

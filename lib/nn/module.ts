@@ -1,5 +1,5 @@
 /** Module: the base class of every layer and model, a tree of named children holding parameters and buffers. */
-import { inspect } from 'node:util';
+import { inspectCustom } from '../portable-types';
 import { Tensor, isTensor } from '../tensor';
 import type { DType, Device } from '../dtype';
 import { isDType, isFloatingDType } from '../dtype';
@@ -632,7 +632,7 @@ export class Module {
   }
 
   /** How console.log and util.inspect show the module: its printed tree. */
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return this.toString();
   }
 
