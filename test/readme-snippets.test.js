@@ -1,0 +1,92 @@
+'use strict';
+// Every JavaScript/TypeScript block of README.md runs as written: TypeScript is compiled with the project's typescript
+// (ES2022 modules, so top-level await and `using` work on Node 20), `torchgraft` resolves to this checkout, and each
+// block runs in a child process in its own temporary folder, after the fixtures its marker names.
+//
+// Markers, in an HTML comment on the line before a block:
+//   <!-- readme-test: fixture=pretrained,keras -->   files the block reads (test/fixtures/readme/fixtures.js)
+//   <!-- readme-test: continues -->                  runs after the previous runnable block, in the same program
+//   <!-- readme-test: timeout=120 -->                seconds (default 60)
+//   <!-- readme-test: skip reason="..." -->          not run; the reason shows in the test name
+const { test, describe, it } = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
+const ts = require('typescript');
+const { readmeBlocks } = require('./helpers/readme-blocks');
+const { prepare } = require('./fixtures/readme/fixtures');
+
+const root = path.resolve(__dirname, '..');
+const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+const blocks = readmeBlocks(readme);
+
+/** The block's program: the blocks it continues, then its own code. */
+function programOf(index) {
+  const parts = [];
+  for (let i = index; i >= 0; i--) {
+    if (!blocks[i].runnable) continue;
+    parts.unshift(blocks[i]);
+    if (!blocks[i].marker.continues) break;
+  }
+  if (blocks[index].marker.continues && parts.length < 2) throw new Error(`README line ${blocks[index].line}: 'continues' with no runnable block before it`);
+  return parts;
+}
+
+function compile(code) {
+  const out = ts.transpileModule(code, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, strict: true },
+    reportDiagnostics: true,
+  });
+  if (out.diagnostics?.length) throw new Error(ts.formatDiagnostics(out.diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
+  return out.outputText;
+}
+
+function run(file, cwd, timeoutMs) {
+  return new Promise((resolve) => {
+    const env = { ...process.env, HOME: cwd, TORCHGRAFT_ZOO: path.join(cwd, 'zoo'), NODE_OPTIONS: '' };
+    execFile(process.execPath, [file], { cwd, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? error.signal) : 0, killed: error?.killed ?? false, stdout, stderr });
+    });
+  });
+}
+
+test('the README has runnable blocks and every marker sits before one', () => {
+  assert.ok(blocks.filter((b) => b.runnable).length >= 10);
+  const markers = [...readme.matchAll(/<!--\s*readme-test:/g)].length;
+  const marked = blocks.filter((b) => b.marker.skip || b.marker.continues || b.marker.fixtures.length || b.marker.timeout).length;
+  assert.strictEqual(marked, markers, 'a readme-test marker is not directly before a code block');
+});
+
+describe('README blocks', { concurrency: 2 }, () => {
+  blocks.forEach((block, index) => {
+    const where = `line ${block.line} (${block.heading})`;
+    if (!block.runnable) {
+      it(`${block.lang || 'plain'} block at ${where}`, { skip: `${block.lang || 'plain'} block: shell/config text, not run` }, () => {});
+      return;
+    }
+    const { skip, reason } = block.marker;
+    it(`${block.lang} block at ${where}`, { skip: skip && reason }, async () => {
+      const parts = programOf(index);
+      const fixtures = [...new Set(parts.flatMap((p) => p.marker.fixtures))];
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-readme-'));
+      try {
+        fs.mkdirSync(path.join(dir, 'node_modules'));
+        fs.symlinkSync(root, path.join(dir, 'node_modules', 'torchgraft'), 'dir');
+        await prepare(fixtures, dir);
+        // the README states the import once; a block that does not import torchgraft itself gets it
+        const own = parts.map((p) => p.code).join('\n');
+        const source = /from 'torchgraft'/.test(own) ? own : `import * as tg from 'torchgraft';\n${own}`;
+        const js = ['ts', 'typescript'].includes(block.lang) || parts.some((p) => p.lang.startsWith('t')) ? compile(source) : source;
+        fs.writeFileSync(path.join(dir, 'block.mjs'), js);
+        const seconds = block.marker.timeout ?? 60;
+        const r = await run(path.join(dir, 'block.mjs'), dir, seconds * 1000);
+        assert.ok(!r.killed, `README ${where} ran past its ${seconds} s budget\n${r.stdout}\n${r.stderr}`);
+        assert.strictEqual(r.code, 0, `README ${where} failed:\n--- program ---\n${source}--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
