@@ -7,6 +7,7 @@
 //   <!-- readme-test: fixture=pretrained,keras -->   files the block reads (test/fixtures/readme/fixtures.js)
 //   <!-- readme-test: continues -->                  runs after the previous runnable block, in the same program
 //   <!-- readme-test: timeout=120 -->                seconds (default 60)
+//   <!-- readme-test: launch=2 -->                   runs under `torchgraft run --nproc-per-node 2` (skipped without Gloo)
 //   <!-- readme-test: skip reason="..." -->          not run; the reason shows in the test name
 const { test, describe, it } = require('node:test');
 const assert = require('node:assert');
@@ -15,6 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 const ts = require('typescript');
+const tg = require('..');
 const { readmeBlocks } = require('./helpers/readme-blocks');
 const { prepare } = require('./fixtures/readme/fixtures');
 
@@ -43,10 +45,11 @@ function compile(code) {
   return out.outputText;
 }
 
-function run(file, cwd, timeoutMs) {
+function run(file, cwd, timeoutMs, launch) {
   return new Promise((resolve) => {
     const env = { ...process.env, HOME: cwd, TORCHGRAFT_ZOO: path.join(cwd, 'zoo'), NODE_OPTIONS: '' };
-    execFile(process.execPath, [file], { cwd, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    const args = launch ? [path.join(root, 'dist', 'cli', 'main.js'), 'run', '--nproc-per-node', String(launch), file] : [file];
+    execFile(process.execPath, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? (error.code ?? error.signal) : 0, killed: error?.killed ?? false, stdout, stderr });
     });
   });
@@ -55,7 +58,7 @@ function run(file, cwd, timeoutMs) {
 test('the README has runnable blocks and every marker sits before one', () => {
   assert.ok(blocks.filter((b) => b.runnable).length >= 10);
   const markers = [...readme.matchAll(/<!--\s*readme-test:/g)].length;
-  const marked = blocks.filter((b) => b.marker.skip || b.marker.continues || b.marker.fixtures.length || b.marker.timeout).length;
+  const marked = blocks.filter((b) => b.marker.skip || b.marker.continues || b.marker.fixtures.length || b.marker.timeout || b.marker.launch).length;
   assert.strictEqual(marked, markers, 'a readme-test marker is not directly before a code block');
 });
 
@@ -66,8 +69,9 @@ describe('README blocks', { concurrency: 2 }, () => {
       it(`${block.lang || 'plain'} block at ${where}`, { skip: `${block.lang || 'plain'} block: shell/config text, not run` }, () => {});
       return;
     }
-    const { skip, reason } = block.marker;
-    it(`${block.lang} block at ${where}`, { skip: skip && reason }, async () => {
+    const { skip, reason, launch } = block.marker;
+    const noGloo = launch && !tg.distributed.isAvailable() && 'this addon was built without Gloo (no libgloo-dev headers)';
+    it(`${block.lang} block at ${where}`, { skip: (skip && reason) || noGloo }, async () => {
       const parts = programOf(index);
       const fixtures = [...new Set(parts.flatMap((p) => p.marker.fixtures))];
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-readme-'));
@@ -81,7 +85,7 @@ describe('README blocks', { concurrency: 2 }, () => {
         const js = ['ts', 'typescript'].includes(block.lang) || parts.some((p) => p.lang.startsWith('t')) ? compile(source) : source;
         fs.writeFileSync(path.join(dir, 'block.mjs'), js);
         const seconds = block.marker.timeout ?? 60;
-        const r = await run(path.join(dir, 'block.mjs'), dir, seconds * 1000);
+        const r = await run(path.join(dir, 'block.mjs'), dir, seconds * 1000, block.marker.launch);
         assert.ok(!r.killed, `README ${where} ran past its ${seconds} s budget\n${r.stdout}\n${r.stderr}`);
         assert.strictEqual(r.code, 0, `README ${where} failed:\n--- program ---\n${source}--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`);
       } finally {

@@ -2,14 +2,14 @@
 'use strict';
 
 const RUNNABLE = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs']);
-const KEYS = new Set(['fixture', 'skip', 'reason', 'continues', 'timeout']);
+const KEYS = new Set(['fixture', 'skip', 'reason', 'continues', 'timeout', 'launch']);
 
 /**
- * Parses one marker's body: `fixture=a,b continues timeout=90 skip reason="needs a GPU"`.
+ * Parses one marker's body: `fixture=a,b continues timeout=90 launch=2 skip reason="needs a GPU"`.
  * Unknown keys throw, so a misspelt marker fails the test instead of being ignored.
  */
 function parseMarker(body, line) {
-  const out = { fixtures: [], skip: false, reason: undefined, continues: false, timeout: undefined };
+  const out = { fixtures: [], skip: false, reason: undefined, continues: false, timeout: undefined, launch: undefined };
   const re = /([a-z]+)(?:=(?:"([^"]*)"|(\S+)))?/g;
   let m;
   while ((m = re.exec(body))) {
@@ -21,7 +21,10 @@ function parseMarker(body, line) {
     else if (key === 'continues') out.continues = true;
     else if (key === 'reason') out.reason = value;
     else if (key === 'timeout') out.timeout = Number(value);
+    else if (key === 'launch') out.launch = Number(value);
   }
+  for (const k of ['timeout', 'launch'])
+    if (out[k] !== undefined && !(Number.isInteger(out[k]) && out[k] > 0)) throw new Error(`README line ${line}: ${k} must be a positive integer`);
   if (out.skip && !out.reason) throw new Error(`README line ${line}: a skipped block needs reason="..."`);
   return out;
 }
