@@ -36,6 +36,11 @@ function programOf(index) {
   return parts;
 }
 
+// the README states the import once; a block that does not import torchgraft itself gets it
+function withImport(code) {
+  return /from 'torchgraft'/.test(code) ? code : `import * as tg from 'torchgraft';\n${code}`;
+}
+
 function compile(code) {
   const out = ts.transpileModule(code, {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, strict: true },
@@ -62,6 +67,31 @@ test('the README has runnable blocks and every marker sits before one', () => {
   assert.strictEqual(marked, markers, 'a readme-test marker is not directly before a code block');
 });
 
+test('the TypeScript blocks type-check under --strict (ES2022, nodenext)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-readme-types-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'torchgraft'), 'dir');
+    const files = [];
+    blocks.forEach((b, i) => {
+      if (!['ts', 'typescript'].includes(b.lang) || b.marker.skip) return;
+      const file = path.join(dir, `block-${b.line}.mts`);
+      fs.writeFileSync(file, withImport(programOf(i).map((p) => p.code).join('\n')));
+      files.push(file);
+    });
+    const options = {
+      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ['lib.es2022.d.ts', 'lib.esnext.disposable.d.ts'], types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')], skipLibCheck: true,
+    };
+    const program = ts.createProgram(files, options);
+    const diags = ts.getPreEmitDiagnostics(program);
+    const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir, getNewLine: () => '\n' };
+    assert.strictEqual(diags.length, 0, ts.formatDiagnostics(diags, host));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('README blocks', { concurrency: 2 }, () => {
   blocks.forEach((block, index) => {
     const where = `line ${block.line} (${block.heading})`;
@@ -79,9 +109,7 @@ describe('README blocks', { concurrency: 2 }, () => {
         fs.mkdirSync(path.join(dir, 'node_modules'));
         fs.symlinkSync(root, path.join(dir, 'node_modules', 'torchgraft'), 'dir');
         await prepare(fixtures, dir);
-        // the README states the import once; a block that does not import torchgraft itself gets it
-        const own = parts.map((p) => p.code).join('\n');
-        const source = /from 'torchgraft'/.test(own) ? own : `import * as tg from 'torchgraft';\n${own}`;
+        const source = withImport(parts.map((p) => p.code).join('\n'));
         const js = ['ts', 'typescript'].includes(block.lang) || parts.some((p) => p.lang.startsWith('t')) ? compile(source) : source;
         fs.writeFileSync(path.join(dir, 'block.mjs'), js);
         const seconds = block.marker.timeout ?? 60;
