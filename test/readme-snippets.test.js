@@ -18,7 +18,7 @@ const { execFile } = require('node:child_process');
 const ts = require('typescript');
 const tg = require('..');
 const { readmeBlocks } = require('./helpers/readme-blocks');
-const { prepare } = require('./fixtures/readme/fixtures');
+const { prepare, unavailable } = require('./fixtures/readme/fixtures');
 
 const root = path.resolve(__dirname, '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -101,7 +101,8 @@ describe('README blocks', { concurrency: 2 }, () => {
     }
     const { skip, reason, launch } = block.marker;
     const noGloo = launch && !tg.distributed.isAvailable() && 'this addon was built without Gloo (no libgloo-dev headers)';
-    it(`${block.lang} block at ${where}`, { skip: (skip && reason) || noGloo }, async () => {
+    const noFixture = unavailable(programOf(index).flatMap((p) => p.marker.fixtures));
+    it(`${block.lang} block at ${where}`, { skip: (skip && reason) || noGloo || noFixture }, async () => {
       const parts = programOf(index);
       const fixtures = [...new Set(parts.flatMap((p) => p.marker.fixtures))];
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-readme-'));
