@@ -17,7 +17,7 @@ const path = require('node:path');
 const { execFile } = require('node:child_process');
 const ts = require('typescript');
 const tg = require('..');
-const { readmeBlocks } = require('./helpers/readme-blocks');
+const { readmeBlocks, parseMarker } = require('./helpers/readme-blocks');
 const { prepare, unavailable } = require('./fixtures/readme/fixtures');
 
 const root = path.resolve(__dirname, '..');
@@ -62,9 +62,20 @@ function run(file, cwd, timeoutMs, launch) {
 
 test('the README has runnable blocks and every marker sits before one', () => {
   assert.ok(blocks.filter((b) => b.runnable).length >= 10);
-  const markers = [...readme.matchAll(/<!--\s*readme-test:/g)].length;
+  const markers = [...readme.matchAll(/^<!--\s*readme-test:/gm)].length;
   const marked = blocks.filter((b) => b.marker.skip || b.marker.continues || b.marker.fixtures.length || b.marker.timeout || b.marker.launch).length;
   assert.strictEqual(marked, markers, 'a readme-test marker is not directly before a code block');
+});
+
+test('markers parse, and a misspelt one is an error rather than ignored', () => {
+  assert.deepStrictEqual(parseMarker(' fixture=a,b continues timeout=90 launch=2 ', 1), { fixtures: ['a', 'b'], skip: false, reason: undefined, continues: true, timeout: 90, launch: 2 });
+  assert.strictEqual(parseMarker('skip reason="needs a GPU"', 1).reason, 'needs a GPU');
+  assert.throws(() => parseMarker('fixtures=a', 3), /line 3: unknown readme-test key 'fixtures'/);
+  assert.throws(() => parseMarker('skip', 3), /needs reason/);
+  assert.throws(() => parseMarker('timeout=ten', 3), /positive integer/);
+  const md = 'x\n<!-- readme-test: continues -->\n```ts\nconst a = 1;\n```\n```sh\nls\n```\n';
+  const b = readmeBlocks(md);
+  assert.deepStrictEqual(b.map((x) => [x.lang, x.line, x.runnable, x.marker.continues, x.code]), [['ts', 3, true, true, 'const a = 1;\n'], ['sh', 6, false, false, 'ls\n']]);
 });
 
 test('the TypeScript blocks type-check under --strict (ES2022, nodenext)', () => {
