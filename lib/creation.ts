@@ -192,10 +192,9 @@ export const randnLike = (t: Tensor, opts?: TensorOptions) => randn(checkLike(t)
 export const randintLike = (t: Tensor, low: number, high: number, opts?: TensorOptions) =>
   randint(low, high, checkLike(t), { device: opts?.device ?? t.device, dtype: opts?.dtype ?? t.dtype });
 
-/** Seeds every random generator (CPU and CUDA) for reproducible runs. */
-export function manualSeed(seed: number): void {
-  binding.manualSeed(seed);
-}
+export { manualSeed, Generator, defaultGenerator } from './generator';
+export { randperm } from './randperm';
+export type { RandpermOptions } from './randperm';
 
 /** The CPU generator's state (a uint8 tensor owned by the caller), as `torch.get_rng_state()`. */
 export function getRngState(): Tensor {

@@ -11,9 +11,9 @@ export type { ValuesIndices, ToOptions } from './tensor';
 export {
   tensor, empty, zeros, ones, full, rand, randn, randint, arange, linspace, eye,
   zerosLike, onesLike, fullLike, emptyLike, randLike, randnLike, randintLike,
-  manualSeed, cat, stack, where,
+  manualSeed, Generator, defaultGenerator, randperm, cat, stack, where,
 } from './creation';
-export type { TensorOptions, FromDataOptions } from './creation';
+export type { TensorOptions, FromDataOptions, RandpermOptions } from './creation';
 export { tidy, keep, dispose, memory } from './memory';
 export type { MemoryInfo } from './memory';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';

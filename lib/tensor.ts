@@ -228,6 +228,9 @@ export interface Tensor {
   nonzero(): Tensor;
   split(sizeOrSizes: number | number[], dim?: number): Tensor[];
   chunk(chunks: number, dim?: number): Tensor[];
+  /** The shape, as `torch.Tensor.size()`. */
+  size(): number[];
+  /** The size of dimension `dim` (negative counts from the end), as `torch.Tensor.size(dim)`. */
   size(dim: number): number;
   stride(): number[];
   isContiguous(): boolean;
@@ -295,6 +298,12 @@ proto.to = function to(this: Tensor, target: Device | DType | string | ToOptions
 proto.dim = function dim(this: Tensor): number {
   return this.ndim;
 };
+
+// size() without a dimension is the shape, as in PyTorch; the addon's size(dim) checks the dimension
+const nativeSize = proto.size as (this: Tensor, dim: number) => number;
+proto.size = function size(this: Tensor, ...args: [] | [number]): number & number[] {
+  return (args.length === 0 ? this.shape : nativeSize.call(this, args[0])) as number & number[];
+} as Tensor['size'];
 
 proto.backward = function backward(this: Tensor, gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}) {
   (this as NativeTensor)._backward(gradient, options.retainGraph, options.createGraph);

@@ -217,10 +217,6 @@ export function klDiv(input: Tensor, target: Tensor, o: { reduction?: Reduction 
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   return F.oneHot(indices, numClasses);
 }
-/** Constant padding; pad lists (left, right) pairs from the last dimension backwards. */
-export function pad(input: Tensor, padding: number[], value = 0): Tensor {
-  return F.pad(input, padding, value);
-}
 /** Cosine similarity along dim. */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8): Tensor {
   return F.cosineSimilarity(x1, x2, dim, eps);
@@ -229,6 +225,8 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8): T
 export function pairwiseDistance(x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false): Tensor {
   return F.pairwiseDistance(x1, x2, p, eps, keepdim);
 }
+export { pad } from './pad';
+export type { PadMode } from './pad';
 // Composed from existing ops in their layer files until native kernels exist.
 export { hardswish } from './layers/hardswish';
 export { hardsigmoid } from './layers/hardsigmoid';

@@ -4,6 +4,7 @@ import { isFloatingDType } from '../dtype';
 import { tensor } from '../creation';
 import { tidy } from '../memory';
 import { interpolate, pad as constantPad } from '../nn/functional';
+import { padIndices } from '../nn/pad';
 import type { Interpolation } from './params';
 
 /** Padding modes of torchvision's `pad`. */
@@ -12,19 +13,6 @@ export type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
 /** `img[..., top:top+height, left:left+width]` (the box must lie inside the image). */
 export function cropImage(img: Tensor, top: number, left: number, height: number, width: number): Tensor {
   return tidy(() => img.narrow(-2, top, height).narrow(-1, left, width));
-}
-
-// Index of each output pixel along one axis for the non-constant modes (torch's reflect/replicate, torchvision's symmetric).
-function padIndices(size: number, before: number, after: number, mode: PaddingMode): Int32Array {
-  const idx = new Int32Array(before + size + after);
-  for (let o = 0; o < idx.length; o++) {
-    const i = o - before;
-    if (i >= 0 && i < size) idx[o] = i;
-    else if (mode === 'edge') idx[o] = i < 0 ? 0 : size - 1;
-    else if (mode === 'reflect') idx[o] = i < 0 ? -i : 2 * (size - 1) - i;
-    else idx[o] = i < 0 ? -i - 1 : 2 * size - 1 - i;
-  }
-  return idx;
 }
 
 /**
@@ -42,8 +30,8 @@ export function padImage(img: Tensor, ltrb: [number, number, number, number], fi
     throw new RangeError(`${who}: ${mode} padding [${ltrb.join(', ')}] is too wide for a ${h}x${w} image`);
   }
   return tidy(() => {
-    const xi = tensor(padIndices(w, l, r, mode), { dtype: 'int64', device: img.device });
-    const yi = tensor(padIndices(h, t, b, mode), { dtype: 'int64', device: img.device });
+    const xi = tensor(padIndices(w, l, r, mode === 'edge' ? 'replicate' : mode), { dtype: 'int64', device: img.device });
+    const yi = tensor(padIndices(h, t, b, mode === 'edge' ? 'replicate' : mode), { dtype: 'int64', device: img.device });
     return img.indexSelect(-1, xi).indexSelect(-2, yi);
   });
 }
