@@ -17,3 +17,5 @@ export type { Trainable, Forward, StepOptimizer, EpochLogs, BatchLogs } from './
 export type { ProgressStream, Verbosity } from './progress';
 export { TensorBoard, readEventFile } from './tensorboard';
 export type { TensorBoardOptions, HParamValue, TensorBoardEvent, SummaryValue } from './tensorboard';
+export { plotHistory, loadRuns } from '../plot';
+export type { PlotOptions, PlotRun, HistoryLike } from '../plot';
