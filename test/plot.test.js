@@ -63,6 +63,9 @@ test('plotHistory draws one panel per metric, a train and a validation line per 
   h.push({ epoch: 0, loss: 1, time: 0 });
   h.push({ epoch: 1, loss: 0.5, time: 0 });
   assert.strictEqual(tgTrain.plotHistory([{ name: 'h', history: h }]), tgTrain.plotHistory([{ name: 'h', history: h.toJSON() }]));
+  const one = tgTrain.plotHistory(sixRuns(), { metrics: ['accuracy'] });
+  assert.deepStrictEqual([...one.matchAll(/data-metric="([^"]+)"/g)].map((m) => m[1]), ['accuracy']);
+  assert.throws(() => tgTrain.plotHistory(sixRuns(), { metrics: ['phase'] }), /no run logs phase \(they log loss, accuracy\)/);
   assert.throws(() => tgTrain.plotHistory([]), TypeError);
   assert.throws(() => tgTrain.plotHistory([{ name: 'x', history: 3 }]), TypeError);
   assert.throws(() => tgTrain.plotHistory([{ name: 'x', history: [{ epoch: 0, time: 1 }] }]), RangeError);
@@ -113,6 +116,9 @@ test('torchgraft plot reads History JSON, CSV and a TensorBoard logdir, overlays
 
   const out = path.join(dir, 'curves.html');
   const r = plotCli(path.join(dir, 'json-run.json'), path.join(dir, 'csv-run.csv'), logDir, '--out', out, '--title', 'three readers');
+  const lossOnly = path.join(dir, 'loss.svg');
+  assert.strictEqual(plotCli(logDir, '--metrics', 'loss', '-o', lossOnly).status, 0);
+  assert.deepStrictEqual([...fs.readFileSync(lossOnly, 'utf8').matchAll(/data-metric="([^"]+)"/g)].map((m) => m[1]), ['loss']);
   assert.strictEqual(r.status, 0, r.stderr);
   assert.match(r.stdout, /wrote .*curves\.html \(3 runs: json-run, csv-run, tb-run\)/);
   const html = fs.readFileSync(out, 'utf8');

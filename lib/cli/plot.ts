@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 
 const PLOT_USAGE = `usage: torchgraft plot RUN... [--out curves.svg|curves.html] [--title TEXT] [--format svg|html]
+                      [--metrics loss,accuracy]
 
 Draws loss and metrics per epoch (one panel per metric; training solid, validation dashed), one colour per run.
 A RUN is a History JSON file (JSON.stringify(history)), a History CSV (history.toCSV()), a TensorBoard run folder
@@ -18,6 +19,7 @@ export async function plotCommand(argv: string[]): Promise<number> {
         out: { type: 'string', short: 'o' },
         title: { type: 'string' },
         format: { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -45,7 +47,8 @@ export async function plotCommand(argv: string[]): Promise<number> {
   const { loadRuns, plotHistory } = require('../plot') as typeof import('../plot');
   try {
     const runs = await loadRuns(positionals);
-    plotHistory(runs, { out, title: values.title, format: values.format as 'svg' | 'html' | undefined });
+    const metrics = values.metrics?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+    plotHistory(runs, { out, title: values.title, format: values.format as 'svg' | 'html' | undefined, metrics });
     console.log(`wrote ${out} (${runs.length} run${runs.length === 1 ? '' : 's'}: ${runs.map((r) => r.name).join(', ')})`);
     return 0;
   } catch (e) {

@@ -13,6 +13,8 @@ export interface PlotOptions {
   format?: 'svg' | 'html';
   /** A title above the panels. */
   title?: string;
+  /** The metrics to draw, one panel each (default: every key the runs log, loss first; `val_x` joins panel `x`). */
+  metrics?: string[];
 }
 
 /**
@@ -30,7 +32,7 @@ export function plotHistory(runs: readonly PlotRun[], options: PlotOptions = {})
   if (out !== undefined && (typeof out !== 'string' || out === '')) throw new TypeError('plotHistory: out must be a file path');
   const format = options.format ?? (out && /\.html?$/i.test(out) ? 'html' : 'svg');
   if (format !== 'svg' && format !== 'html') throw new TypeError(`plotHistory: format must be 'svg' or 'html', got ${String(format)}`);
-  const svg = renderSvg(runs, title);
+  const svg = renderSvg(runs, title, options.metrics);
   if (out !== undefined) {
     const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
     try {

@@ -100,11 +100,15 @@ function legend(names: string[], width: number, y0: number): { svg: string; heig
 }
 
 /** Renders runs as a standalone SVG document (see plotHistory for the options). */
-export function renderSvg(runs: readonly PlotRun[], title?: string): string {
+export function renderSvg(runs: readonly PlotRun[], title?: string, only?: readonly string[]): string {
   if (!Array.isArray(runs) || runs.length === 0) throw new TypeError('plotHistory: runs must be a non-empty array of { name, history }');
   if (title !== undefined && typeof title !== 'string') throw new TypeError('plotHistory: title must be a string');
   const all = runs.map((r, i) => epochsOf(r, i));
-  const metrics = metricNames(all);
+  if (only !== undefined && (!Array.isArray(only) || only.some((m) => typeof m !== 'string'))) throw new TypeError('plotHistory: metrics must be an array of names such as loss, accuracy');
+  const found = metricNames(all);
+  const missing = only?.filter((m) => !found.includes(m)) ?? [];
+  if (missing.length) throw new RangeError(`plotHistory: no run logs ${missing.join(', ')} (they log ${found.join(', ')})`);
+  const metrics = only ? [...only] : found;
   if (metrics.length === 0) throw new RangeError('plotHistory: the runs hold no numeric values to plot (no epochs, or no loss/metrics in them)');
   const cols = Math.min(2, metrics.length);
   const rows = Math.ceil(metrics.length / cols);
