@@ -134,3 +134,23 @@ test('readEventFile refuses a file whose CRC does not match, or that is cut shor
   fs.writeFileSync(file, good.subarray(0, good.length - 3));
   await assert.rejects(tgTrain.readEventFile(file), (e) => e.code === 'ERR_EVENT_FILE' && /runs past the end/.test(e.message));
 });
+
+test('one TensorBoard across two fit calls (a second phase on the same history) keeps one file per run, steps running on', async () => {
+  const dir = tmp();
+  const [x, y] = separable(16, 4);
+  const net = new TinyLinear(2, 2);
+  const tb = new tgTrain.TensorBoard({ logDir: dir, histograms: false });
+  const history = new tgTrain.History();
+  const o = { verbose: 0, batchSize: 8, shuffle: false, loss: 'crossEntropy', history, callbacks: [tb] };
+  await tg.fit(net, [x, y], { ...o, epochs: 2, optimizer: new TinySGD(net.parameters(), 0.1) });
+  await tg.fit(net, [x, y], { ...o, epochs: 4, optimizer: new TinySGD(net.parameters(), 0.01) });
+  const files = eventFiles(path.join(dir, 'train'));
+  assert.strictEqual(files.length, 1);
+  const evs = readPy(files[0]);
+  const steps = (tag) => evs.flatMap((e) => (e.values || []).filter((v) => v.tag === tag).map(() => e.step));
+  assert.deepStrictEqual(steps('epoch_loss'), [0, 1, 2, 3, 4, 5]);
+  assert.deepStrictEqual(steps('batch_loss'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.strictEqual(evs.filter((e) => e.file_version).length, 1, 'one file_version record, first');
+  tg.dispose([x, y]);
+  net.dispose();
+});
