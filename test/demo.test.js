@@ -75,3 +75,16 @@ test('demo draws one progress bar per variant on a terminal (stderr a TTY), clea
   off.clear();
   assert.deepStrictEqual(quiet, []);
 });
+
+test('demo on a terminal (a pseudo-terminal from util-linux script): a bar per variant, replaced by its summary line', (t) => {
+  if (!fs.existsSync('/usr/bin/script')) return t.skip('util-linux script is not installed');
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-demo-tty-'));
+  const r = spawnSync('/usr/bin/script', ['-qec', `${process.execPath} ${cli} demo --quick`, '/dev/null'], { cwd, encoding: 'utf8' });
+  assert.strictEqual(r.status, 0, r.stdout);
+  const text = r.stdout.replace(/\r\n/g, '\n');
+  for (const v of VARIANTS) {
+    const block = text.slice(text.indexOf(`${v}: `)).split('\n').slice(1, 2)[0];
+    assert.match(block, /^\r {2}\[[=> ]{20}\] 1\/\d+ val_loss \d\.\d{4} val_accuracy \d+\.\d%\x1b\[K/, `a bar under ${v}`);
+    assert.match(block, /\r\x1b\[K {2}\d+ epochs.* - test accuracy \d+\.\d% - \d+\.\d\d s$/, `the bar cleared, then the summary of ${v}`);
+  }
+});

@@ -34,7 +34,8 @@ export class VariantBar implements Callback {
     const filled = Math.round(Math.min(1, (epoch + 1) / Math.max(1, this.end)) * width);
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(width - filled);
     const line = `  [${bar}] ${epoch + 1}/${this.end} val_loss ${num(logs.val_loss)} val_accuracy ${pct(logs.val_accuracy)}`;
-    const cols = this.out.columns ?? 100;
+    // a pseudo-terminal with no size reports 0 columns: treat it as unknown
+    const cols = this.out.columns || 100;
     this.out.write(`\r${line.length >= cols ? line.slice(0, cols - 1) : line}\x1b[K`);
     this.drawn = true;
   }
