@@ -15,3 +15,7 @@ export type { Metric, MetricFn, MetricSpec } from './metrics';
 export type { DataSource } from './source';
 export type { Trainable, Forward, StepOptimizer, EpochLogs, BatchLogs } from './types';
 export type { ProgressStream, Verbosity } from './progress';
+export { TensorBoard, readEventFile } from './tensorboard';
+export type { TensorBoardOptions, HParamValue, TensorBoardEvent, SummaryValue } from './tensorboard';
+export { plotHistory, loadRuns } from '../plot';
+export type { PlotOptions, PlotRun, HistoryLike } from '../plot';
