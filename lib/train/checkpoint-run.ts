@@ -11,6 +11,8 @@ import type { Callback, FitContext } from './callbacks';
 export interface RunParts {
   /** The DataLoader behind the training data, when there is one (its epoch is saved, its seed checked). */
   loader?: DataLoader;
+  /** The first epoch of the run: this fit call's, or the resumed call's (so a resumed run ends where the first would). */
+  runStart?: number;
   /** The signal that interrupted the run, once one came. */
   signal?: NodeJS.Signals;
 }
@@ -21,6 +23,13 @@ export interface SignalAware extends Callback {
 }
 
 const runs = new WeakMap<FitContext, RunParts>();
+// A resumed fit's first epoch, keyed by the fit call's own callbacks array (new in every call).
+const resumedStarts = new WeakMap<Callback[], number>();
+
+/** Notes that the fit whose callbacks are `callbacks` resumes a run that began at `runStart`. */
+export function noteResumedRun(callbacks: Callback[], runStart: number): void {
+  resumedStarts.set(callbacks, runStart);
+}
 // Runs that a signal interrupted and that have not finished yet: the process ends when the last one has.
 const pending = new Set<RunParts>();
 let exitSignal: NodeJS.Signals | undefined;
@@ -49,7 +58,7 @@ function exitBySignal(sig: NodeJS.Signals): void {
  * once. The handlers are removed when `run` settles, whatever happens.
  */
 export async function withCheckpointRun<T>(ctx: FitContext, loader: DataLoader | undefined, callbacks: Callback[], run: () => Promise<T>): Promise<T> {
-  const parts: RunParts = { loader };
+  const parts: RunParts = { loader, runStart: resumedStarts.get(callbacks) ?? ctx.initialEpoch };
   runs.set(ctx, parts);
   // Checkpoints save what the other callbacks left at the end of an epoch (a scheduler stepped in onEpochEnd): last.
   const aware = callbacks.filter(isSignalAware);

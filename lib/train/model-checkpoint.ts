@@ -180,7 +180,7 @@ export class ModelCheckpoint implements Callback, SignalAware {
 
   private async write(file: string, epoch: number, ctx: FitContext): Promise<void> {
     const state: FitResumeState = {
-      runStart: ctx.initialEpoch,
+      runStart: runPartsOf(ctx).runStart ?? ctx.initialEpoch,
       endEpoch: ctx.endEpoch,
       history: ctx.history.toJSON(),
       optimizerKind: kindOf(ctx.optimizer),

@@ -13,6 +13,7 @@ import type { DataLoader } from '../data/loader';
 import type { Tensor } from '../tensor';
 import type { Callback } from './callbacks';
 import { History } from './history';
+import { noteResumedRun } from './checkpoint-run';
 import { LATEST, ModelCheckpoint, type FitResumeState, type LatestPointer } from './model-checkpoint';
 import type { EpochLogs, StepOptimizer, Trainable } from './types';
 
@@ -182,7 +183,13 @@ export async function resumeFit(
 
   // Every difference, in one error, before anything changes.
   const saved = new Map<string, number[]>();
-  for (const e of header.entries) if (e.name.startsWith('model/')) saved.set(e.name.slice('model/'.length), e.shape);
+  const shapes = new Map(header.entries.map((e) => [e.name, e.shape]));
+  // In the model's own order (the description's), not the file's.
+  for (const n of Array.isArray(ck.model) ? (ck.model as string[]) : []) {
+    const shape = shapes.get(`model/${n}`);
+    if (!shape) throw fail(`'${file}': the tensor 'model/${n}' that its description refers to is missing`);
+    saved.set(n, shape);
+  }
   const problems = [...modelProblems(model, saved), ...optimizerProblems(optimizer, ck.optimizer, state.optimizerKind)];
   const schedulerKind = scheduler ? (scheduler as object).constructor?.name : undefined;
   if (state.schedulerKind && !scheduler) problems.push(`scheduler: the checkpoint holds a ${state.schedulerKind}'s state; give the scheduler to ModelCheckpoint({ scheduler }) or resumeFrom: { path, scheduler }`);
@@ -206,5 +213,6 @@ export async function resumeFit(
   }
   for (const c of checkpoints) if (path.dirname(path.resolve(file)) === c.dir) c.lastSaved = { file: path.basename(file), epoch: ck.epoch };
   const initialEpoch = ck.epoch + 1;
+  noteResumedRun(parts.callbacks, state.runStart);
   return { history, initialEpoch, endEpoch: Math.max(initialEpoch, state.runStart + parts.epochs), file };
 }
