@@ -71,8 +71,11 @@ const kindOf = (o: unknown): string => (o as { constructor?: { name?: string } }
  * fit and leaves every earlier file as it was. While it is among fit's callbacks, SIGINT and SIGTERM stop the run
  * after the current batch and end the process with the signal (a second signal ends it at once): the last completed
  * epoch's checkpoint is on disk and `latest.json` notes the interrupted epoch, which `fit({ resumeFrom: dir })`
- * runs again from its start. It runs after the other callbacks' onEpochEnd, so a scheduler stepped there is saved
- * stepped.
+ * runs again from its start (a run never resumes mid-epoch: the batches of the cut epoch are trained again, from the
+ * same weights, order and random state, so the result is the same). With `every` > 1 the resume point is the last
+ * checkpoint written. It runs after the other callbacks' onEpochEnd, so a scheduler stepped there is saved stepped.
+ * With a feature cache, the checkpoint holds the part of the model above the cut (the part fit trains).
+ * EarlyStopping's patience count is not saved: a resumed run counts from zero again.
  * @example tg.fit(net, data, { epochs: 50, optimizer, loss, callbacks: [new tg.train.ModelCheckpoint({ dir: 'ckpt', keepLast: 3, scheduler })], resumeFrom: { path: 'ckpt', ifMissing: 'startFresh' } })
  */
 export class ModelCheckpoint implements Callback, SignalAware {
