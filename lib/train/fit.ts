@@ -83,7 +83,7 @@ export interface FitOptions {
   /**
    * Go on with a run that ModelCheckpoint saved: a checkpoint folder (its latest.json) or file, or `{ path, ifMissing:
    * 'startFresh' }` to start from scratch when there is none yet. Model, optimizer, scheduler, random generators,
-   * shuffling position and history are restored, and training goes on from the epoch after the checkpoint's to the
+   * shuffling position and history (replacing the `history` option's epochs) are restored, and training goes on from the epoch after the checkpoint's to the
    * interrupted call's last (`epochs` counts from that call's first epoch), with the same weights as a run never stopped.
    */
   resumeFrom?: ResumeFrom;
