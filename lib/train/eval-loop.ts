@@ -3,6 +3,7 @@ import { noGrad } from '../autograd';
 import { tidy } from '../memory';
 import type { Tensor } from '../tensor';
 import { throwIfAborted } from './abort';
+import { LossMean, type BatchLoss } from './objective';
 import { Accumulator, Metric } from './metrics';
 import { BatchSource, prepareBatch, eventLoopYielder } from './source';
 import type { Forward } from './types';
@@ -19,12 +20,12 @@ export async function withMode<T>(model: Forward, fn: () => Promise<T>): Promise
   }
 }
 
-/** A batch's loss, weighted by the batch's sample weights `w` when it carries them ([x, y, w]). */
-export type EvalLoss = (output: Tensor, target: Tensor, sampleWeights?: Tensor) => Tensor;
+/** A batch's loss, weighted by the batch's sample weights `w` when it carries them ([x, y, w]), and its norm. */
+export type EvalLoss = (output: Tensor, target: Tensor, sampleWeights?: Tensor) => BatchLoss;
 
 /**
- * Means of the loss (when given) and metrics over one pass of source, weighted by batch size. Model must be in eval
- * mode. An aborted signal throws an AbortError after the current batch.
+ * Means of the loss (when given) and metrics over one pass of source: metrics weighted by batch size, the loss by
+ * batch norm (size, or summed sample weights: the weighted mean over all the data). Model must be in eval mode. An aborted signal throws an AbortError after the current batch.
  */
 export async function runEval(
   model: Forward,
@@ -36,6 +37,7 @@ export async function runEval(
   signal?: AbortSignal,
 ): Promise<Record<string, number>> {
   const acc = new Accumulator();
+  const lossMean = new LossMean();
   let batches = 0;
   const yieldIfDue = eventLoopYielder();
   try {
@@ -48,7 +50,10 @@ export async function runEval(
         tidy(() =>
           noGrad(() => {
             const out = model.forward(x);
-            if (lossFn) acc.add('loss', lossFn(out, y, w), size);
+            if (lossFn) {
+              const { loss, norm } = lossFn(out, y, w);
+              lossMean.add(loss, norm);
+            }
             for (const m of metrics) acc.add(m.name, m.fn(out, y), size);
             acc.count(size);
           }),
@@ -62,8 +67,9 @@ export async function runEval(
       throwIfAborted(signal, where);
     }
     if (batches === 0) throw new TorchError(`${where}: the data gave no batches`, { code: 'ERR_EMPTY_DATA' });
-    return acc.means();
+    return lossFn ? { loss: lossMean.mean(), ...acc.means() } : acc.means();
   } finally {
     acc.dispose();
+    lossMean.dispose();
   }
 }

@@ -62,10 +62,9 @@ export async function evaluate(model: Forward, data: DataSource, options: Evalua
   if (!objective && metrics.length === 0) throw new TypeError('evaluate: give a loss, metrics, or both');
   const source = toSource(data, { batchSize: checkBatchSize(options.batchSize, 'evaluate'), shuffle: false }, 'evaluate');
   throwIfAborted(signal, 'evaluate');
-  const lossFn = objective && ((out: Tensor, y: Tensor, w?: Tensor) => objective(out, y, w).loss);
   return withMode(m, async () => {
     m.eval?.();
-    return runEval(m, source, lossFn, metrics, options.device, 'evaluate', signal);
+    return runEval(m, source, objective, metrics, options.device, 'evaluate', signal);
   });
 }
 

@@ -117,7 +117,8 @@ export interface FitOptions {
    * to the training loss only (val_loss and metrics stay unweighted).
    * Sample weights come with the data instead: training items [x, y, w] (a TensorDataset of three tensors) make the loss
    * the weighted mean sum(w_i * l_i) / sum(w_i) of the per-example losses (named losses only; with classWeights each
-   * w_i is multiplied by its class's weight). Metrics are never weighted.
+   * w_i is multiplied by its class's weight). Metrics are never weighted. The epoch's logged `loss` is the mean of its
+   * batch losses by example count (on both engines); val_loss (and evaluate) the weighted mean over all the data.
    */
   classWeights?: number[] | Tensor;
 }
@@ -150,7 +151,6 @@ export async function fit(model: Trainable, data: DataSource, options: FitOption
 async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, objective: Objective): Promise<History> {
   // validation and val_loss: sample weights of [x, y, w] batches apply, class weights do not
   const valObjective = makeObjective(o.loss, undefined, WHERE);
-  const valLoss = (out: Tensor, y: Tensor, w?: Tensor) => valObjective(out, y, w).loss;
   const metrics = resolveMetrics(o.metrics, WHERE);
   const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
   if (o.earlyStopping !== undefined) callbacks.push(new EarlyStopping(o.earlyStopping));
@@ -240,7 +240,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
           evalNet.eval();
           let v: Record<string, number>;
           try {
-            v = await runEval(evalNet, val, valLoss, metrics, o.device, 'fit (validation)', o.signal);
+            v = await runEval(evalNet, val, valObjective, metrics, o.device, 'fit (validation)', o.signal);
           } catch (e) {
             if (!(e instanceof AbortError)) throw e;
             abortedAt = epoch;

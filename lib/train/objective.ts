@@ -100,3 +100,38 @@ function checkClassWeights(spec: LossSpec, cw: number[] | Tensor, where: string)
     throw new TypeError(`${where}: classWeights must be an array of finite numbers >= 0 (one per class) or a tensor`);
   return tensor(cw, { dtype: 'float32' });
 }
+
+/**
+ * The weighted mean of batch losses over a pass: each batch counts by its norm (its example count, or its summed
+ * weights), so evaluate's answer is the mean over the whole data whatever the batch size.
+ */
+export class LossMean {
+  private sum: Tensor | undefined;
+  private weights: Tensor | undefined;
+  private count = 0;
+
+  /** Adds a batch's loss (its weighted mean) and norm. Call inside tidy and noGrad. */
+  add(loss: Tensor, norm: Tensor | number): void {
+    const value = loss.ndim === 0 ? loss : loss.reshape([]);
+    if (!this.sum) this.sum = keep(value.detach().to({ dtype: 'float64', copy: true }).zero_());
+    if (typeof norm === 'number') {
+      this.sum.add_(value, norm);
+      this.count += norm;
+      return;
+    }
+    this.sum.add_(value.mul(norm));
+    if (!this.weights) this.weights = keep(norm.detach().reshape([]).to({ dtype: 'float64', copy: true }).zero_());
+    this.weights.add_(norm);
+  }
+
+  /** The mean so far (0 before any batch). */
+  mean(): number {
+    const w = this.count + (this.weights?.item() ?? 0);
+    return (this.sum?.item() ?? 0) / (w || 1);
+  }
+
+  dispose(): void {
+    dispose([this.sum, this.weights]);
+    this.sum = this.weights = undefined;
+  }
+}
