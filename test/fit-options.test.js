@@ -15,7 +15,7 @@ test('fit names unknown options, suggests the near ones, and runs nothing', asyn
   await assert.rejects(tg.fit(net, [x, y], { ...base, batchsize: 4, validation_split: 0.2, frobnicate: true }), (e) =>
     e instanceof TypeError &&
     /unknown options 'batchsize' \(did you mean 'batchSize'\?\), 'validation_split' \(did you mean 'validationSplit'\?\), 'frobnicate';/.test(e.message));
-  await assert.rejects(tg.fit(net, [x, y], { ...base, clipnorm: 1 }), /'clipnorm' \(did you mean 'clipGradNorm'\?\)|'clipnorm';/);
+  await assert.rejects(tg.fit(net, [x, y], { ...base, clipnorm: 1 }), /'clipnorm' \(did you mean 'clipGradNorm'\?\)/);
   await assert.rejects(tg.fit(net, [x, y], { ...base, acumulate: 2 }), /'acumulate' \(did you mean 'accumulate'\?\)/);
   assert.deepStrictEqual(net.weight.toArray(), before);
   // an explicit undefined of a known key is fine; the known keys all pass the check

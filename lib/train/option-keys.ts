@@ -56,11 +56,14 @@ export function checkKnownKeys(options: object, known: Readonly<Record<string, t
   if (unknown.length === 0) return;
   const names = Object.keys(known);
   const parts = unknown.map((k) => {
-    const near = closest(k, names);
+    const near = KERAS_NAMES[k] !== undefined && names.includes(KERAS_NAMES[k]) ? KERAS_NAMES[k] : closest(k, names);
     return near === undefined ? `'${k}'` : `'${k}' (did you mean '${near}'?)`;
   });
   throw new TypeError(`${where}: unknown option${unknown.length > 1 ? 's' : ''} ${parts.join(', ')}; known: ${names.join(', ')}`);
 }
+
+// Keras' names that are too far from ours for the edit distance to find.
+const KERAS_NAMES: Record<string, string> = { clipnorm: 'clipGradNorm', clipvalue: 'clipGradValue', validation_data: 'validation' };
 
 /** The known name nearest to `key` when close enough to be a typo: edit distance at most 1 + a third of its length. */
 function closest(key: string, names: string[]): string | undefined {
