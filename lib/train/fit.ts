@@ -99,7 +99,8 @@ export interface FitOptions {
    * resolves with a History whose `stopped` is `{ epoch, reason: 'aborted' }`, epoch being the first epoch not
    * completed; that interrupted epoch is not in `history.epochs` and no onEpochEnd sees it, and gradients accumulated
    * since the last step are dropped. A signal already aborted when fit is called (or while a feature cache is being
-   * prepared) rejects with an AbortError (name 'AbortError', code 'ABORT_ERR', cause: the signal's reason).
+   * prepared) rejects with an AbortError (name 'AbortError', code 'ABORT_ERR', cause: the signal's reason). In
+   * distributed training abort every rank, so that none waits for the others' next collective.
    */
   signal?: AbortSignal;
   /**
