@@ -78,6 +78,7 @@ test('validationSplit: bad fractions, with validation, data without a length, to
     await assert.rejects(tg.fit(net, [x, y], { ...base, validationSplit: bad }), (e) => e instanceof RangeError && /validationSplit must be a fraction between 0 and 1/.test(e.message), String(bad));
   }
   await assert.rejects(tg.fit(net, [x, y], { ...base, validationSplit: 0.2, validation: [x, y] }), (e) => e instanceof TypeError && /not both/.test(e.message));
+  await assert.rejects(tg.fit(net, [x, y], { ...base, validationSplit: 0.2, cache: { prepareFit() {} } }), (e) => e instanceof TypeError && /with a feature cache is not supported/.test(e.message));
   await assert.rejects(tg.fit(net, new tg.data.DataLoader(new tg.data.TensorDataset(x, y)), { ...base, validationSplit: 0.2 }), (e) => e instanceof TypeError && /validationSplit needs data given as tensors/.test(e.message));
   await assert.rejects(tg.fit(net, [x.narrow(0, 0, 1), y.narrow(0, 0, 1)], { ...base, validationSplit: 0.5 }), (e) => e instanceof RangeError && /leaves no training examples/.test(e.message));
   await assert.rejects(tg.fit(net, [x, y], { ...base, validationSplit: 1e-17 }), (e) => e instanceof RangeError && /leaves no validation examples/.test(e.message));

@@ -457,6 +457,8 @@ function checkOptions(model: unknown, options: FitOptions): FitOptions {
   const vs = options.validationSplit;
   if (vs !== undefined && (typeof vs !== 'number' || !(vs > 0 && vs < 1))) throw new RangeError(`fit: validationSplit must be a fraction between 0 and 1 (exclusive), got ${String(vs)}`);
   if (vs !== undefined && options.validation !== undefined) throw new TypeError('fit: give validation or validationSplit, not both');
+  if (vs !== undefined && options.cache !== undefined)
+    throw new TypeError('fit: validationSplit with a feature cache is not supported (the cache is verified against the data it was built from): split the data yourself and cache the training part');
   if (options.verbose !== undefined && ![0, 1, 2].includes(options.verbose)) throw new RangeError(`fit: verbose must be 0, 1 or 2, got ${String(options.verbose)}`);
   if (options.engine !== undefined && !['js', 'native', 'auto'].includes(options.engine))
     throw new TypeError(`fit: engine must be 'js', 'native' or 'auto', got ${String(options.engine)}`);
