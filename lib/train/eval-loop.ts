@@ -52,7 +52,7 @@ export async function runEval(
             const out = model.forward(x);
             if (lossFn) {
               const { loss, norm } = lossFn(out, y, w);
-              lossMean.add(loss, norm);
+              lossMean.add(loss, norm());
             }
             for (const m of metrics) acc.add(m.name, m.fn(out, y), size);
             acc.count(size);

@@ -386,8 +386,9 @@ function forwardBackward(s: StepParts, x: Tensor, y: Tensor, w: Tensor | undefin
   const out = s.net.forward(x);
   const { loss, norm } = s.objective(out, y, w);
   if (group) {
-    loss.mul(norm).backward();
-    group.add(norm);
+    const n = norm();
+    loss.mul(n).backward();
+    group.add(n);
   } else loss.backward();
   noGrad(() => {
     acc.add('loss', loss, size);

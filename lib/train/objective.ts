@@ -11,7 +11,8 @@ import { LossFn, LossSpec, resolveLoss } from './losses';
 /** A batch's loss and the denominator of its weighted mean (the example count when nothing is weighted). */
 export interface BatchLoss {
   loss: Tensor;
-  norm: Tensor | number;
+  /** Computed on demand: only accumulation and evaluation need it. */
+  norm(): Tensor | number;
 }
 
 /** The objective of one fit: call it per batch, dispose it after the run (it owns the class weights' copies). */
@@ -69,7 +70,7 @@ export function makeObjective(spec: LossSpec, classWeights: number[] | Tensor | 
     if (sw === undefined) {
       const loss = plain(o, t);
       // PyTorch's weighted mean over class-index targets divides by the targets' weights; probabilities by the count
-      const norm = cw && !t.dtype.startsWith('float') ? weightFor(o)!.indexSelect(0, t.reshape([-1])).sum() : n;
+      const norm = () => (cw && !t.dtype.startsWith('float') ? weightFor(o)!.indexSelect(0, t.reshape([-1])).sum() : n);
       return { loss, norm };
     }
     if (!named) throw new TypeError(`${where}: sample weights (a third field [x, y, w]) need a loss given by name (${Object.keys(PER_EXAMPLE).join(', ')}); a loss function returns one value per batch`);
@@ -78,7 +79,7 @@ export function makeObjective(spec: LossSpec, classWeights: number[] | Tensor | 
     const perExample = named(o, t, weightFor(o));
     const eff = cw && !t.dtype.startsWith('float') ? w.mul(weightFor(o)!.indexSelect(0, t.reshape([-1]))) : w;
     const norm = eff.sum();
-    return { loss: perExample.mul(w).sum().div(norm), norm };
+    return { loss: perExample.mul(w).sum().div(norm), norm: () => norm };
   }) as Objective;
   objective.plain = plain;
   objective.dispose = () => {
