@@ -19,7 +19,7 @@ export type { MemoryInfo } from './memory';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export * as nn from './nn';
 export * as data from './data';
-export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint } from './train';
+export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, AbortError } from './train';
 export type { ModelCheckpointOptions, ResumeFrom } from './train';
 export type { FitOptions, FitCache, EvaluateOptions, PredictOptions, Callback, FitContext, EpochLogs, BatchLogs, DataSource, Trainable, StepOptimizer, EarlyStoppingOptions, LossSpec, MetricSpec } from './train';
 export * as cuda from './cuda';

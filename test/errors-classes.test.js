@@ -30,8 +30,8 @@ const CASES = [
     const m = net();
     return tg.fit(m, empty(), { epochs: 1, loss: 'crossEntropy', optimizer: new tg.optim.SGD(m.parameters(), { lr: 0.1 }), verbose: 0 });
   }, tg.TorchError, 'ERR_EMPTY_DATA'],
-  ['evaluate on empty data', () => tg.evaluate(net(), empty(), { loss: 'crossEntropy', verbose: 0 }), tg.TorchError, 'ERR_EMPTY_DATA'],
-  ['predict on empty data', () => tg.predict(net(), empty(), { verbose: 0 }), tg.TorchError, 'ERR_EMPTY_DATA'],
+  ['evaluate on empty data', () => tg.evaluate(net(), empty(), { loss: 'crossEntropy' }), tg.TorchError, 'ERR_EMPTY_DATA'],
+  ['predict on empty data', () => tg.predict(net(), empty()), tg.TorchError, 'ERR_EMPTY_DATA'],
   ["freeze('zzz')", () => net().freeze('zzz'), tg.TorchError, 'ERR_PATTERN_NO_MATCH'],
   ["freeze('hidden[')", () => net().freeze('hidden['), TypeError],
   ["freeze('hidden[z-a]')", () => net().freeze('hidden[z-a]'), TypeError],

@@ -4,7 +4,10 @@ import { noGrad } from '../autograd';
 import { dispose, tidy } from '../memory';
 import { isTensor, Tensor } from '../tensor';
 import { runEval, withMode } from './eval-loop';
-import { LossSpec, resolveLoss } from './losses';
+import type { LossSpec } from './losses';
+import { makeObjective } from './objective';
+import { checkSignal, throwIfAborted } from './abort';
+import { checkKnownKeys, EVALUATE_OPTION_KEYS, PREDICT_OPTION_KEYS } from './option-keys';
 import { MetricSpec, resolveMetrics } from './metrics';
 import { DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { Forward } from './types';
@@ -12,12 +15,15 @@ import { TorchError } from '../errors';
 
 /** evaluate's options: a loss, metrics, or both. */
 export interface EvaluateOptions {
+  /** Batches of [x, y, w] make it the weighted mean sum(w * l) / sum(w) of the per-example losses (named losses). */
   loss?: LossSpec;
   metrics?: MetricSpec[] | MetricSpec;
   /** For data given as a dataset or tensors (default 32). */
   batchSize?: number;
   /** Batches are moved here before the forward pass. */
   device?: string;
+  /** Once aborted, the call rejects with an AbortError (name 'AbortError', code 'ABORT_ERR') after the current batch. */
+  signal?: AbortSignal;
 }
 
 /** predict's options. */
@@ -26,6 +32,8 @@ export interface PredictOptions {
   batchSize?: number;
   /** Batches are moved here before the forward pass. */
   device?: string;
+  /** Once aborted, the call rejects with an AbortError (name 'AbortError', code 'ABORT_ERR') after the current batch. */
+  signal?: AbortSignal;
 }
 
 function checkModel(model: unknown, where: string): Forward {
@@ -47,13 +55,16 @@ function checkBatchSize(v: unknown, where: string): number {
 export async function evaluate(model: Forward, data: DataSource, options: EvaluateOptions): Promise<Record<string, number>> {
   const m = checkModel(model, 'evaluate');
   if (options === null || typeof options !== 'object') throw new TypeError('evaluate: expected options { loss, metrics }');
-  const lossFn = options.loss === undefined ? undefined : resolveLoss(options.loss, 'evaluate');
+  checkKnownKeys(options, EVALUATE_OPTION_KEYS, 'evaluate');
+  const signal = checkSignal(options.signal, 'evaluate');
+  const objective = options.loss === undefined ? undefined : makeObjective(options.loss, undefined, 'evaluate');
   const metrics = resolveMetrics(options.metrics, 'evaluate');
-  if (!lossFn && metrics.length === 0) throw new TypeError('evaluate: give a loss, metrics, or both');
+  if (!objective && metrics.length === 0) throw new TypeError('evaluate: give a loss, metrics, or both');
   const source = toSource(data, { batchSize: checkBatchSize(options.batchSize, 'evaluate'), shuffle: false }, 'evaluate');
+  throwIfAborted(signal, 'evaluate');
   return withMode(m, async () => {
     m.eval?.();
-    return runEval(m, source, lossFn, metrics, options.device, 'evaluate');
+    return runEval(m, source, objective, metrics, options.device, 'evaluate', signal);
   });
 }
 
@@ -65,7 +76,10 @@ export async function evaluate(model: Forward, data: DataSource, options: Evalua
 export async function predict(model: Forward, data: DataSource | Tensor, options: PredictOptions = {}): Promise<Tensor> {
   const m = checkModel(model, 'predict');
   if (options === null || typeof options !== 'object') throw new TypeError('predict: options must be an object such as { batchSize }');
+  checkKnownKeys(options, PREDICT_OPTION_KEYS, 'predict');
+  const signal = checkSignal(options.signal, 'predict');
   const source = toSource(isTensor(data) ? [data] : data, { batchSize: checkBatchSize(options.batchSize, 'predict'), shuffle: false }, 'predict');
+  throwIfAborted(signal, 'predict');
   const parts: Tensor[] = [];
   const yieldIfDue = eventLoopYielder();
   try {
@@ -82,6 +96,7 @@ export async function predict(model: Forward, data: DataSource | Tensor, options
         }
         const turn = yieldIfDue();
         if (turn) await turn;
+        throwIfAborted(signal, 'predict');
       }
     });
     if (parts.length === 0) throw new TorchError('predict: the data gave no batches', { code: 'ERR_EMPTY_DATA' });

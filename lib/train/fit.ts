@@ -1,18 +1,22 @@
 /** fit: the training loop (epochs of tidy steps, validation, callbacks, early stopping, progress), async and yielding. */
 import { noGrad } from '../autograd';
-import { tidy } from '../memory';
-import type { Tensor } from '../tensor';
+import { keep, tidy } from '../memory';
+import { isTensor, type Tensor } from '../tensor';
 import { callAll, Callback, checkCallbacks, FitContext } from './callbacks';
 import { EarlyStopping, EarlyStoppingOptions } from './early-stopping';
 import { runEval, withMode } from './eval-loop';
 import { History } from './history';
-import { LossFn, LossSpec, resolveLoss } from './losses';
-import { Accumulator, Metric, MetricSpec, resolveMetrics } from './metrics';
+import type { LossSpec } from './losses';
+import { makeObjective, type Objective } from './objective';
+import { AbortError, checkSignal, throwIfAborted } from './abort';
+import { checkKnownKeys, FIT_OPTION_KEYS } from './option-keys';
+import { splitForValidation } from './validation-split';
+import { Accumulator, MetricSpec, resolveMetrics } from './metrics';
 import { Progress, ProgressStream, Verbosity } from './progress';
 import { BatchSource, DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { EpochLogs, StepOptimizer, Trainable } from './types';
 import { TorchError } from '../errors';
-import { FitEngine, planNative, type NativeRunner } from './native-engine';
+import { FitEngine, planNative, type NativeParts, type NativeRunner } from './native-engine';
 import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
 import { planDistributed, reduceMeans, type DistributedPlan } from './distributed-fit';
 import { DataLoader } from '../data/loader';
@@ -40,8 +44,19 @@ export interface FitOptions {
   optimizer: StepOptimizer;
   loss: LossSpec;
   metrics?: MetricSpec[] | MetricSpec;
-  /** Data evaluated after every epoch: its results are logged as val_loss and val_<metric>. */
+  /**
+   * Data evaluated after every epoch: its results are logged as val_loss and val_<metric>. Validation batches of
+   * [x, y, w] weigh val_loss by w as training does; classWeights do not apply to it (Keras' convention).
+   */
   validation?: DataSource;
+  /**
+   * Holds out this fraction (0 < f < 1) of the data (tensors or a dataset) as validation data: N - floor(N * (1 - f))
+   * examples drawn at random by a generator seeded with `seed` (default 0), each part in the data's order, drawn before
+   * any shuffling. Not Keras' last fraction: data listed by class (an image folder) would validate on the last classes
+   * only. The same data size and seed give the same split on every call, so a later phase never trains on the earlier
+   * phase's validation examples. Cannot be combined with `validation`.
+   */
+  validationSplit?: number;
   callbacks?: Callback[];
   /** Stop when a monitored value stops improving (see EarlyStopping). */
   earlyStopping?: EarlyStoppingOptions;
@@ -88,6 +103,35 @@ export interface FitOptions {
    * interrupted call's last (`epochs` counts from that call's first epoch), with the same weights as a run never stopped.
    */
   resumeFrom?: ResumeFrom;
+  /**
+   * Cancels the run: once aborted, training stops after the current batch (training or validation; the native engine
+   * after its current chunk of at most CHUNK_MS), the model's mode is restored, onTrainEnd callbacks run, and fit
+   * resolves with a History whose `stopped` is `{ epoch, reason: 'aborted' }`, epoch being the first epoch not
+   * completed; that interrupted epoch is not in `history.epochs` and no onEpochEnd sees it, and gradients accumulated
+   * since the last step are dropped. A signal already aborted when fit is called (or while a feature cache is being
+   * prepared) rejects with an AbortError (name 'AbortError', code 'ABORT_ERR', cause: the signal's reason). In
+   * distributed training abort every rank, so that none waits for the others' next collective.
+   */
+  signal?: AbortSignal;
+  /**
+   * Gradient accumulation: the optimizer steps once every `accumulate` batches (a positive integer, default 1) on the
+   * gradients of those batches, each weighted by its share of their examples (of their summed weights, with class or
+   * sample weights), so that, for losses with mean reduction, the weights equal training with batches `accumulate`
+   * times larger. The last batches of an epoch step too when fewer (PyTorch's usual loop), averaged over what they
+   * hold, as one smaller batch would be. Clipping and onBackward apply to the accumulated gradient before each step.
+   * The JS loop runs it ('native' refuses; 'auto' falls back); not with `distributed` yet.
+   */
+  accumulate?: number;
+  /**
+   * One weight per class for the losses 'crossEntropy' and 'nll' (PyTorch's `weight`): the batch loss is
+   * sum(w[y_i] * l_i) / sum(w[y_i]), as F.cross_entropy(weight=...) with mean reduction. For imbalanced data; applies
+   * to the training loss only (val_loss and metrics stay unweighted).
+   * Sample weights come with the data instead: training items [x, y, w] (a TensorDataset of three tensors) make the loss
+   * the weighted mean sum(w_i * l_i) / sum(w_i) of the per-example losses (named losses only; with classWeights each
+   * w_i is multiplied by its class's weight). Metrics are never weighted. The epoch's logged `loss` is the mean of its
+   * batch losses by example count (on both engines); val_loss (and evaluate) the weighted mean over all the data.
+   */
+  classWeights?: number[] | Tensor;
 }
 
 const WHERE = 'fit';
@@ -103,16 +147,21 @@ const inTraining = new WeakSet<object>();
 export async function fit(model: Trainable, data: DataSource, options: FitOptions): Promise<History> {
   const o = checkOptions(model, options);
   if (inTraining.has(model)) throw new TorchError('fit: this model is already being trained by another fit (await it first)', { code: 'ERR_MODEL_BUSY' });
+  const objective = makeObjective(o.loss, o.classWeights, WHERE);
+  const split = o.validationSplit === undefined ? undefined : splitForValidation(data, o.validationSplit, o.seed);
   inTraining.add(model);
   try {
-    return await fitOnce(model, data, o);
+    return await fitOnce(model, split ? split.train : data, split ? { ...o, validation: split.validation } : o, objective);
   } finally {
     inTraining.delete(model);
+    split?.dispose();
+    objective.dispose();
   }
 }
 
-async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promise<History> {
-  const lossFn = resolveLoss(o.loss, WHERE);
+async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, objective: Objective): Promise<History> {
+  // validation and val_loss: sample weights of [x, y, w] batches apply, class weights do not
+  const valObjective = makeObjective(o.loss, undefined, WHERE);
   const metrics = resolveMetrics(o.metrics, WHERE);
   const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
   if (o.earlyStopping !== undefined) callbacks.push(new EarlyStopping(o.earlyStopping));
@@ -123,6 +172,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   let dist: DistributedPlan | undefined;
   if (o.distributed) {
     if (o.engine === 'native') throw nativeRefused('distributed training awaits the gradient all-reduce between backward and step');
+    if ((o.accumulate ?? 1) > 1) throw new TypeError('fit: accumulate with distributed training is not supported yet');
     let shardFrom: { model: Trainable; data: DataSource } = { model, data };
     if (o.cache !== undefined) {
       // every rank holds the whole cache (see cacheFeatures' distributed option); the sampler shards it per epoch
@@ -137,6 +187,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
     if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
     const p = await o.cache.prepareFit(model, data, { batchSize, shuffle, seed: o.seed });
     net = p.model;
+    throwIfAborted(o.signal, WHERE);
     train = toSource(p.data, { batchSize, shuffle, seed: o.seed }, WHERE);
   } else train = toSource(data, { batchSize, shuffle, seed: o.seed }, WHERE);
   const val = o.validation === undefined ? undefined : toSource(o.validation, { batchSize, shuffle: false }, 'fit (validation)');
@@ -148,6 +199,8 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   const initialEpoch = resumed?.initialEpoch ?? o.initialEpoch ?? (o.history ? (history.last()?.epoch ?? -1) + 1 : 0);
   const endEpoch = resumed?.endEpoch ?? initialEpoch + (o.epochs ?? 1);
   let stopReason: string | undefined;
+  // the first epoch an abort left incomplete
+  let abortedAt: number | undefined;
   const ctx: FitContext = {
     model: net,
     optimizer: o.optimizer,
@@ -162,7 +215,12 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
     },
   };
   const progress = new Progress(o.output ?? process.stderr, dist && dist.rank !== 0 ? 0 : o.verbose ?? 1, endEpoch);
-  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync };
+  const accumulate = o.accumulate ?? 1;
+  if (accumulate > 1) paramsOf(net, 'accumulate'); // its TypeError before any step
+  const step: StepParts = {
+    net, optimizer: o.optimizer, lossFn: objective.plain, objective, metrics, callbacks, ctx, device: o.device,
+    clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync, accumulate, signal: o.signal,
+  };
   const engine = dist ? 'js' : o.engine ?? defaultEngine();
   let native: NativeRunner | undefined;
   if (engine !== 'js') {
@@ -176,6 +234,10 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
     try {
       await callAll(callbacks, 'onTrainBegin', ctx);
       for (let epoch = initialEpoch; epoch < endEpoch && !ctx.stopRequested; epoch++) {
+        if (o.signal?.aborted) {
+          abortedAt = epoch;
+          break;
+        }
         await callAll(callbacks, 'onEpochBegin', epoch, ctx);
         const t0 = performance.now();
         net.train(true);
@@ -187,11 +249,22 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
         }
         const result = native ? await native.runEpoch(epoch, ctx, progress) : await trainEpoch(train, epoch, step, progress);
         const { batches } = result;
+        if (result.aborted) {
+          abortedAt = epoch;
+          break;
+        }
         const means = dist ? await reduceMeans(result.means, (result as { examples?: number }).examples ?? 0) : result.means;
         const logs: EpochLogs = { epoch, ...means, time: 0 };
         if (val) {
           evalNet.eval();
-          const v = await runEval(evalNet, val, lossFn, metrics, o.device, 'fit (validation)');
+          let v: Record<string, number>;
+          try {
+            v = await runEval(evalNet, val, valObjective, metrics, o.device, 'fit (validation)', o.signal);
+          } catch (e) {
+            if (!(e instanceof AbortError)) throw e;
+            abortedAt = epoch;
+            break;
+          }
           for (const [k, x] of Object.entries(v)) logs[`val_${k}`] = x;
         }
         logs.time = (performance.now() - t0) / 1000;
@@ -199,7 +272,10 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
         progress.epochEnd(batches, logs);
         await callAll(callbacks, 'onEpochEnd', epoch, logs, ctx);
       }
-      if (stopReason !== undefined) history.stopped = { epoch: history.last()?.epoch ?? initialEpoch, reason: stopReason };
+      if (abortedAt !== undefined) {
+        ctx.stop('aborted');
+        history.stopped = { epoch: abortedAt, reason: 'aborted' };
+      } else if (stopReason !== undefined) history.stopped = { epoch: history.last()?.epoch ?? initialEpoch, reason: stopReason };
       await callAll(callbacks, 'onTrainEnd', history, ctx);
     } finally {
       progress.close();
@@ -215,27 +291,27 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   return history;
 }
 
-interface StepParts {
-  clipGradNorm?: number;
-  clipGradValue?: number;
-  net: Trainable;
-  optimizer: StepOptimizer;
-  lossFn: LossFn;
-  metrics: Metric[];
-  callbacks: Callback[];
+interface StepParts extends NativeParts {
+  /** The loss with class and sample weights, and each batch's share of an accumulation. */
+  objective: Objective;
   ctx: FitContext;
-  device?: string;
   /** Distributed training: averages the gradients across ranks between backward and the optimizer's step. */
   sync?: () => Promise<void>;
+  /** Batches per optimizer step. */
+  accumulate: number;
 }
 
-/** One pass over the training batches; returns the batch count and the example-weighted means. */
-async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progress: Progress): Promise<{ batches: number; examples: number; means: Record<string, number> }> {
+/**
+ * One pass over the training batches; returns the batch count and the example-weighted means, or `aborted` when the
+ * signal stopped it before its last batch.
+ */
+async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progress: Progress): Promise<{ batches: number; examples: number; means: Record<string, number>; aborted?: boolean }> {
   const acc = new Accumulator();
   const wantBatchLoss = s.callbacks.some((c) => typeof c.onBatchEnd === 'function');
   const withBackward = s.callbacks.filter((c) => typeof c.onBackward === 'function');
   let batch = 0;
   let examples = 0;
+  const group = new Accumulation(s.accumulate);
   const yieldIfDue = eventLoopYielder();
   progress.epochBegin(epoch, train.length);
   try {
@@ -244,17 +320,20 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
       let size: number;
       let lossT: Tensor | undefined;
       try {
-        const [x, y] = b.fields;
+        const [x, y, w] = b.fields;
         if (y === undefined) throw new TypeError('fit: each training batch needs a target: [x, y]');
         size = x.shape[0] ?? 1;
         examples += size;
-        if (s.sync) lossT = await distributedStep(s, x, y, size, acc, wantBatchLoss, withBackward);
-        else {
+        if (s.sync) lossT = await distributedStep(s, x, y, w, size, acc, wantBatchLoss, withBackward);
+        else if (s.accumulate === 1) {
           lossT = tidy(() => {
-            const l = forwardBackward(s, x, y, size, acc, wantBatchLoss);
+            const l = forwardBackward(s, x, y, w, size, acc, wantBatchLoss, undefined);
             applyStep(s, withBackward);
             return l;
           });
+        } else {
+          lossT = tidy(() => forwardBackward(s, x, y, w, size, acc, wantBatchLoss, group));
+          if (group.full) group.step(s, withBackward);
         }
       } finally {
         b.release();
@@ -268,22 +347,71 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
       batch++;
       const turn = yieldIfDue();
       if (turn) await turn;
+      if (s.signal?.aborted && !(train.length !== undefined && batch >= train.length)) return { batches: batch, examples, means: acc.means(), aborted: true };
       if (s.ctx.stopRequested) break;
     }
     if (batch === 0)
       throw new TorchError(`fit: the training data gave no batches in epoch ${epoch} (a one-shot iterator already read? pass a DataLoader, a dataset, or a function (epoch) => batches)`, { code: 'ERR_EMPTY_DATA' });
+    // the epoch's last, partial accumulation steps too
+    if (group.pending > 0) group.step(s, withBackward);
     return { batches: batch, examples, means: acc.means() };
   } finally {
     acc.dispose();
+    group.dispose();
   }
 }
 
-/** Forward, loss and backward, the batch's loss and metrics added to acc; the detached loss when wanted. In tidy. */
-function forwardBackward(s: StepParts, x: Tensor, y: Tensor, size: number, acc: Accumulator, wantBatchLoss: boolean): Tensor | undefined {
-  s.optimizer.zeroGrad();
+/** Gradient accumulation's state within an epoch: batches since the last step and the sum of their weights. */
+class Accumulation {
+  pending = 0;
+  private total: Tensor | number = 0;
+  constructor(readonly k: number) {}
+
+  get full(): boolean {
+    return this.pending >= this.k;
+  }
+
+  /** Counts a batch whose backward ran on its loss times `norm`; zeroes the gradients first when a group begins. */
+  add(norm: Tensor | number): void {
+    this.pending++;
+    const t = this.total;
+    this.total = isTensor(norm) ? keep(noGrad(() => norm.add(t))) : isTensor(t) ? keep(t.add(norm)) : t + norm;
+    if (isTensor(t)) t.dispose();
+  }
+
+  /** Divides the summed gradients by the group's total weight, then clips and steps as a batch would. */
+  step(s: StepParts, withBackward: Callback[]): void {
+    const total = this.total;
+    tidy(() => {
+      noGrad(() => {
+        for (const p of paramsOf(s.net, 'accumulate')) p.grad?.div_(total);
+      });
+      applyStep(s, withBackward);
+    });
+    this.dispose();
+  }
+
+  dispose(): void {
+    if (isTensor(this.total)) this.total.dispose();
+    this.total = 0;
+    this.pending = 0;
+  }
+}
+
+/**
+ * Forward, loss and backward, the batch's loss and metrics added to acc; the detached loss when wanted. In tidy.
+ * With `group` (accumulation), the gradients are those of the loss times the batch's weight, zeroed only when a group
+ * begins.
+ */
+function forwardBackward(s: StepParts, x: Tensor, y: Tensor, w: Tensor | undefined, size: number, acc: Accumulator, wantBatchLoss: boolean, group: Accumulation | undefined): Tensor | undefined {
+  if (!group || group.pending === 0) s.optimizer.zeroGrad();
   const out = s.net.forward(x);
-  const loss = s.lossFn(out, y);
-  loss.backward();
+  const { loss, norm } = s.objective(out, y, w);
+  if (group) {
+    const n = norm();
+    loss.mul(n).backward();
+    group.add(n);
+  } else loss.backward();
   noGrad(() => {
     acc.add('loss', loss, size);
     for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
@@ -295,14 +423,14 @@ function forwardBackward(s: StepParts, x: Tensor, y: Tensor, size: number, acc: 
 /** The onBackward callbacks, gradient clipping and the optimizer's step. In tidy. */
 function applyStep(s: StepParts, withBackward: Callback[]): void {
   for (const c of withBackward) c.onBackward!(s.ctx);
-  if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
-  if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
+  if (s.clipGradValue) clipGradValue_(paramsOf(s.net, 'clipGradValue'), s.clipGradValue);
+  if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net, 'clipGradNorm'), s.clipGradNorm);
   s.optimizer.step();
 }
 
 /** One step of distributed training: forward and backward, the ranks' gradients averaged, then the step. */
-async function distributedStep(s: StepParts, x: Tensor, y: Tensor, size: number, acc: Accumulator, wantBatchLoss: boolean, withBackward: Callback[]): Promise<Tensor | undefined> {
-  const lossT = tidy(() => forwardBackward(s, x, y, size, acc, wantBatchLoss));
+async function distributedStep(s: StepParts, x: Tensor, y: Tensor, w: Tensor | undefined, size: number, acc: Accumulator, wantBatchLoss: boolean, withBackward: Callback[]): Promise<Tensor | undefined> {
+  const lossT = tidy(() => forwardBackward(s, x, y, w, size, acc, wantBatchLoss, undefined));
   try {
     await s.sync!();
     tidy(() => applyStep(s, withBackward));  // onBackward after the all-reduce, as PyTorch's hooks see averaged gradients
@@ -325,9 +453,9 @@ function nativeRefused(reason: string): TorchError {
   return new TorchError(`fit: engine 'native' cannot run this: ${reason} (use engine 'auto' to fall back to the JS loop)`, { code: 'ERR_NATIVE_ENGINE' });
 }
 
-function paramsOf(net: Trainable): Tensor[] {
+function paramsOf(net: Trainable, option: string): Tensor[] {
   const m = net as { parameters?: () => Tensor[] };
-  if (typeof m.parameters !== 'function') throw new TypeError('fit: clipGradNorm and clipGradValue need a model with parameters() (a tg.nn.Module)');
+  if (typeof m.parameters !== 'function') throw new TypeError(`fit: ${option} needs a model with parameters() (a tg.nn.Module)`);
   return m.parameters();
 }
 
@@ -336,6 +464,8 @@ function checkOptions(model: unknown, options: FitOptions): FitOptions {
   if (m === null || typeof m !== 'object' || typeof m.forward !== 'function' || typeof m.train !== 'function' || typeof m.eval !== 'function')
     throw new TypeError('fit: model must have forward(x), train() and eval() (a tg.nn.Module)');
   if (options === null || typeof options !== 'object') throw new TypeError('fit: expected options { epochs, optimizer, loss }');
+  checkKnownKeys(options, FIT_OPTION_KEYS, WHERE);
+  checkSignal(options.signal, WHERE);
   const opt = options.optimizer as StepOptimizer | undefined;
   if (!opt || typeof opt.zeroGrad !== 'function' || typeof opt.step !== 'function')
     throw new TypeError('fit: options.optimizer must have zeroGrad() and step() (a tg.optim optimizer)');
@@ -346,6 +476,12 @@ function checkOptions(model: unknown, options: FitOptions): FitOptions {
   int(options.epochs, 'epochs', 1);
   int(options.initialEpoch, 'initialEpoch', 0);
   int(options.batchSize, 'batchSize', 1);
+  int(options.accumulate, 'accumulate', 1);
+  const vs = options.validationSplit;
+  if (vs !== undefined && (typeof vs !== 'number' || !(vs > 0 && vs < 1))) throw new RangeError(`fit: validationSplit must be a fraction between 0 and 1 (exclusive), got ${String(vs)}`);
+  if (vs !== undefined && options.validation !== undefined) throw new TypeError('fit: give validation or validationSplit, not both');
+  if (vs !== undefined && options.cache !== undefined)
+    throw new TypeError('fit: validationSplit with a feature cache is not supported (the cache is verified against the data it was built from): split the data yourself and cache the training part');
   if (options.verbose !== undefined && ![0, 1, 2].includes(options.verbose)) throw new RangeError(`fit: verbose must be 0, 1 or 2, got ${String(options.verbose)}`);
   if (options.engine !== undefined && !['js', 'native', 'auto'].includes(options.engine))
     throw new TypeError(`fit: engine must be 'js', 'native' or 'auto', got ${String(options.engine)}`);
@@ -354,5 +490,6 @@ function checkOptions(model: unknown, options: FitOptions): FitOptions {
     if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) throw new RangeError(`fit: ${k} must be a finite number > 0, got ${String(v)}`);
   }
   if (options.history !== undefined && !(options.history instanceof History)) throw new TypeError('fit: history must be a History from an earlier fit');
+  throwIfAborted(options.signal, WHERE);
   return options;
 }

@@ -14,7 +14,10 @@ export interface StopInfo {
 export class History {
   /** One entry per epoch, in order. */
   readonly epochs: EpochLogs[] = [];
-  /** Set when a callback or early stopping ended training early. */
+  /**
+   * Set when a callback or early stopping ended training early (epoch: the last one run), or fit's signal aborted it
+   * (reason 'aborted', epoch: the first one not completed, which `epochs` does not hold).
+   */
   stopped: StopInfo | null = null;
   /** The loop the last fit ran: 'native' (whole epochs in C++) or 'js'. */
   engine?: 'js' | 'native';

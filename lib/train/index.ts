@@ -5,6 +5,7 @@ export type { FitEngine } from './native-engine';
 export { evaluate, predict } from './evaluate';
 export type { EvaluateOptions, PredictOptions } from './evaluate';
 export { History } from './history';
+export { AbortError } from './abort';
 export type { StopInfo } from './history';
 export { EarlyStopping } from './early-stopping';
 export type { EarlyStoppingOptions } from './early-stopping';

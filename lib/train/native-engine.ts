@@ -37,6 +37,10 @@ export interface NativeParts {
   device?: string;
   clipGradNorm?: number;
   clipGradValue?: number;
+  /** Batches per optimizer step: the native epoch steps on every batch, so more than 1 is refused. */
+  accumulate?: number;
+  /** Checked between chunks: an aborted signal ends the epoch there. */
+  signal?: AbortSignal;
 }
 
 interface Gather {
@@ -57,12 +61,14 @@ export function planNative(train: BatchSource, parts: NativeParts): NativePlan {
   if (!nativeOpt) return { ok: false, reason: 'the optimizer is not one of tg.optim' };
   void nativeOpt.groupCount; // throws ERR_OPTIMIZER_BUSY now, before a trace would run the model under another fit
   if (parts.callbacks.some((c) => typeof c.onBackward === 'function')) return { ok: false, reason: 'an onBackward callback runs between backward and step' };
+  if ((parts.accumulate ?? 1) > 1) return { ok: false, reason: 'gradient accumulation (accumulate > 1) steps once every few batches' };
   const loader = train.loader;
   const ds = loader?.dataset as { gatherPlan?: () => { tensors: Tensor[]; casts: (DType | null)[] } } | undefined;
   if (!loader || loader.hasCollate || typeof ds?.gatherPlan !== 'function')
     return { ok: false, reason: 'the data are not tensors, a TensorDataset or an in-memory feature cache (batched without a collate function)' };
   const { tensors, casts } = ds.gatherPlan();
   if (tensors.length < 2) return { ok: false, reason: 'the dataset has no targets (it needs [x, y])' };
+  if (tensors.length > 2) return { ok: false, reason: 'the dataset carries sample weights (a third field [x, y, w])' };
   return { ok: true, runner: new NativeRunner({ loader, tensors, casts }, parts) };
 }
 
@@ -123,7 +129,7 @@ export class NativeRunner {
   }
 
   /** One epoch in C++; progress and onBatchEnd callbacks come back between batches. */
-  async runEpoch(epoch: number, ctx: FitContext, progress: Progress): Promise<{ batches: number; means: Record<string, number> }> {
+  async runEpoch(epoch: number, ctx: FitContext, progress: Progress): Promise<{ batches: number; means: Record<string, number>; aborted?: boolean }> {
     const { loader, tensors, casts } = this.gather;
     const p = this.parts;
     const names = ['loss', ...p.metrics.map((m) => m.name)];
@@ -161,6 +167,7 @@ export class NativeRunner {
           if (ctx.stopRequested) break;
         }
         if (r.done) break;
+        if (p.signal?.aborted) return { batches: r.batches, means: means(r.sums, r.count), aborted: true };
       }
       this.lastEpochMs = performance.now() - t0;
       if (r.batches === 0) throw new TorchError(`fit: the training data gave no batches in epoch ${epoch}`, { code: 'ERR_EMPTY_DATA' });
