@@ -6,7 +6,7 @@
 // Markers, in an HTML comment on the line before a block:
 //   <!-- readme-test: fixture=pretrained,keras -->   files the block reads (test/fixtures/readme/fixtures.js)
 //   <!-- readme-test: continues -->                  runs after the previous runnable block, in the same program
-//   <!-- readme-test: timeout=120 -->                seconds (default 60)
+//   <!-- readme-test: timeout=120 -->                seconds (default 120)
 //   <!-- readme-test: launch=2 -->                   runs under `torchgraft run --nproc-per-node 2` (skipped without Gloo)
 //   <!-- readme-test: skip reason="..." -->          not run; the reason shows in the test name
 const { test, describe, it } = require('node:test');
@@ -52,7 +52,7 @@ function compile(code) {
 
 function run(file, cwd, timeoutMs, launch) {
   return new Promise((resolve) => {
-    const env = { ...process.env, HOME: cwd, TORCHGRAFT_ZOO: path.join(cwd, 'zoo'), NODE_OPTIONS: '' };
+    const env = { ...process.env, HOME: cwd, TORCHGRAFT_ZOO: path.join(cwd, 'zoo'), NODE_OPTIONS: '', OMP_NUM_THREADS: '1' };  // two blocks run at once on 2 cores: spinning OpenMP threads would starve each other
     const args = launch ? [path.join(root, 'dist', 'cli', 'main.js'), 'run', '--nproc-per-node', String(launch), file] : [file];
     execFile(process.execPath, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? (error.code ?? error.signal) : 0, killed: error?.killed ?? false, stdout, stderr });
@@ -124,7 +124,7 @@ describe('README blocks', { concurrency: 2 }, () => {
         const source = withImport(parts.map((p) => p.code).join('\n'));
         const js = ['ts', 'typescript'].includes(block.lang) || parts.some((p) => p.lang.startsWith('t')) ? compile(source) : source;
         fs.writeFileSync(path.join(dir, 'block.mjs'), js);
-        const seconds = block.marker.timeout ?? 60;
+        const seconds = block.marker.timeout ?? 120;
         const r = await run(path.join(dir, 'block.mjs'), dir, seconds * 1000, block.marker.launch);
         assert.ok(!r.killed, `README ${where} ran past its ${seconds} s budget\n${r.stdout}\n${r.stderr}`);
         assert.strictEqual(r.code, 0, `README ${where} failed:\n--- program ---\n${source}--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`);
