@@ -15,3 +15,5 @@ export type { Metric, MetricFn, MetricSpec } from './metrics';
 export type { DataSource } from './source';
 export type { Trainable, Forward, StepOptimizer, EpochLogs, BatchLogs } from './types';
 export type { ProgressStream, Verbosity } from './progress';
+export { findLr, LrFinderResult } from './find-lr';
+export type { FindLrOptions, LrFinderJSON, LrSuggestions, SweepOptimizer } from './find-lr';
