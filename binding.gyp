@@ -8,6 +8,7 @@
       "sources": [
         "native/addon.cc",
         "native/allocator.cc",
+        "native/autocast.cc",
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",

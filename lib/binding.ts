@@ -265,6 +265,10 @@ export interface Binding {
   ddpCreate(group: number, params: Tensor[], names: string[], bucketSizes: number[], findUnused: boolean): number;
   ddpFinish(reducer: number): Promise<{ buckets: number; overlapped: number }>;
   ddpDispose(reducer: number): void;
+  autocastGet(device: 'cpu' | 'cuda'): { enabled: boolean; dtype: DType };
+  autocastSet(device: 'cpu' | 'cuda', enabled: boolean, dtype: DType): void;
+  autocastEnter(): number;
+  autocastExit(): number;
   mkldnnEnabled(): boolean;
   setMkldnnEnabled(on: boolean): void;
 

@@ -36,6 +36,8 @@ export const ERROR_CODES = Object.freeze({
   ERR_NONFINITE_LOSS: 'the native engine met a NaN or infinite loss and stopped before the step; err.batch is the batch',
   ERR_NONFINITE_NORM: 'the gradient norm is NaN or infinite',
   ERR_DATA_PARSE: 'a line of a text dataset could not be parsed',
+  ERR_EVENT_FILE: 'a TensorBoard event file is corrupt: a record cut short, a CRC that does not match, or a malformed message',
+  ERR_HISTORY_FORMAT: 'a file given to plot is not a training history (History JSON or CSV) or a folder holds no TensorBoard run',
   ERR_IMAGE_DECODE: 'an image file could not be decoded (empty, truncated, corrupt, or not an image)',
   ERR_IMAGE_TOO_LARGE: "an image has more pixels than the decoder's limit",
   ERR_IMAGE_FOLDER: 'an image folder has no classes, a class without valid images, or invalid files',

@@ -15,6 +15,7 @@ void RegisterFast(Napi::Env env, Napi::Object exports);
 void RegisterNativeEpoch(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterDdpReducer(Napi::Env env, Napi::Object exports);
+void RegisterAutocast(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -28,6 +29,7 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterNativeEpoch(env, exports);
   RegisterDistributed(env, exports);
   RegisterDdpReducer(env, exports);
+  RegisterAutocast(env, exports);
 }
 
 }  // namespace tg

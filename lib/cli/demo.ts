@@ -1,11 +1,20 @@
 /** `torchgraft demo`: the transfer-learning demo on the bundled MNIST digits (the README's main job). */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const DEMO_USAGE = `usage: torchgraft demo [--seed N] [--device cpu|cuda] [--quick] [--out DIR] [--per-digit N] [--zoo DIR]
+                      [--plot FILE] [--keep] [--verbose]
 
 Pretrains a 5x100 ELU network on digits 0-4, then learns digits 5-9 from 100 images per digit six ways
 (from scratch, reused+frozen, cached, top layer dropped, top two unfrozen, fine-tuned) and prints a table.
-With --zoo DIR the 0-4 network is stored in that model zoo and the transfer runs take it from there.`;
+Each variant prints a header, a progress bar on a terminal, and one summary line.
+
+  --out DIR     keep the pretrained 0-4 network in DIR (default: a temporary folder, removed at the end)
+  --keep        keep that temporary folder (its path is printed)
+  --plot FILE   where the six variants' training curves go, .svg or .html
+                (default: torchgraft-demo-curves.svg in --out DIR, else in the current folder)
+  --verbose     also print every epoch's line under its variant
+  --zoo DIR     store the 0-4 network in that model zoo; the transfer runs take it from there`;
 
 /** Runs the demo from command-line arguments; resolves with the exit code. */
 export async function demoCommand(argv: string[]): Promise<number> {
@@ -20,6 +29,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
         out: { type: 'string' },
         'per-digit': { type: 'string' },
         zoo: { type: 'string' },
+        plot: { type: 'string' },
+        keep: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -42,7 +54,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runTransferDemo } = require('../demo/transfer-demo') as typeof import('../demo/transfer-demo');
   const started = performance.now();
-  await runTransferDemo({ seed, device: values.device ?? 'cpu', quick: values.quick ?? false, outDir: values.out, perDigit, zoo: values.zoo });
+  const plot = values.plot ?? path.join(values.out ?? '.', 'torchgraft-demo-curves.svg');
+  await runTransferDemo({
+    seed, device: values.device ?? 'cpu', quick: values.quick ?? false, outDir: values.out, perDigit, zoo: values.zoo,
+    plot, keep: values.keep ?? false, verbose: values.verbose ? 2 : 1,
+  });
   console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }
