@@ -15,6 +15,7 @@ import { TorchError } from '../errors';
 import { FitEngine, planNative, type NativeRunner } from './native-engine';
 import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
 import { planDistributed, reduceMeans, type DistributedPlan } from './distributed-fit';
+import { planPrecision, type Precision, type PrecisionPlan } from '../amp/precision';
 
 /**
  * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
@@ -78,6 +79,8 @@ export interface FitOptions {
    * examples, and progress printed by rank 0 only. Runs the JS loop.
    */
   distributed?: boolean;
+  /** 'fp32' (default); 'bf16': forward and loss under autocast to bfloat16 (CPU or CUDA); 'fp16': CUDA autocast to float16 with a GradScaler (see tg.amp). JS loop only. */
+  precision?: Precision;
 }
 
 const WHERE = 'fit';
@@ -106,6 +109,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   const metrics = resolveMetrics(o.metrics, WHERE);
   const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
   if (o.earlyStopping !== undefined) callbacks.push(new EarlyStopping(o.earlyStopping));
+  const precision = planPrecision(o.precision, o.device, model, WHERE);
   const batchSize = o.batchSize ?? 32;
   const shuffle = o.shuffle ?? true;
   let net = model;
@@ -144,10 +148,11 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
     },
   };
   const progress = new Progress(o.output ?? process.stderr, dist && dist.rank !== 0 ? 0 : o.verbose ?? 1, endEpoch);
-  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync };
+  const step = { net, optimizer: o.optimizer, lossFn, metrics, callbacks, ctx, device: o.device, clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync, precision };
   const engine = dist ? 'js' : o.engine ?? defaultEngine();
   let native: NativeRunner | undefined;
-  if (engine !== 'js') {
+  if (engine !== 'js' && precision.precision !== 'fp32' && engine === 'native') throw nativeRefused(`precision '${precision.precision}' runs in the JS loop`);
+  if (engine !== 'js' && precision.precision === 'fp32') {
     const plan = planNative(train, step);
     if (plan.ok) native = plan.runner;
     else if (engine === 'native') throw nativeRefused(plan.reason);
@@ -205,6 +210,7 @@ interface StepParts {
   device?: string;
   /** Distributed training: averages the gradients across ranks between backward and the optimizer's step. */
   sync?: () => Promise<void>;
+  precision: PrecisionPlan;
 }
 
 /** One pass over the training batches; returns the batch count and the example-weighted means. */
@@ -259,9 +265,11 @@ async function trainEpoch(train: BatchSource, epoch: number, s: StepParts, progr
 /** Forward, loss and backward, the batch's loss and metrics added to acc; the detached loss when wanted. In tidy. */
 function forwardBackward(s: StepParts, x: Tensor, y: Tensor, size: number, acc: Accumulator, wantBatchLoss: boolean): Tensor | undefined {
   s.optimizer.zeroGrad();
-  const out = s.net.forward(x);
-  const loss = s.lossFn(out, y);
-  loss.backward();
+  const [out, loss] = s.precision.forward(() => {
+    const o = s.net.forward(x);
+    return [o, s.lossFn(o, y)];
+  });
+  s.precision.backward(loss);
   noGrad(() => {
     acc.add('loss', loss, size);
     for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
@@ -272,10 +280,11 @@ function forwardBackward(s: StepParts, x: Tensor, y: Tensor, size: number, acc: 
 
 /** The onBackward callbacks, gradient clipping and the optimizer's step. In tidy. */
 function applyStep(s: StepParts, withBackward: Callback[]): void {
+  s.precision.unscale(s.optimizer);
   for (const c of withBackward) c.onBackward!(s.ctx);
   if (s.clipGradValue) clipGradValue_(paramsOf(s.net), s.clipGradValue);
   if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net), s.clipGradNorm);
-  s.optimizer.step();
+  s.precision.step(s.optimizer);
 }
 
 /** One step of distributed training: forward and backward, the ranks' gradients averaged, then the step. */
