@@ -32,4 +32,5 @@ export * as optim from './optim';
 export * as transfer from './transfer';
 export * as transforms from './transforms';
 export * as pretrain from './pretrain';
+export * as train from './train';
 export * as zoo from './zoo';

@@ -10,7 +10,8 @@ $SUDO apt-get update
 # python3-torch: PyTorch for the golden tests and benchmarks; python3-h5py: reference reads of Keras .h5 files in the
 # foreign-format tests (skipped without it); cmake/g++/ccache: the native build; libgloo-dev: Gloo headers for tg.distributed.
 # python3-torchvision, python3-pil: references for the image transforms, the model builders and image decoding.
-$SUDO apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread python3-torch python3-numpy python3-h5py python3-torchvision python3-pil libgloo-dev cmake g++ make ccache ca-certificates
+# chromium: the plot test renders the training-curve page headless and checks the screenshot.
+$SUDO apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread python3-torch python3-numpy python3-h5py python3-torchvision python3-pil libgloo-dev chromium cmake g++ make ccache ca-certificates
 if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 18 ]]; then
   $SUDO apt-get install -y --no-install-recommends nodejs npm
 fi

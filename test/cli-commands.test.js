@@ -49,6 +49,9 @@ test('an unknown command or flag, or no command, exits 2 with one line, the syno
     [['run', '--nproc-per-node', '0', 'x.js'], /^torchgraft run: --nproc-per-node must be an integer from 1 to 1024, got '0'$/],
     [['run'], /^torchgraft run: no script given$/],
     [['inspect', '--json'], /^torchgraft inspect: no PATH given$/],
+    [['demo', '--bogus'], /^torchgraft demo: unknown option '--bogus'$/],
+    [['demo', '--seed', 'x'], /^torchgraft demo: --seed must be an integer and --per-digit an integer in 1..800$/],
+    [['demo', 'extra'], /^torchgraft demo: unexpected argument 'extra'$/],
   ];
   for (const [args, first] of cases) {
     const r = cli(args);

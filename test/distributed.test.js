@@ -84,6 +84,46 @@ test('DDP: gradients accumulated over two backwards before one sync, and a layer
   assert.deepStrictEqual(ranks[1].result, ranks[0].result);
 });
 
+test('a feature cache built across 2 ranks (each computing half) trains under fit({ distributed: true }) as the uncached run', { skip: noGloo }, async () => {
+  const plain = await Promise.all(await runRanks('fit', 2));
+  const cached = await Promise.all(await runRanks('fit-cache', 2));
+  cached.forEach(({ code, result, stderr }, rank) => {
+    assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+    assert.strictEqual(result.builtRows, 16, 'each rank ran the frozen part over its half');
+    assert.strictEqual(result.length, 32);
+    assert.ok(result.featureError < 1e-6, `cached features differ from the frozen part's output by ${result.featureError}`);
+    const want = plain[rank].result;
+    for (const name of Object.keys(want).filter((k) => k !== 'logs' && k !== 'engine')) {
+      const scale = Math.max(1e-6, ...want[name].map(Math.abs));
+      const err = Math.max(...result[name].map((v, i) => Math.abs(v - want[name][i]))) / scale;
+      assert.ok(err < 1e-5, `${name} on rank ${rank}: relative error ${err}`);
+    }
+    result.logs.forEach((l, e) => assert.ok(Math.abs(l.loss - want.logs[e].loss) < 1e-5, `epoch ${e} loss ${l.loss} vs ${want.logs[e].loss}`));
+  });
+});
+
+test('a disk cache shared by 2 ranks: rank 0 builds the file, rank 1 opens it, and both train as uncached', { skip: noGloo }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-dist-cache-'));
+  try {
+    const plain = await Promise.all(await runRanks('fit', 2));
+    const cached = await Promise.all(await runRanks('fit-cache', 2, { TG_CACHE_DIR: dir }));
+    assert.deepStrictEqual(fs.readdirSync(dir), ['features.tgcache']);
+    cached.forEach(({ code, result, stderr }, rank) => {
+      assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+      assert.deepStrictEqual([result.builds, result.builtRows], rank === 0 ? [1, 32] : [0, 0]);
+      assert.ok(result.featureError < 1e-6, `rank ${rank}: features differ by ${result.featureError}`);
+      const want = plain[rank].result;
+      for (const name of Object.keys(want).filter((k) => k !== 'logs' && k !== 'engine')) {
+        const scale = Math.max(1e-6, ...want[name].map(Math.abs));
+        const err = Math.max(...result[name].map((v, i) => Math.abs(v - want[name][i]))) / scale;
+        assert.ok(err < 1e-5, `${name} on rank ${rank}: relative error ${err}`);
+      }
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a rank killed mid-run makes the others fail with ERR_DISTRIBUTED within the timeout, never hang', { skip: noGloo }, async () => {
   const [r0, r1] = await runRanks('die', 2, { TG_TEST_TIMEOUT_MS: '8000' });
   assert.strictEqual(r1.signal, 'SIGKILL');
@@ -252,11 +292,15 @@ for (const world of [2, 4]) {
   });
 }
 
-test('fit({ distributed: true }) before init, with a cache or the native engine, or on data it cannot shard: clear errors', { skip: noGloo }, async () => {
+test('fit({ distributed: true }) and a distributed cache before init, with the native engine, or on data it cannot shard: clear errors', { skip: noGloo }, async () => {
   const net = new tg.nn.Linear(2, 2);
   const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
   const data = [tg.randn([8, 2]), tg.randint(0, 2, [8])];
   await assert.rejects(tg.fit(net, data, { distributed: true, optimizer: opt, loss: 'crossEntropy', verbose: 0 }), (e) => e.code === 'ERR_DISTRIBUTED');
+  const frozen = new tg.nn.Sequential([new tg.nn.Linear(2, 2), new tg.nn.Linear(2, 2)]);
+  frozen.freeze('0');
+  await assert.rejects(tg.transfer.cacheFeatures(frozen, data, { distributed: true, verbose: 0 }), (e) => e.code === 'ERR_DISTRIBUTED' && /init\(\) first/.test(e.message));
+  await assert.rejects(tg.transfer.cacheFeatures(frozen, data, { distributed: 'yes', verbose: 0 }), TypeError);
   const port = await freePort();
   await tg.distributed.init({ rank: 0, worldSize: 1, initMethod: `tcp://127.0.0.1:${port}`, timeoutMs: 5000 });
   try {

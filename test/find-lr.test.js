@@ -4,8 +4,6 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { runTorch, hasPyTorch } = require('./helpers/torch');
-// tg.train is the namespace lib/index.ts exports (`export * as train from './train'`); dist/train until it does.
-const train = tg.train ?? require('../dist/train');
 
 function mlp(seed = 0) {
   tg.manualSeed(seed);
@@ -30,7 +28,7 @@ test('the learning rates are exactly the geometric sequence from startLr to endL
   const [x, y] = problem(16);
   const net = mlp();
   const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
-  const r = await train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', startLr: 1e-5, endLr: 1, steps: 11, batchSize: 4, divergeFactor: Infinity });
+  const r = await tg.train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', startLr: 1e-5, endLr: 1, steps: 11, batchSize: 4, divergeFactor: Infinity });
   assert.strictEqual(r.lrs.length, 11, '16 examples in batches of 4 are cycled to 11 steps');
   assert.strictEqual(r.stopped, 'completed');
   r.lrs.forEach((lr, i) => assert.strictEqual(lr, 1e-5 * Math.pow(1 / 1e-5, i / 10)));
@@ -53,7 +51,7 @@ test('the recorded losses match a Python re-run of the same sweep (SGD with mome
   const init = { w1: sd['fc1.weight'].clone(), b1: sd['fc1.bias'].clone(), w2: sd['fc2.weight'].clone(), b2: sd['fc2.bias'].clone() };
   const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
   const steps = 30;
-  const r = await train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', startLr: 1e-4, endLr: 5, steps, batchSize: 8, shuffle: false, divergeFactor: Infinity });
+  const r = await tg.train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', startLr: 1e-4, endLr: 5, steps, batchSize: 8, shuffle: false, divergeFactor: Infinity });
   assert.strictEqual(r.lrs.length, steps);
   const lrs = tg.tensor(r.lrs, { dtype: 'float64' });
   const py = runTorch(`
@@ -93,7 +91,7 @@ test('model weights and buffers, optimizer state and lr, mode and the CPU genera
   net.eval();
   const before = snapshotBits(net, opt);
   const rngBefore = tg.defaultGenerator.getState();
-  const r = await train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', steps: 20, batchSize: 8, endLr: 1 });
+  const r = await tg.train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', steps: 20, batchSize: 8, endLr: 1 });
   assert.ok(r.lrs.length > 2);
   assert.strictEqual(snapshotBits(net, opt), before);
   assert.strictEqual(net.training, false, 'mode restored');
@@ -115,7 +113,7 @@ test('a loss that throws mid-sweep still leaves the weights and the optimizer as
     if (++calls === 3) throw new RangeError('boom at step 3');
     return tg.nn.functional.crossEntropy(out, t);
   };
-  await assert.rejects(train.findLr(net, [x, y], { optimizer: opt, loss, batchSize: 8 }), /boom at step 3/);
+  await assert.rejects(tg.train.findLr(net, [x, y], { optimizer: opt, loss, batchSize: 8 }), /boom at step 3/);
   assert.strictEqual(snapshotBits(net, opt), before);
   tg.dispose([x, y]);
   net.dispose();
@@ -126,7 +124,7 @@ test('a diverging sweep stops early; suggestions come from the curve as fastai c
   const [x, y] = problem(64);
   const net = mlp(2);
   const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
-  const r = await train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', startLr: 1e-3, endLr: 1e6, steps: 100, batchSize: 16 });
+  const r = await tg.train.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', startLr: 1e-3, endLr: 1e6, steps: 100, batchSize: 16 });
   assert.strictEqual(r.stopped, 'diverged');
   assert.ok(r.lrs.length < 100, `stopped after ${r.lrs.length} steps`);
   const last = r.losses[r.losses.length - 1];
@@ -188,10 +186,10 @@ test('bad options are clear errors, and nothing runs', async () => {
     [{ optimizer: opt }, TypeError, /loss is required/],
     [{ ...base, loss: 'nope' }, TypeError, /nope/],
   ];
-  for (const [o, cls, re] of cases) await assert.rejects(train.findLr(net, [x, y], o), (e) => e instanceof cls && re.test(e.message), JSON.stringify(Object.keys(o)));
-  await assert.rejects(train.findLr({ forward() {} }, [x, y], base), TypeError);
-  await assert.rejects(train.findLr(net, [], base), TypeError);
-  await assert.rejects(train.findLr(net, () => [], base), (e) => e.code === 'ERR_EMPTY_DATA');
+  for (const [o, cls, re] of cases) await assert.rejects(tg.train.findLr(net, [x, y], o), (e) => e instanceof cls && re.test(e.message), JSON.stringify(Object.keys(o)));
+  await assert.rejects(tg.train.findLr({ forward() {} }, [x, y], base), TypeError);
+  await assert.rejects(tg.train.findLr(net, [], base), TypeError);
+  await assert.rejects(tg.train.findLr(net, () => [], base), (e) => e.code === 'ERR_EMPTY_DATA');
   assert.strictEqual(opt.paramGroups[0].lr, 0.1);
   tg.dispose([x, y]);
   net.dispose();

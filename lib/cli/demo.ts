@@ -1,6 +1,6 @@
 /** `torchgraft demo`: the transfer-learning demo on the bundled MNIST digits (the README's main job). */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { UsageError, parseCommand } from './args';
 
 const DEMO_USAGE = `usage: torchgraft demo [--seed N] [--device cpu|cuda] [--quick] [--out DIR] [--per-digit N] [--zoo DIR]
                       [--plot FILE] [--keep] [--verbose]
@@ -18,28 +18,19 @@ Each variant prints a header, a progress bar on a terminal, and one summary line
 
 /** Runs the demo from command-line arguments; resolves with the exit code. */
 export async function demoCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        seed: { type: 'string' },
-        device: { type: 'string' },
-        quick: { type: 'boolean' },
-        out: { type: 'string' },
-        'per-digit': { type: 'string' },
-        zoo: { type: 'string' },
-        plot: { type: 'string' },
-        keep: { type: 'boolean' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`torchgraft demo: ${(e as Error).message}\n\n${DEMO_USAGE}`);
-    return 1;
-  }
+  const synopsis = DEMO_USAGE.split('\n').slice(0, 2).join('\n');
+  const { values, positionals } = parseCommand('demo', argv, {
+    seed: { type: 'string' },
+    device: { type: 'string' },
+    quick: { type: 'boolean' },
+    out: { type: 'string' },
+    'per-digit': { type: 'string' },
+    zoo: { type: 'string' },
+    plot: { type: 'string' },
+    keep: { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' },
+  }, synopsis);
+  if (positionals.length) throw new UsageError('demo', `unexpected argument '${positionals[0]}'`, synopsis);
   if (values.help) {
     console.log(DEMO_USAGE);
     return 0;
@@ -47,8 +38,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const seed = values.seed === undefined ? 42 : Number(values.seed);
   const perDigit = values['per-digit'] === undefined ? 100 : Number(values['per-digit']);
   if (!Number.isInteger(seed) || !Number.isInteger(perDigit) || perDigit < 1 || perDigit > 800) {
-    console.error(`torchgraft demo: --seed must be an integer and --per-digit an integer in 1..800\n\n${DEMO_USAGE}`);
-    return 1;
+    throw new UsageError('demo', '--seed must be an integer and --per-digit an integer in 1..800', synopsis);
   }
   // Loaded here so `torchgraft help` works without the native addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports

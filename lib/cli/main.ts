@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The torchgraft command line: dispatches to one command (demo, inspect, zoo, run, build, info) or prints help/version. */
+/** The torchgraft command line: dispatches to one command (demo, inspect, zoo, run, plot, build, info) or prints help/version. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError, parseCommand, usageErrorText } from './args';
@@ -12,6 +12,8 @@ commands:
              PyTorch .pt, NumPy, ...): names, dtypes, shapes and sizes; --json for scripts
   zoo        the local model catalog: list, show NAME, add FILE --name N, remove NAME
   run        start N ranks of a tg.distributed script with torchrun's environment variables
+  plot       training curves (loss and metrics per epoch, train vs validation, runs overlaid) from
+             History JSON/CSV files and TensorBoard logdirs: --out curves.svg|curves.html
   build      compile the native addon from source against the LibTorch found (LIBTORCH, else the
              pip PyTorch of TORCHGRAFT_PYTHON or python3, else the system's); --dry-run
   info       print the LibTorch version, CUDA availability and the loaded binary (JSON)
@@ -39,6 +41,7 @@ const commands: Record<string, Command> = {
   inspect: (argv) => require('./inspect-command').inspectCommand(argv),
   zoo: (argv) => require('./zoo').zooCommand(argv),
   run: (argv) => require('./run').runCommand(argv),
+  plot: (argv) => require('./plot').plotCommand(argv),
   build: (argv) => require('./build').buildCommand(argv),
   info: (argv) => {
     const { values } = parseCommand('info', argv, {}, INFO_USAGE);

@@ -17,6 +17,8 @@ export interface DistributedPlan {
   source: BatchSource;
   sync: () => Promise<void>;
   rank: number;
+  /** Takes DDP's gradient hooks off the model when fit ends (the model itself stays as trained). */
+  release: () => void;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function planDistributed(model: Trainable, data: unknown, o: { batc
       return loader;
     },
   };
-  return { source, sync: () => ddp.syncGradients(), rank: getRank() };
+  return { source, sync: () => ddp.syncGradients(), rank: getRank(), release: () => ddp.removeHooks() };
 }
 
 /** Epoch means over every rank's examples: each rank's means weighted by its example count, summed across ranks. */

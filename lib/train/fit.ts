@@ -16,6 +16,7 @@ import { FitEngine, planNative, type NativeRunner } from './native-engine';
 import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
 import { planDistributed, reduceMeans, type DistributedPlan } from './distributed-fit';
 import { planPrecision, type Precision, type PrecisionPlan } from '../amp/precision';
+import { DataLoader } from '../data/loader';
 
 /**
  * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
@@ -116,9 +117,16 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   let train: BatchSource;
   let dist: DistributedPlan | undefined;
   if (o.distributed) {
-    if (o.cache !== undefined) throw new TypeError('fit: distributed training with a feature cache is not supported yet');
     if (o.engine === 'native') throw nativeRefused('distributed training awaits the gradient all-reduce between backward and step');
-    dist = await planDistributed(model, data, { batchSize, shuffle, seed: o.seed });
+    let shardFrom: { model: Trainable; data: DataSource } = { model, data };
+    if (o.cache !== undefined) {
+      // every rank holds the whole cache (see cacheFeatures' distributed option); the sampler shards it per epoch
+      if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
+      const p = await o.cache.prepareFit(model, data, { batchSize, shuffle, seed: o.seed });
+      shardFrom = { model: p.model, data: p.data instanceof DataLoader ? p.data.dataset : p.data };
+    }
+    dist = await planDistributed(shardFrom.model, shardFrom.data, { batchSize, shuffle, seed: o.seed });
+    net = shardFrom.model;
     train = dist.source;
   } else if (o.cache !== undefined) {
     if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
@@ -194,7 +202,11 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   };
   // With a cache the whole model's mode is restored too (validation switched it to eval).
   const run = native ? () => native!.holdingBlocks(body) : body;
-  await (evalNet === net ? withMode(net, run) : withMode(evalNet, () => withMode(net, run)));
+  try {
+    await (evalNet === net ? withMode(net, run) : withMode(evalNet, () => withMode(net, run)));
+  } finally {
+    dist?.release();
+  }
   return history;
 }
 

@@ -97,7 +97,7 @@ export class Progress {
   }
 
   private draw(line: string): void {
-    const cols = this.out.columns ?? 120;
+    const cols = this.out.columns || 120;  // a terminal may report 0 columns
     // \r and clear-to-end: redraw in place; cut to the terminal width so the line never wraps
     this.out.write('\r' + (line.length >= cols ? line.slice(0, cols - 1) : line) + '\x1b[K');
     this.drawn = true;

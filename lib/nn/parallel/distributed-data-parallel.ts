@@ -135,6 +135,14 @@ export class DistributedDataParallel extends Module {
     if (this.broadcastBuffers) for (const [, b] of this.module.namedBuffers()) await broadcast(b, 0);
   }
 
+  /**
+   * Takes the gradient hooks off the wrapped model's parameters (the model and its tensors stay as they are); a later
+   * `syncGradients()` puts them back, counting the gradients already there.
+   */
+  removeHooks(): void {
+    this.disposeReducer();
+  }
+
   /** Removes the gradient hooks, then disposes the wrapped model as Module.dispose does. */
   dispose(): void {
     this.disposeReducer();

@@ -1,4 +1,7 @@
 /** FeatureCache: the frozen part's outputs computed once, checked against what produced them before every use. */
+import { buildAcrossRanks } from './shard-build';
+import { barrier } from '../../distributed/collectives';
+import { getRank } from '../../distributed/process-group';
 import { closeSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataLoader } from '../../data/loader';
@@ -69,6 +72,8 @@ export class FeatureCache {
   fingerprint!: Fingerprint;
   /** Times this object computed the features (0 when a disk cache was reused as it was). */
   builds = 0;
+  /** Examples this process ran through the frozen part in the last build (its share, in a distributed build). */
+  builtRows = 0;
   /** Why an existing disk file was not reused (a truncated or foreign file, a change with onStale 'rebuild'). */
   rebuiltBecause?: string;
   private data?: CachedDataset;
@@ -227,6 +232,17 @@ export class FeatureCache {
 
   /** @internal Runs the frozen part and stores the outputs; for a disk cache, first tries the existing file. */
   async open(): Promise<this> {
+    if (this.options.distributed && this.store === 'disk') {
+      // one file for the ranks on this machine: rank 0 reuses or builds it while the others wait, then they open it
+      if (getRank() === 0) await this.openOrBuild();
+      await barrier();
+      if (getRank() !== 0) await this.openOrBuild();
+      return this;
+    }
+    return this.openOrBuild();
+  }
+
+  private async openOrBuild(): Promise<this> {
     if (this.store === 'disk') {
       const r = openCacheFile(this.file!);
       if ('fd' in r) {
@@ -282,6 +298,15 @@ export class FeatureCache {
       const r = openCacheFile(this.file!);
       if (!('fd' in r)) throw new TorchError(`cacheFeatures: the cache file just written ${'invalid' in r ? r.invalid : 'is missing'}`, { code: 'ERR_IO' });
       this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
+    } else if (this.options.distributed) {
+      const { tensors, rows } = await buildAcrossRanks(prefix, this.dataset, run);
+      const placed = this.store === 'device' && device !== 'cpu' ? tensors.map((t) => {
+        const d = t.to(device);
+        t.dispose();
+        return d;
+      }) : tensors;
+      this.data = new MemoryFeatures(placed, this.headDtype());
+      this.builtRows = rows;
     } else {
       const sink = new TensorSink(n, this.store === 'device' ? device : 'cpu');
       try {
@@ -292,6 +317,7 @@ export class FeatureCache {
       }
       this.data = new MemoryFeatures(sink.tensors, this.headDtype());
     }
+    if (!this.options.distributed || this.store === 'disk') this.builtRows = n;
     this.builds++;
     progress.done(n, this.file ?? this.store);
   }

@@ -1,6 +1,8 @@
 /** cacheFeatures' options, checked and with their defaults. */
 import type { DType } from '../../dtype';
 import type { ProgressStream, Verbosity } from '../../train/progress';
+import { isInitialized } from '../../distributed/process-group';
+import { TorchError } from '../../errors';
 
 /** Where the features are kept. */
 export type CacheStore = 'memory' | 'device' | 'disk';
@@ -33,6 +35,13 @@ export interface CacheFeaturesOptions {
   verbose?: Verbosity;
   /** Where progress goes (default process.stderr). */
   output?: ProgressStream;
+  /**
+   * Build across the ranks of tg.distributed's default group (init first): in memory, each rank runs the frozen part
+   * over its own contiguous 1/world of the dataset and the ranks all-gather the features, so every rank holds the
+   * whole cache for fit({ distributed: true, cache }) to shard per epoch; on disk, rank 0 reuses or builds the file
+   * while the other ranks of the machine wait, then they open the same file.
+   */
+  distributed?: boolean;
 }
 
 const FLOATS: DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
@@ -45,6 +54,8 @@ export function checkCacheOptions(o: CacheFeaturesOptions): void {
     throw new TypeError(`${fn}: store must be 'memory', 'device' or 'disk', got ${String(o.store)}`);
   if (o.store === 'disk' && (typeof o.dir !== 'string' || o.dir === '')) throw new TypeError(`${fn}: store 'disk' needs dir (a directory for the cache file)`);
   if (o.dtype !== undefined && !FLOATS.includes(o.dtype)) throw new TypeError(`${fn}: dtype must be one of ${FLOATS.join(', ')}, got ${String(o.dtype)}`);
+  if (o.distributed !== undefined && typeof o.distributed !== 'boolean') throw new TypeError(`${fn}: distributed must be a boolean, got ${String(o.distributed)}`);
+  if (o.distributed && !isInitialized()) throw new TorchError(`${fn}: distributed needs tg.distributed.init() first`, { code: 'ERR_DISTRIBUTED' });
   if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1))
     throw new RangeError(`${fn}: batchSize must be an integer >= 1, got ${String(o.batchSize)}`);
   if (o.onStale !== undefined && o.onStale !== 'error' && o.onStale !== 'rebuild')
