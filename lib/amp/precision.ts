@@ -26,9 +26,9 @@ export interface PrecisionPlan {
 /**
  * Checks `precision` for a run on `device` (fit's device option, else the model's first parameter's device) and
  * returns the step's plan; throws before any step runs when the device cannot run it.
- * @throws TypeError for an unknown precision; RangeError for 'fp16' without CUDA (use 'bf16' on CPU); TorchError ERR_NO_CUDA for a CUDA device without a GPU.
+ * @throws TypeError for an unknown precision, or 'fp16' with an optimizer without paramGroups; RangeError for 'fp16' without CUDA (use 'bf16' on CPU); TorchError ERR_NO_CUDA for a CUDA device without a GPU.
  */
-export function planPrecision(precision: unknown, device: string | undefined, model: unknown, where: string): PrecisionPlan {
+export function planPrecision(precision: unknown, device: string | undefined, model: unknown, optimizer: unknown, where: string): PrecisionPlan {
   const p = precision ?? 'fp32';
   if (p !== 'fp32' && p !== 'bf16' && p !== 'fp16') throw new TypeError(`${where}: precision must be 'fp32', 'bf16' or 'fp16', got ${String(precision)}`);
   if (p === 'fp32') return FP32;
@@ -36,6 +36,8 @@ export function planPrecision(precision: unknown, device: string | undefined, mo
   if (deviceType === 'cuda' && !cudaAvailable()) throw new TorchError(`${where}: precision '${p}' on a CUDA device, but CUDA is not available`, { code: 'ERR_NO_CUDA' });
   if (p === 'fp16' && deviceType !== 'cuda')
     throw new RangeError(`${where}: precision 'fp16' needs a CUDA device (float16 autocast with a GradScaler); on CPU use 'bf16'`);
+  if (p === 'fp16' && !Array.isArray((optimizer as { paramGroups?: unknown } | undefined)?.paramGroups))
+    throw new TypeError(`${where}: precision 'fp16' needs a tg.optim optimizer (its GradScaler unscales the gradients of paramGroups)`);
   const dtype: AutocastDtype = p === 'bf16' ? 'bfloat16' : 'float16';
   const forward = <T>(fn: () => T): T => autocast(fn, { deviceType, dtype });
   if (p === 'bf16') return { precision: p, forward, backward: (l) => l.backward(), unscale: () => undefined, step: (o) => o.step() };

@@ -110,7 +110,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   const metrics = resolveMetrics(o.metrics, WHERE);
   const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
   if (o.earlyStopping !== undefined) callbacks.push(new EarlyStopping(o.earlyStopping));
-  const precision = planPrecision(o.precision, o.device, model, WHERE);
+  const precision = planPrecision(o.precision, o.device, model, o.optimizer, WHERE);
   const batchSize = o.batchSize ?? 32;
   const shuffle = o.shuffle ?? true;
   let net = model;
