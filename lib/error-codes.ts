@@ -50,6 +50,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_UNKNOWN_FORMAT: 'no reader recognises the file',
   ERR_UNSUPPORTED_FORMAT: 'a format torchgraft does not write',
   ERR_CHECKPOINT: 'not a usable checkpoint',
+  ERR_CHECKPOINT_MISMATCH: 'a checkpoint does not fit the run it is resumed into',
   ERR_SAFETENSORS: 'a failure of the safetensors reader or writer not covered below',
   ERR_SAFETENSORS_TRUNCATED: 'the file is shorter than its header says',
   ERR_SAFETENSORS_HEADER: 'the JSON header is invalid',

@@ -17,6 +17,8 @@ import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
 import { planDistributed, reduceMeans, type DistributedPlan } from './distributed-fit';
 import { planPrecision, type Precision, type PrecisionPlan } from '../amp/precision';
 import { DataLoader } from '../data/loader';
+import { resumeFit, type ResumeFrom } from './resume';
+import { withCheckpointRun } from './checkpoint-run';
 
 /**
  * What a feature cache (tg.transfer.cacheFeatures) gives fit: the model part above the cut and the
@@ -80,6 +82,13 @@ export interface FitOptions {
    * examples, and progress printed by rank 0 only. Runs the JS loop.
    */
   distributed?: boolean;
+  /**
+   * Go on with a run that ModelCheckpoint saved: a checkpoint folder (its latest.json) or file, or `{ path, ifMissing:
+   * 'startFresh' }` to start from scratch when there is none yet. Model, optimizer, scheduler, random generators,
+   * shuffling position and history (replacing the `history` option's epochs) are restored, and training goes on from the epoch after the checkpoint's to the
+   * interrupted call's last (`epochs` counts from that call's first epoch), with the same weights as a run never stopped.
+   */
+  resumeFrom?: ResumeFrom;
   /** 'fp32' (default); 'bf16': forward and loss under autocast to bfloat16 (CPU or CUDA); 'fp16': CUDA autocast to float16 with a GradScaler (see tg.amp). JS loop only. */
   precision?: Precision;
 }
@@ -138,9 +147,10 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   // Validation data are raw inputs, not cached features: with a cache they go through the whole model.
   const evalNet = o.cache !== undefined ? model : net;
 
-  const history = o.history ?? new History();
-  const initialEpoch = o.initialEpoch ?? (o.history ? (history.last()?.epoch ?? -1) + 1 : 0);
-  const endEpoch = initialEpoch + (o.epochs ?? 1);
+  const resumed = o.resumeFrom === undefined ? undefined : await resumeFit(o.resumeFrom, { model: net, optimizer: o.optimizer, loader: train.loader, callbacks, history: o.history, epochs: o.epochs ?? 1, initialEpoch: o.initialEpoch });
+  const history = resumed?.history ?? o.history ?? new History();
+  const initialEpoch = resumed?.initialEpoch ?? o.initialEpoch ?? (o.history ? (history.last()?.epoch ?? -1) + 1 : 0);
+  const endEpoch = resumed?.endEpoch ?? initialEpoch + (o.epochs ?? 1);
   let stopReason: string | undefined;
   const ctx: FitContext = {
     model: net,
@@ -203,7 +213,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions): Promi
   // With a cache the whole model's mode is restored too (validation switched it to eval).
   const run = native ? () => native!.holdingBlocks(body) : body;
   try {
-    await (evalNet === net ? withMode(net, run) : withMode(evalNet, () => withMode(net, run)));
+    await withCheckpointRun(ctx, train.loader, callbacks, () => (evalNet === net ? withMode(net, run) : withMode(evalNet, () => withMode(net, run))));
   } finally {
     dist?.release();
   }
