@@ -34,4 +34,5 @@ export * as transfer from './transfer';
 export * as transforms from './transforms';
 export * as pretrain from './pretrain';
 export * as train from './train';
+export * as amp from './amp';
 export * as zoo from './zoo';

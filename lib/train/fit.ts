@@ -19,6 +19,7 @@ import { TorchError } from '../errors';
 import { FitEngine, planNative, type NativeParts, type NativeRunner } from './native-engine';
 import { clipGradNorm_, clipGradValue_ } from '../optim/clip-grad';
 import { planDistributed, reduceMeans, type DistributedPlan } from './distributed-fit';
+import { planPrecision, type Precision, type PrecisionPlan } from '../amp/precision';
 import { DataLoader } from '../data/loader';
 import { resumeFit, type ResumeFrom } from './resume';
 import { withCheckpointRun } from './checkpoint-run';
@@ -132,6 +133,8 @@ export interface FitOptions {
    * batch losses by example count (on both engines); val_loss (and evaluate) the weighted mean over all the data.
    */
   classWeights?: number[] | Tensor;
+  /** 'fp32' (default); 'bf16': forward and loss under autocast to bfloat16 (CPU or CUDA); 'fp16': CUDA autocast to float16 with a GradScaler (see tg.amp). JS loop only. */
+  precision?: Precision;
 }
 
 const WHERE = 'fit';
@@ -165,6 +168,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
   const metrics = resolveMetrics(o.metrics, WHERE);
   const callbacks = checkCallbacks(o.callbacks, WHERE).slice();
   if (o.earlyStopping !== undefined) callbacks.push(new EarlyStopping(o.earlyStopping));
+  const precision = planPrecision(o.precision, o.device, model, o.optimizer, WHERE);
   const batchSize = o.batchSize ?? 32;
   const shuffle = o.shuffle ?? true;
   let net = model;
@@ -219,11 +223,12 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
   if (accumulate > 1) paramsOf(net, 'accumulate'); // its TypeError before any step
   const step: StepParts = {
     net, optimizer: o.optimizer, lossFn: objective.plain, objective, metrics, callbacks, ctx, device: o.device,
-    clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync, accumulate, signal: o.signal,
+    clipGradNorm: o.clipGradNorm, clipGradValue: o.clipGradValue, sync: dist?.sync, accumulate, signal: o.signal, precision,
   };
   const engine = dist ? 'js' : o.engine ?? defaultEngine();
   let native: NativeRunner | undefined;
-  if (engine !== 'js') {
+  if (engine !== 'js' && precision.precision !== 'fp32' && engine === 'native') throw nativeRefused(`precision '${precision.precision}' runs in the JS loop`);
+  if (engine !== 'js' && precision.precision === 'fp32') {
     const plan = planNative(train, step);
     if (plan.ok) native = plan.runner;
     else if (engine === 'native') throw nativeRefused(plan.reason);
@@ -299,6 +304,7 @@ interface StepParts extends NativeParts {
   sync?: () => Promise<void>;
   /** Batches per optimizer step. */
   accumulate: number;
+  precision: PrecisionPlan;
 }
 
 /**
@@ -405,13 +411,16 @@ class Accumulation {
  */
 function forwardBackward(s: StepParts, x: Tensor, y: Tensor, w: Tensor | undefined, size: number, acc: Accumulator, wantBatchLoss: boolean, group: Accumulation | undefined): Tensor | undefined {
   if (!group || group.pending === 0) s.optimizer.zeroGrad();
-  const out = s.net.forward(x);
-  const { loss, norm } = s.objective(out, y, w);
+  const [out, loss, norm] = s.precision.forward(() => {
+    const o = s.net.forward(x);
+    const r = s.objective(o, y, w);
+    return [o, r.loss, r.norm] as const;
+  });
   if (group) {
     const n = norm();
-    loss.mul(n).backward();
+    s.precision.backward(loss.mul(n));
     group.add(n);
-  } else loss.backward();
+  } else s.precision.backward(loss);
   noGrad(() => {
     acc.add('loss', loss, size);
     for (const m of s.metrics) acc.add(m.name, m.fn(out, y), size);
@@ -422,10 +431,11 @@ function forwardBackward(s: StepParts, x: Tensor, y: Tensor, w: Tensor | undefin
 
 /** The onBackward callbacks, gradient clipping and the optimizer's step. In tidy. */
 function applyStep(s: StepParts, withBackward: Callback[]): void {
+  s.precision.unscale(s.optimizer);
   for (const c of withBackward) c.onBackward!(s.ctx);
   if (s.clipGradValue) clipGradValue_(paramsOf(s.net, 'clipGradValue'), s.clipGradValue);
   if (s.clipGradNorm) clipGradNorm_(paramsOf(s.net, 'clipGradNorm'), s.clipGradNorm);
-  s.optimizer.step();
+  s.precision.step(s.optimizer);
 }
 
 /** One step of distributed training: forward and backward, the ranks' gradients averaged, then the step. */

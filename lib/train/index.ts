@@ -23,3 +23,5 @@ export { TensorBoard, readEventFile } from './tensorboard';
 export type { TensorBoardOptions, HParamValue, TensorBoardEvent, SummaryValue } from './tensorboard';
 export { plotHistory, loadRuns } from '../plot';
 export type { PlotOptions, PlotRun, HistoryLike } from '../plot';
+export { findLr, LrFinderResult } from './find-lr';
+export type { FindLrOptions, LrFinderJSON, LrSuggestions, SweepOptimizer } from './find-lr';

@@ -27,6 +27,7 @@ export const FIT_OPTION_KEYS: Readonly<Record<keyof FitOptions, true>> = {
   clipGradValue: true,
   distributed: true,
   resumeFrom: true,
+  precision: true,
   signal: true,
   accumulate: true,
   classWeights: true,
