@@ -133,9 +133,49 @@ test('torchgraft plot reads History JSON, CSV and a TensorBoard logdir, overlays
   assert.strictEqual(missing.status, 1);
   assert.match(missing.stderr, /cannot read .*nope\.json/);
   await assert.rejects(tgTrain.loadRuns([dir + '/bad.json']), (e) => e.code === 'ERR_HISTORY_FORMAT');
-  assert.strictEqual(plotCli().status, 1);
+  assert.strictEqual(plotCli().status, 2, 'no run named: a usage error');
   assert.match(plotCli('--help').stdout, /usage: torchgraft plot RUN/);
-  assert.strictEqual(plotCli('--bogus').status, 1);
+  assert.strictEqual(plotCli('--bogus').status, 2);
   tg.dispose([x, y]);
   net.dispose();
+});
+
+test('torchgraft plot draws findLr sweeps on a log-rate axis with the suggestion marked, and refuses mixing them with histories', async () => {
+  const dir = tmp();
+  const [x, y] = separable(64, 2);
+  const net = new TinyLinear(2, 2);
+  const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+  const found = await tgTrain.findLr(net, [x, y], { optimizer: opt, loss: 'crossEntropy', batchSize: 8, steps: 30, startLr: 1e-5, endLr: 1 });
+  const file = path.join(dir, 'sweep.json');
+  fs.writeFileSync(file, JSON.stringify(found));
+  const out = path.join(dir, 'lr.svg');
+  const r = plotCli(file, '-o', out);
+  assert.strictEqual(r.status, 0, r.stderr);
+  const svg = fs.readFileSync(out, 'utf8');
+  // one point per recorded loss, the x axis labelled in powers of ten from 1e-5 to 1e0
+  const d = svg.match(/<path d="([^"]+)"[^>]*data-run="0"/)[1];
+  assert.strictEqual(d.split(/[ML]/).filter(Boolean).length, found.losses.filter(Number.isFinite).length);
+  for (const p of ['1e-5', '1e-3', '1e0']) assert.ok(svg.includes(`>${p}</text>`), `tick ${p}`);
+  assert.match(svg, /learning rate \(log scale\)/);
+  if (found.suggestion) {
+    const x0 = 70;
+    const w = 640 - 70 - 24;
+    const want = x0 + ((Math.log10(found.suggestion) + 5) / 5) * w;
+    const got = Number(svg.match(/data-suggestion="[^"]+"/) && svg.match(/<line x1="([^"]+)"[^>]*data-suggestion/)[1]);
+    assert.ok(Math.abs(got - want) < 0.1, `suggestion line at x=${got}, expected ${want.toFixed(1)}`);
+  }
+  // the result object itself (its suggestion is a getter) draws the same marker
+  const direct = tgTrain.plotHistory([{ name: 'sweep', lrFinder: found }]);
+  assert.strictEqual(direct.includes('data-suggestion='), Boolean(found.suggestion));
+  const png = await sharp(Buffer.from(svg)).png().toBuffer();
+  assert.ok(png.length > 1000);
+  fs.writeFileSync(path.join(dir, 'history.json'), JSON.stringify({ epochs: [{ epoch: 0, loss: 1 }] }));
+  const mixed = plotCli(file, path.join(dir, 'history.json'), '-o', out);
+  assert.strictEqual(mixed.status, 1);
+  assert.match(mixed.stderr, /cannot share a plot/);
+  fs.writeFileSync(path.join(dir, 'broken.json'), JSON.stringify({ kind: 'lr-finder', lrs: [1, 2], losses: [1] }));
+  assert.match(plotCli(path.join(dir, 'broken.json')).stderr, /lrs and losses, two arrays of numbers of one length/);
+  tg.dispose([x, y]);
+  net.dispose();
+  opt.dispose();
 });

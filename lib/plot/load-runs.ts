@@ -5,16 +5,24 @@ import { TorchError } from '../errors';
 import type { EpochLogs } from '../train/types';
 import { readEventFile } from '../train/tensorboard/event-reader';
 import type { PlotRun } from './runs';
+import { asLrCurve, type LrCurve } from './lr-curve';
 
 const bad = (file: string, why: string) => new TorchError(`${file}: ${why}`, { code: 'ERR_HISTORY_FORMAT' });
 
-function fromJson(file: string, text: string): Partial<EpochLogs>[] {
+function fromJson(file: string, text: string): Partial<EpochLogs>[] | LrCurve {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
     throw bad(file, `not JSON (${(e as Error).message})`);
   }
+  let curve: LrCurve | undefined;
+  try {
+    curve = asLrCurve(file, data);
+  } catch (e) {
+    throw bad(file, (e as Error).message.slice(file.length + 2));
+  }
+  if (curve) return curve;
   const epochs = Array.isArray(data) ? data : data !== null && typeof data === 'object' ? (data as { epochs?: unknown }).epochs : undefined;
   if (!Array.isArray(epochs) || epochs.some((e) => e === null || typeof e !== 'object' || Array.isArray(e)))
     throw bad(file, 'not a training history: expected { "epochs": [ { "loss": ... }, ... ] } as History.toJSON() writes');
@@ -77,7 +85,7 @@ async function fromLogDir(dir: string): Promise<Partial<EpochLogs>[]> {
 }
 
 /**
- * Loads runs from paths: a History JSON (`JSON.stringify(history)`), a History CSV (`history.toCSV()`), a TensorBoard
+ * Loads runs from paths: a History JSON (`JSON.stringify(history)`), a findLr result's JSON, a History CSV (`history.toCSV()`), a TensorBoard
  * run folder (with train/ and validation/), or a folder of such run folders (one run each, named `folder/run`).
  * @throws TorchError `ERR_IO` when a path cannot be read, `ERR_HISTORY_FORMAT` when it holds no history, `ERR_EVENT_FILE` for a corrupt event file.
  */
@@ -101,8 +109,9 @@ export async function loadRuns(paths: readonly string[]): Promise<PlotRun[]> {
       for (const s of subs) runs.push({ name: `${name}/${s}`, history: await fromLogDir(path.join(p, s)) });
     } else {
       const text = await fs.promises.readFile(p, 'utf8').catch((e: Error) => Promise.reject(new TorchError(`cannot read '${p}': ${e.message}`, { code: 'ERR_IO', cause: e })));
-      const epochs = p.toLowerCase().endsWith('.csv') ? fromCsv(p, text) : fromJson(p, text);
-      runs.push({ name: name.replace(/\.(json|csv)$/i, ''), history: epochs });
+      const parsed = p.toLowerCase().endsWith('.csv') ? fromCsv(p, text) : fromJson(p, text);
+      const runName = name.replace(/\.(json|csv)$/i, '');
+      runs.push(Array.isArray(parsed) ? { name: runName, history: parsed } : { name: runName, lrFinder: parsed });
     }
   }
   return runs;

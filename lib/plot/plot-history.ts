@@ -1,4 +1,5 @@
 /** plotHistory: training curves of one or more runs as SVG (or an HTML page holding it), optionally written to a file. */
+import { renderLrCurves, type LrCurve } from './lr-curve';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchError } from '../errors';
@@ -32,7 +33,15 @@ export function plotHistory(runs: readonly PlotRun[], options: PlotOptions = {})
   if (out !== undefined && (typeof out !== 'string' || out === '')) throw new TypeError('plotHistory: out must be a file path');
   const format = options.format ?? (out && /\.html?$/i.test(out) ? 'html' : 'svg');
   if (format !== 'svg' && format !== 'html') throw new TypeError(`plotHistory: format must be 'svg' or 'html', got ${String(format)}`);
-  const svg = renderSvg(runs, title, options.metrics);
+  const sweeps = Array.isArray(runs) ? runs.filter((r) => r !== null && typeof r === 'object' && 'lrFinder' in r) : [];
+  if (sweeps.length && sweeps.length !== runs.length) throw new RangeError('plotHistory: learning-rate finder sweeps and training histories cannot share a plot (their x axes differ)');
+  const svg = sweeps.length
+    ? renderLrCurves(sweeps.map((r) => {
+      // read field by field: a findLr result's suggestion is a getter, which a spread would miss
+      const f = (r as { lrFinder: Omit<LrCurve, 'name'> }).lrFinder;
+      return { name: r.name, lrs: f.lrs, losses: f.losses, suggestion: f.suggestion };
+    }), title)
+    : renderSvg(runs, title, options.metrics);
   if (out !== undefined) {
     const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
     try {

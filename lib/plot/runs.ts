@@ -4,17 +4,14 @@ import type { EpochLogs } from '../train/types';
 /** One run's history: a History, its toJSON() (`{ epochs }`), or the array of epoch logs. */
 export type HistoryLike = { epochs: readonly Partial<EpochLogs>[] } | readonly Partial<EpochLogs>[];
 
-/** A named run to plot. */
-export interface PlotRun {
-  name: string;
-  history: HistoryLike;
-}
+/** A named run to plot: a training history, or a learning-rate finder sweep (findLr's toJSON()). */
+export type PlotRun = { name: string; history: HistoryLike } | { name: string; lrFinder: { lrs: readonly number[]; losses: readonly number[]; suggestion?: number | null } };
 
 /** The epochs of a run, checked: an array of objects. */
 export function epochsOf(run: PlotRun, i: number): readonly Partial<EpochLogs>[] {
   if (run === null || typeof run !== 'object') throw new TypeError(`plotHistory: runs[${i}] must be { name, history }`);
   if (typeof run.name !== 'string') throw new TypeError(`plotHistory: runs[${i}].name must be a string`);
-  const h = run.history as unknown;
+  const h = (run as { history?: unknown }).history;
   const epochs = Array.isArray(h) ? h : h !== null && typeof h === 'object' && Array.isArray((h as { epochs?: unknown }).epochs) ? (h as { epochs: unknown[] }).epochs : undefined;
   if (!epochs) throw new TypeError(`plotHistory: runs[${i}].history must be a History, { epochs: [...] } or an array of epoch logs`);
   epochs.forEach((e, j) => {
