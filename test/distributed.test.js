@@ -124,6 +124,22 @@ test('a disk cache shared by 2 ranks: rank 0 builds the file, rank 1 opens it, a
   }
 });
 
+test('fit({ distributed: true }): TensorBoard and ModelCheckpoint write on rank 0 only', { skip: noGloo }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-dist-callbacks-'));
+  try {
+    const ranks = await Promise.all(await runRanks('fit', 2, { TG_CALLBACK_DIR: dir }));
+    ranks.forEach(({ code, result, stderr }, rank) => assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`));
+    assert.strictEqual(fs.readdirSync(path.join(dir, 'tb', 'train')).filter((f) => f.includes('tfevents')).length, 1, 'one train event file');
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'ckpt')).sort(), ['best.ckpt', 'epoch-0000.ckpt', 'epoch-0001.ckpt', 'latest.json']);
+    const scalars = (await tg.train.readEventFile(path.join(dir, 'tb', 'train', fs.readdirSync(path.join(dir, 'tb', 'train'))[0])))
+      .flatMap((e) => e.values.filter((v) => v.tag === 'epoch_loss').map((v) => v.value));
+    // the logged epoch losses are the ones averaged over both ranks
+    assert.deepStrictEqual(scalars, ranks[0].result.logs.map((l) => Math.fround(l.loss)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a rank killed mid-run makes the others fail with ERR_DISTRIBUTED within the timeout, never hang', { skip: noGloo }, async () => {
   const [r0, r1] = await runRanks('die', 2, { TG_TEST_TIMEOUT_MS: '8000' });
   assert.strictEqual(r1.signal, 'SIGKILL');

@@ -15,6 +15,8 @@ export interface FitContext {
   stop(reason?: string): void;
   /** Whether stop() was called. */
   readonly stopRequested: boolean;
+  /** This process's rank under fit({ distributed: true }), else undefined: callbacks that write files do so on rank 0 only. */
+  readonly rank?: number;
 }
 
 /**

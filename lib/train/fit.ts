@@ -217,6 +217,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
     get stopRequested() {
       return stopReason !== undefined;
     },
+    rank: dist?.rank,
   };
   const progress = new Progress(o.output ?? process.stderr, dist && dist.rank !== 0 ? 0 : o.verbose ?? 1, endEpoch);
   const accumulate = o.accumulate ?? 1;

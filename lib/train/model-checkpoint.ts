@@ -127,6 +127,7 @@ export class ModelCheckpoint implements Callback, SignalAware {
   }
 
   onTrainBegin(ctx: FitContext): Promise<void> {
+    if (ctx.rank) return Promise.resolve();  // distributed: rank 0 writes for every rank (they hold the same weights)
     const opt = ctx.optimizer as Partial<CheckpointStateful>;
     if (typeof opt.stateDict !== 'function' || typeof opt.loadStateDict !== 'function')
       throw new TypeError('ModelCheckpoint: the optimizer must have stateDict() and loadStateDict() (a tg.optim optimizer) to be checkpointed');
@@ -140,6 +141,7 @@ export class ModelCheckpoint implements Callback, SignalAware {
   }
 
   async onEpochEnd(epoch: number, logs: EpochLogs, ctx: FitContext): Promise<void> {
+    if (ctx.rank) return;
     // A signal cut this epoch short (or came before it was saved): the last completed epoch on disk is the resume point.
     if (runPartsOf(ctx).signal !== undefined) return;
     const improved = this.saveBest && this.observe(epoch, logs);
@@ -156,6 +158,7 @@ export class ModelCheckpoint implements Callback, SignalAware {
   }
 
   async onTrainEnd(_history: History, ctx: FitContext): Promise<void> {
+    if (ctx.rank) return;
     const { signal } = runPartsOf(ctx);
     if (signal === undefined || !this.lastSaved) return;
     // The pointer says where the run stopped; the checkpoint it names is the last one completed.

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Tensor } from '../../tensor';
 import type { Callback, FitContext } from '../callbacks';
 import type { BatchLogs, EpochLogs } from '../types';
+import type { History } from '../history';
 import { hparamsEndEvent, hparamsStartEvent, histogramEvent, scalarEvent, textEvent } from './event';
 import { EventFileWriter } from './event-writer';
 import { histogramOf } from './histogram';
@@ -87,7 +88,8 @@ export class TensorBoard implements Callback {
     this.histEvery = o.histEvery;
     this.hparams = o.hparams && { ...o.hparams };
     if (this.every > 0) {
-      this.onBatchEnd = (_batch: number, logs: BatchLogs) => {
+      this.onBatchEnd = (_batch: number, logs: BatchLogs, ctx: FitContext) => {
+        if (ctx?.rank) return;  // distributed: rank 0 writes the run
         this.batchStep++;
         if (this.batchStep % this.every === 0 && Number.isFinite(logs.loss)) this.writer('train').add(scalarEvent(now(), this.batchStep, 'batch_loss', logs.loss));
       };
@@ -113,7 +115,8 @@ export class TensorBoard implements Callback {
   }
 
   /** Creates the train event file (a logDir that cannot be written fails here, ERR_IO) and records the hyperparameters. */
-  async onTrainBegin(): Promise<void> {
+  async onTrainBegin(ctx?: FitContext): Promise<void> {
+    if (ctx?.rank) return;  // distributed: rank 0 writes the run (the epoch logs are already averaged over ranks)
     this.writer('train');
     if (this.hparams && !this.hparamsWritten) {
       const root = this.writer('.');
@@ -126,6 +129,7 @@ export class TensorBoard implements Callback {
 
   /** Writes the epoch's scalars and histograms and appends them to the files. */
   async onEpochEnd(epoch: number, logs: EpochLogs, ctx: FitContext): Promise<void> {
+    if (ctx?.rank) return;
     const t = now();
     for (const [k, v] of Object.entries(logs)) {
       if (k === 'epoch' || k === 'time' || typeof v !== 'number' || !Number.isFinite(v)) continue;
@@ -157,7 +161,8 @@ export class TensorBoard implements Callback {
   }
 
   /** Ends the hparams session and appends what is left. */
-  async onTrainEnd(): Promise<void> {
+  async onTrainEnd(_history?: History, ctx?: FitContext): Promise<void> {
+    if (ctx?.rank) return;
     if (this.hparams) this.writer('.').add(hparamsEndEvent(now()));
     await this.flush();
   }
