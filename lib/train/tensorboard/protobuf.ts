@@ -1,4 +1,5 @@
-/** The few protobuf wire-format pieces event files need, written by hand: varints, fixed 32/64-bit numbers, lengths. */
+/** The few protobuf wire-format pieces event files need: a hand-written writer (varints, fixed 32/64-bit numbers, lengths); reading goes through lib/io's reader. */
+import { FIXED32, FIXED64, LEN, ProtoError, VARINT, walk } from '../../io/protobuf';
 
 /** Builds one protobuf message field by field; fields are written in the order they are added. */
 export class ProtoWriter {
@@ -82,46 +83,21 @@ export interface ProtoField {
   value: bigint | number | Uint8Array;
 }
 
-/** Decodes one message's top-level fields; returns null on malformed input (a truncated varint or length). */
+/** Decodes one message's top-level fields through lib/io's protobuf reader; returns null on malformed input. */
 export function readFields(buf: Uint8Array): ProtoField[] | null {
   const out: ProtoField[] = [];
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let o = 0;
-  const varint = (): bigint | null => {
-    let v = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (o >= buf.length) return null;
-      const b = buf[o++];
-      v |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    return null;
-  };
-  while (o < buf.length) {
-    const key = varint();
-    if (key === null) return null;
-    const field = Number(key >> 3n);
-    const wire = Number(key & 7n);
-    if (wire === 0) {
-      const v = varint();
-      if (v === null) return null;
-      out.push({ field, wire, value: v });
-    } else if (wire === 1) {
-      if (o + 8 > buf.length) return null;
-      out.push({ field, wire, value: view.getFloat64(o, true) });
-      o += 8;
-    } else if (wire === 5) {
-      if (o + 4 > buf.length) return null;
-      out.push({ field, wire, value: view.getFloat32(o, true) });
-      o += 4;
-    } else if (wire === 2) {
-      const len = varint();
-      if (len === null || len > BigInt(buf.length - o)) return null;
-      out.push({ field, wire, value: buf.subarray(o, o + Number(len)) });
-      o += Number(len);
-    } else {
-      return null;
-    }
+  try {
+    walk(buf, 'event', (field, wire, r) => {
+      if (wire === VARINT) out.push({ field, wire, value: r.varint() });
+      else if (wire === FIXED64) out.push({ field, wire, value: Buffer.from(r.fixed(8)).readDoubleLE(0) });
+      else if (wire === FIXED32) out.push({ field, wire, value: Buffer.from(r.fixed(4)).readFloatLE(0) });
+      else if (wire === LEN) out.push({ field, wire, value: r.bytes() });
+      else return false;  // walk's skip refuses the group wire types
+      return true;
+    });
+  } catch (e) {
+    if (e instanceof ProtoError) return null;
+    throw e;
   }
   return out;
 }
