@@ -16,3 +16,11 @@ export type NodeBuffer = typeof globalThis extends { Buffer: { isBuffer(obj: unk
 export type AnyTypedArrayView =
   | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
   | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** What torchgraft reads of an AbortSignal (Node's or the DOM's): whether it fired, why, and its abort event. */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}

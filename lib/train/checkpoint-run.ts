@@ -7,6 +7,9 @@ import { constants } from 'node:os';
 import type { DataLoader } from '../data/loader';
 import type { Callback, FitContext } from './callbacks';
 
+/** The signals that end a checkpointed fit. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /** What a ModelCheckpoint learns about the fit it runs in. */
 export interface RunParts {
   /** The DataLoader behind the training data, when there is one (its epoch is saved, its seed checked). */
@@ -14,7 +17,7 @@ export interface RunParts {
   /** The first epoch of the run: this fit call's, or the resumed call's (so a resumed run ends where the first would). */
   runStart?: number;
   /** The signal that interrupted the run, once one came. */
-  signal?: NodeJS.Signals;
+  signal?: StopSignal;
 }
 
 /** A callback that wants the run's signals handled (ModelCheckpoint). */
@@ -32,7 +35,7 @@ export function noteResumedRun(callbacks: Callback[], runStart: number): void {
 }
 // Runs that a signal interrupted and that have not finished yet: the process ends when the last one has.
 const pending = new Set<RunParts>();
-let exitSignal: NodeJS.Signals | undefined;
+let exitSignal: StopSignal | undefined;
 
 /** The parts of the fit that `ctx` belongs to (an empty record outside fit: a callback driven by hand). */
 export function runPartsOf(ctx: FitContext): RunParts {
@@ -44,7 +47,7 @@ function isSignalAware(c: Callback): c is SignalAware {
 }
 
 /** Ends the process as the signal's default action would (128 + signal number to a shell). */
-function exitBySignal(sig: NodeJS.Signals): void {
+function exitBySignal(sig: StopSignal): void {
   // With no listener left, Node restores the default action, so the re-raised signal ends the process as if unhandled.
   if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
   process.exit(128 + (constants.signals[sig] ?? 15));
@@ -66,7 +69,7 @@ export async function withCheckpointRun<T>(ctx: FitContext, loader: DataLoader |
     const others = callbacks.filter((c) => !isSignalAware(c));
     callbacks.splice(0, callbacks.length, ...others, ...aware);
   }
-  const handler = (sig: NodeJS.Signals): void => {
+  const handler = (sig: StopSignal): void => {
     if (parts.signal !== undefined || exitSignal !== undefined) {
       removeHandlers();
       exitBySignal(sig);
@@ -76,7 +79,7 @@ export async function withCheckpointRun<T>(ctx: FitContext, loader: DataLoader |
     pending.add(parts);
     ctx.stop(`interrupted by ${sig}`);
   };
-  const signals: NodeJS.Signals[] = aware.length > 0 ? ['SIGINT', 'SIGTERM'] : [];
+  const signals: StopSignal[] = aware.length > 0 ? ['SIGINT', 'SIGTERM'] : [];
   const removeHandlers = () => signals.forEach((s) => process.removeListener(s, handler));
   signals.forEach((s) => process.on(s, handler));
   let ok = false;

@@ -1,4 +1,5 @@
 /** The evaluation pass shared by fit's validation and evaluate: eval mode, no autograd, one tidy per batch. */
+import type { AbortSignalLike } from '../portable-types';
 import { noGrad } from '../autograd';
 import { tidy } from '../memory';
 import type { Tensor } from '../tensor';
@@ -34,7 +35,7 @@ export async function runEval(
   metrics: Metric[],
   device: string | undefined,
   where: string,
-  signal?: AbortSignal,
+  signal?: AbortSignalLike,
 ): Promise<Record<string, number>> {
   const acc = new Accumulator();
   const lossMean = new LossMean();

@@ -1,4 +1,5 @@
 /** evaluate and predict: a model over data in eval mode without autograd, yielding to the event loop between batches. */
+import type { AbortSignalLike } from '../portable-types';
 import { cat } from '../creation';
 import { noGrad } from '../autograd';
 import { dispose, tidy } from '../memory';
@@ -23,7 +24,7 @@ export interface EvaluateOptions {
   /** Batches are moved here before the forward pass. */
   device?: string;
   /** Once aborted, the call rejects with an AbortError (name 'AbortError', code 'ABORT_ERR') after the current batch. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /** predict's options. */
@@ -33,7 +34,7 @@ export interface PredictOptions {
   /** Batches are moved here before the forward pass. */
   device?: string;
   /** Once aborted, the call rejects with an AbortError (name 'AbortError', code 'ABORT_ERR') after the current batch. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 function checkModel(model: unknown, where: string): Forward {

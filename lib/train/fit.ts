@@ -1,4 +1,5 @@
 /** fit: the training loop (epochs of tidy steps, validation, callbacks, early stopping, progress), async and yielding. */
+import type { AbortSignalLike } from '../portable-types';
 import { noGrad } from '../autograd';
 import { keep, tidy } from '../memory';
 import { isTensor, type Tensor } from '../tensor';
@@ -113,7 +114,7 @@ export interface FitOptions {
    * prepared) rejects with an AbortError (name 'AbortError', code 'ABORT_ERR', cause: the signal's reason). In
    * distributed training abort every rank, so that none waits for the others' next collective.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /**
    * Gradient accumulation: the optimizer steps once every `accumulate` batches (a positive integer, default 1) on the
    * gradients of those batches, each weighted by its share of their examples (of their summed weights, with class or

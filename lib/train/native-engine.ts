@@ -3,6 +3,7 @@
  * tracer, then whole epochs run in C++ on a worker thread (native/native_epoch.cc) with the same ops in the same order
  * as the JavaScript loop, so the weights come out the same, while the event loop stays free.
  */
+import type { AbortSignalLike } from '../portable-types';
 import { binding } from '../native';
 import type { NativeEpochReport, NativeEpochSpec, NativeScriptModule } from '../binding';
 import { getCudaRngStates, getRngState, setCudaRngStates, setRngState, tensor } from '../creation';
@@ -40,7 +41,7 @@ export interface NativeParts {
   /** Batches per optimizer step: the native epoch steps on every batch, so more than 1 is refused. */
   accumulate?: number;
   /** Checked between chunks: an aborted signal ends the epoch there. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 interface Gather {
