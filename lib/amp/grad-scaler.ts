@@ -1,8 +1,15 @@
 /** tg.amp.GradScaler: loss scaling for float16 training, PyTorch's GradScaler (growth tracker, skipped steps) over tensor ops. */
+import { buildInfo } from '../info';
 import { tidy, dispose, keep } from '../memory';
 import { noGrad } from '../autograd';
 import { isTensor, type Tensor } from '../tensor';
 import { full } from '../creation';
+
+/** The scale tensor's shape in PyTorch's GradScaler of this LibTorch's version: (1,) before 2.3, () since. */
+const SCALE_SHAPE = (): number[] => {
+  const [major, minor] = buildInfo().torchVersion.split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 3) ? [] : [1];
+};
 
 /** GradScaler's options, as torch.cuda.amp.GradScaler's. */
 export interface GradScalerOptions {
@@ -96,14 +103,15 @@ export class GradScaler {
 
   /**
    * The outputs (a loss, or an array of them, nested) multiplied by the scale, as new tensors: call backward() on it.
-   * The scale is a one-element float32 tensor, so a 0-d loss comes back with shape [1], as in PyTorch.
+   * The scale is a float32 tensor of the shape PyTorch of the same LibTorch version uses: [1] up to 2.2 (a 0-d loss
+   * comes back with shape [1]), 0-d from 2.3 on (torch.amp.GradScaler).
    */
   scale<T extends Tensor | readonly unknown[]>(outputs: T): T {
     if (!this.#enabled) return outputs;
     this.#scale ??= Math.fround(this.#initScale);
     const s = this.#scale;
     const apply = (v: unknown): unknown => {
-      if (isTensor(v)) return tidy(() => v.mul(full([1], s, { dtype: 'float32', device: v.device })));
+      if (isTensor(v)) return tidy(() => v.mul(full(SCALE_SHAPE(), s, { dtype: 'float32', device: v.device })));
       if (Array.isArray(v)) return v.map(apply);
       throw new TypeError(`GradScaler.scale: outputs must be a tensor or an array of tensors, got ${v === null ? 'null' : typeof v}`);
     };
