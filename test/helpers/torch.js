@@ -144,15 +144,15 @@ function closeness(actual, expected, rtol, atol) {
 /**
  * Asserts shape equality and, element by element, |actual - expected| <= atol + rtol * |expected| (numpy.allclose),
  * rtol = tol (default 1e-5, the project's float32 bound). The absolute floor atol (for elements near zero, where
- * float32 cancellation leaves only absolute accuracy) defaults to tol / 10 in the tensor's scale: tol / 10 times the
- * largest |expected| when that is below 1, so a tensor of small values is not judged by an absolute bound it would
- * pass whatever its values. Pass { atol } to set it.
+ * float32 cancellation leaves only absolute accuracy, a few ulps of the values summed) defaults to tol / 10 times the
+ * tensor's largest |expected|: a tenth of what the former max-scaled bound allowed every element, so a tensor of
+ * small values is not judged by a fixed absolute bound it would pass whatever its values. Pass { atol } to set it.
  */
 function assertClose(assert, actual, expected, tol = 1e-5, what = 'value', { atol } = {}) {
   assert.deepStrictEqual(actual.shape, expected.shape, `${what}: shape`);
   let scale = 0;
   for (const v of expected.data) if (Number.isFinite(Number(v))) scale = Math.max(scale, Math.abs(Number(v)));
-  const floor = atol ?? (tol / 10) * Math.min(1, Math.max(scale, 1e-6));
+  const floor = atol ?? (tol / 10) * Math.max(scale, 1e-6);
   const { ratio, at } = closeness(actual, expected, tol, floor);
   if (!(ratio <= 1)) {
     const got = at >= 0 ? actual.detach().to({ device: 'cpu', dtype: 'float64' }).dataSync()[at] : undefined;
