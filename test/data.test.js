@@ -70,6 +70,12 @@ test('without a seed, tg.manualSeed makes the loader reproducible', () => {
   tg.manualSeed(5);
   const b = take(new DataLoader(ds, { batchSize: 12, shuffle: true }))[0];
   assert.deepStrictEqual(a, b);
+  // Equal because of the seed, not because neither shuffled: not the dataset order, and another seed differs.
+  const identity = Array.from({ length: 12 }, (_, i) => i);
+  assert.notDeepStrictEqual(a, identity, 'the loader shuffled');
+  assert.deepStrictEqual([...a].sort((x, y) => x - y), identity, 'a permutation');
+  tg.manualSeed(6);
+  assert.notDeepStrictEqual(take(new DataLoader(ds, { batchSize: 12, shuffle: true }))[0], a, 'another manualSeed, another order');
 });
 
 test('dropLast drops the short last batch', () => {

@@ -29,6 +29,9 @@ test('the event loop stays responsive during fit: lag measured with monitorEvent
   const max = h.max / 1e6;
   t.diagnostic(`idle loop: p50 ${(idle.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(idle.percentile(99) / 1e6).toFixed(2)} ms`);
   t.diagnostic(`fit of ${ms.toFixed(0)} ms (3 epochs x 128 batches + validation): event-loop delay p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${max.toFixed(2)} ms`);
+  t.diagnostic(`${h.count} delay samples during fit`);
+  // A blocked loop records no samples and reads p99 0: require samples at least every 100 ms on average (and 3).
+  assert.ok(h.count >= Math.max(3, Math.floor(ms / 100)), `only ${h.count} event-loop delay samples in a ${ms.toFixed(0)} ms fit`);
   // generous: this checks that fit yields between batches, not how fast a shared CPU is
   assert.ok(p99 < 250, `p99 event-loop delay ${p99} ms`);
   tg.dispose([x, y]);

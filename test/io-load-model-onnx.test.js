@@ -88,8 +88,11 @@ for k, v in W.items(): OUT[k] = v`,
   const state = net.stateDict();
   let changed = 0;
   let worst = 0;
+  // A step moves each parameter by lr * grad, and float32 gradients are sums with cancellation: conv1.bias's grad[2]
+  // is 1.4348 among values near 17, and PyTorch's float32 gives it 1.6e-4 off the float64 result (torchgraft 1.3e-5),
+  // so the absolute floor is lr times float32's error at the gradients' scale, not a tenth of the parameter's.
   for (const [name, v] of Object.entries(state)) {
-    assertClose(assert, v, ref[name], 1e-5, name);
+    assertClose(assert, v, ref[name], 1e-5, name, { atol: 1e-5 });
     worst = Math.max(worst, maxAbs(v, ref[name]));
     if (!v.equal(before[name])) changed++;
   }

@@ -122,7 +122,7 @@ test('save then load round-trips every dtype, scalars, empty and non-contiguous 
   tg.dispose([src, back]);
 });
 
-test('a file written by torchgraft loads in Python PyTorch with identical values and metadata', { skip: noPython }, async () => {
+test('a file written by torchgraft loads in Python PyTorch through a hand-written reader (test/helpers/safetensors_ref.py) with identical values and metadata', { skip: noPython }, async () => {
   const src = sampleTensors();
   const file = tmpFile('to-python');
   const metadata = { format: 'pt', 'clé': 'valeur 中 "q" \\ \n\t', empty: '' };
@@ -133,7 +133,7 @@ test('a file written by torchgraft loads in Python PyTorch with identical values
   tg.dispose(src);
 });
 
-test('a file written by Python PyTorch loads in torchgraft with identical values, in file order', { skip: noPython }, async () => {
+test('a file written by Python PyTorch through a hand-written writer (test/helpers/safetensors_ref.py) loads in torchgraft with identical values, in file order', { skip: noPython }, async () => {
   const file = tmpFile('from-python');
   const ref = execFileSync(PYTHON, [REF, 'write', file], { encoding: 'utf8' });
   const expected = JSON.parse(ref);
@@ -144,6 +144,40 @@ test('a file written by Python PyTorch loads in torchgraft with identical values
   assert.deepStrictEqual(loaded.metadata, expected.metadata);
   assert.deepStrictEqual(describe(loaded.tensors), expected.tensors);
   tg.dispose(loaded.tensors);
+});
+
+// The byte strings of huggingface/safetensors' own tests (bindings/python/tests: test_serialization), the format's
+// published vectors: an int32 [2, 2] tensor 'test', unpadded (older writers, header length 60) and padded with spaces
+// to 8-byte alignment (current writers, header length 64), zeros and with [1, 1] = 1.
+const VECTOR_HEADER = '{"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}';
+function publishedVector(padded, last) {
+  const header = Buffer.from(padded ? `${VECTOR_HEADER}    ` : VECTOR_HEADER, 'latin1');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  const data = Buffer.alloc(16);
+  data.writeInt32LE(last, 12);
+  return Buffer.concat([len, header, data]);
+}
+
+test('the safetensors project\'s published test vectors load, and torchgraft writes the current (padded) one byte for byte', async () => {
+  assert.strictEqual(publishedVector(false, 0)[0], 0x3c, "'<': the published unpadded header length");
+  assert.strictEqual(publishedVector(true, 0)[0], 0x40, "'@': the published padded header length");
+  for (const padded of [false, true]) {
+    for (const last of [0, 1]) {
+      const file = tmpFile('vector');
+      fs.writeFileSync(file, publishedVector(padded, last));
+      const got = await tg.io.load(file);
+      assert.deepStrictEqual(Object.keys(got), ['test']);
+      assert.strictEqual(got.test.dtype, 'int32');
+      assert.deepStrictEqual(got.test.toArray(), [[0, 0], [0, last]], `padded ${padded}, [1, 1] = ${last}`);
+      tg.dispose(got);
+    }
+  }
+  const t = tg.tensor(new Int32Array([0, 0, 0, 1]), { shape: [2, 2] });
+  const file = tmpFile('vector-written');
+  await tg.io.save({ test: t }, file);
+  assert.deepStrictEqual(fs.readFileSync(file), publishedVector(true, 1));
+  t.dispose();
 });
 
 test('CUDA tensors are saved from the GPU and load back on the CPU with the same values', { skip: CUDA_SKIP }, async () => {

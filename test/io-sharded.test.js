@@ -76,11 +76,40 @@ test('a shard holding a tensor the index does not map to it is rejected', async 
   await rejectsIndex(file, /holds tensor 'extra', which the index does not list/);
 });
 
-test('shard names that leave the index folder are refused before any file is opened', async () => {
-  for (const bad of ['../outside.safetensors', '/etc/passwd', 'a/../../b.safetensors']) {
-    const file = await checkpoint('escape', { weightMap: { w: bad } });
-    await rejectsIndex(file, /must be a file name relative/);
+// Counts the files the native reader opens (safetensorsLoad / safetensorsInspect) and JS opens, while fn runs.
+async function countingOpens(fn) {
+  const { binding } = require('../dist/native');
+  const opened = [];
+  const saved = { load: binding.safetensorsLoad, inspect: binding.safetensorsInspect, open: fs.promises.open, openSync: fs.openSync };
+  binding.safetensorsLoad = (f, ...rest) => (opened.push(f), saved.load.call(binding, f, ...rest));
+  binding.safetensorsInspect = (f, ...rest) => (opened.push(f), saved.inspect.call(binding, f, ...rest));
+  fs.promises.open = (f, ...rest) => (opened.push(String(f)), saved.open.call(fs.promises, f, ...rest));
+  fs.openSync = (f, ...rest) => (opened.push(String(f)), saved.openSync.call(fs, f, ...rest));
+  try {
+    await fn();
+  } finally {
+    Object.assign(binding, { safetensorsLoad: saved.load, safetensorsInspect: saved.inspect });
+    fs.promises.open = saved.open;
+    fs.openSync = saved.openSync;
   }
+  return opened.filter((f) => f.endsWith('.safetensors') || f === '/etc/passwd');
+}
+
+test('shard names that leave the index folder are refused before any file is opened', async () => {
+  // The spy sees a shard load: so a count of zero below means something.
+  const good = await checkpoint('spy');
+  assert.deepStrictEqual((await countingOpens(() => tg.io.load(good))).map((f) => path.basename(f)),
+    ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+  for (const bad of ['../outside.safetensors', '/etc/passwd', 'a/../../b.safetensors']) {
+    // A valid shard listed first, and a real safetensors file where the escaping name points.
+    const file = await checkpoint('escape', { weightMap: { 'layer1.bias': 'model-00001-of-00002.safetensors', 'layer1.weight': 'model-00001-of-00002.safetensors', w: bad } });
+    if (!path.isAbsolute(bad)) await tg.io.save({ w: tg.zeros([1]) }, path.resolve(path.dirname(file), bad));
+    const opened = await countingOpens(() => rejectsIndex(file, /must be a file name relative/));
+    assert.deepStrictEqual(opened, [], `${bad}: files opened before the refusal`);
+  }
+  // A missing shard listed first: were shards opened before every name is checked, this would be ERR_IO instead.
+  const missingFirst = await checkpoint('missing-first', { weightMap: { a: 'absent.safetensors', w: '../outside.safetensors' } });
+  await rejectsIndex(missingFirst, /shard name '\.\.\/outside\.safetensors' must be a file name relative/);
 });
 
 test('a missing shard file and a malformed index are named errors', async () => {

@@ -26,6 +26,26 @@ test('data() copies off the JavaScript thread and survives dispose of the source
   assert.deepStrictEqual(Array.from(await p), [0, 1, 2, 3, 4, 5]);
 });
 
+test('data() settles only from the event loop (a worker thread\'s completion), never within the calling turn\'s microtasks', async () => {
+  // A copy made on the JS thread would settle within a few microtask hops; a worker's completion is delivered by
+  // libuv, which cannot run while microtasks are still queued: deterministic, not timing-dependent.
+  for (const n of [1, 6, 1 << 20]) {
+    const t = tg.ones([n]);
+    let settled = false;
+    const p = t.data().then((v) => {
+      settled = true;
+      return v;
+    });
+    for (let i = 0; i < 200; i++) await null;
+    assert.strictEqual(settled, false, `data() of ${n} elements settled within the microtasks of the calling turn`);
+    // A macrotask queued now runs before or after the completion; either way the promise settles with the values.
+    const v = await p;
+    assert.strictEqual(v.length, n);
+    assert.strictEqual(v[n - 1], 1);
+    t.dispose();
+  }
+});
+
 test('autograd: backward fills grad', () => {
   const x = tg.tensor([1, 2, 3], { dtype: 'float32', requiresGrad: true });
   x.mul(x).sum().backward();

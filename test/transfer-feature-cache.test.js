@@ -223,6 +223,18 @@ test('fit given a DataLoader and a cache batches as that loader would (its size,
   };
   const plain = await run(false);
   const cached = await run(true);
+  // The two runs match because both follow the loader's shuffle: it is not the dataset order, and depends on the seed.
+  const probe = new tg.data.DataLoader(data(), { batchSize: 12, shuffle: true, seed: 21 });
+  const identity = Array.from({ length: 70 }, (_, i) => i);
+  assert.notDeepStrictEqual(probe.order(0), identity, 'the loader shuffles');
+  assert.notDeepStrictEqual(probe.order(0), new tg.data.DataLoader(data(), { batchSize: 12, shuffle: true, seed: 22 }).order(0), 'seeds differ');
+  const unshuffled = await (async () => {
+    const net = model();
+    const ds = data();
+    await tg.fit(net, new tg.data.DataLoader(ds, { batchSize: 12 }), { epochs: 2, optimizer: new tg.optim.SGD(net.trainableParameters(), { lr: 0.05 }), loss: 'crossEntropy', ...quiet });
+    return net;
+  })();
+  assert.ok(maxDiff(plain.net.get('outputs').weight, unshuffled.get('outputs').weight) > 1e-4, 'the shuffle changed what was learned');
   assert.deepStrictEqual(cached.sizes, plain.sizes);
   assert.strictEqual(cached.sizes[0], 12);
   assert.ok(maxDiff(plain.net.get('outputs').weight, cached.net.get('outputs').weight) < 1e-5);

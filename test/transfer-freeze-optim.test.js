@@ -89,9 +89,11 @@ for (const [title, [cls, options]] of Object.entries(KINDS)) {
     const d = data();
     m.freeze(FROZEN);
     const opt = new tg.optim[cls](m.trainableParameters(), options);
-    steps(m, opt, d, 2);
     const before = snapshot(m);
+    steps(m, opt, d, 2);
+    // Taken before the steps: the frozen part (weights and BatchNorm statistics) came through them bitwise.
     assertFrozenPartUnchanged(m, before, title);
+    assertTrainablePartMoved(m, before, title);
     m.unfreeze('hidden1');
     opt.addParamGroup({ params: m.parameters('hidden1'), lr: options.lr / 10 });
     steps(m, opt, d, 2);

@@ -78,6 +78,59 @@ test('exclude leaves keys out of both sides: they are skipped, never missing or 
   assert.deepStrictEqual(both.loaded, keysOf(['hidden1', 'hidden2', 'hidden3']), 'exclude applies within include');
 });
 
+test('out-of-scope keys are never copied, even where every shape matches (include and exclude)', () => {
+  const saved = clone(trained().stateDict());
+  // Same architecture as the checkpoint: a bug copying an out-of-scope key would find a target of its shape.
+  for (const options of [{ include: /^hidden[123]\./ }, { exclude: /^(hidden[45]|outputs)\./ }, { include: 'hidden*', exclude: ['hidden4', 'hidden5'] }]) {
+    tg.manualSeed(3);
+    const net = fiveLayer();
+    const init = clone(net.stateDict());
+    const report = net.loadStateDict(saved, options);
+    assert.deepStrictEqual(report.loaded, keysOf(['hidden1', 'hidden2', 'hidden3']));
+    for (const [k, t] of Object.entries(net.stateDict())) {
+      assert.deepStrictEqual(t.shape, saved[k].shape);
+      if (report.loaded.includes(k)) assert.ok(t.equal(saved[k]), `${k} restored bitwise`);
+      else {
+        assert.ok(!init[k].equal(saved[k]), `${k}: the checkpoint differs from the init, so a copy would show`);
+        assert.ok(t.equal(init[k]), `${k} (out of scope) left at its initialisation`);
+      }
+    }
+  }
+});
+
+test('include and exclude see the names after rename (and stripPrefix / addPrefix), never the checkpoint names', () => {
+  const src = trained();
+  const keras = {};
+  for (const [k, t] of Object.entries(src.stateDict())) keras[`module.${k.replace(/^hidden(\d)/, 'dense_$1').replace(/^outputs/, 'dense_6')}`] = t.clone();
+  const rename = [[/^dense_([1-5])\./, 'hidden$1.'], [/^dense_6\./, 'outputs.']];
+  // Excluded by its name after renaming: hidden1 keeps its own weights, every other layer loads.
+  tg.manualSeed(4);
+  const net = fiveLayer();
+  const init = clone(net.stateDict());
+  const r = net.loadStateDict(keras, { stripPrefix: 'module.', rename, exclude: /^hidden1\./ });
+  assert.deepStrictEqual(r.skipped, keysOf(['hidden1']));
+  assert.deepStrictEqual(r.loaded, keysOf(['hidden2', 'hidden3', 'hidden4', 'hidden5', 'outputs']));
+  assert.deepStrictEqual(r.warnings, []);
+  assert.ok(net.hidden1.weight.equal(init['hidden1.weight']) && net.hidden1.bias.equal(init['hidden1.bias']), 'the excluded layer kept its weights');
+  assert.ok(!net.hidden1.weight.equal(src.hidden1.weight));
+  assert.ok(net.hidden2.weight.equal(src.hidden2.weight) && net.outputs.bias.equal(src.outputs.bias));
+  // The checkpoint's own name (before renaming) matches nothing: excluded is nothing, with a warning, and hidden1 loads.
+  const net2 = fiveLayer();
+  const r2 = net2.loadStateDict(keras, { stripPrefix: 'module.', rename, exclude: /dense_1\./ });
+  assert.deepStrictEqual(r2.skipped, []);
+  assert.strictEqual(r2.loaded.length, 12);
+  assert.deepStrictEqual(r2.warnings, ['exclude: it matched no key of the state dict']);
+  assert.ok(net2.hidden1.weight.equal(src.hidden1.weight));
+  // Include likewise: the renamed names select; with addPrefix last, the final (prefixed) names.
+  const big = new nn.Sequential({ backbone: fiveLayer() });
+  const bigInit = clone(big.stateDict());
+  const r3 = big.loadStateDict(keras, { stripPrefix: 'module.', rename, addPrefix: 'backbone.', include: /^backbone\.hidden/, exclude: 'backbone.hidden5' });
+  assert.deepStrictEqual(r3.loaded, keysOf(['backbone.hidden1', 'backbone.hidden2', 'backbone.hidden3', 'backbone.hidden4']));
+  assert.deepStrictEqual(r3.skipped, keysOf(['backbone.hidden5', 'backbone.outputs']));
+  assert.ok(big.backbone.hidden5.weight.equal(bigInit['backbone.hidden5.weight']), 'excluded after the prefix: kept');
+  assert.ok(big.backbone.hidden4.weight.equal(src.hidden4.weight));
+});
+
 test('rename maps Keras-like names (dense_1. -> hidden1.) by prefix map, RegExp pairs or function, and the report says where each came from', () => {
   const src = trained();
   const keras = {};

@@ -117,21 +117,49 @@ function avoidOneDnnBackwardNaN() {
   return true;
 }
 
-/** Where two tensors first differ, for failure messages: "[i] got g, expected e". */
-function firstDifference(actual, expected) {
-  const got = actual.detach().to({ device: 'cpu', dtype: 'float64' }).dataSync();
+/**
+ * The worst element of a torchgraft tensor against a Python result, as numpy.allclose judges it:
+ * { ratio: max |a - b| / (atol + rtol * |b|) (<= 1 passes; NaN matches NaN, equal infinities match), at: its index }.
+ */
+function closeness(actual, expected, rtol, atol) {
+  const a = actual.detach().to({ device: 'cpu', dtype: 'float64' });
+  const got = a.dataSync();
+  a.dispose();
+  if (got.length !== expected.data.length) return { ratio: Infinity, at: -1 };
+  let ratio = 0;
+  let at = -1;
   for (let i = 0; i < got.length; i++) {
     const e = Number(expected.data[i]);
-    if (!(Object.is(got[i], e) || Math.abs(got[i] - e) <= 1e-6 * Math.max(1, Math.abs(e)))) return `[${i}] got ${got[i]}, expected ${e}`;
+    const g = Number(got[i]);
+    if ((Number.isNaN(e) && Number.isNaN(g)) || e === g) continue;
+    const r = Math.abs(g - e) / (atol + rtol * Math.abs(e));
+    if (!(r <= ratio)) {
+      ratio = Number.isNaN(r) ? Infinity : r;
+      at = i;
+    }
   }
-  return 'none';
+  return { ratio, at };
 }
 
-/** Asserts shape equality and relative error under tol (default 1e-5, the project's float32 bound). */
-function assertClose(assert, actual, expected, tol = 1e-5, what = 'value') {
+/**
+ * Asserts shape equality and, element by element, |actual - expected| <= atol + rtol * |expected| (numpy.allclose),
+ * rtol = tol (default 1e-5, the project's float32 bound). The absolute floor atol (for elements near zero, where
+ * float32 cancellation leaves only absolute accuracy, a few ulps of the values summed) defaults to tol / 10 times the
+ * tensor's largest |expected|: a tenth of what the former max-scaled bound allowed every element, so a tensor of
+ * small values is not judged by a fixed absolute bound it would pass whatever its values. Pass { atol } to set it.
+ */
+function assertClose(assert, actual, expected, tol = 1e-5, what = 'value', { atol } = {}) {
   assert.deepStrictEqual(actual.shape, expected.shape, `${what}: shape`);
-  const err = relError(actual, expected);
-  if (!(err <= tol)) assert.fail(`${what}: relative error ${err} > ${tol}; first difference ${firstDifference(actual, expected)}`);
+  let scale = 0;
+  for (const v of expected.data) if (Number.isFinite(Number(v))) scale = Math.max(scale, Math.abs(Number(v)));
+  const floor = atol ?? (tol / 10) * Math.max(scale, 1e-6);
+  const { ratio, at } = closeness(actual, expected, tol, floor);
+  if (!(ratio <= 1)) {
+    const got = at >= 0 ? actual.detach().to({ device: 'cpu', dtype: 'float64' }).dataSync()[at] : undefined;
+    assert.fail(`${what}: not within atol ${Number(floor.toPrecision(3))} + rtol ${tol} * |expected| (${ratio.toFixed(2)} times the bound)` +
+      (at >= 0 ? ` at [${at}]: got ${got}, expected ${Number(expected.data[at])}` : ` (${actual.numel} vs ${expected.data.length} elements)`) +
+      `; max relative error to the largest value ${relError(actual, expected)}`);
+  }
 }
 
-module.exports = { hasPyTorch, runTorch, relError, assertClose, avoidOneDnnBackwardNaN, PYTHON, tg };
+module.exports = { hasPyTorch, runTorch, relError, closeness, assertClose, avoidOneDnnBackwardNaN, PYTHON, tg };
