@@ -50,3 +50,21 @@ test('clipGradNorm_ leaves small gradients alone, accepts one tensor, and can re
   assert.throws(() => tg.optim.clipGradNorm_([a], 1, 2, { errorIfNonfinite: true }), (e) => e.code === 'ERR_NONFINITE_NORM');
   assert.throws(() => tg.optim.clipGradNorm_([a, 'x'], 1), /params\[1\] is not a Tensor/);
 });
+
+test('clipGradNorm_ and clipGradValue_ refuse bad arguments by name, before touching a gradient', () => {
+  const p = tg.tensor([3, 4], { requiresGrad: true, dtype: 'float32' });
+  p.sum().mul(2).backward();  // gradient [2, 2]
+  for (const bad of ['1', NaN, undefined, null]) {
+    assert.throws(() => tg.optim.clipGradNorm_([p], bad), { name: 'TypeError', message: 'clipGradNorm_: maxNorm must be a number' }, String(bad));
+  }
+  for (const bad of ['2', NaN, null]) {
+    assert.throws(() => tg.optim.clipGradNorm_([p], 1, bad), { name: 'TypeError', message: 'clipGradNorm_: normType must be a number' }, String(bad));
+  }
+  for (const bad of [-1, NaN, '1', undefined]) {
+    assert.throws(() => tg.optim.clipGradValue_([p], bad), { name: 'RangeError', message: `clipGradValue_: clipValue must be a number >= 0, got ${bad}` }, String(bad));
+  }
+  assert.deepStrictEqual(Array.from(p.grad.dataSync()), [2, 2], 'no refused call changed the gradient');
+  tg.optim.clipGradValue_([p], 0);  // 0 is allowed: every element clamps to 0
+  assert.deepStrictEqual(Array.from(p.grad.dataSync()), [0, 0]);
+  p.dispose();
+});

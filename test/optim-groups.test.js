@@ -147,3 +147,20 @@ test('a training loop with an optimizer keeps the tensor count flat', () => {
     opt.dispose();
   }
 });
+
+test('an optimizer refuses options that are not an object, and addParamGroup a group without params', () => {
+  const w = tg.zeros([2], { requiresGrad: true });
+  for (const bad of [null, 3, 'lr']) {
+    assert.throws(() => new tg.optim.SGD([w], bad), { name: 'TypeError', message: 'SGD: options must be an object' }, String(bad));
+  }
+  const opt = new tg.optim.SGD([w], { lr: 0.1 });
+  const extra = tg.zeros([2], { requiresGrad: true });
+  for (const bad of [null, 3, { lr: 0.5 }]) {
+    assert.throws(() => opt.addParamGroup(bad), { name: 'TypeError', message: 'SGD.addParamGroup: expected { params, ...options }' }, JSON.stringify(bad));
+  }
+  assert.strictEqual(opt.paramGroups.length, 1, 'a refused group adds nothing');
+  opt.addParamGroup({ params: [extra], lr: 0.5 });
+  assert.strictEqual(opt.paramGroups.length, 2);
+  opt.dispose();
+  tg.dispose([w, extra]);
+});
