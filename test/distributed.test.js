@@ -232,7 +232,7 @@ test('bad input: options, ranks, addresses, use before init, twice, non-CPU or n
   await assert.rejects(tg.distributed.init({ initMethod: 'udp://x:1', worldSize: 1 }), /tcp:\/\/host:port/);
   await assert.rejects(tg.distributed.init({ initMethod: 'tcp://127.0.0.1:70000', worldSize: 1 }), RangeError);
   await assert.rejects(tg.distributed.init({ backend: 'nccl', worldSize: 1 }), /backend must be 'gloo'/);
-  await assert.rejects(tg.distributed.init({ wordSize: 2 }), /unknown option wordSize/);
+  await assert.rejects(tg.distributed.init({ wordSize: 2 }), /unknown option 'wordSize' \(did you mean 'worldSize'\?\)/);
   await assert.rejects(tg.distributed.allReduce(tg.tensor([1])), (e) => e.code === 'ERR_DISTRIBUTED' && /not initialised/.test(e.message));
   assert.throws(() => new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2)), (e) => e.code === 'ERR_DISTRIBUTED');
   assert.strictEqual(tg.distributed.getRank(), 0);
@@ -254,7 +254,7 @@ test('bad input: options, ranks, addresses, use before init, twice, non-CPU or n
     const ddp = new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2));
     await ddp.ready;
     await assert.rejects(ddp.syncGradients(), (e) => e.code === 'ERR_DISTRIBUTED' && /got no gradient/.test(e.message));
-    assert.throws(() => new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2), { bucketCap: 1 }), /unknown option bucketCap/);
+    assert.throws(() => new tg.nn.parallel.DistributedDataParallel(new tg.nn.Linear(2, 2), { bucketCap: 1 }), /unknown option 'bucketCap' \(did you mean 'bucketCapMb'\?\)/);
     assert.throws(() => new tg.data.DistributedSampler(new tg.data.TensorDataset(tg.arange(4)), { rank: 3, numReplicas: 2 }), RangeError);
   } finally {
     tg.distributed.destroy();

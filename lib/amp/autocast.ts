@@ -2,6 +2,7 @@
 import { binding } from '../native';
 import { TorchError } from '../errors';
 import { isAvailable as cudaAvailable } from '../cuda';
+import { checkKnownKeys } from '../known-keys';
 
 /** The devices autocast applies to. */
 export type AutocastDevice = 'cpu' | 'cuda';
@@ -76,8 +77,7 @@ function checkDevice(d: unknown): asserts d is AutocastDevice {
 
 function checkOptions(o: AutocastOptions): Required<AutocastOptions> {
   if (o === null || typeof o !== 'object') throw new TypeError("autocast: expected options { deviceType: 'cpu' | 'cuda', dtype?, enabled? }");
-  const unknown = Object.keys(o).filter((k) => !['deviceType', 'dtype', 'enabled'].includes(k));
-  if (unknown.length) throw new TypeError(`autocast: unknown option ${unknown.map((k) => `'${k}'`).join(', ')} (known: deviceType, dtype, enabled)`);
+  checkKnownKeys(o, ['deviceType', 'dtype', 'enabled'], 'autocast');
   checkDevice(o.deviceType);
   const dtype = o.dtype ?? (o.deviceType === 'cpu' ? 'bfloat16' : 'float16');
   if (dtype !== 'bfloat16' && dtype !== 'float16') throw new RangeError(`autocast: dtype must be 'bfloat16' or 'float16', got ${String(o.dtype)}`);

@@ -4,6 +4,7 @@ import { tidy, dispose, keep } from '../memory';
 import { noGrad } from '../autograd';
 import { isTensor, type Tensor } from '../tensor';
 import { full } from '../creation';
+import { checkKnownKeys } from '../known-keys';
 
 /** The scale tensor's shape in PyTorch's GradScaler of this LibTorch's version: (1,) before 2.3, () since. */
 const SCALE_SHAPE = (): number[] => {
@@ -72,9 +73,7 @@ export class GradScaler {
 
   constructor(options: GradScalerOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('GradScaler: options must be an object');
-    const known = ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled'];
-    const unknown = Object.keys(options).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TypeError(`GradScaler: unknown option ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
+    checkKnownKeys(options, ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled'], 'GradScaler');
     this.#initScale = positive(options.initScale ?? 2 ** 16, 'initScale');
     this.#growthFactor = positive(options.growthFactor ?? 2, 'growthFactor');
     if (!(this.#growthFactor > 1)) throw new RangeError(`GradScaler: growthFactor must be > 1, got ${this.#growthFactor}`);

@@ -1,6 +1,7 @@
 /** The default process group: rendezvous through a TCPStore and a c10d Gloo group, as torch.distributed's. */
 import { binding } from '../native';
 import { TorchError } from '../errors';
+import { checkKnownKeys } from '../known-keys';
 
 /** Options of init; each defaults to the environment variable torchrun sets (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
 export interface InitOptions {
@@ -69,9 +70,7 @@ function checkInt(v: unknown, what: string, lo: number, hi: number): number {
  */
 export async function init(options: InitOptions = {}): Promise<GroupInfo> {
   if (options === null || typeof options !== 'object') throw new TypeError('distributed.init: options must be an object');
-  const known = ['backend', 'rank', 'worldSize', 'initMethod', 'timeoutMs'];
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length) throw new TypeError(`distributed.init: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  checkKnownKeys(options, ['backend', 'rank', 'worldSize', 'initMethod', 'timeoutMs'], 'distributed.init');
   const backend = options.backend ?? 'gloo';
   if (backend !== 'gloo') throw new TypeError(`distributed.init: backend must be 'gloo' (NCCL needs a CUDA build), got ${JSON.stringify(backend)}`);
   if (!isAvailable()) {

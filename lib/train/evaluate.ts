@@ -8,7 +8,7 @@ import { runEval, withMode } from './eval-loop';
 import type { LossSpec } from './losses';
 import { makeObjective } from './objective';
 import { checkSignal, throwIfAborted } from './abort';
-import { checkKnownKeys, EVALUATE_OPTION_KEYS, PREDICT_OPTION_KEYS } from './option-keys';
+import { checkFitKeys, EVALUATE_OPTION_KEYS, PREDICT_OPTION_KEYS } from './option-keys';
 import { MetricSpec, resolveMetrics } from './metrics';
 import { DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { Forward } from './types';
@@ -56,7 +56,7 @@ function checkBatchSize(v: unknown, where: string): number {
 export async function evaluate(model: Forward, data: DataSource, options: EvaluateOptions): Promise<Record<string, number>> {
   const m = checkModel(model, 'evaluate');
   if (options === null || typeof options !== 'object') throw new TypeError('evaluate: expected options { loss, metrics }');
-  checkKnownKeys(options, EVALUATE_OPTION_KEYS, 'evaluate');
+  checkFitKeys(options, EVALUATE_OPTION_KEYS, 'evaluate');
   const signal = checkSignal(options.signal, 'evaluate');
   const objective = options.loss === undefined ? undefined : makeObjective(options.loss, undefined, 'evaluate');
   const metrics = resolveMetrics(options.metrics, 'evaluate');
@@ -77,7 +77,7 @@ export async function evaluate(model: Forward, data: DataSource, options: Evalua
 export async function predict(model: Forward, data: DataSource | Tensor, options: PredictOptions = {}): Promise<Tensor> {
   const m = checkModel(model, 'predict');
   if (options === null || typeof options !== 'object') throw new TypeError('predict: options must be an object such as { batchSize }');
-  checkKnownKeys(options, PREDICT_OPTION_KEYS, 'predict');
+  checkFitKeys(options, PREDICT_OPTION_KEYS, 'predict');
   const signal = checkSignal(options.signal, 'predict');
   const source = toSource(isTensor(data) ? [data] : data, { batchSize: checkBatchSize(options.batchSize, 'predict'), shuffle: false }, 'predict');
   throwIfAborted(signal, 'predict');

@@ -9,6 +9,7 @@ import { DataSource, prepareBatch, toSource, eventLoopYielder } from './source';
 import type { Trainable } from './types';
 import type { OptimizerStateDict } from '../optim/state-dict';
 import { lrSuggestions, type LrSuggestions } from './lr-suggestions';
+import { checkKnownKeys } from '../known-keys';
 
 export type { LrSuggestions } from './lr-suggestions';
 
@@ -197,9 +198,7 @@ function checkOptions(model: unknown, options: FindLrOptions): Resolved {
   if (typeof m.stateDict !== 'function' || typeof m.loadStateDict !== 'function')
     throw new TypeError('findLr: model needs stateDict() and loadStateDict() to be restored after the sweep (a tg.nn.Module)');
   if (options === null || typeof options !== 'object') throw new TypeError('findLr: expected options { optimizer, loss }');
-  const known = ['optimizer', 'loss', 'startLr', 'endLr', 'steps', 'smoothing', 'divergeFactor', 'batchSize', 'shuffle', 'seed', 'device'];
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length) throw new TypeError(`findLr: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
+  checkKnownKeys(options, ['optimizer', 'loss', 'startLr', 'endLr', 'steps', 'smoothing', 'divergeFactor', 'batchSize', 'shuffle', 'seed', 'device'], 'findLr');
   const opt = options.optimizer as Partial<SweepOptimizer> | undefined;
   if (!opt || typeof opt.zeroGrad !== 'function' || typeof opt.step !== 'function' || !Array.isArray(opt.paramGroups) ||
       typeof opt.stateDict !== 'function' || typeof opt.loadStateDict !== 'function')

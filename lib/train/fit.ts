@@ -10,7 +10,7 @@ import { History } from './history';
 import type { LossSpec } from './losses';
 import { makeObjective, type Objective } from './objective';
 import { AbortError, checkSignal, throwIfAborted } from './abort';
-import { checkKnownKeys, FIT_OPTION_KEYS } from './option-keys';
+import { checkFitKeys, FIT_OPTION_KEYS } from './option-keys';
 import { splitForValidation } from './validation-split';
 import { Accumulator, MetricSpec, resolveMetrics } from './metrics';
 import { Progress, ProgressStream, Verbosity } from './progress';
@@ -476,7 +476,7 @@ function checkOptions(model: unknown, options: FitOptions): FitOptions {
   if (m === null || typeof m !== 'object' || typeof m.forward !== 'function' || typeof m.train !== 'function' || typeof m.eval !== 'function')
     throw new TypeError('fit: model must have forward(x), train() and eval() (a tg.nn.Module)');
   if (options === null || typeof options !== 'object') throw new TypeError('fit: expected options { epochs, optimizer, loss }');
-  checkKnownKeys(options, FIT_OPTION_KEYS, WHERE);
+  checkFitKeys(options, FIT_OPTION_KEYS, WHERE);
   checkSignal(options.signal, WHERE);
   const opt = options.optimizer as StepOptimizer | undefined;
   if (!opt || typeof opt.zeroGrad !== 'function' || typeof opt.step !== 'function')

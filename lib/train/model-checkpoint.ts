@@ -12,6 +12,7 @@ import type { Callback, FitContext } from './callbacks';
 import { runPartsOf, type SignalAware } from './checkpoint-run';
 import type { History } from './history';
 import type { EpochLogs } from './types';
+import { checkKnownKeys } from '../known-keys';
 
 /** The pointer file in a checkpoint folder that names the newest checkpoint (what `resumeFrom: dir` reads). */
 export const LATEST = 'latest.json';
@@ -97,9 +98,7 @@ export class ModelCheckpoint implements Callback, SignalAware {
 
   constructor(options: ModelCheckpointOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('ModelCheckpoint: expected options { dir, every, monitor, mode, keepLast, saveBest }');
-    const known = ['dir', 'every', 'monitor', 'mode', 'keepLast', 'saveBest', 'filename', 'scheduler'];
-    const unknown = Object.keys(options).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TypeError(`ModelCheckpoint: unknown option(s) ${unknown.join(', ')} (known: ${known.join(', ')})`);
+    checkKnownKeys(options, ['dir', 'every', 'monitor', 'mode', 'keepLast', 'saveBest', 'filename', 'scheduler'], 'ModelCheckpoint');
     const { dir, every = 1, monitor, mode = 'auto', keepLast = Infinity, saveBest = true, filename = DEFAULT_FILENAME, scheduler } = options;
     if (typeof dir !== 'string' || dir === '') throw new TypeError('ModelCheckpoint: dir must be a non-empty string (a folder)');
     if (!Number.isInteger(every) || every < 1) throw new RangeError(`ModelCheckpoint: every must be an integer >= 1, got ${String(every)}`);

@@ -16,6 +16,7 @@ import { History } from './history';
 import { noteResumedRun } from './checkpoint-run';
 import { LATEST, ModelCheckpoint, type FitResumeState, type LatestPointer } from './model-checkpoint';
 import type { EpochLogs, StepOptimizer, Trainable } from './types';
+import { checkKnownKeys } from '../known-keys';
 
 /**
  * Where fit resumes from: a ModelCheckpoint folder (its `latest.json`) or one checkpoint file; as an object, with
@@ -45,8 +46,7 @@ function parseSpec(spec: unknown): { at: string; ifMissing: 'error' | 'startFres
   if (typeof spec === 'string' && spec !== '') return { at: spec, ifMissing: 'error' };
   if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
     const s = spec as Record<string, unknown>;
-    const unknown = Object.keys(s).filter((k) => !['path', 'ifMissing', 'scheduler'].includes(k));
-    if (unknown.length) throw new TypeError(`${WHERE}: unknown option(s) ${unknown.join(', ')} (known: path, ifMissing, scheduler)`);
+    checkKnownKeys(s, ['path', 'ifMissing', 'scheduler'], WHERE);
     if (typeof s.path !== 'string' || s.path === '') throw new TypeError(`${WHERE}: path must be a non-empty string (a checkpoint folder or file)`);
     const ifMissing = s.ifMissing ?? 'error';
     if (ifMissing !== 'error' && ifMissing !== 'startFresh') throw new TypeError(`${WHERE}: ifMissing must be 'error' or 'startFresh', got ${String(ifMissing)}`);

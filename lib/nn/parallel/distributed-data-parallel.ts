@@ -3,6 +3,7 @@ import { Module } from '../module';
 import { binding } from '../../native';
 import { broadcast, named } from '../../distributed/collectives';
 import { group } from '../../distributed/process-group';
+import { checkKnownKeys } from '../../known-keys';
 
 /** The native reducer of the current trainable set, and the key that says which set it serves. */
 interface Reducer {
@@ -63,9 +64,7 @@ export class DistributedDataParallel extends Module {
     super();
     if (!(module instanceof Module)) throw new TypeError('DistributedDataParallel: expected a tg.nn.Module to wrap');
     if (options === null || typeof options !== 'object') throw new TypeError('DistributedDataParallel: options must be an object');
-    const known = ['bucketCapMb', 'broadcastBuffers', 'findUnusedParameters'];
-    const unknown = Object.keys(options).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TypeError(`DistributedDataParallel: unknown option ${unknown.join(', ')} (known: ${known.join(', ')})`);
+    checkKnownKeys(options, ['bucketCapMb', 'broadcastBuffers', 'findUnusedParameters'], 'DistributedDataParallel');
     const cap = options.bucketCapMb ?? 25;
     if (typeof cap !== 'number' || !(cap > 0) || !Number.isFinite(cap)) throw new RangeError(`DistributedDataParallel: bucketCapMb must be a positive number, got ${JSON.stringify(cap)}`);
     group();  // throws ERR_DISTRIBUTED before init
