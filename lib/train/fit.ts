@@ -181,18 +181,15 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
     let shardFrom: { model: Trainable; data: DataSource } = { model, data };
     if (o.cache !== undefined) {
       // every rank holds the whole cache (see cacheFeatures' distributed option); the sampler shards it per epoch
-      if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
-      const p = await o.cache.prepareFit(model, data, { batchSize, shuffle, seed: o.seed });
+      const p = await prepareCache(o.cache, model, data, { batchSize, shuffle, seed: o.seed }, o.signal);
       shardFrom = { model: p.model, data: p.data instanceof DataLoader ? p.data.dataset : p.data };
     }
     dist = await planDistributed(shardFrom.model, shardFrom.data, { batchSize, shuffle, seed: o.seed });
     net = shardFrom.model;
     train = dist.source;
   } else if (o.cache !== undefined) {
-    if (typeof o.cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
-    const p = await o.cache.prepareFit(model, data, { batchSize, shuffle, seed: o.seed });
+    const p = await prepareCache(o.cache, model, data, { batchSize, shuffle, seed: o.seed }, o.signal);
     net = p.model;
-    throwIfAborted(o.signal, WHERE);
     train = toSource(p.data, { batchSize, shuffle, seed: o.seed }, WHERE);
   } else train = toSource(data, { batchSize, shuffle, seed: o.seed }, WHERE);
   const val = o.validation === undefined ? undefined : toSource(o.validation, { batchSize, shuffle: false }, 'fit (validation)');
@@ -229,7 +226,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
   };
   const engine = dist ? 'js' : o.engine ?? defaultEngine();
   let native: NativeRunner | undefined;
-  if (engine !== 'js' && precision.precision !== 'fp32' && engine === 'native') throw nativeRefused(`precision '${precision.precision}' runs in the JS loop`);
+  if (engine === 'native' && precision.precision !== 'fp32') throw nativeRefused(`precision '${precision.precision}' runs in the JS loop`);
   if (engine !== 'js' && precision.precision === 'fp32') {
     const plan = planNative(train, step);
     if (plan.ok) native = plan.runner;
@@ -459,6 +456,14 @@ function defaultEngine(): FitEngine {
   if (v === undefined || v === '') return 'auto';
   if (v === 'js' || v === 'native' || v === 'auto') return v;
   throw new TypeError(`fit: TORCHGRAFT_FIT_ENGINE must be 'js', 'native' or 'auto', got '${v}'`);
+}
+
+/** The feature cache's head and cached batches for this model and data; an abort while it was built rejects here. */
+async function prepareCache(cache: FitCache, model: Trainable, data: DataSource, o: { batchSize: number; shuffle: boolean; seed?: number }, signal: AbortSignalLike | undefined): Promise<{ model: Trainable; data: DataSource }> {
+  if (typeof cache?.prepareFit !== 'function') throw new TypeError('fit: cache must be a feature cache (with prepareFit)');
+  const p = await cache.prepareFit(model, data, o);
+  throwIfAborted(signal, WHERE);
+  return p;
 }
 
 function nativeRefused(reason: string): TorchError {
