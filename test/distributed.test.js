@@ -102,6 +102,16 @@ test('a feature cache built across 2 ranks (each computing half) trains under fi
   });
 });
 
+test('a feature cache built across 3 ranks (32 rows: shares of 11, 11 and 10, padded for the gather) holds exactly the frozen part\'s outputs', { skip: noGloo }, async () => {
+  const ranks = await Promise.all(await runRanks('fit-cache', 3));
+  ranks.forEach(({ code, result, stderr }, rank) => {
+    assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
+    assert.strictEqual(result.builtRows, [11, 11, 10][rank]);
+    assert.strictEqual(result.length, 32);
+    assert.ok(result.featureError < 1e-6, `rank ${rank}: cached features differ from the frozen part's output by ${result.featureError}`);
+  });
+});
+
 test('a disk cache shared by 2 ranks: rank 0 builds the file, rank 1 opens it, and both train as uncached', { skip: noGloo }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-dist-cache-'));
   try {

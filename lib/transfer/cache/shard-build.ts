@@ -1,5 +1,5 @@
 /** A feature cache built across ranks: each rank runs the frozen part over its own slice, then all ranks gather the whole. */
-import { cat, zeros } from '../../creation';
+import { empty } from '../../creation';
 import { noGrad } from '../../autograd';
 import type { Dataset } from '../../data/dataset';
 import type { Module } from '../../nn/module';
@@ -42,19 +42,28 @@ export async function buildAcrossRanks(prefix: Module, dataset: Dataset, run: Bu
       pad.dispose();
     }));
     const tensors: Tensor[] = [];
-    for (const mine of sink.tensors) {
-      const parts = Array.from({ length: world }, () => zeros(mine.shape, { dtype: mine.dtype }));
-      try {
-        await allGather(parts, mine);
-        const whole = cat(parts, 0);
-        tensors.push(whole.shape[0] === n ? whole : noGrad(() => {
-          const trimmed = whole.narrow(0, 0, n).contiguous();
+    try {
+      for (const mine of sink.tensors) {
+        // the ranks' shares land in consecutive row blocks of one tensor (contiguous views), so nothing is copied twice
+        const whole = empty([world * per, ...mine.shape.slice(1)], { dtype: mine.dtype });
+        const parts = Array.from({ length: world }, (_, r) => whole.narrow(0, r * per, per));
+        try {
+          await allGather(parts, mine);
+        } catch (e) {
           whole.dispose();
-          return trimmed;
-        }));
-      } finally {
-        parts.forEach((p) => p.dispose());
+          throw e;
+        } finally {
+          parts.forEach((p) => p.dispose());
+        }
+        if (world * per === n) tensors.push(whole);
+        else {
+          tensors.push(whole.narrow(0, 0, n));  // the padding rows stay in the storage, at most world - 1 of them
+          whole.dispose();
+        }
       }
+    } catch (e) {
+      tensors.forEach((t) => t.dispose());
+      throw e;
     }
     return { tensors, rows };
   } finally {
