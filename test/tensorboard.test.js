@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const tg = require('..');
-const { crc32c, maskedCrc32c } = require('../dist/train/tensorboard/crc32c');
+const { crc32c, maskedCrc32c } = require('../dist/io/crc32c');
 // tg.train once lib/index.ts exports the namespace (export * as train from './train')
 const tgTrain = require('../dist/train');
 const { TinyLinear, TinySGD, separable } = require('./helpers/tiny');

@@ -3,4 +3,4 @@ export { TensorBoard } from './callback';
 export type { TensorBoardOptions, HParamValue } from './callback';
 export { readEventFile } from './event-reader';
 export type { TensorBoardEvent, SummaryValue } from './event-reader';
-export { crc32c, maskedCrc32c } from './crc32c';
+export { crc32c, maskedCrc32c } from '../../io/crc32c';

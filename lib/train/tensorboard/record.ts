@@ -1,6 +1,6 @@
 /** TFRecord framing: uint64 length, masked CRC-32C of the length, the data, masked CRC-32C of the data (little-endian). */
 import { TorchError } from '../../errors';
-import { maskedCrc32c } from './crc32c';
+import { maskedCrc32c } from '../../io/crc32c';
 
 /** Frames one record's data as TFRecord bytes. */
 export function frameRecord(data: Uint8Array): Uint8Array {

@@ -7,7 +7,7 @@ import type { DType } from '../../dtype';
 import type { Module } from '../../nn/module';
 import type { Tensor } from '../../tensor';
 import { yieldToEventLoop } from '../../train/source';
-import { DiskWriter } from './disk-file';
+import { DiskWriter } from './disk-writer';
 import { readBatch } from './fingerprint';
 import { BuildProgress } from './progress';
 

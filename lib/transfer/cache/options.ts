@@ -3,6 +3,8 @@ import type { DType } from '../../dtype';
 import type { ProgressStream, Verbosity } from '../../train/progress';
 import { isInitialized } from '../../distributed/process-group';
 import { TorchError } from '../../errors';
+import type { AbortSignalLike } from '../../portable-types';
+import { checkKnownKeys } from '../../known-keys';
 
 /** Where the features are kept. */
 export type CacheStore = 'memory' | 'device' | 'disk';
@@ -42,7 +44,36 @@ export interface CacheFeaturesOptions {
    * while the other ranks of the machine wait, then they open the same file.
    */
   distributed?: boolean;
+  /**
+   * Disk store: rows per block (default 256, rounded up to a multiple of batchSize; must be a multiple of batchSize).
+   * A block is the unit of checksums, of a resumed build, and of shuffled reads.
+   */
+  blockRows?: number;
+  /**
+   * Disk store: how a shuffled epoch orders the rows. 'blocks' (default) shuffles the order of the blocks, then the
+   * rows within a window of `bufferBlocks` blocks, so every block is read once per epoch at near sequential speed (a
+   * row's neighbours in a batch are not independent: they come from the same few blocks). 'rows' is a uniform random
+   * permutation, read row by row (much slower on a cache larger than memory).
+   */
+  shuffle?: 'blocks' | 'rows';
+  /** Disk store, shuffle 'blocks': blocks whose rows are mixed together (default 16); more mixes better and holds more memory. */
+  bufferBlocks?: number;
+  /** Disk store: batches read ahead of training, off the JavaScript thread (default 2). */
+  prefetch?: number;
+  /** Cancels the build: it stops after the current batch and rejects with an AbortError; a disk build resumes from its last whole block next time. */
+  signal?: AbortSignalLike;
+  /**
+   * Where the frozen part's forward passes run while building: 'native' traces it (tg.jit) and runs the passes on a
+   * worker thread, leaving the event loop free; 'js' runs them from JavaScript between event-loop turns; 'auto'
+   * (default) is 'native' when the frozen part traces, else 'js'.
+   */
+  engine?: 'native' | 'js' | 'auto';
 }
+
+const KEYS: Record<keyof CacheFeaturesOptions, true> = {
+  upTo: true, store: true, dir: true, name: true, dtype: true, batchSize: true, device: true, onStale: true, allowRandom: true, verbose: true,
+  output: true, distributed: true, blockRows: true, shuffle: true, bufferBlocks: true, prefetch: true, signal: true, engine: true,
+};
 
 const FLOATS: DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
 
@@ -50,6 +81,7 @@ const FLOATS: DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
 export function checkCacheOptions(o: CacheFeaturesOptions): void {
   const fn = 'cacheFeatures';
   if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options must be an object`);
+  checkKnownKeys(o, Object.keys(KEYS), fn);
   if (o.store !== undefined && !['memory', 'device', 'disk'].includes(o.store))
     throw new TypeError(`${fn}: store must be 'memory', 'device' or 'disk', got ${String(o.store)}`);
   if (o.store === 'disk' && (typeof o.dir !== 'string' || o.dir === '')) throw new TypeError(`${fn}: store 'disk' needs dir (a directory for the cache file)`);
@@ -62,4 +94,17 @@ export function checkCacheOptions(o: CacheFeaturesOptions): void {
     throw new TypeError(`${fn}: onStale must be 'error' or 'rebuild', got ${String(o.onStale)}`);
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '' || /[\\/]/.test(o.name)))
     throw new TypeError(`${fn}: name must be a plain file name`);
+  const positive = (k: 'blockRows' | 'bufferBlocks' | 'prefetch'): void => {
+    const v = o[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new RangeError(`${fn}: ${k} must be an integer >= 1, got ${String(v)}`);
+  };
+  positive('blockRows');
+  positive('bufferBlocks');
+  positive('prefetch');
+  if (o.blockRows !== undefined && o.blockRows % (o.batchSize ?? 32) !== 0)
+    throw new RangeError(`${fn}: blockRows (${o.blockRows}) must be a multiple of batchSize (${o.batchSize ?? 32}), so that blocks are built from whole batches`);
+  if (o.shuffle !== undefined && o.shuffle !== 'blocks' && o.shuffle !== 'rows') throw new TypeError(`${fn}: shuffle must be 'blocks' or 'rows', got ${String(o.shuffle)}`);
+  if (o.engine !== undefined && !['native', 'js', 'auto'].includes(o.engine)) throw new TypeError(`${fn}: engine must be 'native', 'js' or 'auto', got ${String(o.engine)}`);
+  if (o.signal !== undefined && (o.signal === null || typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean'))
+    throw new TypeError(`${fn}: signal must be an AbortSignal`);
 }
