@@ -116,6 +116,7 @@ export interface NativeScriptModule {
   methodNames(): string[];
   /** Arguments are converted by the method's declared types. */
   forward(...args: unknown[]): unknown;
+  forwardAsync(...args: unknown[]): Promise<unknown>;
   runMethod(name: string, ...args: unknown[]): unknown;
   schema(method: string): string;
   code(method: string): string;
@@ -235,6 +236,10 @@ export interface Binding {
   flushPending(): void;
   /** The JS-native contract's version (lib/native.ts refuses a binary whose number differs). */
   addonApi: number;
+  /** Reads (offset, bytes, crc or -1) spans of an open file, in order, into one new CPU tensor of `shape` on a worker thread; a failed checksum rejects ERR_CACHE_CORRUPT. */
+  readBlocks(fd: number, path: string, spans: Float64Array, dtype: string, shape: number[]): Promise<Tensor>;
+  /** CRC-32C of bytes, continuing `previous`. */
+  crc32c(bytes: Uint8Array, previous?: number): number;
   /** Registers the error class the addon throws for LibTorch failures (non-enumerable: Napi::Addon's method). */
   setErrorClass(ctor: new (message: string, options?: { code?: string }) => Error): void;
 

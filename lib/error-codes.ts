@@ -46,6 +46,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_CACHE_RANDOM: 'the cached part is not deterministic',
   ERR_CACHE_STALE: 'the cache no longer matches the model or data',
   ERR_CACHE_DISPOSED: 'a cache was used after dispose()',
+  ERR_CACHE_CORRUPT: 'a cache file is damaged',
   ERR_IO: 'the system refused to read or write',
   ERR_UNKNOWN_FORMAT: 'no reader recognises the file',
   ERR_UNSUPPORTED_FORMAT: 'a format torchgraft does not write',

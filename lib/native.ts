@@ -240,7 +240,7 @@ function localBuildInfo(root: string): Pick<PrebuiltCandidate, 'torchVersion' | 
 }
 
 /** The JS-native contract this lib/ speaks (native/addon.cc exports the addon's as addonApi). */
-const ADDON_API = 5;
+const ADDON_API = 6;
 
 function tryLoad(file: string, attempts: Attempt[]): Binding | undefined {
   if (!fs.existsSync(file)) {

@@ -183,7 +183,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("mkldnnEnabled", Napi::Function::New<MkldnnEnabled>(env, "mkldnnEnabled"));
   exports.Set("setMkldnnEnabled", Napi::Function::New<SetMkldnnEnabled>(env, "setMkldnnEnabled"));
   // Bumped whenever the JS-native contract changes in a way an older or newer lib/ cannot use (lib/native.ts checks it).
-  exports.Set("addonApi", Napi::Number::New(env, 5));
+  exports.Set("addonApi", Napi::Number::New(env, 6));
   RegisterAll(env, exports);
 }
 

@@ -16,6 +16,7 @@ void RegisterNativeEpoch(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterDdpReducer(Napi::Env env, Napi::Object exports);
 void RegisterAutocast(Napi::Env env, Napi::Object exports);
+void RegisterCacheRead(Napi::Env env, Napi::Object exports);
 
 inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterCreation(env, exports);
@@ -30,6 +31,7 @@ inline void RegisterAll(Napi::Env env, Napi::Object exports) {
   RegisterDistributed(env, exports);
   RegisterDdpReducer(env, exports);
   RegisterAutocast(env, exports);
+  RegisterCacheRead(env, exports);
 }
 
 }  // namespace tg

@@ -5,6 +5,8 @@
 #include "convert.h"
 #include "tensor.h"
 #include "guard.h"
+#include "addon.h"
+#include "file_io.h"
 #include <torch/csrc/jit/serialization/python_print.h>
 #include <unordered_map>
 
@@ -52,6 +54,7 @@ Napi::Function ScriptModuleWrap::Init(Napi::Env env, Napi::FunctionReference* ct
       InstanceMethod<&ScriptModuleWrap::SetAttr>("setAttr"),
       InstanceMethod<&ScriptModuleWrap::MethodNames>("methodNames"),
       InstanceMethod<&ScriptModuleWrap::Forward>("forward"),
+      InstanceMethod<&ScriptModuleWrap::ForwardAsync>("forwardAsync"),
       InstanceMethod<&ScriptModuleWrap::RunMethod>("runMethod"),
       InstanceMethod<&ScriptModuleWrap::Schema>("schema"),
       InstanceMethod<&ScriptModuleWrap::Code>("code"),
@@ -167,24 +170,96 @@ torch::jit::Method ScriptModuleWrap::MethodOrThrow(Napi::Env env, const std::str
                            (have.empty() ? std::string("(none)") : have), "ERR_TORCHSCRIPT_METHOD");
 }
 
+namespace {
+
+// The JavaScript arguments info[first...] converted to the method's parameter types (trailing undefined: defaults).
+std::vector<c10::IValue> MethodStack(const Napi::CallbackInfo& info, torch::jit::Method& method, const std::string& name, size_t first) {
+  Napi::Env env = info.Env();
+  const c10::FunctionSchema& schema = method.function().getSchema();
+  const auto& args = schema.arguments();  // args[0] is self
+  size_t given = info.Length() > first ? info.Length() - first : 0;
+  while (given > 0 && info[first + given - 1].IsUndefined()) --given;
+  if (given + 1 > args.size())
+    throw Napi::TypeError::New(env, name + "(): takes " + std::to_string(args.size() - 1) + " argument(s), got " + std::to_string(given) +
+                                        " (signature: " + c10::toString(schema) + ")");
+  std::vector<c10::IValue> stack;
+  stack.reserve(given);
+  for (size_t i = 0; i < given; ++i)
+    stack.push_back(ToIValue(info[first + i], args[i + 1].type(), name + "(): argument '" + args[i + 1].name() + "'"));
+  return stack;
+}
+
+// forwardAsync: the method runs on a worker thread without gradient recording; the event loop stays free.
+class ForwardWorker : public Napi::AsyncWorker {
+ public:
+  ForwardWorker(Napi::Env env, torch::jit::Module module, torch::jit::Method method, std::vector<c10::IValue> stack)
+      : Napi::AsyncWorker(env, "torchgraft.ScriptModule.forwardAsync"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        module_(std::move(module)),
+        method_(std::move(method)),
+        stack_(std::move(stack)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      at::NoGradGuard noGrad;
+      out_ = method_(std::move(stack_));
+    } catch (const c10::Error& e) {
+      SetError(TrimBacktrace(e.what_without_backtrace()));
+    } catch (const std::bad_alloc&) {
+      code_ = "ERR_OUT_OF_MEMORY";
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      SetError(TrimBacktrace(e.what()));
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    try {
+      deferred_.Resolve(FromIValue(env, out_, "forwardAsync()"));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Addon* addon = env.GetInstanceData<Addon>();
+    std::string msg = "forwardAsync(): " + e.Message();
+    Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty() ? addon->torchErrorCtor.New({Napi::String::New(env, msg)})
+                                                                 : Napi::Error::New(env, msg).Value();
+    if (!code_.empty()) err.Set("code", Napi::String::New(env, code_));
+    deferred_.Reject(err);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  torch::jit::Module module_;  // keeps the method's module alive while the worker runs
+  torch::jit::Method method_;
+  std::vector<c10::IValue> stack_;
+  c10::IValue out_;
+  std::string code_;
+};
+
+}  // namespace
+
 Napi::Value ScriptModuleWrap::Call(const Napi::CallbackInfo& info, const std::string& name, size_t first) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
     torch::jit::Method method = MethodOrThrow(env, name);
-    const c10::FunctionSchema& schema = method.function().getSchema();
-    const auto& args = schema.arguments();  // args[0] is self
-    size_t given = info.Length() > first ? info.Length() - first : 0;
-    // Trailing undefined arguments are left to their defaults.
-    while (given > 0 && info[first + given - 1].IsUndefined()) --given;
-    if (given + 1 > args.size())
-      throw Napi::TypeError::New(env, name + "(): takes " + std::to_string(args.size() - 1) + " argument(s), got " + std::to_string(given) +
-                                          " (signature: " + c10::toString(schema) + ")");
-    std::vector<c10::IValue> stack;
-    stack.reserve(given);
-    for (size_t i = 0; i < given; ++i)
-      stack.push_back(ToIValue(info[first + i], args[i + 1].type(), name + "(): argument '" + args[i + 1].name() + "'"));
-    c10::IValue out = method(std::move(stack));
+    c10::IValue out = method(MethodStack(info, method, name, first));
     return FromIValue(env, out, name + "()");
+  });
+}
+
+Napi::Value ScriptModuleWrap::ForwardAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    torch::jit::Method method = MethodOrThrow(env, "forward");
+    auto* w = new ForwardWorker(env, module_, method, MethodStack(info, method, "forwardAsync", 0));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
   });
 }
 

@@ -64,6 +64,7 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
   Napi::Value SetAttr(const Napi::CallbackInfo& info);
   Napi::Value MethodNames(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value ForwardAsync(const Napi::CallbackInfo& info);
   Napi::Value RunMethod(const Napi::CallbackInfo& info);
   Napi::Value Schema(const Napi::CallbackInfo& info);
   Napi::Value Code(const Napi::CallbackInfo& info);

@@ -102,6 +102,15 @@ export class ScriptModule extends Module {
     return this.#native.forward(...args);
   }
 
+  /**
+   * Runs `forward` on a worker thread without recording gradients, leaving the event loop free; resolves with its
+   * output. Do not change the module's weights until it settles.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as forward
+  forwardAsync(...args: unknown[]): Promise<any> {
+    return this.#native.forwardAsync(...args);
+  }
+
   /** Runs another scripted method by name (`module.runMethod('encode', x)`). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the scripted method's signature decides
   runMethod(name: string, ...args: unknown[]): any {

@@ -1,0 +1,159 @@
+// The disk feature cache's reads: spans of a file read into one new CPU tensor on a worker thread, each span's
+// CRC-32C checked there (SSE4.2 when the CPU has it), so that training never sees a row the build did not write.
+#include "pch.h"
+#include <unistd.h>
+#include <cstring>
+#include "convert.h"
+#include "file_io.h"
+#include "guard.h"
+#include "registry.h"
+#include "tensor.h"
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+namespace tg {
+namespace {
+
+uint32_t kTable[256];
+bool InitTable() {
+  for (uint32_t n = 0; n < 256; ++n) {
+    uint32_t c = n;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;  // Castagnoli, bit-reversed
+    kTable[n] = c;
+  }
+  return true;
+}
+const bool kTableReady = InitTable();
+
+uint32_t Crc32cSoftware(uint32_t c, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) c = kTable[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t c, const uint8_t* p, size_t n) {
+  uint64_t c64 = c;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c64 = _mm_crc32_u64(c64, v);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c64);
+  for (; n > 0; --n, ++p) c32 = _mm_crc32_u8(c32, *p);
+  return c32;
+}
+const bool kHasSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+// CRC-32C of n bytes, continuing `previous` (0 to start), as lib/io/crc32c.ts computes it.
+uint32_t Crc32c(const void* data, size_t n, uint32_t previous) {
+  (void)kTableReady;
+  uint32_t c = ~previous;
+  const auto* p = static_cast<const uint8_t*>(data);
+#if defined(__x86_64__)
+  if (kHasSse42) return ~Crc32cHardware(c, p, n);
+#endif
+  return ~Crc32cSoftware(c, p, n);
+}
+
+namespace {
+
+struct Span {
+  uint64_t offset;
+  uint64_t bytes;
+  int64_t crc;  // -1: not checked
+};
+
+// readBlocks(fd, path, spans, dtype, shape): the spans (offset, bytes, crc triples) read in order into one new tensor.
+class ReadBlocksWorker : public FileWorker {
+ public:
+  ReadBlocksWorker(Napi::Env env, int fd, std::string path, std::vector<Span> spans, at::Tensor out)
+      : FileWorker(env, "torchgraft.cache.readBlocks", "feature cache", std::move(path), "ERR_IO"), fd_(fd), spans_(std::move(spans)), out_(std::move(out)) {}
+
+ protected:
+  void Run() override {
+    auto* dst = static_cast<uint8_t*>(out_.data_ptr());
+    for (size_t i = 0; i < spans_.size(); ++i) {
+      const Span& s = spans_[i];
+      PreadAll(fd_, dst, s.bytes, s.offset, "ERR_CACHE_CORRUPT");
+      if (s.crc >= 0) {
+        uint32_t got = Crc32c(dst, s.bytes, 0);
+        if (got != static_cast<uint32_t>(s.crc)) {
+          char msg[160];
+          std::snprintf(msg, sizeof msg, "the %llu bytes at offset %llu fail their checksum (CRC-32C %08x, the trailer says %08x): the file is damaged",
+                        static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(s.offset), got, static_cast<uint32_t>(s.crc));
+          FailFile("ERR_CACHE_CORRUPT", msg);
+        }
+      }
+      dst += s.bytes;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    deferred_.Resolve(TensorWrap::Make(env, std::move(out_)));
+  }
+
+ private:
+  int fd_;
+  std::vector<Span> spans_;
+  at::Tensor out_;
+};
+
+Napi::Value ReadBlocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    int64_t fd = ToInt(info[0], "readBlocks: fd");
+    if (fd < 0 || fd > INT32_MAX) throw Napi::RangeError::New(env, "readBlocks: fd must be an open file descriptor");
+    std::string path = PathArg(info[1], "readBlocks");
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw Napi::TypeError::New(env, "readBlocks: spans must be a Float64Array of (offset, bytes, crc) triples");
+    Napi::Float64Array raw = info[2].As<Napi::Float64Array>();
+    if (raw.ElementLength() % 3 != 0) throw Napi::RangeError::New(env, "readBlocks: spans must hold (offset, bytes, crc) triples");
+    at::ScalarType dtype = ToDtype(info[3], "readBlocks: dtype");
+    std::vector<int64_t> shape = ToIntList(info[4], "readBlocks: shape");
+    std::vector<Span> spans;
+    uint64_t total = 0;
+    constexpr double kMax = 9007199254740991.0;  // 2^53 - 1: beyond it a double is no longer an exact offset
+    for (size_t i = 0; i < raw.ElementLength(); i += 3) {
+      double o = raw[i], b = raw[i + 1], c = raw[i + 2];
+      if (!(o >= 0 && o <= kMax && o == std::floor(o)) || !(b >= 0 && b <= kMax && b == std::floor(b)))
+        throw Napi::RangeError::New(env, "readBlocks: a span's offset and bytes must be non-negative integers");
+      if (!(c == -1 || (c >= 0 && c <= 4294967295.0 && c == std::floor(c)))) throw Napi::RangeError::New(env, "readBlocks: a span's crc must be a u32 or -1");
+      spans.push_back({static_cast<uint64_t>(o), static_cast<uint64_t>(b), static_cast<int64_t>(c)});
+      total += static_cast<uint64_t>(b);
+    }
+    int64_t numel = 1;
+    for (int64_t d : shape) {
+      if (d < 0) throw Napi::RangeError::New(env, "readBlocks: shape must not be negative");
+      numel *= d;
+    }
+    const uint64_t want = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
+    if (want != total)
+      throw Napi::RangeError::New(env, "readBlocks: the spans hold " + std::to_string(total) + " bytes, the shape needs " + std::to_string(want));
+    at::Tensor out = at::empty(shape, at::TensorOptions().dtype(dtype));
+    return QueueFileWorker(new ReadBlocksWorker(env, static_cast<int>(fd), std::move(path), std::move(spans), std::move(out)));
+  });
+}
+
+// crc32c(bytes, previous = 0): the same checksum natively, for tests and writers.
+Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "crc32c: expected a Uint8Array");
+  Napi::TypedArray a = info[0].As<Napi::TypedArray>();
+  uint32_t prev = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  const auto* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  return Napi::Number::New(env, Crc32c(p, a.ByteLength(), prev));
+}
+
+}  // namespace
+
+void RegisterCacheRead(Napi::Env env, Napi::Object exports) {
+  exports.Set("readBlocks", Napi::Function::New<ReadBlocks>(env, "readBlocks"));
+  exports.Set("crc32c", Napi::Function::New<Crc32cJs>(env, "crc32c"));
+}
+
+}  // namespace tg

@@ -1,0 +1,79 @@
+'use strict';
+// The disk feature cache's native reads (binding.readBlocks): spans of a file into one tensor on a worker thread,
+// each span's CRC-32C checked there, with the same checksum as lib/io/crc32c.ts; and every bad argument refused.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const crypto = require('node:crypto');
+require('../dist'); // defines the Tensor class that native results are made of
+const { binding } = require('../dist/native');
+const { crc32c } = require('../dist/io/crc32c');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-readblocks-'));
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const bytes = crypto.randomBytes(1 << 16);
+const file = path.join(dir, 'data.bin');
+fs.writeFileSync(file, bytes);
+const fd = fs.openSync(file, 'r');
+test.after(() => fs.closeSync(fd));
+
+test('the native CRC-32C equals the JavaScript one and the published vectors', () => {
+  assert.strictEqual(binding.crc32c(Buffer.from('123456789')), 0xe3069283);
+  assert.strictEqual(binding.crc32c(Buffer.alloc(32)), 0x8a9136aa); // RFC 3720 B.4
+  assert.strictEqual(binding.crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
+  for (const n of [0, 1, 7, 8, 9, 1000, 65536]) assert.strictEqual(binding.crc32c(bytes.subarray(0, n)), crc32c(bytes.subarray(0, n)), `length ${n}`);
+  // continued over pieces, as the writer checksums a block batch by batch
+  assert.strictEqual(binding.crc32c(bytes.subarray(777), binding.crc32c(bytes.subarray(0, 777))), crc32c(bytes));
+  assert.strictEqual(crc32c(bytes.subarray(777), crc32c(bytes.subarray(0, 777))), crc32c(bytes));
+});
+
+test('readBlocks reads the spans in order into one tensor, checking each checksum, off the event loop', async () => {
+  const spans = new Float64Array([4096, 1024, crc32c(bytes.subarray(4096, 5120)), 0, 2048, -1, 60000, 1024, crc32c(bytes.subarray(60000, 61024))]);
+  const p = binding.readBlocks(fd, file, spans, 'float32', [4, 256]);
+  assert.ok(p instanceof Promise);
+  const t = await p;
+  assert.deepStrictEqual(t.shape, [4, 256]);
+  const got = Buffer.from((await t.data()).buffer);
+  assert.ok(got.equals(Buffer.concat([bytes.subarray(4096, 5120), bytes.subarray(0, 2048), bytes.subarray(60000, 61024)])));
+  t.dispose();
+  const h = await binding.readBlocks(fd, file, new Float64Array([10, 8, -1]), 'float16', [4]);
+  assert.strictEqual(h.dtype, 'float16');
+  h.dispose();
+});
+
+test('a damaged span is ERR_CACHE_CORRUPT naming the file, offset and both checksums', async () => {
+  const good = crc32c(bytes.subarray(0, 512));
+  await assert.rejects(binding.readBlocks(fd, file, new Float64Array([0, 512, (good ^ 1) >>> 0]), 'uint8', [512]), (e) => {
+    assert.strictEqual(e.name, 'TorchError');
+    assert.strictEqual(e.code, 'ERR_CACHE_CORRUPT');
+    assert.strictEqual(e.path, file);
+    assert.match(e.message, /512 bytes at offset 0 fail their checksum/);
+    assert.match(e.message, new RegExp(good.toString(16).padStart(8, '0')));
+    return true;
+  });
+});
+
+test('a span past the end of the file is ERR_CACHE_CORRUPT (truncated), not zeros', async () => {
+  await assert.rejects(binding.readBlocks(fd, file, new Float64Array([65536 - 100, 200, -1]), 'uint8', [200]), { code: 'ERR_CACHE_CORRUPT', message: /ended while reading/ });
+});
+
+test('bad arguments are refused before any read', async () => {
+  const ok = new Float64Array([0, 16, -1]);
+  assert.throws(() => binding.readBlocks(-1, file, ok, 'float32', [4]), RangeError);
+  assert.throws(() => binding.readBlocks(fd, '', ok, 'float32', [4]), TypeError);
+  assert.throws(() => binding.readBlocks(fd, file, [0, 16, -1], 'float32', [4]), /Float64Array/);
+  assert.throws(() => binding.readBlocks(fd, file, new Float64Array([0, 16]), 'float32', [4]), /triples/);
+  assert.throws(() => binding.readBlocks(fd, file, new Float64Array([-8, 16, -1]), 'float32', [4]), RangeError);
+  assert.throws(() => binding.readBlocks(fd, file, new Float64Array([0.5, 16, -1]), 'float32', [4]), RangeError);
+  assert.throws(() => binding.readBlocks(fd, file, new Float64Array([2 ** 60, 16, -1]), 'float32', [4]), RangeError);
+  assert.throws(() => binding.readBlocks(fd, file, new Float64Array([0, 16, 2 ** 32]), 'float32', [4]), /crc/);
+  assert.throws(() => binding.readBlocks(fd, file, ok, 'float32', [5]), /hold 16 bytes, the shape needs 20/);
+  assert.throws(() => binding.readBlocks(fd, file, ok, 'float32', [-4]), RangeError);
+  assert.throws(() => binding.readBlocks(fd, file, ok, 'nonsense', [4]), TypeError);
+  // a closed descriptor is an I/O error from the worker, not a crash
+  const fd2 = fs.openSync(file, 'r');
+  fs.closeSync(fd2);
+  await assert.rejects(binding.readBlocks(fd2, file, ok, 'float32', [4]), { code: 'ERR_IO' });
+});
