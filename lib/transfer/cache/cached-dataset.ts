@@ -6,7 +6,7 @@ import { TensorDataset } from '../../data/tensor-dataset';
 import type { DType } from '../../dtype';
 import { fromTypedArray } from '../../creation';
 import type { Tensor } from '../../tensor';
-import type { DiskHeader } from './disk-file';
+import type { DiskHeader } from './disk-layout';
 import { TorchError } from '../../errors';
 
 /** A cache's examples; `dispose` frees the tensors or closes the file. */

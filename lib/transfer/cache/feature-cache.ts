@@ -20,6 +20,7 @@ import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
 import { chainOf, randomnessError, resolveCut } from './cut';
 import { openCacheFile } from './disk-file';
 import { DiskWriter } from './disk-writer';
+import { resolveBlockRows } from './disk-layout';
 import { datasetDigest, describeChanges, Fingerprint, KeyedDataset, layerDigest, layerTensors, structureDigest, weightDigests } from './fingerprint';
 import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
 import { BuildProgress } from './progress';
@@ -288,7 +289,7 @@ export class FeatureCache {
     const run = { batchSize: bs, device, dtype, toDisk: this.store === 'disk', progress };
     if (this.store === 'disk') {
       await fsp.mkdir(this.options.dir!, { recursive: true });
-      const writer = await DiskWriter.create(this.file!, n);
+      const writer = await DiskWriter.create(this.file!, n, resolveBlockRows(bs, this.options.blockRows));
       try {
         await runPrefix(prefix, this.dataset, new DiskSink(writer, dtype), run);
         await writer.finish(this.fingerprint);
