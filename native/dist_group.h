@@ -105,11 +105,7 @@ class DistWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Addon* addon = env.GetInstanceData<Addon>();
-    Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty() ? addon->torchErrorCtor.New({Napi::String::New(env, e.Message())})
-                                                                 : Napi::Error::New(env, e.Message()).Value();
-    err.Set("code", Napi::String::New(env, code_));
-    deferred_.Reject(err);
+    deferred_.Reject(TorchErrorValue(env, e.Message(), code_.c_str()));
   }
 
  protected:

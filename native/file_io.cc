@@ -1,6 +1,7 @@
 // The native file layer shared by every native reader and writer (see file_io.h).
 #include "file_io.h"
 #include "addon.h"
+#include "guard.h"
 #include <c10/util/Exception.h>
 #include <algorithm>
 #include <cerrno>
@@ -127,10 +128,7 @@ void FileWorker::Execute() {
 void FileWorker::OnError(const Napi::Error& e) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  Addon* addon = env.GetInstanceData<Addon>();
-  Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty() ? addon->torchErrorCtor.New({Napi::String::New(env, e.Message())})
-                                                               : Napi::Error::New(env, e.Message()).Value();
-  if (!code_.empty()) err.Set("code", Napi::String::New(env, code_));
+  Napi::Object err = TorchErrorValue(env, e.Message(), code_.empty() ? nullptr : code_.c_str());
   err.Set("path", Napi::String::New(env, path_));
   deferred_.Reject(err);
 }

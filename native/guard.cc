@@ -12,16 +12,16 @@ static std::string FirstLines(const std::string& what) {
   return s;
 }
 
-[[noreturn]] void ThrowTorchError(Napi::Env env, const std::string& message, const char* code) {
+Napi::Object TorchErrorValue(Napi::Env env, const std::string& message, const char* code) {
   Addon* addon = env.GetInstanceData<Addon>();
-  Napi::Object err;
-  if (addon && !addon->torchErrorCtor.IsEmpty()) {
-    err = addon->torchErrorCtor.New({Napi::String::New(env, message)});
-  } else {
-    err = Napi::Error::New(env, message).Value();
-  }
+  Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty() ? addon->torchErrorCtor.New({Napi::String::New(env, message)})
+                                                               : Napi::Error::New(env, message).Value();
   if (code) err.Set("code", Napi::String::New(env, code));
-  throw Napi::Error(env, err);
+  return err;
+}
+
+[[noreturn]] void ThrowTorchError(Napi::Env env, const std::string& message, const char* code) {
+  throw Napi::Error(env, TorchErrorValue(env, message, code));
 }
 
 [[noreturn]] void RethrowAsJs(Napi::Env env) {

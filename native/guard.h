@@ -13,6 +13,9 @@ struct CodedError : std::runtime_error {
 // Converts the exception in flight into the matching JavaScript error and throws it as Napi::Error.
 [[noreturn]] void RethrowAsJs(Napi::Env env);
 
+// A TorchError (the library's error class) with a message and optional code, as a value (to reject a promise with).
+Napi::Object TorchErrorValue(Napi::Env env, const std::string& message, const char* code = nullptr);
+
 // Throws a TorchError (the library's error class) with a message.
 [[noreturn]] void ThrowTorchError(Napi::Env env, const std::string& message, const char* code = nullptr);
 

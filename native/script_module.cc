@@ -5,7 +5,6 @@
 #include "convert.h"
 #include "tensor.h"
 #include "guard.h"
-#include "addon.h"
 #include "file_io.h"
 #include <torch/csrc/jit/serialization/python_print.h>
 #include <unordered_map>
@@ -224,12 +223,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Addon* addon = env.GetInstanceData<Addon>();
-    std::string msg = "forwardAsync(): " + e.Message();
-    Napi::Object err = addon && !addon->torchErrorCtor.IsEmpty() ? addon->torchErrorCtor.New({Napi::String::New(env, msg)})
-                                                                 : Napi::Error::New(env, msg).Value();
-    if (!code_.empty()) err.Set("code", Napi::String::New(env, code_));
-    deferred_.Reject(err);
+    deferred_.Reject(TorchErrorValue(env, "forwardAsync(): " + e.Message(), code_.empty() ? nullptr : code_.c_str()));
   }
 
  private:

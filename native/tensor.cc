@@ -1,5 +1,6 @@
 // The Tensor class: lifetime (scopes, dispose, finalizer), metadata getters, host copies and backward.
 #include "tensor.h"
+#include "guard.h"
 #include "addon.h"
 #include <cstring>
 #include <stdexcept>
@@ -537,11 +538,7 @@ class DataWorker : public Napi::AsyncWorker {
 
  private:
   void Reject(const std::string& message, const char* code) {
-    Addon* addon = Env().GetInstanceData<Addon>();
-    Napi::Object err = addon->torchErrorCtor.IsEmpty() ? Napi::Error::New(Env(), message).Value()
-                                                       : addon->torchErrorCtor.New({Napi::String::New(Env(), message)});
-    if (code) err.Set("code", Napi::String::New(Env(), code));
-    deferred_.Reject(err);
+    deferred_.Reject(TorchErrorValue(Env(), message, code));
   }
 
   Napi::Promise::Deferred deferred_;
