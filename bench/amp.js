@@ -10,10 +10,7 @@ const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const STEPS = Number(arg('steps', 40));
 const THREADS = Number(arg('threads', 1));
 const ROUNDS = Number(arg('rounds', 2));

@@ -7,10 +7,7 @@ const { spawn } = require('node:child_process');
 const { freePort } = require('../dist/cli/run.js');
 const path = require('node:path');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const STEPS = Number(arg('steps', '200'));
 const ROUNDS = Number(arg('rounds', '3'));
 const WORLDS = arg('world', '1,2').split(',').map(Number);

@@ -10,10 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const SEEDS = arg('seeds', '1,2,3').split(',').map(Number);
 const THREADS = arg('threads', '1');
 const median = (xs) => {

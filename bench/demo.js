@@ -24,10 +24,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const SEEDS = arg('seeds', '1,2,3').split(',').map(Number);
 const THREADS = Number(arg('threads', 1));
 const QUICK = process.argv.includes('--quick');

@@ -12,10 +12,7 @@ const os = require('node:os');
 const { performance } = require('node:perf_hooks');
 
 const root = path.resolve(__dirname, '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const ROWS = Number(arg('rows', 8192));
 const BATCH = Number(arg('batch', 64));
 const EPOCHS = Number(arg('epochs', 3));

@@ -14,10 +14,7 @@ const path = require('node:path');
 const sharp = require('sharp');
 const tg = require('..');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const N = Number(arg('images', '1000'));
 const WORKERS = Number(arg('workers', '2'));
 const EPOCHS = Number(arg('epochs', '3'));

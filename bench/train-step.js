@@ -11,10 +11,7 @@ const os = require('node:os');
 const fs = require('node:fs');
 
 const root = path.resolve(__dirname, '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { arg } = require('./helpers/args');
 const STEPS = Number(arg('steps', 30));
 const TRIALS = Number(arg('trials', 3));
 const ROUNDS = Number(arg('rounds', 2));
