@@ -347,6 +347,36 @@ test("fit's abort signal ends a prefetched stream at once: closed, nothing pulle
   assert.strictEqual(tg.memory().tensors, before);
 });
 
+test('prefetch: a release option for what was read ahead; a source breaking the iterator protocol is a TypeError in place', async () => {
+  const stats = {};
+  const released = [];
+  for await (const v of prefetch(counted(10, stats), 3, { release: (x) => released.push(x) })) {
+    await turns(6);
+    assert.strictEqual(v, 0);
+    break;
+  }
+  assert.deepStrictEqual(released, [1, 2, 3], 'the items read ahead, in order');
+  assert.strictEqual(stats.returned, 1);
+
+  const failing = new RangeError('cannot release');
+  await assert.rejects(async () => {
+    for await (const v of prefetch(counted(10, stats), 2, { release: () => { throw failing; } })) {
+      await turns(4);
+      assert.strictEqual(v, 0);
+      break;
+    }
+  }, (e) => e === failing);
+  assert.strictEqual(stats.returned, 1, 'the source is closed even so');
+
+  let k = 0;
+  const broken = { [Symbol.asyncIterator]: () => ({ next: async () => (k++ < 2 ? { value: k, done: false } : 42) }) };
+  const got = [];
+  await assert.rejects(async () => {
+    for await (const v of prefetch(broken, 4)) got.push(v);
+  }, (e) => e instanceof TypeError && /source's next\(\) gave number, not an iterator result/.test(e.message));
+  assert.deepStrictEqual(got, [1, 2]);
+});
+
 test('bad prefetch values are RangeErrors or TypeErrors naming the option', () => {
   const stream = tg.data.fromAsyncIterable(async function* () {});
   for (const v of [0, -1, 1.5, Infinity, NaN]) {

@@ -76,25 +76,23 @@ class ReadAhead<T> {
     this.filling = this.run();
   }
 
+  /** Pulls until the queue is full or the source ends; never rejects (a failure is queued for the consumer). */
   private async run(): Promise<void> {
     try {
       // the queue holds what was pulled and not handed over, so pulled - consumed never exceeds `ahead`
       while (!this.stopped && !this.ended && this.queue.length < this.ahead) {
-        let r: IteratorResult<T>;
-        try {
-          r = await this.it.next();
-        } catch (error) {
-          this.ended = true;
-          this.push({ error });
-          return;
-        }
-        if (r.done) {
+        const r: unknown = await this.it.next();
+        if (r === null || typeof r !== 'object')
+          throw new TypeError(`prefetch: the source's next() gave ${r === null ? 'null' : typeof r}, not an iterator result { value, done }`);
+        const { done, value } = r as IteratorResult<T>;
+        if (done) {
           this.ended = true;
           this.push({ done: true });
-          return;
-        }
-        this.push({ value: r.value });
+        } else this.push({ value });
       }
+    } catch (error) {
+      this.ended = true;
+      this.push({ error });
     } finally {
       // at once, not a turn later: the consumer may free a slot before this loop's promise settles
       this.running = false;
@@ -112,10 +110,20 @@ class ReadAhead<T> {
   private async close(): Promise<void> {
     this.stopped = true;
     await this.filling;
-    for (const e of this.queue.splice(0)) if ('value' in e) this.release(e.value);
-    if (this.ended) return;
-    this.ended = true;
-    await this.it.return?.();
+    let failed: { error: unknown } | undefined;
+    for (const e of this.queue.splice(0)) {
+      if (!('value' in e)) continue;
+      try {
+        this.release(e.value);
+      } catch (error) {
+        failed ??= { error }; // the others are still released and the source still closed
+      }
+    }
+    if (!this.ended) {
+      this.ended = true;
+      await this.it.return?.();
+    }
+    if (failed) throw failed.error;
   }
 }
 
