@@ -7,6 +7,7 @@ import type { Batch, Collate, Example } from './example';
 import { Generator } from './generator';
 import { batchStream, checkBatchSize, collateOwned, isIterableDataset, IterableDataset } from './iterable-dataset';
 import { describe } from './tensor-dataset';
+import { checkPrefetch, prefetch } from './prefetch';
 import { isAsyncDataset, KeptWorkers } from './async-dataset';
 
 /** How a DataLoader batches. */
@@ -30,7 +31,18 @@ export interface DataLoaderOptions {
    * (seed, epoch, index), so results do not depend on the number of workers.
    */
   workers?: number;
-  /** Batches each worker reads ahead (default 2). */
+  /**
+   * Batches read ahead. With workers (tg.data.ImageFolder): per worker, default 2. For a streaming dataset
+   * (IterableDataset): up to this many batches are pulled from the stream in the background while the consumer
+   * trains on the current one (see tg.data.prefetch), so that a source waiting on I/O and training overlap; the batches
+   * not consumed when the epoch ends early (break, an abort) are disposed and the stream's iterator is closed.
+   * Opt-in for streams (default: none, each batch read when asked for), because read-ahead runs the stream's own code
+   * earlier and interleaved with training: a stream that draws from tg's random generator while the model draws too
+   * (dropout) would give other weights from the same seed, one that reads training state (a curriculum) would see it
+   * late, and the batches ahead hold memory. An image folder's examples run under seeds of their own, so its read-ahead
+   * changes nothing and stays on. Only a stream that waits (files, network, worker threads) gains: one that computes on
+   * the JavaScript thread shares it with training.
+   */
   prefetch?: number;
   /**
    * Keep the workers from one epoch to the next (default false: they end with each epoch, as PyTorch's default);
@@ -55,7 +67,7 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   readonly seed: number;
   /** Worker threads reading ahead (files datasets only). */
   readonly workers: number;
-  /** Batches each worker reads ahead. */
+  /** Batches read ahead (per worker with workers); 0 for a stream read without read-ahead (its default). */
   readonly prefetch: number;
   private readonly collate?: Collate;
   private readonly kept?: KeptWorkers;
@@ -77,9 +89,9 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     if (isIterableDataset(dataset) && dataset.batched && (options.collate || options.dropLast))
       throw new TypeError('DataLoader: the stream yields whole batches already; collate and dropLast apply to streams of examples');
     const workers = options.workers ?? 0;
-    const prefetch = options.prefetch ?? 2;
+    // streams read ahead only when asked (see DataLoaderOptions.prefetch)
+    const prefetch = options.prefetch === undefined ? (isIterableDataset(dataset) ? 0 : 2) : checkPrefetch(options.prefetch, 'DataLoader');
     if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`DataLoader: workers must be a non-negative integer, got ${String(workers)}`);
-    if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`DataLoader: prefetch must be a positive integer, got ${String(prefetch)}`);
     if (workers > 0 && !isAsyncDataset(dataset))
       throw new TypeError('DataLoader: workers read files ahead (tg.data.ImageFolder); this dataset gives its examples from memory, so leave workers out');
     if (options.persistentWorkers !== undefined && typeof options.persistentWorkers !== 'boolean') throw new TypeError('DataLoader: persistentWorkers must be a boolean');
@@ -158,8 +170,8 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
       return;
     }
     this.nextEpoch++;
-    if (ds.batched) yield* ds as AsyncIterable<Batch>;
-    else yield* batchStream(ds as AsyncIterable<Example>, { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate });
+    const batches = ds.batched ? (ds as AsyncIterable<Batch>) : batchStream(ds as AsyncIterable<Example>, { batchSize: this.batchSize, dropLast: this.dropLast, collate: this.collate });
+    yield* this.prefetch > 0 ? prefetch(batches, this.prefetch) : batches;
   }
 
   /** Ends the workers kept between epochs (persistentWorkers); a later epoch starts new ones. */
