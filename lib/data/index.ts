@@ -9,6 +9,8 @@ export { Generator } from './generator';
 export { defaultCollate } from './collate';
 export { IterableDataset, isIterableDataset, fromAsyncIterable, batchStream } from './iterable-dataset';
 export type { StreamOptions, BatchStreamOptions } from './iterable-dataset';
+export { prefetch } from './prefetch';
+export type { PrefetchOptions } from './prefetch';
 export { TextLineDataset, fromLines } from './text-lines';
 export type { LineParser } from './text-lines';
 export { DataLoader } from './loader';
