@@ -48,6 +48,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_CACHE_DISPOSED: 'a cache was used after dispose()',
   ERR_CACHE_CORRUPT: 'a cache file is damaged',
   ERR_IO: 'the system refused to read or write',
+  ERR_NO_SPACE: 'the disk filled up while a feature cache was built (the partial file stays; the build resumes once space is freed)',
   ERR_UNKNOWN_FORMAT: 'no reader recognises the file',
   ERR_UNSUPPORTED_FORMAT: 'a format torchgraft does not write',
   ERR_CHECKPOINT: 'not a usable checkpoint',
