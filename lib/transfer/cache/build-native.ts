@@ -60,8 +60,14 @@ export class NativeForward {
     let traced = this.traces.get(key);
     if (!traced) {
       try {
-        // each shape its own trace: a forward that reads a size into JavaScript records it as a constant
-        traced = trace(this.prefix, x);
+        // each shape its own trace: a forward that reads a size into JavaScript records it as a constant; and a check
+        // on another input of that shape: one that reads a value (item()) froze it, and differs there
+        const other = otherInput(x);
+        try {
+          traced = trace(this.prefix, x, { checkInputs: [other] });
+        } finally {
+          other.dispose();
+        }
       } catch (e) {
         if (!this.fallback || this.traces.size > 0) throw refusal(e);
         this.js = jsForward(this.prefix);
@@ -73,6 +79,15 @@ export class NativeForward {
     }
     return traced.forwardAsync(x) as Promise<Tensor>;
   }
+}
+
+/** An input of x's shape and dtype with other values: rows reversed, and floats moved. */
+function otherInput(x: Tensor): Tensor {
+  const flipped = x.shape.length > 0 && x.shape[0] > 1 ? x.flip([0]) : x.clone();
+  if (!['float32', 'float64', 'float16', 'bfloat16'].includes(x.dtype)) return flipped;
+  const moved = flipped.mul(1.5).add(0.25);
+  flipped.dispose();
+  return moved;
 }
 
 function refusal(e: unknown): TorchError {
