@@ -13,7 +13,7 @@ import { toHalfBits } from './half';
 import { fsyncDir, resolveTarget } from '../../io/atomic';
 import { crc32c } from '../../io/crc32c';
 import { blockCount, blockSpan, DiskHeader, FieldLayout, FORMAT, journalPath, layoutFields, MAGIC_V2, partialPath } from './disk-layout';
-import { Journal, JOURNAL_FORMAT, JournalHead, readJournal, sameBuild } from './journal';
+import { Journal, JOURNAL_FORMAT, JournalHead, readJournal, sameBuild, writeFully } from './journal';
 
 /** What a build will write: a resumed partial file must have been started by the same plan. */
 export interface WritePlan {
@@ -146,7 +146,7 @@ export class DiskWriter {
     const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     const b = Math.floor(start / this.plan.blockRows);
     this.crc[k][b] = crc32c(bytes, this.crc[k][b]);
-    await this.guard(() => this.fh.write(bytes, 0, bytes.byteLength, f.offset + start * f.rowBytes));
+    await this.guard(() => writeFully(this.fh, bytes, f.offset + start * f.rowBytes));
   }
 
   /** Whether rows up to `end` (exclusive) close a block. */
@@ -170,7 +170,7 @@ export class DiskWriter {
     const len = Buffer.alloc(4);
     len.writeUInt32LE(json.length);
     await this.guard(async () => {
-      await this.fh.write(Buffer.concat([json, len, MAGIC_V2]), 0, json.length + 12, this.dataEnd);
+      await writeFully(this.fh, Buffer.concat([json, len, MAGIC_V2]), this.dataEnd);
       await this.fh.truncate(this.dataEnd + json.length + 12);
       await this.fh.sync();
       await this.fh.close();

@@ -4,8 +4,21 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { DType } from '../../dtype';
+import { TorchError } from '../../errors';
 import type { FieldLayout } from './disk-layout';
 import type { Fingerprint } from './fingerprint';
+
+/**
+ * Writes all of `bytes` at `position`: a write to a filling disk may take only part of them, and the next one then
+ * fails with the system's error (ENOSPC).
+ */
+export async function writeFully(fh: fsp.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < bytes.byteLength;) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, position + done);
+    if (bytesWritten <= 0) throw new TorchError(`cacheFeatures: the system wrote nothing at offset ${position + done}`, { code: 'ERR_IO' });
+    done += bytesWritten;
+  }
+}
 
 /** The journal's `format`, on its first line. */
 export const JOURNAL_FORMAT = 'torchgraft-feature-cache-journal';
@@ -97,7 +110,7 @@ export class Journal {
     const fh = await fsp.open(file, 'w');
     const line = Buffer.from(`${JSON.stringify(head)}\n`);
     try {
-      await fh.write(line, 0, line.length, 0);
+      await writeFully(fh, line, 0);
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw e;
@@ -120,7 +133,7 @@ export class Journal {
   /** Appends one block's line (the block's data already flushed to the partial file). */
   async append(b: JournalBlock): Promise<void> {
     const line = Buffer.from(`${JSON.stringify({ block: b.block, crc: b.crc })}\n`);
-    await this.fh.write(line, 0, line.length, this.pos);
+    await writeFully(this.fh, line, this.pos);
     this.pos += line.length;
   }
 
