@@ -83,11 +83,10 @@ export class NativeForward {
 
 /** An input of x's shape and dtype with other values: rows reversed, and floats moved. */
 function otherInput(x: Tensor): Tensor {
-  const flipped = x.shape.length > 0 && x.shape[0] > 1 ? x.flip([0]) : x.clone();
-  if (!['float32', 'float64', 'float16', 'bfloat16'].includes(x.dtype)) return flipped;
-  const moved = flipped.mul(1.5).add(0.25);
-  flipped.dispose();
-  return moved;
+  return tidy(() => {
+    const flipped = x.shape.length > 0 && x.shape[0] > 1 ? x.flip([0]) : x.clone();
+    return ['float32', 'float64', 'float16', 'bfloat16'].includes(x.dtype) ? flipped.mul(1.5).add(0.25) : flipped;
+  });
 }
 
 function refusal(e: unknown): TorchError {
