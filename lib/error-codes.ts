@@ -47,6 +47,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_CACHE_STALE: 'the cache no longer matches the model or data',
   ERR_CACHE_DISPOSED: 'a cache was used after dispose()',
   ERR_CACHE_CORRUPT: 'a cache file is damaged',
+  ERR_CACHE_BUSY: 'another live process of this machine is building the same disk cache',
   ERR_IO: 'the system refused to read or write',
   ERR_NO_SPACE: 'the disk filled up while a feature cache was built (the partial file stays; the build resumes once space is freed)',
   ERR_UNKNOWN_FORMAT: 'no reader recognises the file',

@@ -155,3 +155,20 @@ test('a build killed with SIGKILL mid-way resumes in the next process: fewer row
   c.dispose();
   assert.ok(fs.readFileSync(path.join(dir, NAME)).equals(want));
 });
+
+test("a partial build whose journal names a live process of this machine is not taken over: ERR_CACHE_BUSY", async () => {
+  const dir = tmpDir();
+  await abortAt(dir, 40);
+  const journal = path.join(dir, `${NAME}.journal`);
+  const lines = fs.readFileSync(journal, 'utf8').split('\n');
+  const head = JSON.parse(lines[0]);
+  assert.strictEqual(head.owner.pid, process.pid, 'the journal names its writer');
+  // the test runner that started this file: alive while this test runs
+  head.owner.pid = process.ppid;
+  fs.writeFileSync(journal, [JSON.stringify(head), ...lines.slice(1)].join('\n'));
+  const before = fs.readFileSync(path.join(dir, `${NAME}.partial`));
+  await assert.rejects(tg.transfer.cacheFeatures(model(), data(100), opts(dir)), (e) =>
+    e.code === 'ERR_CACHE_BUSY' && e.message.includes(`process ${process.ppid}`) && e.message.includes(path.join(dir, NAME)));
+  assert.ok(fs.readFileSync(path.join(dir, `${NAME}.partial`)).equals(before), 'its partial file untouched');
+  assert.strictEqual(fs.readFileSync(journal, 'utf8').split('\n')[0], JSON.stringify(head));
+});

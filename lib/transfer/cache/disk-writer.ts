@@ -11,6 +11,7 @@ import type { Tensor } from '../../tensor';
 import type { Fingerprint } from './fingerprint';
 import { toHalfBits } from './half';
 import { fsyncDir, resolveTarget } from '../../io/atomic';
+import { hostTag, pidIsDead } from '../../io/owner';
 import { binding } from '../../native';
 import { blockCount, blockSpan, DiskHeader, FieldLayout, FORMAT, journalPath, layoutFields, MAGIC_V2, partialPath } from './disk-layout';
 import { Journal, JOURNAL_FORMAT, JournalHead, readJournal, sameBuild, writeFully } from './journal';
@@ -91,6 +92,13 @@ export class DiskWriter {
     const journal = journalPath(target);
     try {
       const state = await readJournal(journal);
+      const owner = state?.head.owner;
+      if (owner && owner.host === hostTag() && owner.pid !== process.pid && !pidIsDead(owner.pid))
+        throw new TorchError(
+          `cacheFeatures: '${plan.file}' is being built by process ${owner.pid} of this machine (its journal '${journal}'): ` +
+            'wait for that build, or give another dir or name',
+          { code: 'ERR_CACHE_BUSY' },
+        );
       const size = statSync(partial, { throwIfNoEntry: false })?.size ?? -1;
       if (state && state.blocks.length > 0 && sameBuild(state.head, headOf(plan, state.head.fields))) {
         const last = state.blocks.length - 1;
@@ -103,7 +111,7 @@ export class DiskWriter {
           w.setFields(state.head.fields);
           state.blocks.forEach((b) => b.crc.forEach((c, k) => (w.crc[k][b.block] = c)));
           w.resumedBlocks = state.blocks.length;
-          w.journal = await Journal.resume(journal, state.goodBytes);
+          w.journal = await Journal.resume(journal, headOf(plan, state.head.fields), state.blocks);
           return w;
         }
       }
@@ -209,5 +217,8 @@ export class DiskWriter {
 }
 
 function headOf(plan: WritePlan, fields: FieldLayout[]): JournalHead {
-  return { format: JOURNAL_FORMAT, version: 2, length: plan.length, blockRows: plan.blockRows, dtype: plan.dtype, fields, fingerprint: plan.fingerprint };
+  return {
+    format: JOURNAL_FORMAT, version: 2, length: plan.length, blockRows: plan.blockRows, dtype: plan.dtype, fields, fingerprint: plan.fingerprint,
+    owner: { host: hostTag(), pid: process.pid },
+  };
 }

@@ -33,6 +33,8 @@ export interface JournalHead {
   dtype: DType;
   fields: FieldLayout[];
   fingerprint: Fingerprint;
+  /** The process writing it (host tag and pid): a live one's build is not taken over. Not part of what must match. */
+  owner?: { host: string; pid: number };
 }
 
 /** One block made durable: its index and the CRC-32C of each field's bytes in it. */
@@ -41,12 +43,10 @@ export interface JournalBlock {
   crc: number[];
 }
 
-/** What a journal on disk says: its head, the whole blocks in order from 0, and the bytes those lines span. */
+/** What a journal on disk says: its head and the whole blocks, in order from 0. */
 export interface JournalState {
   head: JournalHead;
   blocks: JournalBlock[];
-  /** Bytes of the journal up to the end of its last good line (a torn line after it is cut off on resume). */
-  goodBytes: number;
 }
 
 const isCrc = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
@@ -66,9 +66,9 @@ export function parseJournal(text: string): JournalState | undefined {
   }
   if (head === null || typeof head !== 'object' || head.format !== JOURNAL_FORMAT || !Array.isArray(head.fields)) return undefined;
   const blocks: JournalBlock[] = [];
-  let goodBytes = end + 1;
+  let next = end + 1;
   for (;;) {
-    const start = goodBytes;
+    const start = next;
     end = text.indexOf('\n', start);
     // no newline: the last line was torn by a kill mid-append
     if (end < 0) break;
@@ -81,9 +81,9 @@ export function parseJournal(text: string): JournalState | undefined {
     if (line === null || typeof line !== 'object' || line.block !== blocks.length || !Array.isArray(line.crc) ||
       line.crc.length !== head.fields.length || !line.crc.every(isCrc)) break;
     blocks.push({ block: line.block, crc: line.crc });
-    goodBytes = end + 1;
+    next = end + 1;
   }
-  return { head, blocks, goodBytes };
+  return { head, blocks };
 }
 
 /** Whether two journal heads describe the same build (format, length, block size, dtype, layout, fingerprint). */
@@ -118,16 +118,19 @@ export class Journal {
     return new Journal(fh, line.length);
   }
 
-  /** Reopens a journal to go on after its good lines (a torn last line is cut off first). */
-  static async resume(file: string, goodBytes: number): Promise<Journal> {
+  /** Takes over a journal to go on after its good blocks: rewritten with this build's head (its owner) and those blocks' lines, a torn line dropped. */
+  static async resume(file: string, head: JournalHead, blocks: JournalBlock[]): Promise<Journal> {
+    const text = [head, ...blocks.map((b) => ({ block: b.block, crc: b.crc }))].map((l) => `${JSON.stringify(l)}\n`).join('');
+    const bytes = Buffer.from(text);
     const fh = await fsp.open(file, 'r+');
     try {
-      await fh.truncate(goodBytes);
+      await writeFully(fh, bytes, 0);
+      await fh.truncate(bytes.length);
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw e;
     }
-    return new Journal(fh, goodBytes);
+    return new Journal(fh, bytes.length);
   }
 
   /** Appends one block's line (the block's data already flushed to the partial file). */
