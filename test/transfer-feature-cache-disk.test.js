@@ -139,10 +139,11 @@ test('a disposed disk cache refuses batches', async () => {
   assert.throws(() => c.examples, (e) => e.code === 'ERR_CACHE_DISPOSED');
 });
 
-test('the disk cache is written progressively to a temporary file and appears under its name only when whole', async () => {
+test('the disk cache is written progressively to its partial file and appears under its name only when whole', async () => {
   const dir = tmpDir();
   const seen = [];
-  const timer = setInterval(() => seen.push(fs.readdirSync(dir).map((f) => (f.includes('.tmp-') ? 'tmp' : f)).join(',')), 0);
+  const name = (f) => (f.endsWith('.partial') ? 'tmp' : f.endsWith('.journal') ? 'journal' : f);
+  const timer = setInterval(() => seen.push(fs.readdirSync(dir).map(name).join(',')), 0);
   const cache = await tg.transfer.cacheFeatures(model(), data(400), { store: 'disk', dir, batchSize: 8, ...quiet });
   clearInterval(timer);
   assert.ok(seen.includes('tmp'), 'a temporary file while building');

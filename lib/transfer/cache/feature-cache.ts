@@ -15,11 +15,13 @@ import type { DataSource } from '../../train/source';
 import type { Trainable } from '../../train/types';
 import { chainView } from '../../nn/slice';
 import { flatIndex } from '../../nn/flat-chain';
-import { DiskSink, runPrefix, TensorSink } from './build';
+import { BuildOptions, DiskSink, runPrefix, TensorSink } from './build';
+import { EngineChoice, jsForward, NativeForward, PrefixForward } from './build-native';
+import { AbortError, throwIfAborted } from '../../train/abort';
 import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
 import { chainOf, randomnessError, resolveCut } from './cut';
 import { openCacheFile } from './disk-file';
-import { DiskWriter } from './disk-writer';
+import { DiskWriter, WritePlan } from './disk-writer';
 import { resolveBlockRows } from './disk-layout';
 import { datasetDigest, describeChanges, Fingerprint, KeyedDataset, layerDigest, layerTensors, structureDigest, weightDigests } from './fingerprint';
 import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
@@ -76,6 +78,12 @@ export class FeatureCache {
   builds = 0;
   /** Examples this process ran through the frozen part in the last build (its share, in a distributed build). */
   builtRows = 0;
+  /** Rows of the last disk build that an interrupted earlier build had already written (resumed, not computed again). */
+  resumedRows = 0;
+  /** Which engine ran the frozen part in the last build: 'native' (traced, on a worker thread) or 'js'. */
+  buildEngine?: 'native' | 'js';
+  /** Why the last build used its engine (e.g. why 'auto' fell back to 'js'). */
+  buildEngineReason?: string;
   /** Why an existing disk file was not reused (a truncated or foreign file, a change with onStale 'rebuild'). */
   rebuiltBecause?: string;
   private data?: CachedDataset;
@@ -273,6 +281,7 @@ export class FeatureCache {
   }
 
   private async build(): Promise<void> {
+    throwIfAborted(this.options.signal, 'cacheFeatures');
     const chain = chainOf(this.model);
     const cut = resolveCut(this.model, chain, this.cut).index;
     const below = chain.slice(0, cut + 1);
@@ -284,44 +293,82 @@ export class FeatureCache {
     const n = this.dataset.length;
     if (n === 0) throw new RangeError('cacheFeatures: the dataset is empty');
     const bs = this.options.batchSize;
-    const progress = new BuildProgress(this.options.output ?? process.stderr, this.options.verbose ?? 1, Math.ceil(n / bs));
+    const blockRows = resolveBlockRows(bs, this.options.blockRows);
+    const toDisk = this.store === 'disk';
+    const progress = new BuildProgress(this.options.output ?? process.stderr, this.options.verbose ?? 1, toDisk
+      ? { rows: n, unitRows: blockRows, unit: 'blocks' } : { rows: n, unitRows: bs, unit: 'batches' });
     const dtype = this.options.dtype ?? firstParam(below)?.dtype ?? 'float32';
-    const run = { batchSize: bs, device, dtype, toDisk: this.store === 'disk', progress };
-    if (this.store === 'disk') {
-      await fsp.mkdir(this.options.dir!, { recursive: true });
-      const writer = await DiskWriter.create(this.file!, n, resolveBlockRows(bs, this.options.blockRows));
-      try {
-        await runPrefix(prefix, this.dataset, new DiskSink(writer, dtype), run);
-        await writer.finish(this.fingerprint);
-      } catch (e) {
-        await writer.abort();
-        throw e;
+    const engine = this.engineFor(prefix);
+    const run = { batchSize: bs, device, dtype, toDisk, progress, forward: engine.forward, signal: this.options.signal };
+    this.resumedRows = 0;
+    try {
+      if (toDisk) {
+        await fsp.mkdir(this.options.dir!, { recursive: true });
+        this.data = await this.buildFile(prefix, { file: this.file!, length: n, blockRows, dtype, fingerprint: this.fingerprint }, run);
+      } else if (this.options.distributed) {
+        const { tensors, rows } = await buildAcrossRanks(prefix, this.dataset, run);
+        const placed = this.store === 'device' && device !== 'cpu' ? tensors.map((t) => {
+          const d = t.to(device);
+          t.dispose();
+          return d;
+        }) : tensors;
+        this.data = new MemoryFeatures(placed, this.headDtype());
+        this.builtRows = rows;
+      } else {
+        const sink = new TensorSink(n, this.store === 'device' ? device : 'cpu');
+        try {
+          await runPrefix(prefix, this.dataset, sink, run);
+        } catch (e) {
+          sink.dispose();
+          throw e;
+        }
+        this.data = new MemoryFeatures(sink.tensors, this.headDtype());
       }
-      const r = openCacheFile(this.file!);
-      if (!('fd' in r)) throw new TorchError(`cacheFeatures: the cache file just written ${'invalid' in r ? r.invalid : 'is missing'}`, { code: 'ERR_IO' });
-      this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
-    } else if (this.options.distributed) {
-      const { tensors, rows } = await buildAcrossRanks(prefix, this.dataset, run);
-      const placed = this.store === 'device' && device !== 'cpu' ? tensors.map((t) => {
-        const d = t.to(device);
-        t.dispose();
-        return d;
-      }) : tensors;
-      this.data = new MemoryFeatures(placed, this.headDtype());
-      this.builtRows = rows;
-    } else {
-      const sink = new TensorSink(n, this.store === 'device' ? device : 'cpu');
-      try {
-        await runPrefix(prefix, this.dataset, sink, run);
-      } catch (e) {
-        sink.dispose();
-        throw e;
-      }
-      this.data = new MemoryFeatures(sink.tensors, this.headDtype());
+    } finally {
+      engine.dispose();
     }
-    if (!this.options.distributed || this.store === 'disk') this.builtRows = n;
+    if (!this.options.distributed || toDisk) this.builtRows = n - this.resumedRows;
+    this.buildEngine = engine.choice.engine;
+    this.buildEngineReason = engine.choice.reason;
     this.builds++;
-    progress.done(n, this.file ?? this.store);
+    progress.done({ examples: n, where: this.file ?? this.store, engine: engine.choice.engine, resumedRows: this.resumedRows });
+  }
+
+  /** The build's forward: traced onto a worker thread ('native', or 'auto' when it traces), else on the JavaScript thread. */
+  private engineFor(prefix: Module): { forward: PrefixForward; choice: EngineChoice; dispose(): void } {
+    const asked = this.options.engine ?? 'auto';
+    if (asked === 'js') return { forward: jsForward(prefix), choice: { engine: 'js', reason: "engine 'js' asked" }, dispose: () => undefined };
+    const native = new NativeForward(prefix, asked === 'auto');
+    return { forward: native.forward, choice: native.choice, dispose: () => native.dispose() };
+  }
+
+  /**
+   * Builds the disk file through `<file>.partial` and its journal, resuming a matching interrupted build. An abort or
+   * a full disk keeps both for the next build; any other failure removes them.
+   */
+  private async buildFile(prefix: Module, plan: WritePlan, run: BuildOptions): Promise<DiskFeatures> {
+    for (;;) {
+      const writer = await DiskWriter.open(plan);
+      this.resumedRows = writer.resumedRows;
+      run.progress.resume(writer.resumedRows);
+      let whole: boolean;
+      try {
+        whole = await runPrefix(prefix, this.dataset, new DiskSink(writer, plan.dtype), { ...run, fromRow: writer.resumedRows });
+        if (whole) await writer.finish();
+      } catch (e) {
+        const resumable = e instanceof AbortError || (e instanceof TorchError && e.code === 'ERR_NO_SPACE');
+        await (resumable ? writer.keep() : writer.discard());
+        throw e;
+      }
+      // a resumed build whose first batch laid out otherwise than its journal: start over
+      if (!whole) {
+        await writer.discard();
+        continue;
+      }
+      const r = openCacheFile(plan.file);
+      if (!('fd' in r)) throw new TorchError(`cacheFeatures: the cache file just written ${'invalid' in r ? r.invalid : 'is missing'}`, { code: 'ERR_IO' });
+      return new DiskFeatures(r.fd, r.header, this.headDtype());
+    }
   }
 }
 
