@@ -383,8 +383,8 @@ function staleError(changed: string[], file?: string): TorchError {
 /**
  * Computes the outputs of a model's frozen lower layers for every example of a dataset, once, so that training
  * the layers above goes through them once instead of once per epoch. The frozen part runs in eval mode under
- * noGrad, in streamed batches (the dataset is read once, in order, never held twice), yielding to the event loop
- * between batches, with a progress bar on a terminal.
+ * noGrad, in streamed batches (the dataset is read once, in order, never held twice), on a worker thread (engine
+ * 'native'/'auto'; 'js' yields to the event loop between batches), with a progress bar on a terminal.
  *
  * Safety: the cache records a fingerprint (sha256 over the exact bytes of the frozen layers' parameters and
  * buffers, per layer; their structure and frozen flags; the cut; the dataset's key or length plus content hash)
@@ -393,7 +393,8 @@ function staleError(changed: string[], file?: string): TorchError {
  * same objects at the same LibTorch versions (every in-place change bumps the version); only a layer or dataset
  * whose tensors changed is hashed again. A dataset that is not a TensorDataset is read and hashed at every check
  * unless it gives a `cacheKey`. A frozen part with randomness is refused (`ERR_CACHE_RANDOM`) unless `allowRandom`.
- * A disk cache is written atomically and reused by a later run when its fingerprint matches; a truncated or
+ * A disk cache is written block by block into `<file>.partial` with a journal, resumed after an interruption,
+ * renamed into place only when whole, and reused by a later run when its fingerprint matches; a truncated or
  * foreign file is rebuilt.
  * @example
  * const cache = await tg.transfer.cacheFeatures(net, trainSet, { store: 'disk', dir: '.cache', dtype: 'float16' });
