@@ -79,6 +79,17 @@ test('an already-aborted signal rejects before any work', async () => {
   assert.deepStrictEqual(fs.readdirSync(dir), []);
 });
 
+test('an already-aborted signal rejects also when a whole cache file would be reused', async () => {
+  const dir = tmpDir();
+  const m = model();
+  const ds = data(100);
+  (await tg.transfer.cacheFeatures(m, ds, opts(dir))).dispose();
+  const ac = new AbortController();
+  ac.abort('early');
+  await assert.rejects(tg.transfer.cacheFeatures(m, ds, opts(dir, { signal: ac.signal })), (e) => e.name === 'AbortError' && e.cause === 'early');
+  await assert.rejects(tg.transfer.cacheFeatures(m, ds, opts(dir, { signal: { aborted: 'no' } })), /signal must be an AbortSignal/);
+});
+
 test('a torn last journal line is ignored and a block past the journal is rewritten', async () => {
   const want = await reference();
   const dir = tmpDir();

@@ -5,6 +5,7 @@ import { isInitialized } from '../../distributed/process-group';
 import { TorchError } from '../../errors';
 import type { AbortSignalLike } from '../../portable-types';
 import { checkKnownKeys } from '../../known-keys';
+import { checkSignal } from '../../train/abort';
 
 /** Where the features are kept. */
 export type CacheStore = 'memory' | 'device' | 'disk';
@@ -105,6 +106,5 @@ export function checkCacheOptions(o: CacheFeaturesOptions): void {
     throw new RangeError(`${fn}: blockRows (${o.blockRows}) must be a multiple of batchSize (${o.batchSize ?? 32}), so that blocks are built from whole batches`);
   if (o.shuffle !== undefined && o.shuffle !== 'blocks' && o.shuffle !== 'rows') throw new TypeError(`${fn}: shuffle must be 'blocks' or 'rows', got ${String(o.shuffle)}`);
   if (o.engine !== undefined && !['native', 'js', 'auto'].includes(o.engine)) throw new TypeError(`${fn}: engine must be 'native', 'js' or 'auto', got ${String(o.engine)}`);
-  if (o.signal !== undefined && (o.signal === null || typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean'))
-    throw new TypeError(`${fn}: signal must be an AbortSignal`);
+  checkSignal(o.signal, fn);
 }
