@@ -20,7 +20,7 @@ import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
 import { chainOf, randomnessError, resolveCut } from './cut';
 import { openCacheFile } from './disk-file';
 import { DiskWriter } from './disk-writer';
-import { resolveBlockRows } from './disk-layout';
+import { DiskHeader, resolveBlockRows } from './disk-layout';
 import { datasetDigest, describeChanges, Fingerprint, KeyedDataset, layerDigest, layerTensors, structureDigest, weightDigests } from './fingerprint';
 import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
 import { BuildProgress } from './progress';
@@ -252,10 +252,18 @@ export class FeatureCache {
         const changed = describeChanges(r.header.fingerprint, want);
         const dtypeOk = this.options.dtype === undefined || r.header.fields[0].dtype === this.options.dtype;
         if (changed.length === 0 && dtypeOk) {
-          this.fingerprint = r.header.fingerprint;
-          this.stampCurrent();
-          this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
-          return this;
+          try {
+            this.data = this.diskFeatures(r.fd, r.header);
+            this.fingerprint = r.header.fingerprint;
+            this.stampCurrent();
+            return this;
+          } catch (e) {
+            // a damaged label block (checked whole at open) is rebuilt like a truncated file
+            if ((e as TorchError).code !== 'ERR_CACHE_CORRUPT') throw e;
+            this.rebuiltBecause = `a block failed its checksum at open: ${(e as Error).message}`;
+            await this.build();
+            return this;
+          }
         }
         closeSync(r.fd);
         if (changed.length && this.options.onStale !== 'rebuild') throw staleError(changed, this.file);
@@ -264,6 +272,12 @@ export class FeatureCache {
     }
     await this.build();
     return this;
+  }
+
+  /** The open file as a dataset read with this cache's read options (closes the file if its labels fail their checksums). */
+  private diskFeatures(fd: number, header: DiskHeader): DiskFeatures {
+    const { shuffle, bufferBlocks, prefetch } = this.options;
+    return new DiskFeatures(fd, this.file!, header, this.headDtype(), { shuffle, bufferBlocks, prefetch });
   }
 
   private headDtype(): DType {
@@ -299,7 +313,7 @@ export class FeatureCache {
       }
       const r = openCacheFile(this.file!);
       if (!('fd' in r)) throw new TorchError(`cacheFeatures: the cache file just written ${'invalid' in r ? r.invalid : 'is missing'}`, { code: 'ERR_IO' });
-      this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
+      this.data = this.diskFeatures(r.fd, r.header);
     } else if (this.options.distributed) {
       const { tensors, rows } = await buildAcrossRanks(prefix, this.dataset, run);
       const placed = this.store === 'device' && device !== 'cpu' ? tensors.map((t) => {
