@@ -36,6 +36,8 @@ export interface DiskReadStats {
   rowReads: number;
   /** The most feature blocks held in memory at once. */
   maxHeldBlocks: number;
+  /** Batches gathered by loadBatches (made ahead of the consumer included). */
+  batchesMade: number;
 }
 
 const disposedError = (): TorchError => new TorchError('feature cache: the cache was disposed', { code: 'ERR_CACHE_DISPOSED' });
@@ -52,7 +54,7 @@ const disposedError = (): TorchError => new TorchError('feature cache: the cache
 export class DiskFeatures implements CachedDataset {
   readonly length: number;
   /** @internal What was read so far. */
-  readonly stats: DiskReadStats = { blockReads: 0, rowReads: 0, maxHeldBlocks: 0 };
+  readonly stats: DiskReadStats = { blockReads: 0, rowReads: 0, maxHeldBlocks: 0, batchesMade: 0 };
   /** @internal The open file. */
   readonly reader: BlockFile;
   private readonly others: Tensor[];
@@ -232,6 +234,7 @@ class EpochReader {
       features.dispose();
       throw e;
     }
+    this.ds.stats.batchesMade++;
     return [this.ds.cast(features), ...this.ds.labels(rows)];
   }
 
