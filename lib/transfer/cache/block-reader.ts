@@ -150,7 +150,7 @@ export class BlockFile {
     while (done < bytes) {
       const got = readSync(this.fd, buf, at + done, bytes - done, offset + done);
       if (got === 0)
-        throw new TorchError(`feature cache '${this.file}': the file ended while reading ${bytes} bytes at offset ${offset}: it changed after it was opened`, { code: 'ERR_CACHE_CORRUPT' });
+        throw this.corrupt(`the file ended while reading ${bytes} bytes at offset ${offset}: it changed after it was opened`);
       done += got;
     }
     return buf;
@@ -160,11 +160,13 @@ export class BlockFile {
     const got = binding.crc32c(bytes);
     if (got !== want) {
       const hex = (v: number): string => v.toString(16).padStart(8, '0');
-      throw new TorchError(
-        `feature cache '${this.file}': the ${bytes.byteLength} bytes at offset ${offset} fail their checksum (CRC-32C ${hex(got)}, the trailer says ${hex(want)}): the file is damaged`,
-        { code: 'ERR_CACHE_CORRUPT' },
-      );
+      throw this.corrupt(`the ${bytes.byteLength} bytes at offset ${offset} fail their checksum (CRC-32C ${hex(got)}, the trailer says ${hex(want)}): the file is damaged`);
     }
+  }
+
+  /** ERR_CACHE_CORRUPT worded and carrying `path` as the native reads' errors are. */
+  private corrupt(why: string): TorchError {
+    return Object.assign(new TorchError(`feature cache: '${this.file}': ${why}`, { code: 'ERR_CACHE_CORRUPT' }), { path: this.file });
   }
 
   /** Closes the file now, or when the last read in flight settles. */
