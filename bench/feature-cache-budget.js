@@ -76,6 +76,7 @@ async function child() {
     phasePeak = Math.max(phasePeak, u.rss);
   }, 20);
   // one epoch of batches read from the cache and dropped: rows/s and the RSS peak while it ran
+  const trace = (what) => args.includes('--trace') && console.error(`[child] ${what}: RSS ${(status().rss / 2 ** 20).toFixed(0)} MiB, peak ${(status().hwm / 2 ** 20).toFixed(0)} MiB`);
   const readEpoch = async (loader) => {
     phasePeak = status().rss;
     const t0 = performance.now();
@@ -93,14 +94,18 @@ async function child() {
     const buildS = (performance.now() - t0) / 1000;
     const fileBytes = fs.statSync(cache.file).size;
     const afterBuild = status();
+    trace('built');
     const reads = {};
     if (READS) {
       const opts = { store: 'disk', dir: cacheDir, dtype: 'float16', batchSize: BATCH, verbose: 0 };
       reads.inOrder = await readEpoch(cache.loader({ batchSize: BATCH }));
+      trace('read in order');
       reads.blocks = await readEpoch(cache.loader({ batchSize: BATCH, shuffle: true, seed: 1 }));
       if (!args.includes('--skip-uniform')) {
         const uniform = await tg.transfer.cacheFeatures(net, dataset, { ...opts, shuffle: 'rows' });
+        trace('read block-shuffled');
         reads.rows = await readEpoch(uniform.loader({ batchSize: BATCH, shuffle: true, seed: 1 }));
+        trace('read uniform');
         uniform.dispose();
       }
     }

@@ -207,7 +207,11 @@ export class FeatureCache {
 
   /**
    * A DataLoader over the cached examples, with the DataLoader's seeded shuffles: with the same seed and batch
-   * size, the same batches in the same order as a loader over the original dataset. Throws when stale.
+   * size, the same batches in the same order as a loader over the original dataset (a memory cache, or a disk cache
+   * with shuffle 'rows'). A disk cache's shuffled epochs are block-shuffled by default (cacheFeatures' `shuffle`,
+   * `bufferBlocks`): reproducible from the seed, but not the uniform order, and a batch's rows come from a few
+   * neighbouring blocks. Iterate a disk cache's loader with `for await` to read ahead off the JavaScript thread.
+   * Throws when stale.
    */
   loader(options: CacheLoaderOptions = {}): DataLoader {
     const changed = this.changes();
