@@ -50,8 +50,9 @@ const disposedError = (): TorchError => new TorchError('feature cache: the cache
  * `for await` reads an epoch with `loadBatches`: in file order or block-shuffled, each block the epoch needs is read
  * once, whole, with one native read that checks its CRC-32C off the JavaScript thread, and held only until the last
  * batch that needs it is gathered (a bounded window: never the whole cache); batches are made `prefetch` ahead of the
- * consumer, so reading overlaps training. Any other order (a uniform shuffle) reads each batch's rows in runs, after
- * proving each block once per open (read whole, checksum checked). The other fields (labels) are read whole at open,
+ * consumer, so reading overlaps training. An order whose blocks would not fit that bound (a uniform shuffle of a cache
+ * of more than about 2 x bufferBlocks blocks) reads each batch's rows in runs instead, after proving each block once
+ * per open (read whole, checksum checked, a few at a time). The other fields (labels) are read whole at open,
  * every block checked. A shuffling DataLoader takes its order from `shuffledOrder` (block-shuffled by default).
  */
 export class DiskFeatures implements CachedDataset {
