@@ -9,7 +9,10 @@
 // --batch B (default 1024), --limit cgroup|as|none (default: cgroup when a cgroup v1 memory controller is
 // writable, as root; else 'as', an address-space limit via prlimit, which also counts the ~1.5 GB of libraries
 // Node and LibTorch map, so give a larger --budget-mb there), --dir D (default os.tmpdir()), --in-order (train
-// without shuffling: the epoch reads the file sequentially instead of one positioned read per shuffled row).
+// without shuffling), --reads (before training, time one epoch of reading the cache's batches three ways: in order,
+// block-shuffled, uniformly shuffled rows, each with its peak RSS), --compare (no budget: train the head on a disk
+// cache whose pages are warm and on a memory cache of the same rows, samples/s, in one child; --compare-rows R rows,
+// default 65536), --skip-uniform (leave out the uniform-rows read, the slow one).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -24,6 +27,8 @@ const F = Number(opt('--features', 2048));
 const BATCH = Number(opt('--batch', 1024));
 const IN = 64;
 const SHUFFLE = !args.includes('--in-order');
+const READS = args.includes('--reads');
+const COMPARE = args.includes('--compare');
 const ROWS = Math.ceil((BUDGET_MB * TIMES * 2 ** 20) / (F * 2)); // float16 features
 const MEMCG = '/sys/fs/cgroup/memory';
 
@@ -34,6 +39,7 @@ function status() {
 }
 
 async function child() {
+  if (COMPARE) return compareChild();
   const tg = require('..');
   const { nn } = tg;
   const dir = opt('--dir', os.tmpdir());
@@ -62,27 +68,97 @@ async function child() {
   const cacheDir = fs.mkdtempSync(path.join(dir, 'tg-bench-budget-'));
   // Samples of RSS and of JavaScript-held ArrayBuffers while the child runs (the build and fit yield to the event loop).
   const peak = { rss: 0, arrayBuffers: 0, external: 0, anon: 0, file: 0, tensors: 0, tensorBytes: 0 };
+  let phasePeak = 0; // the RSS peak since the last phase began
   const sampler = setInterval(() => {
     const t = tg.memory();
     const u = { ...process.memoryUsage(), ...status(), tensors: t.tensors ?? t.numTensors ?? 0, tensorBytes: t.bytes ?? t.numBytes ?? 0 };
     for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], u[k]);
-  }, 50);
+    phasePeak = Math.max(phasePeak, u.rss);
+  }, 20);
+  // one epoch of batches read from the cache and dropped: rows/s and the RSS peak while it ran
+  const trace = (what) => args.includes('--trace') && console.error(`[child] ${what}: RSS ${(status().rss / 2 ** 20).toFixed(0)} MiB, peak ${(status().hwm / 2 ** 20).toFixed(0)} MiB`);
+  const readEpoch = async (loader) => {
+    phasePeak = status().rss;
+    const t0 = performance.now();
+    let rows = 0;
+    for await (const b of loader) {
+      rows += b[0].shape[0];
+      tg.dispose(b);
+    }
+    const s = (performance.now() - t0) / 1000;
+    return { rows, s, rowsPerS: rows / s, peakRss: Math.max(phasePeak, status().rss) };
+  };
   try {
     let t0 = performance.now();
     const cache = await tg.transfer.cacheFeatures(net, dataset, { store: 'disk', dir: cacheDir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
     const buildS = (performance.now() - t0) / 1000;
     const fileBytes = fs.statSync(cache.file).size;
     const afterBuild = status();
+    trace('built');
+    const reads = {};
+    if (READS) {
+      const opts = { store: 'disk', dir: cacheDir, dtype: 'float16', batchSize: BATCH, verbose: 0 };
+      reads.inOrder = await readEpoch(cache.loader({ batchSize: BATCH }));
+      trace('read in order');
+      reads.blocks = await readEpoch(cache.loader({ batchSize: BATCH, shuffle: true, seed: 1 }));
+      if (!args.includes('--skip-uniform')) {
+        const uniform = await tg.transfer.cacheFeatures(net, dataset, { ...opts, shuffle: 'rows' });
+        trace('read block-shuffled');
+        reads.rows = await readEpoch(uniform.loader({ batchSize: BATCH, shuffle: true, seed: 1 }));
+        trace('read uniform');
+        uniform.dispose();
+      }
+    }
+    phasePeak = status().rss;
     const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.01, momentum: 0.9 });
     t0 = performance.now();
     const h = await tg.fit(net, dataset, { epochs: 1, batchSize: BATCH, seed: 3, shuffle: SHUFFLE, optimizer, loss: 'crossEntropy', cache, verbose: 0 });
     const epochS = (performance.now() - t0) / 1000;
+    const fitPeakRss = phasePeak;
     cache.dispose();
     clearInterval(sampler);
     const end = status();
-    console.log(JSON.stringify({ rows: ROWS, fileBytes, buildS, epochS, fitEpochS: h.epochs[0].time, loss: h.epochs[0].loss, rssAfterBuild: afterBuild.hwm, peakRss: end.hwm, sampled: peak }));
+    console.log(JSON.stringify({ rows: ROWS, fileBytes, buildS, epochS, fitEpochS: h.epochs[0].time, loss: h.epochs[0].loss, rssAfterBuild: afterBuild.hwm, peakRss: end.hwm, fitPeakRss, reads, sampled: peak }));
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+/** Samples/s of fit on the head Linear(F, 10) from a disk cache (pages warm) and from a memory cache of the same rows. */
+async function compareChild() {
+  const tg = require('..');
+  const { nn } = tg;
+  const rows = Number(opt('--compare-rows', 65536));
+  const epochs = Number(opt('--epochs', 3));
+  const dir = fs.mkdtempSync(path.join(opt('--dir', os.tmpdir()), 'tg-bench-compare-'));
+  const freq = tg.tensor(Float32Array.from({ length: IN }, (_, j) => 0.37 * j)).reshape([1, IN]);
+  const dataset = {
+    length: rows,
+    cacheKey: `synthetic-sin:${rows}x${IN}`,
+    getBatch: (indices) => tg.tidy(() => [tg.tensor(Float32Array.from(indices)).reshape([-1, 1]).mul(0.001).add(freq).sin(), tg.tensor(Int32Array.from(indices, (k) => k % 10), { dtype: 'int64' })]),
+    getItem(index) {
+      return this.getBatch([index]).map((t) => t.squeeze(0));
+    },
+  };
+  const net = () => {
+    tg.manualSeed(1);
+    return new nn.Sequential({ base: new nn.Linear(IN, F), act: new nn.ReLU(), head: new nn.Linear(F, 10) }).freeze(/^base/);
+  };
+  const out = { rows, epochs };
+  try {
+    for (const store of ['disk', 'memory']) {
+      const m = net();
+      const cache = await tg.transfer.cacheFeatures(m, dataset, { store, dir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
+      const fit = (n) => tg.fit(m, dataset, { epochs: n, batchSize: BATCH, seed: 3, optimizer: new tg.optim.SGD(m.trainableParameters(), { lr: 0.01, momentum: 0.9 }), loss: 'crossEntropy', cache, verbose: 0 });
+      await fit(1); // warm: the file's pages in the page cache, the allocator, the JIT
+      const h = await fit(epochs);
+      const times = h.epochs.map((e) => e.time);
+      out[store] = { engine: h.engine, epochS: times, samplesPerS: rows / Math.min(...times), medianSamplesPerS: rows / times.sort((a, b) => a - b)[Math.floor(times.length / 2)] };
+      cache.dispose();
+    }
+    console.log(JSON.stringify(out));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -99,7 +175,7 @@ function pickLimit() {
 
 function parent() {
   const budget = BUDGET_MB * 2 ** 20;
-  const limit = pickLimit();
+  const limit = COMPARE ? 'none' : pickLimit();
   const mb = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   console.log(`disk cache under a memory budget: budget ${mb(budget)} (${limit}), ${ROWS} rows x ${F} float16 features ` +
     `(${mb(ROWS * F * 2)}, ${TIMES}x the budget) from ${IN} generated inputs, frozen Linear(${IN}, ${F}) + ReLU, head Linear(${F}, 10), batch ${BATCH}, ${SHUFFLE ? 'shuffled' : 'in order'}, ` +
@@ -133,9 +209,23 @@ function parent() {
     process.exit(1);
   }
   const m = JSON.parse(line);
+  if (COMPARE) {
+    const d = m.disk;
+    const mem = m.memory;
+    console.log(`head training, warm pages, no budget: ${m.rows} rows x ${F} float16 features, batch ${BATCH}, best of ${m.epochs} epochs (median in brackets)`);
+    console.log(`  disk cache   ${d.samplesPerS.toFixed(0)} samples/s (${d.medianSamplesPerS.toFixed(0)}), engine ${d.engine}`);
+    console.log(`  memory cache ${mem.samplesPerS.toFixed(0)} samples/s (${mem.medianSamplesPerS.toFixed(0)}), engine ${mem.engine}`);
+    console.log(`  disk / memory ${(d.samplesPerS / mem.samplesPerS).toFixed(2)}x (medians ${(d.medianSamplesPerS / mem.medianSamplesPerS).toFixed(2)}x)`);
+    return;
+  }
   console.log(`cache file               ${mb(m.fileBytes)} (${(m.fileBytes / budget).toFixed(1)}x the budget)`);
   console.log(`cache build              ${m.buildS.toFixed(1)} s   ${(m.rows / m.buildS).toFixed(0)} rows/s`);
   console.log(`one epoch from the cache ${m.epochS.toFixed(1)} s   ${(m.rows / m.epochS).toFixed(0)} rows/s   (loss ${m.loss.toFixed(3)})`);
+  for (const [k, name] of [['inOrder', 'read, in order'], ['blocks', 'read, block-shuffled'], ['rows', 'read, uniform rows']]) {
+    const r = m.reads[k];
+    if (r) console.log(`${name.padEnd(24)} ${r.s.toFixed(1)} s   ${r.rowsPerS.toFixed(0)} rows/s   peak RSS ${mb(r.peakRss)}${k === 'inOrder' ? '' : `   (${(r.rowsPerS / m.reads.inOrder.rowsPerS).toFixed(2)}x in order)`}`);
+  }
+  console.log(`fit epoch peak RSS       ${mb(m.fitPeakRss)}`);
   console.log(`peak RSS                 ${mb(m.peakRss)} after the epoch (${mb(m.rssAfterBuild)} after the build), ${(100 * m.peakRss / budget).toFixed(0)}% of the budget`);
   console.log(`sampled peaks            RSS ${mb(m.sampled.rss)}, ArrayBuffers held by JavaScript ${mb(m.sampled.arrayBuffers)}, V8 external ${mb(m.sampled.external)}, RssAnon ${mb(m.sampled.anon)}, RssFile ${mb(m.sampled.file)}, live tensors ${m.sampled.tensors} (${mb(m.sampled.tensorBytes)})`);
   if (cgInfo) console.log(cgInfo);

@@ -11,6 +11,8 @@ export { IterableDataset, isIterableDataset, fromAsyncIterable, batchStream } fr
 export type { StreamOptions, BatchStreamOptions } from './iterable-dataset';
 export { prefetch } from './prefetch';
 export type { PrefetchOptions } from './prefetch';
+export { blockShuffledOrder } from './block-shuffle';
+export type { ShufflesItself } from './block-shuffle';
 export { TextLineDataset, fromLines } from './text-lines';
 export type { LineParser } from './text-lines';
 export { DataLoader } from './loader';

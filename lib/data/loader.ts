@@ -9,6 +9,7 @@ import { batchStream, checkBatchSize, collateOwned, isIterableDataset, IterableD
 import { describe } from './tensor-dataset';
 import { checkPrefetch, prefetch } from './prefetch';
 import { isAsyncDataset, KeptWorkers } from './async-dataset';
+import { shufflesItself } from './block-shuffle';
 
 /** How a DataLoader batches. */
 export interface DataLoaderOptions {
@@ -126,12 +127,17 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     this.nextEpoch = epoch;
   }
 
-  /** The order in which epoch e visits the examples (identity without shuffle). */
+  /**
+   * The order in which epoch e visits the examples (identity without shuffle). A dataset with its own
+   * `shuffledOrder(generator)` (a disk feature cache's block shuffle) chooses the shuffled order from the same
+   * seeded generator; otherwise it is a uniform permutation.
+   */
   order(epoch: number): number[] {
     const ds = this.dataset;
     if (isIterableDataset(ds)) throw new TypeError('DataLoader.order: a streaming dataset has no random access');
     if (!this.shuffle) return Array.from({ length: ds.length }, (_, i) => i);
-    return new Generator(this.seed, epoch).permutation(ds.length);
+    const g = new Generator(this.seed, epoch);
+    return shufflesItself(ds) ? ds.shuffledOrder(g) : g.permutation(ds.length);
   }
 
   /** Whether batches come from a custom collate function (else from the dataset's getBatch or the default stacking). */
@@ -147,7 +153,9 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   /** Iterates one epoch synchronously (map-style datasets only). */
   *[Symbol.iterator](): IterableIterator<Batch> {
     if (isIterableDataset(this.dataset)) throw new TypeError('DataLoader: a streaming dataset is iterated with for await...of');
-    if (isAsyncDataset(this.dataset)) throw new TypeError('DataLoader: this dataset reads files asynchronously; iterate with for await...of');
+    // an async dataset that also gathers batches synchronously (a disk feature cache) may be iterated either way
+    if (isAsyncDataset(this.dataset) && typeof this.dataset.getBatch !== 'function')
+      throw new TypeError('DataLoader: this dataset reads files asynchronously; iterate with for await...of');
     const ds = this.dataset;
     const order = this.order(this.nextEpoch++);
     const end = this.dropLast ? order.length - (order.length % this.batchSize) : order.length;

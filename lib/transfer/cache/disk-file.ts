@@ -17,6 +17,14 @@ const V1_MAGIC = Buffer.from('TGFCACH1');
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// compared field by field with the model's fingerprint: every part must be the type the comparison reads
+function isFingerprint(v: unknown): boolean {
+  if (!isRecord(v) || !isRecord(v.weights)) return false;
+  return typeof v.structure === 'string' && typeof v.cut === 'string' && typeof v.dataset === 'string' && Object.values(v.weights).every((d) => typeof d === 'string');
+}
+
 /** Why a parsed trailer does not describe a file of `dataEnd` data bytes, or undefined when it does. */
 function headerProblem(h: DiskHeader, dataBytes: number): string | undefined {
   if (h === null || typeof h !== 'object' || h.format !== FORMAT) return 'is not a torchgraft feature cache';
@@ -24,7 +32,7 @@ function headerProblem(h: DiskHeader, dataBytes: number): string | undefined {
   if (!isCount(h.length) || h.length < 1) return 'has a bad row count';
   if (!isCount(h.blockRows) || h.blockRows < 1) return 'has a bad block size';
   if (!Array.isArray(h.fields) || h.fields.length === 0 || h.fields.length > 64) return 'has a bad field list';
-  if (h.fingerprint === null || typeof h.fingerprint !== 'object') return 'has no fingerprint';
+  if (!isFingerprint(h.fingerprint)) return 'has no valid fingerprint';
   const blocks = blockCount(h.length, h.blockRows);
   let offset = 0;
   for (const [k, f] of h.fields.entries()) {

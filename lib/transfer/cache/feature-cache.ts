@@ -22,7 +22,7 @@ import { CachedDataset, DiskFeatures, MemoryFeatures } from './cached-dataset';
 import { chainOf, randomnessError, resolveCut } from './cut';
 import { openCacheFile } from './disk-file';
 import { DiskWriter, WritePlan } from './disk-writer';
-import { resolveBlockRows } from './disk-layout';
+import { DiskHeader, resolveBlockRows } from './disk-layout';
 import { datasetDigest, describeChanges, Fingerprint, KeyedDataset, layerDigest, layerTensors, structureDigest, weightDigests } from './fingerprint';
 import { CacheFeaturesOptions, CacheStore, checkCacheOptions } from './options';
 import { BuildProgress } from './progress';
@@ -215,7 +215,11 @@ export class FeatureCache {
 
   /**
    * A DataLoader over the cached examples, with the DataLoader's seeded shuffles: with the same seed and batch
-   * size, the same batches in the same order as a loader over the original dataset. Throws when stale.
+   * size, the same batches in the same order as a loader over the original dataset (a memory cache, or a disk cache
+   * with shuffle 'rows'). A disk cache's shuffled epochs are block-shuffled by default (cacheFeatures' `shuffle`,
+   * `bufferBlocks`): reproducible from the seed, but not the uniform order, and a batch's rows come from a few
+   * neighbouring blocks. Iterate a disk cache's loader with `for await` to read ahead off the JavaScript thread.
+   * Throws when stale.
    */
   loader(options: CacheLoaderOptions = {}): DataLoader {
     const changed = this.changes();
@@ -260,10 +264,18 @@ export class FeatureCache {
         const changed = describeChanges(r.header.fingerprint, want);
         const dtypeOk = this.options.dtype === undefined || r.header.fields[0].dtype === this.options.dtype;
         if (changed.length === 0 && dtypeOk) {
-          this.fingerprint = r.header.fingerprint;
-          this.stampCurrent();
-          this.data = new DiskFeatures(r.fd, r.header, this.headDtype());
-          return this;
+          try {
+            this.data = this.diskFeatures(r.fd, r.header);
+            this.fingerprint = r.header.fingerprint;
+            this.stampCurrent();
+            return this;
+          } catch (e) {
+            // a damaged label block (checked whole at open) is rebuilt like a truncated file
+            if ((e as TorchError).code !== 'ERR_CACHE_CORRUPT') throw e;
+            this.rebuiltBecause = `a block failed its checksum at open: ${(e as Error).message}`;
+            await this.build();
+            return this;
+          }
         }
         closeSync(r.fd);
         if (changed.length && this.options.onStale !== 'rebuild') throw staleError(changed, this.file);
@@ -272,6 +284,12 @@ export class FeatureCache {
     }
     await this.build();
     return this;
+  }
+
+  /** The open file as a dataset read with this cache's read options (closes the file if its labels fail their checksums). */
+  private diskFeatures(fd: number, header: DiskHeader): DiskFeatures {
+    const { shuffle, bufferBlocks, prefetch } = this.options;
+    return new DiskFeatures(fd, this.file!, header, this.headDtype(), { shuffle, bufferBlocks, prefetch });
   }
 
   private headDtype(): DType {
@@ -367,7 +385,7 @@ export class FeatureCache {
       }
       const r = openCacheFile(plan.file);
       if (!('fd' in r)) throw new TorchError(`cacheFeatures: the cache file just written ${'invalid' in r ? r.invalid : 'is missing'}`, { code: 'ERR_IO' });
-      return new DiskFeatures(r.fd, r.header, this.headDtype());
+      return this.diskFeatures(r.fd, r.header);
     }
   }
 }

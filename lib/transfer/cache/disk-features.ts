@@ -1,0 +1,354 @@
+/**
+ * The disk cache's examples as a dataset that a DataLoader reads asynchronously: whole blocks read off the JavaScript
+ * thread, their checksums verified, a bounded set of them kept while batches are gathered from them, read ahead of
+ * training; block-shuffled epochs; and synchronous getBatch for the Dataset contract.
+ */
+import { checkIndex } from '../../data/dataset';
+import type { Batch } from '../../data/example';
+import type { LoadBatchesOptions } from '../../data/async-dataset';
+import { collateOwned } from '../../data/iterable-dataset';
+import { blockShuffledOrder } from '../../data/block-shuffle';
+import type { Generator } from '../../data/generator';
+import type { DType } from '../../dtype';
+import { cat, fromTypedArray } from '../../creation';
+import { TorchError } from '../../errors';
+import type { Tensor } from '../../tensor';
+import { BlockFile, fromWords } from './block-reader';
+import type { DiskHeader } from './disk-layout';
+import { planReads, ReadPlan } from './read-plan';
+import type { CachedDataset } from './cached-dataset';
+
+/** How a disk cache is read (cacheFeatures' options of the same names). */
+export interface DiskReadOptions {
+  /** A shuffled epoch's order: 'blocks' (default) or 'rows' (uniform). */
+  shuffle?: 'blocks' | 'rows';
+  /** Blocks whose rows a block-shuffled epoch mixes (default 16). */
+  bufferBlocks?: number;
+  /** Batches read ahead of the consumer (default 2). */
+  prefetch?: number;
+}
+
+/** What an open disk cache read so far (for tests and benchmarks). */
+export interface DiskReadStats {
+  /** Whole blocks read (each checked). */
+  blockReads: number;
+  /** Batches read as runs of rows. */
+  rowReads: number;
+  /** The most feature blocks held in memory at once. */
+  maxHeldBlocks: number;
+  /** Batches gathered by loadBatches (made ahead of the consumer included). */
+  batchesMade: number;
+}
+
+/** Blocks read at once to prove them before their rows are served in a uniform order (libuv's default pool is 4 threads). */
+const VERIFY_AT_ONCE = 4;
+
+const disposedError = (): TorchError => new TorchError('feature cache: the cache was disposed', { code: 'ERR_CACHE_DISPOSED' });
+
+/**
+ * The disk cache's examples `[features, ...other fields]`, features cast to the head's dtype. A DataLoader's
+ * `for await` reads an epoch with `loadBatches`: in file order or block-shuffled, each block the epoch needs is read
+ * once, whole, with one native read that checks its CRC-32C off the JavaScript thread, and held only until the last
+ * batch that needs it is gathered (a bounded window: never the whole cache); batches are made `prefetch` ahead of the
+ * consumer, so reading overlaps training. An order whose blocks would not fit that bound (a uniform shuffle of a cache
+ * of more than about 2 x bufferBlocks blocks) reads each batch's rows in runs instead, after proving each block once
+ * per open (read whole, checksum checked, a few at a time). The other fields (labels) are read whole at open,
+ * every block checked. A shuffling DataLoader takes its order from `shuffledOrder` (block-shuffled by default).
+ */
+export class DiskFeatures implements CachedDataset {
+  readonly length: number;
+  /** @internal What was read so far. */
+  readonly stats: DiskReadStats = { blockReads: 0, rowReads: 0, maxHeldBlocks: 0, batchesMade: 0 };
+  /** @internal The open file. */
+  readonly reader: BlockFile;
+  private readonly others: Tensor[];
+  private readonly shuffle: 'blocks' | 'rows';
+  private readonly bufferBlocks: number;
+  private readonly prefetch: number;
+  private held = 0;
+
+  constructor(fd: number, file: string, header: DiskHeader, readonly headDtype: DType, options: DiskReadOptions = {}) {
+    this.reader = new BlockFile(fd, file, header);
+    this.length = header.length;
+    this.shuffle = options.shuffle ?? 'blocks';
+    this.bufferBlocks = options.bufferBlocks ?? 16;
+    this.prefetch = options.prefetch ?? 2;
+    const others: Tensor[] = [];
+    try {
+      for (let k = 1; k < header.fields.length; k++) others.push(this.reader.readFieldSync(k));
+    } catch (e) {
+      others.forEach((t) => t.dispose());
+      this.reader.close();
+      throw e;
+    }
+    this.others = others;
+  }
+
+  /**
+   * A shuffled epoch's order: block-shuffled (see tg.data's blockShuffledOrder: the blocks permuted, then the rows
+   * within windows of `bufferBlocks` blocks; a batch's rows come from a few blocks, not independently), or a uniform
+   * permutation with shuffle 'rows'.
+   */
+  shuffledOrder(generator: Generator): number[] {
+    if (this.shuffle === 'rows') return generator.permutation(this.length);
+    return blockShuffledOrder(this.length, this.reader.header.blockRows, this.bufferBlocks, generator);
+  }
+
+  /** Rows at `indices`, read on the JavaScript thread; each block they touch is proven (CRC-32C) once per open first. */
+  getBatch(indices: number[]): Batch {
+    if (this.reader.isClosed) throw disposedError();
+    if (!Array.isArray(indices)) throw new TypeError('FeatureCache (disk): indices must be an array of row numbers');
+    for (const i of indices) checkIndex(i, this.length, 'FeatureCache (disk)');
+    for (const b of new Set(indices.map((i) => this.reader.blockOf(i)))) this.reader.verifySync(b);
+    const features = this.reader.readRowsSync(0, indices, this.headDtype);
+    return [features, ...this.labels(indices)];
+  }
+
+  getItem(index: number): Tensor[] {
+    const b = this.getBatch([index]);
+    const out = b.map((t) => t.squeeze(0));
+    b.forEach((t) => t.dispose());
+    return out;
+  }
+
+  /** The batches of `order`, read ahead off the JavaScript thread (see the class). */
+  async *loadBatches(order: number[], options: LoadBatchesOptions): AsyncGenerator<Batch> {
+    if (this.reader.isClosed) throw disposedError();
+    if (options.collate) {
+      // a custom collate takes examples: read on this thread, batch by batch
+      const collate = options.collate;
+      const end = options.dropLast ? order.length - (order.length % options.batchSize) : order.length;
+      for (let s = 0; s < end; s += options.batchSize) yield collateOwned(collate, order.slice(s, Math.min(end, s + options.batchSize)).map((i) => this.getItem(i)));
+      return;
+    }
+    for (const i of order) checkIndex(i, this.length, 'FeatureCache (disk)');
+    const { blockRows } = this.reader.header;
+    const perBatch = Math.ceil(options.batchSize / blockRows) + 1;
+    const plan = planReads(order, options.batchSize, options.dropLast, blockRows, this.reader.blocks, 2 * this.bufferBlocks + perBatch);
+    yield* new EpochReader(this, plan, Math.min(plan.maxLive + this.prefetch * perBatch, 2 * this.bufferBlocks + (this.prefetch + 1) * perBatch), this.prefetch).run();
+  }
+
+  /** @internal The other fields' rows at `indices`. */
+  labels(indices: number[]): Tensor[] {
+    if (this.others.length === 0) return [];
+    const idx = fromTypedArray(Int32Array.from(indices), [indices.length], 'int32', 'int64');
+    try {
+      return this.others.map((t) => t.indexSelect(0, idx));
+    } finally {
+      idx.dispose();
+    }
+  }
+
+  /** @internal Features (stored dtype) cast to the head's dtype; disposes its argument when it casts. */
+  cast(t: Tensor): Tensor {
+    if (t.dtype === this.headDtype) return t;
+    const c = t.to({ dtype: this.headDtype });
+    t.dispose();
+    return c;
+  }
+
+  /** @internal Counts the blocks held in memory. */
+  hold(delta: number): void {
+    this.held += delta;
+    this.stats.maxHeldBlocks = Math.max(this.stats.maxHeldBlocks, this.held);
+  }
+
+  /** Frees the labels and closes the file once the reads in flight have settled; later reads are ERR_CACHE_DISPOSED. */
+  dispose(): void {
+    if (this.reader.isClosed) return;
+    this.reader.close();
+    for (const t of this.others) t.dispose();
+  }
+}
+
+/** One epoch's reads: blocks read ahead in the order of first use, batches made in order, `prefetch` ahead of the consumer. */
+class EpochReader {
+  private readonly blocks = new Map<number, Promise<Tensor>>();
+  private readonly verifying = new Map<number, Promise<void>>();
+  private nextBlock = 0;
+  /** Set when the consumer stopped or a read failed: batches made ahead stop reading. */
+  private stopped = false;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** Gather 16-bit float rows as int64 words: LibTorch's index_select on float16 is about 20x slower than on int64 (1.13, CPU). */
+  private readonly asWords: boolean;
+
+  constructor(
+    private readonly ds: DiskFeatures,
+    private readonly plan: ReadPlan,
+    private readonly maxBlocks: number,
+    private readonly prefetch: number,
+  ) {
+    const f = ds.reader.header.fields[0];
+    const shuffled = plan.batches.some((rows) => rows.some((r, k) => k > 0 && r !== rows[k - 1] + 1));
+    this.asWords = shuffled && (f.dtype === 'float16' || f.dtype === 'bfloat16') && f.rowBytes % 8 === 0;
+  }
+
+  async *run(): AsyncGenerator<Batch> {
+    const n = this.plan.batches.length;
+    const made: Promise<Batch>[] = [];
+    let next = 0;
+    const schedule = (): void => {
+      const i = next++;
+      // batches are made one after the other: a block is freed once the last batch that needs it is gathered
+      const p = this.chain.then(() => this.make(i));
+      this.chain = p.catch(() => undefined);
+      p.catch(() => undefined); // awaited below; this only keeps a batch that failed ahead of the consumer from being unhandled
+      made.push(p);
+    };
+    try {
+      for (let i = 0; i < n; i++) {
+        while (next < n && next <= i + this.prefetch) schedule();
+        yield await made.shift()!;
+      }
+    } finally {
+      this.stopped = true;
+      // the consumer stopped early or a read failed: free what was read or made ahead once it settles
+      for (const p of made) p.then((b) => b.forEach((t) => t.dispose()), () => undefined);
+      for (const p of this.blocks.values()) p.then((t) => this.free(t), () => undefined);
+      this.blocks.clear();
+    }
+  }
+
+  private check(): void {
+    if (this.ds.reader.isClosed) throw disposedError();
+    if (this.stopped) throw new TorchError('feature cache: the epoch was stopped', { code: 'ERR_CACHE_DISPOSED' });
+  }
+
+  private free(t: Tensor): void {
+    t.dispose();
+    this.ds.hold(-1);
+  }
+
+  /** Starts the reads of the next blocks in order of first use, up to the window's bound. */
+  private readAhead(): void {
+    const order = this.plan.blockOrder;
+    while (this.nextBlock < order.length && this.blocks.size < this.maxBlocks && !this.stopped && !this.ds.reader.isClosed) {
+      const b = order[this.nextBlock++];
+      const p = this.ds.reader.readBlock(b, this.asWords).then((t) => {
+        this.ds.hold(1);
+        return t;
+      });
+      p.catch(() => undefined); // awaited by the batch that needs it
+      this.ds.stats.blockReads++;
+      this.blocks.set(b, p);
+    }
+  }
+
+  private async make(i: number): Promise<Batch> {
+    const rows = this.plan.batches[i];
+    this.check();
+    let features = this.plan.mode === 'blocks' ? await this.fromBlocks(i, rows) : await this.fromRows(rows);
+    if (this.asWords && this.plan.mode === 'blocks') {
+      const f = this.ds.reader.header.fields[0];
+      const words = features;
+      try {
+        features = fromWords(words, f.dtype, [rows.length, ...f.shape], this.ds.headDtype);
+      } finally {
+        words.dispose();
+      }
+    }
+    try {
+      this.check();
+    } catch (e) {
+      features.dispose();
+      throw e;
+    }
+    this.ds.stats.batchesMade++;
+    return [this.ds.cast(features), ...this.ds.labels(rows)];
+  }
+
+  /** Gathers batch i's rows from its blocks, then frees the blocks no later batch needs. */
+  private async fromBlocks(i: number, rows: number[]): Promise<Tensor> {
+    this.readAhead();
+    const br = this.ds.reader.header.blockRows;
+    // the batch's rows grouped by block, in order of appearance
+    const groups = new Map<number, { pos: number[]; local: number[] }>();
+    rows.forEach((r, p) => {
+      const b = Math.floor(r / br);
+      let g = groups.get(b);
+      if (!g) groups.set(b, (g = { pos: [], local: [] }));
+      g.pos.push(p);
+      g.local.push(r - b * br);
+    });
+    const tensors = await Promise.all([...groups.keys()].map((b) => this.blocks.get(b)!));
+    this.check(); // (a stopped epoch's finally frees the blocks still in the map)
+    const keys = [...groups.keys()];
+    if (keys.length === 1 && this.plan.lastUse[keys[0]] === i && isWhole(tensors[0], groups.get(keys[0])!.local)) {
+      // the batch is exactly a block no later batch needs (in file order, blockRows = batch size): hand it over uncopied
+      this.blocks.delete(keys[0]);
+      this.ds.hold(-1);
+      this.readAhead();
+      return tensors[0];
+    }
+    const pieces = [...groups.values()].map((g, k) => select(tensors[k], g.local));
+    let out: Tensor;
+    if (pieces.length === 1) out = pieces[0];
+    else {
+      const joined = cat(pieces);
+      pieces.forEach((t) => t.dispose());
+      // row k of `joined` belongs at batch position sorted[k]
+      const sorted = [...groups.values()].flatMap((g) => g.pos);
+      if (sorted.every((p, k) => p === k)) out = joined; // already in batch order (file order across blocks)
+      else {
+        const inv = new Int32Array(rows.length);
+        sorted.forEach((p, k) => (inv[p] = k));
+        const idx = fromTypedArray(inv, [inv.length], 'int32', 'int64');
+        out = joined.indexSelect(0, idx);
+        idx.dispose();
+        joined.dispose();
+      }
+    }
+    for (const [b, t] of [...groups.keys()].map((b, k) => [b, tensors[k]] as const))
+      if (this.plan.lastUse[b] === i) {
+        this.blocks.delete(b);
+        this.free(t);
+      }
+    this.readAhead();
+    return out;
+  }
+
+  /** Reads batch rows in runs, after proving each of their blocks once per open. */
+  private async fromRows(rows: number[]): Promise<Tensor> {
+    const reader = this.ds.reader;
+    const need = [...new Set(rows.map((r) => reader.blockOf(r)))].filter((b) => !reader.isVerified(b));
+    // a few blocks at a time: a uniform batch touches nearly every block, and each is read whole to be proven
+    for (let k = 0; k < need.length; k += VERIFY_AT_ONCE) await Promise.all(need.slice(k, k + VERIFY_AT_ONCE).map((b) => this.verify(b)));
+    this.check();
+    this.ds.stats.rowReads++;
+    return reader.readRows(rows);
+  }
+
+  private verify(b: number): Promise<void> {
+    let v = this.verifying.get(b);
+    if (!v) {
+      this.ds.stats.blockReads++;
+      v = this.ds.reader.readBlock(b).then((t) => t.dispose());
+      this.verifying.set(b, v);
+    }
+    return v;
+  }
+}
+
+/** Whether `local` is every row of the block, in order. */
+function isWhole(block: Tensor, local: number[]): boolean {
+  return local.length === block.shape[0] && local.every((r, k) => r === k);
+}
+
+/** Rows `local` of a block: a copy of one consecutive run, else an index_select. */
+function select(block: Tensor, local: number[]): Tensor {
+  if (local.every((r, k) => r === local[0] + k)) {
+    const run = block.narrow(0, local[0], local.length);
+    try {
+      return run.clone();
+    } finally {
+      run.dispose();
+    }
+  }
+  const idx = fromTypedArray(Int32Array.from(local), [local.length], 'int32', 'int64');
+  try {
+    return block.indexSelect(0, idx);
+  } finally {
+    idx.dispose();
+  }
+}
