@@ -238,6 +238,8 @@ export interface Binding {
   addonApi: number;
   /** Reads (offset, bytes, crc or -1) spans of an open file, in order, into one new CPU tensor of `shape` on a worker thread; a failed checksum rejects ERR_CACHE_CORRUPT. */
   readBlocks(fd: number, path: string, spans: Float64Array, dtype: string, shape: number[]): Promise<Tensor>;
+  /** Row i = row rows[i] of sources[which[i]] (bytes read as `dtype` rows of `rowShape`), cast to outDtype, on a worker thread. */
+  gatherRows(sources: Tensor[], which: Int32Array, rows: Int32Array, dtype: string, rowShape: number[], outDtype: string): Promise<Tensor>;
   /** CRC-32C of bytes, continuing `previous`. */
   crc32c(bytes: Uint8Array, previous?: number): number;
   /** Registers the error class the addon throws for LibTorch failures (non-enumerable: Napi::Addon's method). */

@@ -139,6 +139,102 @@ Napi::Value ReadBlocks(const Napi::CallbackInfo& info) {
   });
 }
 
+// gatherRows: batch rows copied out of several row-major tensors (a cache's blocks) and cast, on a worker thread, so
+// that a shuffled batch costs the JavaScript thread one call instead of a select, a concatenation and a cast.
+class GatherRowsWorker : public Napi::AsyncWorker {
+ public:
+  GatherRowsWorker(Napi::Env env, std::vector<at::Tensor> sources, std::vector<int32_t> which, std::vector<int64_t> rows, uint64_t rowBytes,
+                   at::Tensor out, at::ScalarType outDtype)
+      : Napi::AsyncWorker(env, "torchgraft.cache.gatherRows"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        sources_(std::move(sources)),
+        which_(std::move(which)),
+        rows_(std::move(rows)),
+        rowBytes_(rowBytes),
+        out_(std::move(out)),
+        outDtype_(outDtype) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      auto* dst = static_cast<uint8_t*>(out_.data_ptr());
+      for (size_t i = 0; i < rows_.size(); ++i) {
+        const auto* src = static_cast<const uint8_t*>(sources_[which_[i]].data_ptr()) + rows_[i] * rowBytes_;
+        std::memcpy(dst + i * rowBytes_, src, rowBytes_);
+      }
+      if (out_.scalar_type() != outDtype_) out_ = out_.to(outDtype_);
+      sources_.clear();
+    } catch (const c10::Error& e) {
+      SetError(TrimBacktrace(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    deferred_.Resolve(TensorWrap::Make(Env(), std::move(out_)));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(TorchErrorValue(Env(), "gatherRows: " + e.Message())); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<at::Tensor> sources_;  // held here: the JavaScript side may dispose its handles meanwhile
+  std::vector<int32_t> which_;
+  std::vector<int64_t> rows_;
+  uint64_t rowBytes_;
+  at::Tensor out_;
+  at::ScalarType outDtype_;
+};
+
+// gatherRows(sources, which: Int32Array, rows: Int32Array, dtype, rowShape, outDtype): row i of the result is row
+// rows[i] of sources[which[i]], its bytes read as `dtype` rows of `rowShape`, then cast to outDtype.
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    std::vector<at::Tensor> sources = ToTensorList(info[0], "gatherRows: sources");
+    auto int32s = [&](size_t k, const char* what) {
+      if (!info[k].IsTypedArray() || info[k].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw Napi::TypeError::New(env, std::string("gatherRows: ") + what + " must be an Int32Array");
+      Napi::Int32Array a = info[k].As<Napi::Int32Array>();
+      return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+    };
+    std::vector<int32_t> which = int32s(1, "which");
+    std::vector<int32_t> rows32 = int32s(2, "rows");
+    if (which.size() != rows32.size()) throw Napi::RangeError::New(env, "gatherRows: which and rows must have the same length");
+    at::ScalarType dtype = ToDtype(info[3], "gatherRows: dtype");
+    std::vector<int64_t> shape = ToIntList(info[4], "gatherRows: rowShape");
+    at::ScalarType outDtype = ToDtype(info[5], "gatherRows: outDtype");
+    int64_t numel = 1;
+    for (int64_t d : shape) {
+      if (d < 0) throw Napi::RangeError::New(env, "gatherRows: rowShape must not be negative");
+      numel *= d;
+    }
+    const uint64_t rowBytes = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
+    std::vector<int64_t> count(sources.size());
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const at::Tensor& t = sources[k];
+      if (!t.device().is_cpu() || !t.is_contiguous() || t.dim() < 1)
+        throw Napi::TypeError::New(env, "gatherRows: every source must be a contiguous CPU tensor of rows");
+      const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
+      if (rowBytes == 0 || bytes != static_cast<uint64_t>(t.size(0)) * rowBytes)
+        throw Napi::RangeError::New(env, "gatherRows: source " + std::to_string(k) + "'s rows are not " + std::to_string(rowBytes) + " bytes each");
+      count[k] = t.size(0);
+    }
+    std::vector<int64_t> rows(rows32.size());
+    for (size_t i = 0; i < rows32.size(); ++i) {
+      if (which[i] < 0 || static_cast<size_t>(which[i]) >= sources.size()) throw Napi::RangeError::New(env, "gatherRows: which[" + std::to_string(i) + "] names no source");
+      if (rows32[i] < 0 || rows32[i] >= count[which[i]]) throw Napi::RangeError::New(env, "gatherRows: rows[" + std::to_string(i) + "] is outside its source");
+      rows[i] = rows32[i];
+    }
+    std::vector<int64_t> outShape{static_cast<int64_t>(rows.size())};
+    outShape.insert(outShape.end(), shape.begin(), shape.end());
+    at::Tensor out = at::empty(outShape, at::TensorOptions().dtype(dtype));
+    auto* w = new GatherRowsWorker(env, std::move(sources), std::move(which), std::move(rows), rowBytes, std::move(out), outDtype);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  });
+}
+
 // crc32c(bytes, previous = 0): the same checksum natively, for tests and writers.
 Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -154,6 +250,7 @@ Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
 void RegisterCacheRead(Napi::Env env, Napi::Object exports) {
   exports.Set("readBlocks", Napi::Function::New<ReadBlocks>(env, "readBlocks"));
   exports.Set("crc32c", Napi::Function::New<Crc32cJs>(env, "crc32c"));
+  exports.Set("gatherRows", Napi::Function::New<GatherRows>(env, "gatherRows"));
 }
 
 }  // namespace tg

@@ -77,3 +77,35 @@ test('bad arguments are refused before any read', async () => {
   fs.closeSync(fd2);
   await assert.rejects(binding.readBlocks(fd2, file, ok, 'float32', [4]), { code: 'ERR_IO' });
 });
+
+test('gatherRows copies row rows[i] of sources[which[i]] into row i and casts, off the event loop', async () => {
+  const tg = require('../dist');
+  const a = tg.arange(0, 12).reshape([4, 3]).to({ dtype: 'float16' });
+  const b = tg.arange(100, 106).reshape([2, 3]).to({ dtype: 'float16' });
+  const p = binding.gatherRows([a, b], Int32Array.from([1, 0, 0, 1]), Int32Array.from([1, 3, 0, 0]), 'float16', [3], 'float32');
+  assert.ok(p instanceof Promise);
+  const out = await p;
+  assert.strictEqual(out.dtype, 'float32');
+  assert.deepStrictEqual(out.shape, [4, 3]);
+  assert.deepStrictEqual(Array.from(await out.data()), [103, 104, 105, 9, 10, 11, 0, 1, 2, 100, 101, 102]);
+  // the sources' handles may be disposed while the copy runs: the worker holds the tensors
+  const c = tg.arange(0, 6).reshape([2, 3]).to({ dtype: 'float32' });
+  const q = binding.gatherRows([c], Int32Array.from([0]), Int32Array.from([1]), 'float32', [3], 'float32');
+  c.dispose();
+  assert.deepStrictEqual(Array.from(await (await q).data()), [3, 4, 5]);
+});
+
+test('gatherRows refuses rows and sources that do not fit', () => {
+  const tg = require('../dist');
+  const a = tg.zeros([4, 3]);
+  const one = Int32Array.from([0]);
+  assert.throws(() => binding.gatherRows([a], Int32Array.from([1]), one, 'float32', [3], 'float32'), /which\[0\] names no source/);
+  assert.throws(() => binding.gatherRows([a], one, Int32Array.from([4]), 'float32', [3], 'float32'), /rows\[0\] is outside its source/);
+  assert.throws(() => binding.gatherRows([a], one, Int32Array.from([-1]), 'float32', [3], 'float32'), /outside its source/);
+  assert.throws(() => binding.gatherRows([a], one, one, 'float32', [4], 'float32'), /rows are not 16 bytes each/);
+  assert.throws(() => binding.gatherRows([a], [0], one, 'float32', [3], 'float32'), /which must be an Int32Array/);
+  assert.throws(() => binding.gatherRows([a], one, Int32Array.from([0, 0]), 'float32', [3], 'float32'), /same length/);
+  assert.throws(() => binding.gatherRows([a.t()], one, one, 'float32', [4], 'float32'), /contiguous CPU tensor/);
+  assert.throws(() => binding.gatherRows([a], one, one, 'float32', [-3], 'float32'), RangeError);
+  assert.throws(() => binding.gatherRows(['x'], one, one, 'float32', [3], 'float32'), TypeError);
+});

@@ -80,16 +80,13 @@ export class BlockFile {
     );
   }
 
-  /**
-   * Block `b` of the features (field 0), read whole, its checksum verified natively off the JavaScript thread: in its
-   * stored dtype, or with `asInt64` as rows of int64 words holding the same bytes (rowBytes must be a multiple of 8).
-   */
-  readBlock(b: number, asInt64 = false): Promise<Tensor> {
+  /** Block `b` of the features (field 0), read whole in its stored dtype, its checksum verified natively off the JavaScript thread. */
+  readBlock(b: number): Promise<Tensor> {
     this.checkOpen();
     const f = this.header.fields[0];
     const s = blockSpan(f, b, this.header.length, this.header.blockRows);
     const spans = new Float64Array([s.offset, s.bytes, this.header.crc[0][b]]);
-    const [dtype, shape] = asInt64 ? ['int64', [s.rows, f.rowBytes / 8]] : [f.dtype, [s.rows, ...f.shape]];
+    const [dtype, shape] = [f.dtype, [s.rows, ...f.shape]];
     return this.track(binding.readBlocks(this.fd, this.file, spans, dtype, shape)).then((t) => {
       this.verified[b] = 1;
       return t;
@@ -209,12 +206,6 @@ function view(buf: Buffer, dtype: DType): NodeJS.TypedArray {
     default:
       return new Float32Array(b, o, buf.byteLength / 4);
   }
-}
-
-/** Rows of int64 words holding a field's bytes (see readBlock's asInt64) as a tensor of the field's `stored` dtype and `shape`, cast to `dtype`. */
-export function fromWords(words: Tensor, stored: DType, shape: number[], dtype: DType): Tensor {
-  const raw = words.dataSync() as BigInt64Array;
-  return toTensor(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), stored, shape, dtype);
 }
 
 function toTensor(buf: Buffer, stored: DType, shape: number[], dtype: DType): Tensor {
