@@ -90,7 +90,7 @@ async function child() {
   };
   try {
     let t0 = performance.now();
-    const cache = await tg.transfer.cacheFeatures(net, dataset, { store: 'disk', dir: cacheDir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
+    const cache = await tg.transfer.cacheFeatures(net, dataset, { store: 'disk', dir: cacheDir, dtype: 'float16', batchSize: BATCH, verbose: 0, engine: process.env.BENCH_ENGINE || 'auto' });
     const buildS = (performance.now() - t0) / 1000;
     const fileBytes = fs.statSync(cache.file).size;
     const afterBuild = status();

@@ -8,6 +8,9 @@
 #include "file_io.h"
 #include <torch/csrc/jit/serialization/python_print.h>
 #include <unordered_map>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace tg {
 namespace {
@@ -202,6 +205,11 @@ class ForwardWorker : public Napi::AsyncWorker {
     try {
       at::NoGradGuard noGrad;
       out_ = method_(std::move(stack_));
+#if defined(__GLIBC__)
+      // the forward's intermediates were freed into this worker thread's malloc arena, which glibc keeps: with four
+      // libuv threads that held ~260 MB for 8 MB outputs (a disk cache's build under a 512 MiB budget was OOM-killed)
+      malloc_trim(0);
+#endif
     } catch (const c10::Error& e) {
       SetError(TrimBacktrace(e.what_without_backtrace()));
     } catch (const std::bad_alloc&) {
