@@ -88,6 +88,22 @@ test('gatherRows copies row rows[i] of sources[which[i]] into row i and casts, o
   assert.strictEqual(out.dtype, 'float32');
   assert.deepStrictEqual(out.shape, [4, 3]);
   assert.deepStrictEqual(Array.from(await out.data()), [103, 104, 105, 9, 10, 11, 0, 1, 2, 100, 101, 102]);
+  // widened on the worker thread exactly as LibTorch casts: float16 and bfloat16, values beyond small integers included
+  for (const dtype of ['float16', 'bfloat16']) {
+    const src = tg.tensor([[1.5, -2.25e-3, 65504], [3.1415927, -0, 1e-7]]).to({ dtype });
+    const want = Array.from(await src.to({ dtype: 'float32' }).data());
+    const got = await binding.gatherRows([src], Int32Array.from([0, 0]), Int32Array.from([0, 1]), dtype, [3], 'float32');
+    assert.deepStrictEqual(Array.from(await got.data()), want, dtype);
+  }
+  // rows of 19: the vector loop (8 at a time) and its tail
+  for (const dtype of ['float16', 'bfloat16']) {
+    tg.manualSeed(7);
+    const src = tg.randn([5, 19]).mul(1000).to({ dtype });
+    const idx = [4, 0, 3, 3, 1];
+    const want = Array.from(await src.indexSelect(0, tg.tensor(idx, { dtype: 'int64' })).to({ dtype: 'float32' }).data());
+    const got = await binding.gatherRows([src], new Int32Array(idx.length), Int32Array.from(idx), dtype, [19], 'float32');
+    assert.deepStrictEqual(Array.from(await got.data()), want, `${dtype}, rows of 19`);
+  }
   // the sources' handles may be disposed while the copy runs: the worker holds the tensors
   const c = tg.arange(0, 6).reshape([2, 3]).to({ dtype: 'float32' });
   const q = binding.gatherRows([c], Int32Array.from([0]), Int32Array.from([1]), 'float32', [3], 'float32');
