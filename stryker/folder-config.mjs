@@ -7,7 +7,8 @@ const base = JSON.parse(fs.readFileSync(new URL('../stryker.config.json', import
 /**
  * The options for one folder: `mutate` and `testFiles` replace the base's; the TypeScript checker is left out
  * (on 2 shared cores it cost more than the mutants it dropped), and results go to reports/stryker-<name>.json and
- * reports/mutation/<name>.{html,json}. `MUTATE_CONCURRENCY` overrides the base's concurrency.
+ * reports/mutation/<name>.{html,json}. `MUTATE_CONCURRENCY` overrides the base's concurrency; `MUTATE_TEST_FILES`
+ * (comma-separated globs) narrows the test files, for a run over a few files with `--mutate`.
  * @param {string} name the folder's short name (optim, transfer, train)
  * @param {{ mutate: string[], testFiles: string[] }} parts
  */
@@ -17,7 +18,7 @@ export function folderConfig(name, { mutate, testFiles }) {
   return {
     ...rest,
     mutate: [...mutate, '!lib/**/*.d.ts'],
-    tap: { ...base.tap, testFiles },
+    tap: { ...base.tap, testFiles: process.env.MUTATE_TEST_FILES ? process.env.MUTATE_TEST_FILES.split(',') : testFiles },
     checkers: [],
     concurrency: Number(process.env.MUTATE_CONCURRENCY) || base.concurrency,
     incrementalFile: `reports/stryker-${name}.json`,
