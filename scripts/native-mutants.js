@@ -80,7 +80,7 @@ const MUTANTS = [
     why: 'the native writer opens its file with O_TRUNC instead of O_EXCL: it writes over an existing file in place',
     find: 'O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC',
     replace: 'O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC',
-    tests: ['test/io-atomic-save.test.js', 'test/faults-atomic.test.js', 'test/io-safetensors.test.js'],
+    tests: ['test/io-atomic-save.test.js', 'test/faults-atomic.test.js', 'test/io-safetensors.test.js', 'test/native-save-exclusive.test.js'],
   },
 ];
 
