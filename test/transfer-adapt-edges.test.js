@@ -44,3 +44,20 @@ test('copyModule: a tensor tied between two modules stays tied in the copy; forw
   net.call(tg.ones([1, 3]));
   assert.strictEqual(calls, 2, 'a pre-hook added to the copy is not the original\'s');
 });
+
+test('copyModule: array settings are copied, not shared; an own getter-only property does not stop the copy', () => {
+  const conv = new tg.nn.Conv2d(3, 4, [3, 5]);
+  const copy = tg.transfer.copyModule(conv);
+  assert.deepStrictEqual(copy.kernelSize, [3, 5]);
+  assert.notStrictEqual(copy.kernelSize, conv.kernelSize, 'a new array');
+  class Tagged extends tg.nn.Linear {
+    constructor() {
+      super(2, 2);
+      Object.defineProperty(this, 'tag', { get: () => 'computed', configurable: true });
+    }
+  }
+  const tagged = new Tagged();
+  const twin = tg.transfer.copyModule(tagged);
+  assert.ok(twin instanceof Tagged);
+  assert.deepStrictEqual(Array.from(twin.weight.dataSync()), Array.from(tagged.weight.dataSync()));
+});
