@@ -31,6 +31,8 @@ test('defaults: val_loss, patience 3, minDelta 0, mode min (max for accuracies a
   assert.strictEqual(new tg.EarlyStopping({ monitor: 'val_top' }).mode, 'min', 'top without k is not a topK key');
   assert.strictEqual(new tg.EarlyStopping({ monitor: 'val_accuracy', mode: 'min' }).mode, 'min');
   assert.strictEqual(new tg.EarlyStopping({ patience: 0 }).patience, 0);
+  assert.ok(Number.isNaN(es.best));
+  assert.strictEqual(es.bestEpoch, -1, 'no best epoch yet');
 });
 
 test('bad options are TypeErrors or RangeErrors that name them', () => {
@@ -60,6 +62,9 @@ test('an improvement resets the wait', () => {
   const es = new tg.EarlyStopping({ monitor: 'loss', patience: 2 });
   assert.strictEqual(feed(es, [1.0, 1.1, 0.9, 1.0, 0.8, 0.85]).stoppedAt, -1);
   assert.strictEqual(feed(es, [1.0, 1.1, 0.9, 1.0, 0.8, 0.85, 0.85]).stoppedAt, 6, 'onTrainBegin resets the state');
+  es.onTrainBegin(context());
+  assert.ok(Number.isNaN(es.best));
+  assert.strictEqual(es.bestEpoch, -1, 'onTrainBegin forgets the last run\'s best epoch');
 });
 
 test('patience 0 stops at the first epoch that does not improve', () => {
@@ -153,4 +158,18 @@ test('restoreBest accepts a Map state dict and refuses a non-tensor entry', () =
   const badCtx = context({ stateDict: () => ({ w: 3 }), loadStateDict: () => {} });
   bad.onTrainBegin(badCtx);
   assert.throws(() => bad.onEpochEnd(0, { epoch: 0, loss: 1 }, badCtx), (e) => e instanceof TypeError && /stateDict\(\) must map names to tensors/.test(e.message));
+});
+
+test('restoreBest with an empty history still loads the snapshot back', () => {
+  const w = tg.tensor([1.5, 2.5]);
+  let loads = 0;
+  const model = { stateDict: () => ({ w }), loadStateDict: () => void loads++ };
+  const es = new tg.EarlyStopping({ monitor: 'loss', restoreBest: true });
+  const ctx = context(model);
+  es.onTrainBegin(ctx);
+  es.onEpochEnd(0, { epoch: 0, loss: 1 }, ctx);
+  es.onTrainEnd(new tg.History(), ctx);
+  assert.strictEqual(loads, 1);
+  es.onTrainEnd(new tg.History(), ctx);
+  assert.strictEqual(loads, 1, 'the snapshot is used once');
 });
