@@ -23,7 +23,7 @@ const problems = (opt, sd) => {
 
 test('not a state dict at all', () => {
   const opt = make();
-  for (const bad of [null, 3, {}, { state: null }, { state: 'x' }]) assert.deepStrictEqual(problems(opt, bad), ['expected { state, paramGroups } as stateDict() returns']);
+  for (const bad of [undefined, null, 3, {}, { state: null }, { state: 'x' }]) assert.deepStrictEqual(problems(opt, bad), ['expected { state, paramGroups } as stateDict() returns']);
 });
 
 test("a parameter's state: not an object, a missing, unknown, non-tensor or disposed entry, a step that is not a number", () => {
@@ -46,6 +46,7 @@ test("a parameter's state: not an object, a missing, unknown, non-tensor or disp
   const adam = new tg.optim.Adam([['w', tg.ones([2], { requiresGrad: true })]]);
   const entry = (step) => ({ state: { w: { step, exp_avg: tg.zeros([2]), exp_avg_sq: tg.zeros([2]) } } });
   assert.deepStrictEqual(problems(adam, entry('1')), ["'w': state entry 'step' must be a number"]);
+  assert.deepStrictEqual(problems(adam, { state: { w: { ...entry(1).state.w, extra: 1 } } }), ["'w': unknown state entry 'extra' (this optimizer keeps step, exp_avg, exp_avg_sq, max_exp_avg_sq)"]);
   assert.deepStrictEqual(problems(adam, entry(tg.zeros([2]))), ["'w': state entry 'step' must be a number"]);
   assert.doesNotThrow(() => adam.loadStateDict(entry(tg.tensor([3]))), 'a one-element tensor step is fine');
   assert.doesNotThrow(() => adam.loadStateDict(entry(3)));
@@ -54,6 +55,8 @@ test("a parameter's state: not an object, a missing, unknown, non-tensor or disp
 test('unknown parameter names are listed with the optimizer\'s, cut after eight', () => {
   const many = new tg.optim.SGD(Array.from({ length: 10 }, (_, i) => [`p${i}`, tg.ones([1], { requiresGrad: true })]), { lr: 0.1 });
   assert.deepStrictEqual(problems(many, { state: { q: {} } }), ["parameter 'q' is not in this optimizer (its parameters: p0, p1, p2, p3, p4, p5, p6, p7, … (10 in all))"]);
+  const eight = new tg.optim.SGD(Array.from({ length: 8 }, (_, i) => [`p${i}`, tg.ones([1], { requiresGrad: true })]), { lr: 0.1 });
+  assert.deepStrictEqual(problems(eight, { state: { q: {} } }), ["parameter 'q' is not in this optimizer (its parameters: p0, p1, p2, p3, p4, p5, p6, p7)"]);
   const opt = make();
   assert.deepStrictEqual(problems(opt, { state: { q: {} } }), ["parameter 'q' is not in this optimizer (its parameters: a, b, c)"]);
 });
@@ -64,6 +67,7 @@ test('paramGroups: not an array, a group that is not { params }, of another size
   const groups = (paramGroups) => problems(opt, { state: sd.state, paramGroups });
   assert.deepStrictEqual(groups({}), ['paramGroups must be an array']);
   assert.deepStrictEqual(groups([sd.paramGroups[0]]), ['the state dict has 1 parameter groups, this optimizer has 2']);
+  assert.deepStrictEqual(groups([undefined, 'c']), ['paramGroups[0] must be { params: string[], ...options }', 'paramGroups[1] must be { params: string[], ...options }']);
   assert.deepStrictEqual(groups([null, { params: 'c' }]), ['paramGroups[0] must be { params: string[], ...options }', 'paramGroups[1] must be { params: string[], ...options }']);
   assert.deepStrictEqual(groups([{ params: ['a'] }, { params: ['c'] }]), ["paramGroups[0] has 1 parameters, this optimizer's group 0 has 2"]);
   assert.deepStrictEqual(groups([{ params: ['a', 'c'] }, { params: ['z'] }]), [
