@@ -9,6 +9,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const HEARTBEAT_MS = Number(process.env.TORCHGRAFT_BUILD_HEARTBEAT_MS) || 30000;
+// the heartbeat's words for each phase ("still compiling")
+const GERUND = { configure: 'configuring', compile: 'compiling', link: 'linking' };
 
 const elapsed = (t0) => {
   const s = Math.round((Date.now() - t0) / 1000);
@@ -60,7 +62,7 @@ function runWithProgress(log, argv) {
     stream.on('end', () => rest && onLine(rest));
   }
   const timer = setInterval(() => {
-    if (Date.now() - lastLine >= HEARTBEAT_MS) say(`${phase === 'compile' && total ? `compiling: ${done}/${total} steps` : `still ${phase === 'configure' ? 'configuring' : `${phase}ing`}`}`);
+    if (Date.now() - lastLine >= HEARTBEAT_MS) say(`${phase === 'compile' && total ? `compiling: ${done}/${total} steps` : `still ${GERUND[phase] ?? `at ${phase}`}`}`);
   }, Math.min(HEARTBEAT_MS, 5000));
   return new Promise((resolve) => {
     let finished = false;
