@@ -9,6 +9,7 @@
         "native/addon.cc",
         "native/allocator.cc",
         "native/autocast.cc",
+        "native/cache_read.cc",
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",
