@@ -10,6 +10,7 @@
         "native/allocator.cc",
         "native/autocast.cc",
         "native/cache_read.cc",
+        "native/row_gather.cc",
         "native/clip_grad.cc",
         "native/convert.cc",
         "native/creation.cc",

@@ -149,8 +149,9 @@ async function compareChild() {
   };
   const out = { rows, epochs, head: opt('--head', 'linear') };
   try {
-    // the memory cache twice: fit's native engine (its default: whole epochs in C++) and the JS loop the disk cache runs on
-    for (const [store, engine, key] of [['disk', 'auto', 'disk'], ['memory', 'auto', 'memory'], ['memory', 'js', 'memoryJs']]) {
+    // each cache on fit's native engine (its default: a memory cache's epochs gathered and trained in C++, a disk cache's
+    // batches read by its reader and trained in C++) and on the JS loop
+    for (const [store, engine, key] of [['disk', 'auto', 'disk'], ['memory', 'auto', 'memory'], ['disk', 'js', 'diskJs'], ['memory', 'js', 'memoryJs']]) {
       const m = net();
       const cache = await tg.transfer.cacheFeatures(m, dataset, { store, dir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
       const fit = (n) => tg.fit(m, dataset, { epochs: n, batchSize: BATCH, seed: 3, engine, optimizer: new tg.optim.SGD(m.trainableParameters(), { lr: 0.01, momentum: 0.9 }), loss: 'crossEntropy', cache, verbose: 0 });
@@ -219,7 +220,9 @@ function parent() {
     console.log(`head (${m.head}) training, warm pages, no budget: ${m.rows} rows x ${F} float16 features, batch ${BATCH}, best of ${m.epochs} epochs (median in brackets)`);
     console.log(`  disk cache   ${d.samplesPerS.toFixed(0)} samples/s (${d.medianSamplesPerS.toFixed(0)}), engine ${d.engine}`);
     const js = m.memoryJs;
+    const djs = m.diskJs;
     console.log(`  memory cache ${mem.samplesPerS.toFixed(0)} samples/s (${mem.medianSamplesPerS.toFixed(0)}), engine ${mem.engine}`);
+    console.log(`  disk cache   ${djs.samplesPerS.toFixed(0)} samples/s (${djs.medianSamplesPerS.toFixed(0)}), engine ${djs.engine}`);
     console.log(`  memory cache ${js.samplesPerS.toFixed(0)} samples/s (${js.medianSamplesPerS.toFixed(0)}), engine ${js.engine}`);
     console.log(`  disk / memory ${(d.samplesPerS / mem.samplesPerS).toFixed(2)}x (medians ${(d.medianSamplesPerS / mem.medianSamplesPerS).toFixed(2)}x); ` +
       `disk / memory on the same JS loop ${(d.samplesPerS / js.samplesPerS).toFixed(2)}x (medians ${(d.medianSamplesPerS / js.medianSamplesPerS).toFixed(2)}x)`);

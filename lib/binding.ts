@@ -54,9 +54,12 @@ export type NativeParamState = Record<string, Tensor | number>;
 /** What nativeEpoch runs: see native/native_epoch.cc. */
 export interface NativeEpochSpec {
   steps: [number, NativeScriptModule][];
-  fields: Tensor[];
-  casts: (string | null)[];
-  order: Tensor;
+  /** The dataset's tensors, cast per field and gathered in `order` (absent when `fed`). */
+  fields?: Tensor[];
+  casts?: (string | null)[];
+  order?: Tensor;
+  /** Batches come one per run() (a disk feature cache's, read by its own workers); the epoch ends when JS stops. */
+  fed?: boolean;
   batchSize: number;
   dropLast: boolean;
   optimizer: NativeOptimizer;
@@ -81,8 +84,8 @@ export interface NativeEpochReport {
 
 /** An epoch in progress: each run() goes on from where the last one stopped. */
 export interface NativeEpochHandle {
-  /** One batch, or batches until budgetMs passed (or to the end). */
-  run(oneBatch: boolean, budgetMs?: number): Promise<NativeEpochReport>;
+  /** One batch, or batches until budgetMs passed (or to the end); a fed epoch trains `batch` ([x, y]). */
+  run(oneBatch: boolean, budgetMs?: number, batch?: Tensor[] | { sources: Tensor[]; which: Int32Array; rows: Int32Array; outDtype: string; y: Tensor }): Promise<NativeEpochReport>;
 }
 
 export interface NativeOptimizer {

@@ -7,6 +7,9 @@
 #include "file_io.h"
 #include "guard.h"
 #include "registry.h"
+#include "row_gather.h"
+#include "unreported.h"
+#include "epoch_allocator.h"
 #include "tensor.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -95,7 +98,8 @@ class ReadBlocksWorker : public FileWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    deferred_.Resolve(TensorWrap::Make(env, std::move(out_)));
+    // the cache's reader disposes each block itself (see unreported.h)
+    deferred_.Resolve(MakeUnreportedTensor(env, std::move(out_)));
   }
 
  private:
@@ -135,68 +139,29 @@ Napi::Value ReadBlocks(const Napi::CallbackInfo& info) {
     const uint64_t want = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
     if (want != total)
       throw Napi::RangeError::New(env, "readBlocks: the spans hold " + std::to_string(total) + " bytes, the shape needs " + std::to_string(want));
+    // while a fit holds recycled blocks, a cache block's buffer is one a freed block left (no page faults, no munmap)
+    RecycleCpuBlocks recycle;
     at::Tensor out = at::empty(shape, at::TensorOptions().dtype(dtype));
     return QueueFileWorker(new ReadBlocksWorker(env, static_cast<int>(fd), std::move(path), std::move(spans), std::move(out)));
   });
-}
-
-// 16-bit floats widened to float32 while they are copied: at::Tensor::to on a libuv thread took 33 ms for a 4 MiB
-// batch of float16 (1 ms on the JavaScript thread), so the common casts are done here by hand.
-#if defined(__x86_64__)
-__attribute__((target("f16c,avx"))) void HalfToFloatF16c(const uint16_t* src, float* dst, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-  for (; i < n; ++i) dst[i] = static_cast<float>(c10::Half(src[i], c10::Half::from_bits()));
-}
-const bool kHasF16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-#endif
-
-void HalfToFloat(const uint16_t* src, float* dst, size_t n) {
-#if defined(__x86_64__)
-  if (kHasF16c) return HalfToFloatF16c(src, dst, n);
-#endif
-  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(c10::Half(src[i], c10::Half::from_bits()));
-}
-
-void BFloat16ToFloat(const uint16_t* src, float* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t bits = static_cast<uint32_t>(src[i]) << 16;  // bfloat16 is float32's upper half
-    std::memcpy(dst + i, &bits, 4);
-  }
 }
 
 // gatherRows: batch rows copied out of several row-major tensors (a cache's blocks) and cast, on a worker thread, so
 // that a shuffled batch costs the JavaScript thread one call instead of a select, a concatenation and a cast.
 class GatherRowsWorker : public Napi::AsyncWorker {
  public:
-  GatherRowsWorker(Napi::Env env, std::vector<at::Tensor> sources, std::vector<int32_t> which, std::vector<int64_t> rows, uint64_t rowBytes,
-                   at::ScalarType from, at::Tensor out, at::ScalarType outDtype)
+  GatherRowsWorker(Napi::Env env, RowGather gather, at::Tensor out, at::ScalarType outDtype)
       : Napi::AsyncWorker(env, "torchgraft.cache.gatherRows"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        sources_(std::move(sources)),
-        which_(std::move(which)),
-        rows_(std::move(rows)),
-        rowBytes_(rowBytes),
-        from_(from),
+        gather_(std::move(gather)),
         out_(std::move(out)),
         outDtype_(outDtype) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      const at::ScalarType from = from_;
-      const bool widen = out_.scalar_type() != from;  // float16/bfloat16 rows into a float32 result
-      auto* dst = static_cast<uint8_t*>(out_.data_ptr());
-      const uint64_t outRowBytes = widen ? rowBytes_ * 2 : rowBytes_;
-      for (size_t i = 0; i < rows_.size(); ++i) {
-        const auto* src = static_cast<const uint8_t*>(sources_[which_[i]].data_ptr()) + rows_[i] * rowBytes_;
-        uint8_t* row = dst + i * outRowBytes;
-        if (!widen) std::memcpy(row, src, rowBytes_);
-        else if (from == at::kHalf) HalfToFloat(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<float*>(row), rowBytes_ / 2);
-        else BFloat16ToFloat(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<float*>(row), rowBytes_ / 2);
-      }
+      GatherRowsInto(gather_, out_);
       if (out_.scalar_type() != outDtype_) out_ = out_.to(outDtype_);
-      sources_.clear();
+      gather_.sources.clear();
     } catch (const c10::Error& e) {
       SetError(TrimBacktrace(e.what_without_backtrace()));
     } catch (const std::exception& e) {
@@ -211,12 +176,8 @@ class GatherRowsWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::vector<at::Tensor> sources_;  // held here: the JavaScript side may dispose its handles meanwhile
-  std::vector<int32_t> which_;
-  std::vector<int64_t> rows_;
-  uint64_t rowBytes_;
-  at::ScalarType from_;
-  at::Tensor out_;  // allocated on the JavaScript thread: a worker thread's malloc arena would keep it after it is freed
+  RowGather gather_;  // holds the sources: the JavaScript side may dispose its handles meanwhile
+  at::Tensor out_;    // allocated on the JavaScript thread: a worker thread's malloc arena would keep it after it is freed
   at::ScalarType outDtype_;
 };
 
@@ -225,46 +186,26 @@ class GatherRowsWorker : public Napi::AsyncWorker {
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
-    std::vector<at::Tensor> sources = ToTensorList(info[0], "gatherRows: sources");
+    RowGather g;
+    g.sources = ToTensorList(info[0], "gatherRows: sources");
     auto int32s = [&](size_t k, const char* what) {
       if (!info[k].IsTypedArray() || info[k].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
         throw Napi::TypeError::New(env, std::string("gatherRows: ") + what + " must be an Int32Array");
       Napi::Int32Array a = info[k].As<Napi::Int32Array>();
       return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
     };
-    std::vector<int32_t> which = int32s(1, "which");
+    g.which = int32s(1, "which");
     std::vector<int32_t> rows32 = int32s(2, "rows");
-    if (which.size() != rows32.size()) throw Napi::RangeError::New(env, "gatherRows: which and rows must have the same length");
-    at::ScalarType dtype = ToDtype(info[3], "gatherRows: dtype");
-    std::vector<int64_t> shape = ToIntList(info[4], "gatherRows: rowShape");
+    g.rows.assign(rows32.begin(), rows32.end());
+    g.from = ToDtype(info[3], "gatherRows: dtype");
+    g.rowShape = ToIntList(info[4], "gatherRows: rowShape");
     at::ScalarType outDtype = ToDtype(info[5], "gatherRows: outDtype");
-    int64_t numel = 1;
-    for (int64_t d : shape) {
-      if (d < 0) throw Napi::RangeError::New(env, "gatherRows: rowShape must not be negative");
-      numel *= d;
-    }
-    const uint64_t rowBytes = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
-    std::vector<int64_t> count(sources.size());
-    for (size_t k = 0; k < sources.size(); ++k) {
-      const at::Tensor& t = sources[k];
-      if (!t.device().is_cpu() || !t.is_contiguous() || t.dim() < 1)
-        throw Napi::TypeError::New(env, "gatherRows: every source must be a contiguous CPU tensor of rows");
-      const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
-      if (rowBytes == 0 || bytes != static_cast<uint64_t>(t.size(0)) * rowBytes)
-        throw Napi::RangeError::New(env, "gatherRows: source " + std::to_string(k) + "'s rows are not " + std::to_string(rowBytes) + " bytes each");
-      count[k] = t.size(0);
-    }
-    std::vector<int64_t> rows(rows32.size());
-    for (size_t i = 0; i < rows32.size(); ++i) {
-      if (which[i] < 0 || static_cast<size_t>(which[i]) >= sources.size()) throw Napi::RangeError::New(env, "gatherRows: which[" + std::to_string(i) + "] names no source");
-      if (rows32[i] < 0 || rows32[i] >= count[which[i]]) throw Napi::RangeError::New(env, "gatherRows: rows[" + std::to_string(i) + "] is outside its source");
-      rows[i] = rows32[i];
-    }
-    std::vector<int64_t> outShape{static_cast<int64_t>(rows.size())};
-    outShape.insert(outShape.end(), shape.begin(), shape.end());
-    const bool widen = outDtype == at::kFloat && (dtype == at::kHalf || dtype == at::kBFloat16);
-    at::Tensor out = at::empty(outShape, at::TensorOptions().dtype(widen ? at::kFloat : dtype));
-    auto* w = new GatherRowsWorker(env, std::move(sources), std::move(which), std::move(rows), rowBytes, dtype, std::move(out), outDtype);
+    std::string bad = CheckRowGather(g);
+    if (!bad.empty()) throw Napi::RangeError::New(env, "gatherRows: " + bad);
+    std::vector<int64_t> outShape{static_cast<int64_t>(g.rows.size())};
+    outShape.insert(outShape.end(), g.rowShape.begin(), g.rowShape.end());
+    at::Tensor out = at::empty(outShape, at::TensorOptions().dtype(WidensTo(g.from, outDtype) ? at::kFloat : g.from));
+    auto* w = new GatherRowsWorker(env, std::move(g), std::move(out), outDtype);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;

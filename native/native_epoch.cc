@@ -13,6 +13,10 @@
 //   spec.params      Tensor[] to clip; spec.clipNorm, spec.clipNormType, spec.clipValue (0 or absent: off)
 //   spec.device      string | undefined: batches are moved there
 //   spec.inline      run() works on the calling (JS) thread, for epochs shorter than the hop to a pool thread and back
+//   spec.fed         true: no fields, casts or order; each run(true, -1, batch) trains the batch it is given, and the
+//                    epoch ends when JS says so. A batch is [x, y], or { sources, which, rows, outDtype, y }: x's rows
+//                    gathered here from a disk cache's checked blocks (row i = row rows[i] of sources[which[i]], cast to
+//                    outDtype), so that x is made on this thread, into recycled memory, just before the step reads it
 // run() goes on from where the last chunk stopped: one batch (`oneBatch`, when onBatchEnd callbacks must see each
 // one), or batches until `budgetMs` passed, or to the end. It resolves { done, batches, count, size, loss, sums }
 // (batches done so far; the last batch's size and loss; the float64 sums of loss then metrics), or rejects with the
@@ -25,6 +29,7 @@
 #include "addon.h"
 #include "convert.h"
 #include "guard.h"
+#include "row_gather.h"
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -48,6 +53,7 @@ struct Spec {
   double clipNorm = 0, clipNormType = 2, clipValue = 0;
   std::optional<c10::Device> device;
   bool inlineRun = false;
+  bool fed = false;  // batches come one per run() instead of from fields and order
 };
 
 Spec ReadSpec(Napi::Object o) {
@@ -62,17 +68,20 @@ Spec ReadSpec(Napi::Object o) {
     if (!m) throw Napi::TypeError::New(env, "nativeEpoch: spec.steps must be [[rows, ScriptModule], ...]");
     s.steps.emplace(ToInt(e.As<Napi::Array>().Get(0u), "rows"), m->module());
   }
-  s.fields = ToTensorList(o.Get("fields"), "fields");
-  TORCH_CHECK_VALUE(s.fields.size() >= 2, "nativeEpoch: needs at least two fields (inputs and targets)");
-  Napi::Value casts = o.Get("casts");
-  for (size_t i = 0; i < s.fields.size(); ++i) {
-    Napi::Value c = casts.IsArray() ? casts.As<Napi::Array>().Get(static_cast<uint32_t>(i)) : env.Undefined();
-    s.casts.push_back(c.IsString() ? std::optional<at::ScalarType>(ToDtype(c, "cast")) : std::nullopt);
+  s.fed = ToBool(o.Get("fed"), false, "fed");
+  if (!s.fed) {
+    s.fields = ToTensorList(o.Get("fields"), "fields");
+    TORCH_CHECK_VALUE(s.fields.size() >= 2, "nativeEpoch: needs at least two fields (inputs and targets)");
+    Napi::Value casts = o.Get("casts");
+    for (size_t i = 0; i < s.fields.size(); ++i) {
+      Napi::Value c = casts.IsArray() ? casts.As<Napi::Array>().Get(static_cast<uint32_t>(i)) : env.Undefined();
+      s.casts.push_back(c.IsString() ? std::optional<at::ScalarType>(ToDtype(c, "cast")) : std::nullopt);
+    }
+    s.order = ToTensor(o.Get("order"), "order");
+    TORCH_CHECK_VALUE(s.order.dim() == 1 && s.order.scalar_type() == at::kLong && s.order.device().is_cpu(),
+                      "nativeEpoch: order must be a 1-d int64 CPU tensor");
+    s.order = s.order.contiguous();
   }
-  s.order = ToTensor(o.Get("order"), "order");
-  TORCH_CHECK_VALUE(s.order.dim() == 1 && s.order.scalar_type() == at::kLong && s.order.device().is_cpu(),
-                    "nativeEpoch: order must be a 1-d int64 CPU tensor");
-  s.order = s.order.contiguous();
   s.batchSize = ToInt(o.Get("batchSize"), "batchSize");
   TORCH_CHECK_VALUE(s.batchSize >= 1, "nativeEpoch: batchSize must be >= 1");
   s.dropLast = ToBool(o.Get("dropLast"), false, "dropLast");
@@ -99,13 +108,19 @@ struct EpochLoop {
   double loss = 0;
   std::vector<at::Tensor> sums;  // float64, on the values' device
 
+  std::vector<at::Tensor> fedBatch;  // fed mode: the batch the next chunk trains ([x, y], or [y] with fedGather)
+  std::optional<RowGather> fedGather;
+  at::ScalarType fedOutDtype = at::kFloat;
+
   int64_t End() const {
     const int64_t n = spec.order.size(0);
     return spec.dropLast ? n - n % spec.batchSize : n;
   }
-  bool Done() const { return next >= End(); }
+  // A fed epoch is never done here: JavaScript ends it after its last batch.
+  bool Done() const { return spec.fed ? false : next >= End(); }
 
-  // Runs batches: one (oneBatch), or until budgetMs passed (a negative budget: to the end of the epoch).
+  // Runs batches: one (oneBatch), or until budgetMs passed (a negative budget: to the end of the epoch); fed, the one
+  // batch it was given.
   void Chunk(bool oneBatch, double budgetMs) {
     at::init_num_threads();  // a pool thread takes the intra-op thread count set with setNumThreads (OpenMP's is per thread)
     at::AutoGradMode grad(true);
@@ -113,13 +128,29 @@ struct EpochLoop {
     // fusion, so that backward is eager autograd's, as in the JS loop.
     torch::jit::GraphOptimizerEnabledGuard asRecorded(false);
     RecycleCpuBlocks recycle;
+    if (spec.fed) {
+      std::vector<at::Tensor> batch = std::move(fedBatch);
+      fedBatch.clear();
+      if (fedGather) {
+        RowGather g = std::move(*fedGather);
+        fedGather.reset();
+        std::vector<int64_t> shape{static_cast<int64_t>(g.rows.size())};
+        shape.insert(shape.end(), g.rowShape.begin(), g.rowShape.end());
+        at::Tensor x = at::empty(shape, at::TensorOptions().dtype(WidensTo(g.from, fedOutDtype) ? at::kFloat : g.from));
+        GatherRowsInto(g, x);
+        if (x.scalar_type() != fedOutDtype) x = x.to(fedOutDtype);
+        batch.insert(batch.begin(), std::move(x));
+      }
+      for (auto& b : batch)
+        if (spec.device && b.device() != *spec.device) b = b.to(*spec.device);
+      Step(std::move(batch), fedRows);
+      return;
+    }
     const auto start = std::chrono::steady_clock::now();
     const int64_t end = End();
     const int64_t* order = spec.order.data_ptr<int64_t>();
     while (next < end) {
       const int64_t rows = std::min(spec.batchSize, end - next);
-      auto it = spec.steps.find(rows);
-      TORCH_CHECK(it != spec.steps.end(), "nativeEpoch: no traced step for batches of ", rows, " rows");
       at::Tensor idx = at::from_blob(const_cast<int64_t*>(order + next), {rows}, at::kLong).clone();
       std::vector<at::Tensor> batch;
       for (size_t k = 0; k < 2; ++k) {
@@ -129,39 +160,48 @@ struct EpochLoop {
         if (spec.device && b.device() != *spec.device) b = b.to(*spec.device);
         batch.push_back(std::move(b));
       }
-      opt->ZeroGradNow();
-      torch::jit::IValue out = it->second.forward({batch[0], batch[1]});
-      std::vector<at::Tensor> values;
-      if (out.isTuple())
-        for (auto& v : out.toTupleRef().elements()) values.push_back(v.toTensor());
-      else
-        values.push_back(out.toTensor());
-      const double lossValue = values[0].item<double>();
-      if (!std::isfinite(lossValue))
-        throw CodedError("fit (native engine): the loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
-                             " at batch " + std::to_string(batches) +
-                             "; the parameters are left as after the previous batch (lower the learning rate, check the "
-                             "inputs for NaN, or clip gradients with clipGradNorm)",
-                         "ERR_NONFINITE_LOSS");
-      torch::autograd::backward({values[0]});
-      if (spec.clipValue > 0) ClipGradValueOf(spec.params, spec.clipValue);
-      if (spec.clipNorm > 0) ClipGradNormOf(spec.params, spec.clipNorm, spec.clipNormType);
-      opt->StepNow();
-      {
-        at::NoGradGuard noGrad;
-        if (sums.empty())
-          for (auto& v : values) sums.push_back(v.detach().reshape({}).to(at::kDouble, false, true).zero_());
-        for (size_t k = 0; k < values.size(); ++k) sums[k].add_(values[k].reshape({}), rows);
-      }
+      Step(std::move(batch), rows);
       next += rows;
-      batches++;
-      count += rows;
-      size = rows;
-      loss = lossValue;
       if (oneBatch) break;
       if (budgetMs >= 0 && std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() >= budgetMs)
         break;
     }
+  }
+
+  int64_t fedRows = 0;  // fed mode: the rows of fedBatch
+
+  // One training step on a batch of `rows` examples [x, y], as fit's JS loop takes it.
+  void Step(std::vector<at::Tensor> batch, int64_t rows) {
+    auto it = spec.steps.find(rows);
+    TORCH_CHECK(it != spec.steps.end(), "nativeEpoch: no traced step for batches of ", rows, " rows");
+    opt->ZeroGradNow();
+    torch::jit::IValue out = it->second.forward({batch[0], batch[1]});
+    std::vector<at::Tensor> values;
+    if (out.isTuple())
+      for (auto& v : out.toTupleRef().elements()) values.push_back(v.toTensor());
+    else
+      values.push_back(out.toTensor());
+    const double lossValue = values[0].item<double>();
+    if (!std::isfinite(lossValue))
+      throw CodedError("fit (native engine): the loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
+                           " at batch " + std::to_string(batches) +
+                           "; the parameters are left as after the previous batch (lower the learning rate, check the "
+                           "inputs for NaN, or clip gradients with clipGradNorm)",
+                       "ERR_NONFINITE_LOSS");
+    torch::autograd::backward({values[0]});
+    if (spec.clipValue > 0) ClipGradValueOf(spec.params, spec.clipValue);
+    if (spec.clipNorm > 0) ClipGradNormOf(spec.params, spec.clipNorm, spec.clipNormType);
+    opt->StepNow();
+    {
+      at::NoGradGuard noGrad;
+      if (sums.empty())
+        for (auto& v : values) sums.push_back(v.detach().reshape({}).to(at::kDouble, false, true).zero_());
+      for (size_t k = 0; k < values.size(); ++k) sums[k].add_(values[k].reshape({}), rows);
+    }
+    batches++;
+    count += rows;
+    size = rows;
+    loss = lossValue;
   }
 
   std::vector<double> Sums() const {
@@ -264,6 +304,49 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
   Napi::Env env = info.Env();
   bool oneBatch = ToBool(info[0], false, "oneBatch");
   double budgetMs = info[1].IsUndefined() ? -1 : ToDouble(info[1], "budgetMs");
+  if (loop->spec.fed) {
+    if (info.Length() < 3 || !info[2].IsObject()) throw Napi::TypeError::New(env, "nativeEpoch (fed): run() needs the batch [x, y] or a gather");
+    std::vector<at::Tensor> batch;
+    std::optional<RowGather> gather;
+    if (info[2].IsArray()) {
+      batch = ToTensorList(info[2], "batch");
+      if (batch.size() != 2) throw Napi::TypeError::New(env, "nativeEpoch (fed): a batch is [x, y], got " + std::to_string(batch.size()) + " tensors");
+    } else {
+      Napi::Object o = info[2].As<Napi::Object>();
+      RowGather g;
+      g.sources = ToTensorList(o.Get("sources"), "sources");
+      auto int32s = [&](const char* key) {
+        Napi::Value v = o.Get(key);
+        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+          throw Napi::TypeError::New(env, std::string("nativeEpoch (fed): a gather's ") + key + " must be an Int32Array");
+        Napi::Int32Array a = v.As<Napi::Int32Array>();
+        return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+      };
+      g.which = int32s("which");
+      std::vector<int32_t> rows32 = int32s("rows");
+      g.rows.assign(rows32.begin(), rows32.end());
+      if (g.sources.empty()) throw Napi::RangeError::New(env, "nativeEpoch (fed): a gather needs at least one source");
+      g.from = g.sources[0].scalar_type();
+      g.rowShape.assign(g.sources[0].sizes().begin() + 1, g.sources[0].sizes().end());
+      for (auto& t : g.sources)
+        if (t.scalar_type() != g.from) throw Napi::TypeError::New(env, "nativeEpoch (fed): a gather's sources must share one dtype");
+      std::string bad = CheckRowGather(g);
+      if (!bad.empty()) throw Napi::RangeError::New(env, "nativeEpoch (fed): " + bad);
+      loop->fedOutDtype = ToDtype(o.Get("outDtype"), "outDtype");
+      batch = {at::Tensor(), ToTensor(o.Get("y"), "y")};
+      batch[0] = at::empty({static_cast<int64_t>(g.rows.size())}, at::kByte);  // stands for x's rows in the check below
+      gather = std::move(g);
+    }
+    for (auto& t : batch)
+      if (t.dim() < 1 || t.size(0) != batch[0].size(0) || t.size(0) < 1)
+        throw Napi::RangeError::New(env, "nativeEpoch (fed): x and y must have the same number (>= 1) of rows");
+    loop->fedRows = batch[0].size(0);
+    if (gather) batch.erase(batch.begin());
+    loop->fedBatch = std::move(batch);
+    loop->fedGather = std::move(gather);
+  } else if (info.Length() >= 3 && !info[2].IsUndefined()) {
+    throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
+  }
   auto deferred = Napi::Promise::Deferred::New(env);
   if (loop->Done()) {
     deferred.Resolve(ToJs(env, ReportOf(*loop)));

@@ -2,6 +2,7 @@
 #include "tensor.h"
 #include "guard.h"
 #include "addon.h"
+#include "unreported.h"
 #include <cstring>
 #include <stdexcept>
 #if defined(__GLIBC__)
@@ -218,7 +219,24 @@ void TensorWrap::Unlink() {
 
 // ---- TensorTable
 
+namespace {
+thread_local bool tUnreported = false;  // set while MakeUnreportedTensor wraps its tensor
+}  // namespace
+
+Napi::Value MakeUnreportedTensor(Napi::Env env, at::Tensor t) {
+  tUnreported = true;
+  try {
+    Napi::Value v = TensorWrap::Make(env, std::move(t));
+    tUnreported = false;
+    return v;
+  } catch (...) {
+    tUnreported = false;
+    throw;
+  }
+}
+
 void TensorTable::ReportStorage(napi_env env, TensorWrap* w) {
+  if (tUnreported) return;
   size_t bytes = w->NativeBytes();
   if (bytes < 4096) return;  // small tensors are not worth a map entry
   const void* key = w->t_.storage().unsafeGetStorageImpl();

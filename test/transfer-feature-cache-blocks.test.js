@@ -194,8 +194,11 @@ async function fitRun(store, o = {}) {
 test('fit on a disk cache in order gives the memory cache run its exact weights', async () => {
   const mem = await fitRun('memory', { shuffle: false });
   const disk = await fitRun('disk', { shuffle: false });
-  assert.strictEqual(disk.h.engine, 'js');
+  const diskJs = await fitRun('disk', { shuffle: false, engine: 'js' });
+  assert.strictEqual(disk.h.engine, 'native');
+  assert.strictEqual(diskJs.h.engine, 'js');
   assert.deepStrictEqual(Array.from(disk.w), Array.from(mem.w));
+  assert.deepStrictEqual(Array.from(diskJs.w), Array.from(mem.w));
 });
 
 test('fit on a disk cache trains on the block order, reproducibly from the seed', async () => {

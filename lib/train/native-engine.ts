@@ -23,6 +23,8 @@ import type { LossFn } from './losses';
 import type { Metric } from './metrics';
 import type { Progress } from './progress';
 import type { BatchSource } from './source';
+import type { Batch } from '../data/example';
+import type { FedGather } from '../transfer/cache/disk-features';
 import type { StepOptimizer, Trainable } from './types';
 
 /** Which loop fit runs: 'js' (every op a call from JavaScript), 'native' (whole epochs in C++), 'auto' (native when it can). */
@@ -44,10 +46,13 @@ export interface NativeParts {
   signal?: AbortSignalLike;
 }
 
-interface Gather {
-  loader: DataLoader;
-  tensors: Tensor[];
-  casts: (DType | null)[];
+/** Where the epoch's batches come from: the dataset's tensors gathered in C++, or batches fed one at a time. */
+type Gather = { loader: DataLoader; tensors: Tensor[]; casts: (DType | null)[]; fed?: undefined } | { loader: DataLoader; fed: FedSource };
+
+/** A dataset that reads its own batches for the native engine (a disk feature cache). */
+interface FedSource {
+  nativeFeedFields(): number;
+  loadFed(order: number[], options: { batchSize: number; dropLast: boolean }): AsyncGenerator<Batch | FedGather>;
 }
 
 /** A plan the native engine can run, or why it cannot (then fit's 'auto' takes the JS loop). */
@@ -64,9 +69,16 @@ export function planNative(train: BatchSource, parts: NativeParts): NativePlan {
   if (parts.callbacks.some((c) => typeof c.onBackward === 'function')) return { ok: false, reason: 'an onBackward callback runs between backward and step' };
   if ((parts.accumulate ?? 1) > 1) return { ok: false, reason: 'gradient accumulation (accumulate > 1) steps once every few batches' };
   const loader = train.loader;
-  const ds = loader?.dataset as { gatherPlan?: () => { tensors: Tensor[]; casts: (DType | null)[] } } | undefined;
-  if (!loader || loader.hasCollate || typeof ds?.gatherPlan !== 'function')
-    return { ok: false, reason: 'the data are not tensors, a TensorDataset or an in-memory feature cache (batched without a collate function)' };
+  const ds = loader?.dataset as { gatherPlan?: () => { tensors: Tensor[]; casts: (DType | null)[] } } & Partial<FedSource> | undefined;
+  const notTensors = 'the data are not tensors, a TensorDataset or a feature cache (batched without a collate function)';
+  if (!loader || loader.hasCollate) return { ok: false, reason: notTensors };
+  if (typeof ds?.nativeFeedFields === 'function' && typeof ds.loadFed === 'function') {
+    const n = ds.nativeFeedFields();
+    if (n < 2) return { ok: false, reason: 'the dataset has no targets (it needs [x, y])' };
+    if (n > 2) return { ok: false, reason: 'the dataset carries sample weights (a third field [x, y, w])' };
+    return { ok: true, runner: new NativeRunner({ loader, fed: ds as FedSource }, parts) };
+  }
+  if (typeof ds?.gatherPlan !== 'function') return { ok: false, reason: notTensors };
   const { tensors, casts } = ds.gatherPlan();
   if (tensors.length < 2) return { ok: false, reason: 'the dataset has no targets (it needs [x, y])' };
   if (tensors.length > 2) return { ok: false, reason: 'the dataset carries sample weights (a third field [x, y, w])' };
@@ -130,11 +142,11 @@ export class NativeRunner {
   }
 
   /** One epoch in C++; progress and onBatchEnd callbacks come back between batches. */
-  async runEpoch(epoch: number, ctx: FitContext, progress: Progress): Promise<{ batches: number; means: Record<string, number>; aborted?: boolean }> {
+  async runEpoch(epoch: number, ctx: FitContext, progress: Progress): Promise<EpochResult> {
+    if (this.gather.fed) return this.runFedEpoch(this.gather.fed, epoch, ctx, progress);
     const { loader, tensors, casts } = this.gather;
     const p = this.parts;
-    const names = ['loss', ...p.metrics.map((m) => m.name)];
-    const means = (sums: number[], count: number) => Object.fromEntries(names.map((k, i) => [k, (sums[i] ?? 0) / (count || 1)]));
+    const means = this.meansOf();
     const withBatchEnd = p.callbacks.some((c) => typeof c.onBatchEnd === 'function');
     const order = tensor(Int32Array.from(loader.takeOrder()), { dtype: 'int64' });
     const net = p.net as unknown as Module;
@@ -178,6 +190,59 @@ export class NativeRunner {
       // batch_norm's running statistics moved without version bumps (see uncounted-writes)
       for (const [, b] of net.namedBuffers()) noteUncountedWrite(b);
     }
+  }
+
+  /**
+   * One epoch whose batches the dataset reads itself (a disk cache reads and checks its blocks on worker threads, ahead
+   * of training): each batch is handed to C++ as it arrives, its rows gathered there, and trained, off this thread.
+   */
+  private async runFedEpoch(source: FedSource, epoch: number, ctx: FitContext, progress: Progress): Promise<EpochResult> {
+    const { loader } = this.gather;
+    const p = this.parts;
+    const means = this.meansOf();
+    const withBatchEnd = p.callbacks.some((c) => typeof c.onBatchEnd === 'function');
+    const net = p.net as unknown as Module;
+    const handle = binding.nativeEpoch({
+      steps: [...this.steps],
+      fed: true,
+      batchSize: loader.batchSize,
+      dropLast: loader.dropLast,
+      optimizer: nativeOptimizerOf(p.optimizer)!,
+      params: net.parameters(),
+      clipNorm: p.clipGradNorm,
+      clipValue: p.clipGradValue,
+      device: p.device,
+    });
+    progress.epochBegin(epoch, loader.length);
+    let r: NativeEpochReport | undefined;
+    try {
+      for await (const batch of source.loadFed(loader.takeOrder(), { batchSize: loader.batchSize, dropLast: loader.dropLast })) {
+        try {
+          r = await handle.run(true, -1, batch);
+        } finally {
+          if (Array.isArray(batch)) dispose(batch);
+          else batch.release();
+        }
+        const last = r;
+        progress.batch(r.batches, () => means(last.sums, last.count));
+        if (withBatchEnd) {
+          const b = r.batches - 1;
+          await callAll(p.callbacks, 'onBatchEnd', b, { batch: b, size: r.size, loss: r.loss }, ctx);
+          if (ctx.stopRequested) break;
+        }
+        if (p.signal?.aborted) return { batches: r.batches, means: means(r.sums, r.count), aborted: true };
+      }
+      if (!r || r.batches === 0) throw new TorchError(`fit: the training data gave no batches in epoch ${epoch}`, { code: 'ERR_EMPTY_DATA' });
+      return { batches: r.batches, means: means(r.sums, r.count) };
+    } finally {
+      for (const [, b] of net.namedBuffers()) noteUncountedWrite(b);
+    }
+  }
+
+  /** The epoch's means from the native sums: loss then each metric, per example. */
+  private meansOf(): (sums: number[], count: number) => Record<string, number> {
+    const names = ['loss', ...this.parts.metrics.map((m) => m.name)];
+    return (sums, count) => Object.fromEntries(names.map((k, i) => [k, (sums[i] ?? 0) / (count || 1)]));
   }
 
   /** Traces forward + loss + metrics on the first `rows` examples, leaving the RNG and the buffers as they were. */
@@ -225,3 +290,5 @@ export class NativeRunner {
 }
 
 class NotTraceable extends Error {}
+
+type EpochResult = { batches: number; means: Record<string, number>; aborted?: boolean };

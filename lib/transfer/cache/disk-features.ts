@@ -41,6 +41,26 @@ export interface DiskReadStats {
   batchesMade: number;
 }
 
+/**
+ * @internal A batch whose features fit's native engine gathers itself, just before its step: row i of x is row
+ * `rows[i]` of `sources[which[i]]` (checked blocks of the file), cast to `outDtype`; `y` holds the labels. The consumer
+ * calls `release` once the step has its tensors: it disposes `y` and frees the blocks no later batch needs.
+ */
+export interface FedGather {
+  sources: Tensor[];
+  which: Int32Array;
+  rows: Int32Array;
+  outDtype: DType;
+  y: Tensor;
+  release(): void;
+}
+
+/**
+ * Block reads in flight at once: libuv's pool has 4 threads (by default), shared with the gathers and fit's native
+ * steps, which would otherwise queue behind a window's worth of reads (a 30 ms stall every 16 batches, measured).
+ */
+const READS_IN_FLIGHT = 2;
+
 /** Blocks read at once to prove them before their rows are served in a uniform order (libuv's default pool is 4 threads). */
 const VERIFY_AT_ONCE = 4;
 
@@ -95,6 +115,34 @@ export class DiskFeatures implements CachedDataset {
     return blockShuffledOrder(this.length, this.reader.header.blockRows, this.bufferBlocks, generator);
   }
 
+  /**
+   * @internal fit's native engine trains on this cache's batches as `loadFed` makes them (one native step per batch);
+   * it needs the count of fields: [features, labels] is 2.
+   */
+  nativeFeedFields(): number {
+    return this.reader.header.fields.length;
+  }
+
+  /**
+   * @internal The batches of `order` for fit's native engine: as `loadBatches` reads them (the same blocks, checks and
+   * read-ahead), but a batch gathered from blocks comes as a FedGather, whose rows the engine copies on its own thread
+   * right before the step reads them (a batch gathered `prefetch` batches ahead was out of the CPU's cache by then).
+   * Blocks stay alive through the FedGathers made ahead, so up to `prefetch` batches' blocks more than the window are held.
+   */
+  async *loadFed(order: number[], options: { batchSize: number; dropLast: boolean }): AsyncGenerator<Batch | FedGather> {
+    if (this.reader.isClosed) throw disposedError();
+    for (const i of order) checkIndex(i, this.length, 'FeatureCache (disk)');
+    yield* this.epochReader(order, options, true).run();
+  }
+
+  private epochReader(order: number[], options: { batchSize: number; dropLast: boolean }, fed: boolean): EpochReader {
+    const { blockRows } = this.reader.header;
+    const perBatch = Math.ceil(options.batchSize / blockRows) + 1;
+    const plan = planReads(order, options.batchSize, options.dropLast, blockRows, this.reader.blocks, 2 * this.bufferBlocks + perBatch);
+    const maxBlocks = Math.min(plan.maxLive + this.prefetch * perBatch, 2 * this.bufferBlocks + (this.prefetch + 1) * perBatch);
+    return new EpochReader(this, plan, maxBlocks, this.prefetch, fed);
+  }
+
   /** Rows at `indices`, read on the JavaScript thread; each block they touch is proven (CRC-32C) once per open first. */
   getBatch(indices: number[]): Batch {
     if (this.reader.isClosed) throw disposedError();
@@ -123,10 +171,7 @@ export class DiskFeatures implements CachedDataset {
       return;
     }
     for (const i of order) checkIndex(i, this.length, 'FeatureCache (disk)');
-    const { blockRows } = this.reader.header;
-    const perBatch = Math.ceil(options.batchSize / blockRows) + 1;
-    const plan = planReads(order, options.batchSize, options.dropLast, blockRows, this.reader.blocks, 2 * this.bufferBlocks + perBatch);
-    yield* new EpochReader(this, plan, Math.min(plan.maxLive + this.prefetch * perBatch, 2 * this.bufferBlocks + (this.prefetch + 1) * perBatch), this.prefetch).run();
+    yield* this.epochReader(order, options, false).run() as AsyncGenerator<Batch>;
   }
 
   /** @internal The other fields' rows at `indices`. */
@@ -167,6 +212,8 @@ class EpochReader {
   private readonly blocks = new Map<number, Promise<Tensor>>();
   private readonly verifying = new Map<number, Promise<void>>();
   private nextBlock = 0;
+  /** Block reads started and not yet settled. */
+  private reading = 0;
   /** Set when the consumer stopped or a read failed: batches made ahead stop reading. */
   private stopped = false;
   private chain: Promise<unknown> = Promise.resolve();
@@ -176,11 +223,13 @@ class EpochReader {
     private readonly plan: ReadPlan,
     private readonly maxBlocks: number,
     private readonly prefetch: number,
+    /** Batches gathered from blocks come as FedGathers (fit's native engine gathers them). */
+    private readonly fed = false,
   ) {}
 
-  async *run(): AsyncGenerator<Batch> {
+  async *run(): AsyncGenerator<Batch | FedGather> {
     const n = this.plan.batches.length;
-    const made: Promise<Batch>[] = [];
+    const made: Promise<Batch | FedGather>[] = [];
     let next = 0;
     const schedule = (): void => {
       const i = next++;
@@ -198,7 +247,7 @@ class EpochReader {
     } finally {
       this.stopped = true;
       // the consumer stopped early or a read failed: free what was read or made ahead once it settles
-      for (const p of made) p.then((b) => b.forEach((t) => t.dispose()), () => undefined);
+      for (const p of made) p.then(disposeMade, () => undefined);
       for (const p of this.blocks.values()) p.then((t) => this.free(t), () => undefined);
       this.blocks.clear();
     }
@@ -214,38 +263,54 @@ class EpochReader {
     this.ds.hold(-1);
   }
 
-  /** Starts the reads of the next blocks in order of first use, up to the window's bound. */
-  private readAhead(): void {
+  /**
+   * Starts the reads of the next blocks in order of first use, up to the window's bound, READS_IN_FLIGHT at a time;
+   * the blocks in `needed` (a batch being made) are all started, whatever is in flight.
+   */
+  private readAhead(needed?: Map<number, unknown>): void {
     const order = this.plan.blockOrder;
-    while (this.nextBlock < order.length && this.blocks.size < this.maxBlocks && !this.stopped && !this.ds.reader.isClosed) {
+    const missing = () => needed !== undefined && [...needed.keys()].some((b) => !this.blocks.has(b));
+    while (this.nextBlock < order.length && this.blocks.size < this.maxBlocks && (this.reading < READS_IN_FLIGHT || missing()) && !this.stopped && !this.ds.reader.isClosed) {
       const b = order[this.nextBlock++];
-      const p = this.ds.reader.readBlock(b).then((t) => {
-        this.ds.hold(1);
-        return t;
-      });
+      this.reading++;
+      const p = this.ds.reader.readBlock(b).then(
+        (t) => {
+          this.reading--;
+          this.ds.hold(1);
+          this.readAhead();
+          return t;
+        },
+        (e: unknown) => {
+          this.reading--;
+          throw e;
+        },
+      );
       p.catch(() => undefined); // awaited by the batch that needs it
       this.ds.stats.blockReads++;
       this.blocks.set(b, p);
     }
   }
 
-  private async make(i: number): Promise<Batch> {
+  private async make(i: number): Promise<Batch | FedGather> {
     const rows = this.plan.batches[i];
     this.check();
     const features = this.plan.mode === 'blocks' ? await this.fromBlocks(i, rows) : this.ds.cast(await this.fromRows(rows));
     try {
       this.check();
     } catch (e) {
-      features.dispose();
+      disposeMade(features);
       throw e;
     }
     this.ds.stats.batchesMade++;
+    if (!isTensorLike(features)) {
+      [features.y] = this.ds.labels(rows);
+      return features;
+    }
     return [features, ...this.ds.labels(rows)];
   }
 
-  /** Gathers batch i's rows from its blocks, then frees the blocks no later batch needs. */
-  private async fromBlocks(i: number, rows: number[]): Promise<Tensor> {
-    this.readAhead();
+  /** Gathers batch i's rows from its blocks (or, fed, says how), then frees the blocks no later batch needs. */
+  private async fromBlocks(i: number, rows: number[]): Promise<Tensor | FedGather> {
     const br = this.ds.reader.header.blockRows;
     // the batch's rows grouped by block, in order of appearance
     const groups = new Map<number, { pos: number[]; local: number[] }>();
@@ -256,6 +321,7 @@ class EpochReader {
       g.pos.push(p);
       g.local.push(r - b * br);
     });
+    this.readAhead(groups);
     const tensors = await Promise.all([...groups.keys()].map((b) => this.blocks.get(b)!));
     this.check(); // (a stopped epoch's finally frees the blocks still in the map)
     const keys = [...groups.keys()];
@@ -274,15 +340,28 @@ class EpochReader {
       local[p] = g.local[j];
     }));
     const f = this.ds.reader.header.fields[0];
+    const lastUses = keys.flatMap((b, k) => (this.plan.lastUse[b] === i ? [k] : []));
+    for (const k of lastUses) this.blocks.delete(keys[k]);
+    if (this.fed) {
+      // the blocks this batch uses last are freed when the engine releases it (it gathers from them first)
+      let released = false;
+      const fed: FedGather = {
+        sources: tensors, which, rows: local, outDtype: this.ds.headDtype, y: undefined as unknown as Tensor,
+        release: () => {
+          if (released) return;
+          released = true;
+          fed.y?.dispose();
+          for (const k of lastUses) this.free(tensors[k]);
+        },
+      };
+      this.readAhead();
+      return fed;
+    }
     let out: Tensor;
     try {
       out = await binding.gatherRows(tensors, which, local, f.dtype, f.shape, this.ds.headDtype === 'float32' ? 'float32' : f.dtype);
     } finally {
-      for (const [k, b] of keys.entries())
-        if (this.plan.lastUse[b] === i) {
-          this.blocks.delete(b);
-          this.free(tensors[k]);
-        }
+      for (const k of lastUses) this.free(tensors[k]);
     }
     this.readAhead();
     return this.ds.cast(out);
@@ -308,6 +387,17 @@ class EpochReader {
     }
     return v;
   }
+}
+
+function isTensorLike(x: Tensor | FedGather): x is Tensor {
+  return !('sources' in x);
+}
+
+/** Frees a batch or a FedGather made ahead of a consumer that stopped. */
+function disposeMade(b: Batch | FedGather | Tensor): void {
+  if (Array.isArray(b)) b.forEach((t) => t.dispose());
+  else if ('sources' in b) b.release();
+  else b.dispose();
 }
 
 /** Whether `local` is every row of the block, in order. */
