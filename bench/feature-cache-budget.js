@@ -12,7 +12,7 @@
 // without shuffling), --reads (before training, time one epoch of reading the cache's batches three ways: in order,
 // block-shuffled, uniformly shuffled rows, each with its peak RSS), --compare (no budget: train the head on a disk
 // cache whose pages are warm and on a memory cache of the same rows, samples/s, in one child; --compare-rows R rows,
-// default 65536; --head mlp trains Linear(F, 512)-ReLU-Linear(512, 10) instead of Linear(F, 10)), --skip-uniform (leave
+// default 65536; --rounds R (default 3) rounds in which the four runs take turns; --head mlp trains Linear(F, 512)-ReLU-Linear(512, 10) instead of Linear(F, 10)), --skip-uniform (leave
 // out the uniform-rows read, the slow one).
 const fs = require('node:fs');
 const os = require('node:os');
@@ -147,20 +147,37 @@ async function compareChild() {
     const head = opt('--head', 'linear') === 'mlp' ? new nn.Sequential([new nn.Linear(F, 512), new nn.ReLU(), new nn.Linear(512, 10)]) : new nn.Linear(F, 10);
     return new nn.Sequential({ base: new nn.Linear(IN, F), act: new nn.ReLU(), head }).freeze(/^base/);
   };
-  const out = { rows, epochs, head: opt('--head', 'linear') };
+  const rounds = Number(opt('--rounds', 3));
+  const out = { rows, epochs, rounds, head: opt('--head', 'linear') };
+  // each cache on fit's native engine (its default: a memory cache's epochs gathered and trained in C++, a disk cache's
+  // blocks read and checked by its reader, each batch's rows gathered and trained in C++) and on the JS loop; the four
+  // runs take turns, round after round, so that a slow spell of the machine falls on all of them
+  const configs = [['disk', 'auto', 'disk'], ['memory', 'auto', 'memory'], ['disk', 'js', 'diskJs'], ['memory', 'js', 'memoryJs']];
   try {
-    // each cache on fit's native engine (its default: a memory cache's epochs gathered and trained in C++, a disk cache's
-    // batches read by its reader and trained in C++) and on the JS loop
-    for (const [store, engine, key] of [['disk', 'auto', 'disk'], ['memory', 'auto', 'memory'], ['disk', 'js', 'diskJs'], ['memory', 'js', 'memoryJs']]) {
-      const m = net();
-      const cache = await tg.transfer.cacheFeatures(m, dataset, { store, dir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
-      const fit = (n) => tg.fit(m, dataset, { epochs: n, batchSize: BATCH, seed: 3, engine, optimizer: new tg.optim.SGD(m.trainableParameters(), { lr: 0.01, momentum: 0.9 }), loss: 'crossEntropy', cache, verbose: 0 });
-      await fit(1); // warm: the file's pages in the page cache, the allocator, the JIT
-      const h = await fit(epochs);
-      const times = h.epochs.map((e) => e.time);
-      out[key] = { engine: h.engine, epochS: times, samplesPerS: rows / Math.min(...times), medianSamplesPerS: rows / times.sort((a, b) => a - b)[Math.floor(times.length / 2)] };
-      cache.dispose();
+    const nets = {};
+    const caches = {};
+    for (const store of ['disk', 'memory']) {
+      nets[store] = net();
+      caches[store] = await tg.transfer.cacheFeatures(nets[store], dataset, { store, dir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
     }
+    const fit = (store, engine, n) => {
+      const m = nets[store];
+      return tg.fit(m, dataset, { epochs: n, batchSize: BATCH, seed: 3, engine, optimizer: new tg.optim.SGD(m.trainableParameters(), { lr: 0.01, momentum: 0.9 }), loss: 'crossEntropy', cache: caches[store], verbose: 0 });
+    };
+    for (const [store, engine] of configs) await fit(store, engine, 1); // warm: the file's pages in the page cache, the allocator, the JIT
+    const best = Object.fromEntries(configs.map(([, , key]) => [key, []]));
+    for (let r = 0; r < rounds; r++)
+      for (const [store, engine, key] of configs) {
+        const h = await fit(store, engine, epochs);
+        out[`${key}Engine`] = h.engine;
+        best[key].push(Math.min(...h.epochs.map((e) => e.time)));
+      }
+    const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    for (const [, , key] of configs) out[key] = { engine: out[`${key}Engine`], epochS: best[key], samplesPerS: rows / Math.min(...best[key]), medianSamplesPerS: rows / median(best[key]) };
+    // the ratio of each round's pair, then their median: rounds taken at different moments are not mixed
+    out.roundRatios = best.disk.map((d, r) => best.memory[r] / d);
+    out.roundRatiosJs = best.diskJs.map((d, r) => best.memoryJs[r] / d);
+    for (const store of ['disk', 'memory']) caches[store].dispose();
     console.log(JSON.stringify(out));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -217,15 +234,13 @@ function parent() {
   if (COMPARE) {
     const d = m.disk;
     const mem = m.memory;
-    console.log(`head (${m.head}) training, warm pages, no budget: ${m.rows} rows x ${F} float16 features, batch ${BATCH}, best of ${m.epochs} epochs (median in brackets)`);
-    console.log(`  disk cache   ${d.samplesPerS.toFixed(0)} samples/s (${d.medianSamplesPerS.toFixed(0)}), engine ${d.engine}`);
-    const js = m.memoryJs;
-    const djs = m.diskJs;
-    console.log(`  memory cache ${mem.samplesPerS.toFixed(0)} samples/s (${mem.medianSamplesPerS.toFixed(0)}), engine ${mem.engine}`);
-    console.log(`  disk cache   ${djs.samplesPerS.toFixed(0)} samples/s (${djs.medianSamplesPerS.toFixed(0)}), engine ${djs.engine}`);
-    console.log(`  memory cache ${js.samplesPerS.toFixed(0)} samples/s (${js.medianSamplesPerS.toFixed(0)}), engine ${js.engine}`);
-    console.log(`  disk / memory ${(d.samplesPerS / mem.samplesPerS).toFixed(2)}x (medians ${(d.medianSamplesPerS / mem.medianSamplesPerS).toFixed(2)}x); ` +
-      `disk / memory on the same JS loop ${(d.samplesPerS / js.samplesPerS).toFixed(2)}x (medians ${(d.medianSamplesPerS / js.medianSamplesPerS).toFixed(2)}x)`);
+    const med = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    const fmt = (a) => a.map((x) => x.toFixed(2)).join(', ');
+    console.log(`head (${m.head}) training, warm pages, no budget: ${m.rows} rows x ${F} float16 features, batch ${BATCH}; ${m.rounds} rounds of ${m.epochs} epochs per run, the runs taking turns; best epoch (median round in brackets)`);
+    for (const [label, key] of [['disk cache  ', 'disk'], ['memory cache', 'memory'], ['disk cache  ', 'diskJs'], ['memory cache', 'memoryJs']])
+      console.log(`  ${label} ${m[key].samplesPerS.toFixed(0)} samples/s (${m[key].medianSamplesPerS.toFixed(0)}), engine ${m[key].engine}`);
+    console.log(`  disk / memory, native engine: median of rounds ${med(m.roundRatios).toFixed(2)}x (rounds ${fmt(m.roundRatios)}); best vs best ${(m.disk.samplesPerS / m.memory.samplesPerS).toFixed(2)}x`);
+    console.log(`  disk / memory, JS loop:       median of rounds ${med(m.roundRatiosJs).toFixed(2)}x (rounds ${fmt(m.roundRatiosJs)})`);
     return;
   }
   console.log(`cache file               ${mb(m.fileBytes)} (${(m.fileBytes / budget).toFixed(1)}x the budget)`);

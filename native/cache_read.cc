@@ -35,9 +35,78 @@ uint32_t Crc32cSoftware(uint32_t c, const uint8_t* p, size_t n) {
   return c;
 }
 
+// Appending zeros to a CRC is linear in its register: the operators for LONG and SHORT zero bytes, as byte tables, let
+// three streams be checksummed at once and joined (the crc32 instruction's latency is 3 cycles, its throughput 1 per
+// cycle: one stream leaves it two-thirds idle). After Mark Adler's crc32c.c (zlib licence).
+constexpr size_t kLong = 8192;
+constexpr size_t kShort = 256;
+
+uint32_t Gf2Times(const uint32_t* mat, uint32_t vec) {
+  uint32_t sum = 0;
+  for (; vec; vec >>= 1, ++mat)
+    if (vec & 1) sum ^= *mat;
+  return sum;
+}
+void Gf2Square(uint32_t* square, const uint32_t* mat) {
+  for (int n = 0; n < 32; ++n) square[n] = Gf2Times(mat, mat[n]);
+}
+// The operator that appends `len` zero bytes (len a power of two) to a CRC-32C register, as four byte tables.
+struct ZerosTable {
+  uint32_t t[4][256];
+  explicit ZerosTable(size_t len) {
+    uint32_t even[32], odd[32];
+    odd[0] = 0x82F63B78u;  // one zero bit
+    for (int n = 1; n < 32; ++n) odd[n] = 1u << (n - 1);
+    Gf2Square(even, odd);  // two zero bits
+    Gf2Square(odd, even);  // four
+    const uint32_t* op = nullptr;
+    for (;;) {  // eight zero bits (one byte) in even, then two bytes in odd, and so on, len halved each time
+      Gf2Square(even, odd);
+      len >>= 1;
+      if (len == 0) {
+        op = even;
+        break;
+      }
+      Gf2Square(odd, even);
+      len >>= 1;
+      if (len == 0) {
+        op = odd;
+        break;
+      }
+    }
+    for (uint32_t n = 0; n < 256; ++n)
+      for (int k = 0; k < 4; ++k) t[k][n] = Gf2Times(op, n << (8 * k));
+  }
+  uint32_t Shift(uint32_t crc) const { return t[0][crc & 0xff] ^ t[1][(crc >> 8) & 0xff] ^ t[2][(crc >> 16) & 0xff] ^ t[3][crc >> 24]; }
+};
+const ZerosTable kLongZeros(kLong);
+const ZerosTable kShortZeros(kShort);
+
 #if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint64_t Crc32cThreeWays(uint64_t c0, const uint8_t*& p, size_t& n, size_t stride, const ZerosTable& zeros) {
+  while (n >= 3 * stride) {
+    uint64_t c1 = 0, c2 = 0;
+    for (const uint8_t* end = p + stride; p < end; p += 8) {
+      uint64_t a, b, c;
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + stride, 8);
+      std::memcpy(&c, p + 2 * stride, 8);
+      c0 = _mm_crc32_u64(c0, a);
+      c1 = _mm_crc32_u64(c1, b);
+      c2 = _mm_crc32_u64(c2, c);
+    }
+    c0 = zeros.Shift(static_cast<uint32_t>(c0)) ^ c1;
+    c0 = zeros.Shift(static_cast<uint32_t>(c0)) ^ c2;
+    p += 2 * stride;
+    n -= 3 * stride;
+  }
+  return c0;
+}
+
 __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t c, const uint8_t* p, size_t n) {
   uint64_t c64 = c;
+  c64 = Crc32cThreeWays(c64, p, n, kLong, kLongZeros);
+  c64 = Crc32cThreeWays(c64, p, n, kShort, kShortZeros);
   for (; n >= 8; n -= 8, p += 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);

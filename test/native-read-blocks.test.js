@@ -24,6 +24,12 @@ test('the native CRC-32C equals the JavaScript one and the published vectors', (
   assert.strictEqual(binding.crc32c(Buffer.alloc(32)), 0x8a9136aa); // RFC 3720 B.4
   assert.strictEqual(binding.crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
   for (const n of [0, 1, 7, 8, 9, 1000, 65536]) assert.strictEqual(binding.crc32c(bytes.subarray(0, n)), crc32c(bytes.subarray(0, n)), `length ${n}`);
+  // three streams at once, joined (3 x 8192 and 3 x 256 byte rounds), at every alignment and around each round's edge
+  const big = Buffer.alloc(3 * 8192 * 5 + 3 * 256 * 3 + 77);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 23;
+  for (const n of [767, 768, 769, 24575, 24576, 24577, 24576 + 768, 3 * 24576 + 5, big.length - 3])
+    for (const off of [0, 1, 3])
+      assert.strictEqual(binding.crc32c(big.subarray(off, off + n)), crc32c(big.subarray(off, off + n)), `length ${n} at offset ${off}`);
   // continued over pieces, as the writer checksums a block batch by batch
   assert.strictEqual(binding.crc32c(bytes.subarray(777), binding.crc32c(bytes.subarray(0, 777))), crc32c(bytes));
   assert.strictEqual(crc32c(bytes.subarray(777), crc32c(bytes.subarray(0, 777))), crc32c(bytes));
