@@ -12,7 +12,7 @@
 // without shuffling), --reads (before training, time one epoch of reading the cache's batches three ways: in order,
 // block-shuffled, uniformly shuffled rows, each with its peak RSS), --compare (no budget: train the head on a disk
 // cache whose pages are warm and on a memory cache of the same rows, samples/s, in one child; --compare-rows R rows,
-// default 65536; --rounds R (default 3) rounds in which the four runs take turns; --head mlp trains Linear(F, 512)-ReLU-Linear(512, 10) instead of Linear(F, 10)), --skip-uniform (leave
+// default 65536; --rounds R (default 3) rounds in which the four runs take turns; --block-rows R the disk cache's block size; --head mlp trains Linear(F, 512)-ReLU-Linear(512, 10) instead of Linear(F, 10)), --skip-uniform (leave
 // out the uniform-rows read, the slow one).
 const fs = require('node:fs');
 const os = require('node:os');
@@ -158,7 +158,10 @@ async function compareChild() {
     const caches = {};
     for (const store of ['disk', 'memory']) {
       nets[store] = net();
-      caches[store] = await tg.transfer.cacheFeatures(nets[store], dataset, { store, dir, dtype: 'float16', batchSize: BATCH, verbose: 0 });
+      // --block-rows R: blocks of R rows (built in batches of R when R < the batch size)
+      const blockRows = opt('--block-rows', undefined);
+      const disk = store === 'disk' && blockRows ? { blockRows: Number(blockRows), batchSize: Math.min(BATCH, Number(blockRows)) } : {};
+      caches[store] = await tg.transfer.cacheFeatures(nets[store], dataset, { store, dir, dtype: 'float16', batchSize: BATCH, verbose: 0, ...disk });
     }
     const fit = (store, engine, n) => {
       const m = nets[store];

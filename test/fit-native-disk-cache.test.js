@@ -95,6 +95,35 @@ test('the blocks a native epoch reads are each read once per epoch and freed, wi
   assert.ok(r.stats.maxHeldBlocks <= 2 * 3 + 4 * 2, `held at most ${r.stats.maxHeldBlocks} blocks`);
 });
 
+test("the next epoch's first blocks are read before it starts, and never for an epoch that does not come", async () => {
+  const blocks = Math.ceil(N / BLOCK);
+  const batches = Math.ceil(N / 10);
+  const reads = [];
+  // blocks read by the end of each epoch: the next epoch's reads begin before onEpochEnd
+  const probe = (cacheRef) => ({ onEpochEnd: () => reads.push(cacheRef.cache.examples.stats.blockReads) });
+  const ref = {};
+  const net = model();
+  const ds = data();
+  ref.cache = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir: newDir(), batchSize: 8, blockRows: BLOCK, bufferBlocks: 3, ...quiet });
+  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.05 });
+  await tg.fit(net, ds, { epochs: 3, batchSize: 10, optimizer, loss: 'crossEntropy', cache: ref.cache, engine: 'native', callbacks: [probe(ref)], ...quiet });
+  assert.ok(reads[0] > blocks && reads[1] > 2 * blocks, `the next epoch's reads had begun (${reads})`);
+  assert.strictEqual(reads[2], 3 * blocks, 'no reads for a fourth epoch');
+  assert.strictEqual(ref.cache.examples.stats.heldBlocks, 0, 'every block freed');
+
+  // stopped a batch before the end of epoch 0: the stream opened for epoch 1 is closed and its blocks freed
+  const stop = { onBatchEnd: (b, _l, ctx) => b === batches - 2 && ctx.stop('enough') };
+  const stopped = () => tg.fit(net, ds, { epochs: 3, batchSize: 10, optimizer, loss: 'crossEntropy', cache: ref.cache, engine: 'native', callbacks: [stop], ...quiet });
+  await stopped(); // the first run leaves what any run leaves (traced steps of its own)
+  const before = tg.memory().tensors;
+  const h = await stopped();
+  assert.strictEqual(h.stopped.reason, 'enough');
+  assert.strictEqual(ref.cache.examples.stats.heldBlocks, 0, 'the blocks read ahead for epoch 1 were freed');
+  assert.strictEqual(tg.memory().tensors, before, "no tensor of epoch 1's first batch left behind");
+  ref.cache.dispose();
+  optimizer.dispose();
+});
+
 test('stopping from onBatchEnd and aborting end a native disk epoch after that batch, as in the JS loop', async () => {
   const stop = { callbacks: [{ onBatchEnd: (b, _l, ctx) => b === 4 && ctx.stop('enough') }] };
   const [a, b] = [await run('js', { fit: stop }), await run('native', { fit: stop })];

@@ -251,7 +251,7 @@ async function fitOnce(model: Trainable, data: DataSource, o: FitOptions, object
           if (why !== undefined) native = undefined;
           history.engine = native ? 'native' : 'js';
         }
-        const result = native ? await native.runEpoch(epoch, ctx, progress) : await trainEpoch(train, epoch, step, progress);
+        const result = native ? await native.runEpoch(epoch, ctx, progress, epoch + 1 < endEpoch) : await trainEpoch(train, epoch, step, progress);
         const { batches } = result;
         if (result.aborted) {
           abortedAt = epoch;

@@ -23,8 +23,7 @@ import type { LossFn } from './losses';
 import type { Metric } from './metrics';
 import type { Progress } from './progress';
 import type { BatchSource } from './source';
-import type { Batch } from '../data/example';
-import type { FedGather } from '../transfer/cache/disk-features';
+import { AHEAD_BATCHES, FedStream, releaseFed, type FedSource } from './native-fed';
 import type { StepOptimizer, Trainable } from './types';
 
 /** Which loop fit runs: 'js' (every op a call from JavaScript), 'native' (whole epochs in C++), 'auto' (native when it can). */
@@ -49,11 +48,7 @@ export interface NativeParts {
 /** Where the epoch's batches come from: the dataset's tensors gathered in C++, or batches fed one at a time. */
 type Gather = { loader: DataLoader; tensors: Tensor[]; casts: (DType | null)[]; fed?: undefined } | { loader: DataLoader; fed: FedSource };
 
-/** A dataset that reads its own batches for the native engine (a disk feature cache). */
-interface FedSource {
-  nativeFeedFields(): number;
-  loadFed(order: number[], options: { batchSize: number; dropLast: boolean }): AsyncGenerator<Batch | FedGather>;
-}
+
 
 /** A plan the native engine can run, or why it cannot (then fit's 'auto' takes the JS loop). */
 export type NativePlan = { ok: true; runner: NativeRunner } | { ok: false; reason: string };
@@ -102,6 +97,8 @@ export class NativeRunner {
   private steps = new Map<number, NativeScriptModule>();
   private modesKey = '';
   private lastEpochMs = Infinity;
+  /** Fed: the next epoch's stream, opened AHEAD_BATCHES before this epoch's end. */
+  private ahead?: FedStream;
 
   constructor(
     private readonly gather: Gather,
@@ -114,6 +111,9 @@ export class NativeRunner {
     try {
       return await body();
     } finally {
+      const ahead = this.ahead;
+      this.ahead = undefined;
+      await ahead?.close(); // the next epoch's stream, opened for an epoch that did not come
       binding.recycleCpuBlocks(false);
     }
   }
@@ -141,9 +141,12 @@ export class NativeRunner {
     return undefined;
   }
 
-  /** One epoch in C++; progress and onBatchEnd callbacks come back between batches. */
-  async runEpoch(epoch: number, ctx: FitContext, progress: Progress): Promise<EpochResult> {
-    if (this.gather.fed) return this.runFedEpoch(this.gather.fed, epoch, ctx, progress);
+  /**
+   * One epoch in C++; progress and onBatchEnd callbacks come back between batches. `more`: another epoch follows (a fed
+   * epoch then starts reading the next one's first batch before it ends).
+   */
+  async runEpoch(epoch: number, ctx: FitContext, progress: Progress, more = false): Promise<EpochResult> {
+    if (this.gather.fed) return this.runFedEpoch(this.gather.fed, epoch, ctx, progress, more);
     const { loader, tensors, casts } = this.gather;
     const p = this.parts;
     const means = this.meansOf();
@@ -196,12 +199,20 @@ export class NativeRunner {
    * One epoch whose batches the dataset reads itself (a disk cache reads and checks its blocks on worker threads, ahead
    * of training): each batch is handed to C++ as it arrives, its rows gathered there, and trained, off this thread.
    */
-  private async runFedEpoch(source: FedSource, epoch: number, ctx: FitContext, progress: Progress): Promise<EpochResult> {
+  private async runFedEpoch(source: FedSource, epoch: number, ctx: FitContext, progress: Progress, more: boolean): Promise<EpochResult> {
     const { loader } = this.gather;
     const p = this.parts;
     const means = this.meansOf();
     const withBatchEnd = p.callbacks.some((c) => typeof c.onBatchEnd === 'function');
     const net = p.net as unknown as Module;
+    const options = { batchSize: loader.batchSize, dropLast: loader.dropLast };
+    let stream = this.ahead;
+    this.ahead = undefined;
+    if (stream && stream.loaderEpoch === loader.epoch) loader.setEpoch(loader.epoch + 1);
+    else {
+      await stream?.close(); // opened for another epoch (the loader's epoch was set since)
+      stream = new FedStream(source, loader.takeOrder(), options, loader.epoch - 1);
+    }
     const handle = binding.nativeEpoch({
       steps: [...this.steps],
       fed: true,
@@ -213,15 +224,21 @@ export class NativeRunner {
       clipValue: p.clipGradValue,
       device: p.device,
     });
+    const total = loader.length ?? Infinity;
     progress.epochBegin(epoch, loader.length);
     let r: NativeEpochReport | undefined;
     try {
-      for await (const batch of source.loadFed(loader.takeOrder(), { batchSize: loader.batchSize, dropLast: loader.dropLast })) {
+      for (;;) {
+        const it = await stream.next();
+        if (it.done) break;
         try {
-          r = await handle.run(true, -1, batch);
+          r = await handle.run(true, -1, it.value);
         } finally {
-          if (Array.isArray(batch)) dispose(batch);
-          else batch.release();
+          releaseFed(it.value);
+        }
+        if (more && !this.ahead && total - r.batches <= AHEAD_BATCHES) {
+          this.ahead = new FedStream(source, loader.order(loader.epoch), options, loader.epoch);
+          this.ahead.start();
         }
         const last = r;
         progress.batch(r.batches, () => means(last.sums, last.count));
@@ -235,6 +252,7 @@ export class NativeRunner {
       if (!r || r.batches === 0) throw new TorchError(`fit: the training data gave no batches in epoch ${epoch}`, { code: 'ERR_EMPTY_DATA' });
       return { batches: r.batches, means: means(r.sums, r.count) };
     } finally {
+      await stream.close();
       for (const [, b] of net.namedBuffers()) noteUncountedWrite(b);
     }
   }

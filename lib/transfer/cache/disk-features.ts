@@ -37,6 +37,8 @@ export interface DiskReadStats {
   rowReads: number;
   /** The most feature blocks held in memory at once. */
   maxHeldBlocks: number;
+  /** Feature blocks held now (read, not yet freed). */
+  heldBlocks: number;
   /** Batches gathered by loadBatches (made ahead of the consumer included). */
   batchesMade: number;
 }
@@ -79,7 +81,7 @@ const disposedError = (): TorchError => new TorchError('feature cache: the cache
 export class DiskFeatures implements CachedDataset {
   readonly length: number;
   /** @internal What was read so far. */
-  readonly stats: DiskReadStats = { blockReads: 0, rowReads: 0, maxHeldBlocks: 0, batchesMade: 0 };
+  readonly stats: DiskReadStats = { blockReads: 0, rowReads: 0, maxHeldBlocks: 0, heldBlocks: 0, batchesMade: 0 };
   /** @internal The open file. */
   readonly reader: BlockFile;
   private readonly others: Tensor[];
@@ -196,6 +198,7 @@ export class DiskFeatures implements CachedDataset {
   /** @internal Counts the blocks held in memory. */
   hold(delta: number): void {
     this.held += delta;
+    this.stats.heldBlocks = this.held;
     this.stats.maxHeldBlocks = Math.max(this.stats.maxHeldBlocks, this.held);
   }
 
