@@ -235,8 +235,6 @@ function parent() {
   }
   const m = JSON.parse(line);
   if (COMPARE) {
-    const d = m.disk;
-    const mem = m.memory;
     const med = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
     const fmt = (a) => a.map((x) => x.toFixed(2)).join(', ');
     console.log(`head (${m.head}) training, warm pages, no budget: ${m.rows} rows x ${F} float16 features, batch ${BATCH}; ${m.rounds} rounds of ${m.epochs} epochs per run, the runs taking turns; best epoch (median round in brackets)`);
