@@ -48,8 +48,6 @@ export interface NativeParts {
 /** Where the epoch's batches come from: the dataset's tensors gathered in C++, or batches fed one at a time. */
 type Gather = { loader: DataLoader; tensors: Tensor[]; casts: (DType | null)[]; fed?: undefined } | { loader: DataLoader; fed: FedSource };
 
-
-
 /** A plan the native engine can run, or why it cannot (then fit's 'auto' takes the JS loop). */
 export type NativePlan = { ok: true; runner: NativeRunner } | { ok: false; reason: string };
 
