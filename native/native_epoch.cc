@@ -299,54 +299,63 @@ class ChunkWorker : public Napi::AsyncWorker {
   const char* code_ = nullptr;
 };
 
-// run(oneBatch, budgetMs) of one epoch's handle.
+// A fed batch as run() received it, checked: [x, y], or y and the gather that makes x.
+struct FedInput {
+  std::vector<at::Tensor> tensors;  // [x, y], or [y] with a gather
+  std::optional<RowGather> gather;
+  at::ScalarType outDtype = at::kFloat;
+  int64_t rows = 0;
+};
+
+FedInput ReadFedBatch(Napi::Env env, Napi::Value v) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "nativeEpoch (fed): run() needs the batch [x, y] or a gather");
+  FedInput in;
+  int64_t xRows = 0;
+  if (v.IsArray()) {
+    in.tensors = ToTensorList(v, "batch");
+    if (in.tensors.size() != 2) throw Napi::TypeError::New(env, "nativeEpoch (fed): a batch is [x, y], got " + std::to_string(in.tensors.size()) + " tensors");
+    xRows = in.tensors[0].dim() < 1 ? -1 : in.tensors[0].size(0);
+  } else {
+    Napi::Object o = v.As<Napi::Object>();
+    RowGather g;
+    g.sources = ToTensorList(o.Get("sources"), "sources");
+    auto int32s = [&](const char* key) {
+      Napi::Value a = o.Get(key);
+      if (!a.IsTypedArray() || a.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw Napi::TypeError::New(env, std::string("nativeEpoch (fed): a gather's ") + key + " must be an Int32Array");
+      Napi::Int32Array ints = a.As<Napi::Int32Array>();
+      return std::vector<int32_t>(ints.Data(), ints.Data() + ints.ElementLength());
+    };
+    g.which = int32s("which");
+    std::vector<int32_t> rows32 = int32s("rows");
+    g.rows.assign(rows32.begin(), rows32.end());
+    if (g.sources.empty()) throw Napi::RangeError::New(env, "nativeEpoch (fed): a gather needs at least one source");
+    g.from = g.sources[0].scalar_type();
+    g.rowShape.assign(g.sources[0].sizes().begin() + 1, g.sources[0].sizes().end());
+    for (auto& t : g.sources)
+      if (t.scalar_type() != g.from) throw Napi::TypeError::New(env, "nativeEpoch (fed): a gather's sources must share one dtype");
+    std::string bad = CheckRowGather(g);
+    if (!bad.empty()) throw Napi::RangeError::New(env, "nativeEpoch (fed): " + bad);
+    in.outDtype = ToDtype(o.Get("outDtype"), "outDtype");
+    in.tensors = {ToTensor(o.Get("y"), "y")};
+    xRows = static_cast<int64_t>(g.rows.size());
+    in.gather = std::move(g);
+  }
+  const at::Tensor& y = in.tensors.back();
+  if (xRows < 1 || y.dim() < 1 || y.size(0) != xRows)
+    throw Napi::RangeError::New(env, "nativeEpoch (fed): x and y must have the same number (>= 1) of rows");
+  in.rows = xRows;
+  return in;
+}
+
+// run(oneBatch, budgetMs[, batch]) of one epoch's handle.
 Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<EpochLoop>& loop, Napi::ObjectReference& optRef) {
   Napi::Env env = info.Env();
   bool oneBatch = ToBool(info[0], false, "oneBatch");
   double budgetMs = info[1].IsUndefined() ? -1 : ToDouble(info[1], "budgetMs");
-  if (loop->spec.fed) {
-    if (info.Length() < 3 || !info[2].IsObject()) throw Napi::TypeError::New(env, "nativeEpoch (fed): run() needs the batch [x, y] or a gather");
-    std::vector<at::Tensor> batch;
-    std::optional<RowGather> gather;
-    if (info[2].IsArray()) {
-      batch = ToTensorList(info[2], "batch");
-      if (batch.size() != 2) throw Napi::TypeError::New(env, "nativeEpoch (fed): a batch is [x, y], got " + std::to_string(batch.size()) + " tensors");
-    } else {
-      Napi::Object o = info[2].As<Napi::Object>();
-      RowGather g;
-      g.sources = ToTensorList(o.Get("sources"), "sources");
-      auto int32s = [&](const char* key) {
-        Napi::Value v = o.Get(key);
-        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-          throw Napi::TypeError::New(env, std::string("nativeEpoch (fed): a gather's ") + key + " must be an Int32Array");
-        Napi::Int32Array a = v.As<Napi::Int32Array>();
-        return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
-      };
-      g.which = int32s("which");
-      std::vector<int32_t> rows32 = int32s("rows");
-      g.rows.assign(rows32.begin(), rows32.end());
-      if (g.sources.empty()) throw Napi::RangeError::New(env, "nativeEpoch (fed): a gather needs at least one source");
-      g.from = g.sources[0].scalar_type();
-      g.rowShape.assign(g.sources[0].sizes().begin() + 1, g.sources[0].sizes().end());
-      for (auto& t : g.sources)
-        if (t.scalar_type() != g.from) throw Napi::TypeError::New(env, "nativeEpoch (fed): a gather's sources must share one dtype");
-      std::string bad = CheckRowGather(g);
-      if (!bad.empty()) throw Napi::RangeError::New(env, "nativeEpoch (fed): " + bad);
-      loop->fedOutDtype = ToDtype(o.Get("outDtype"), "outDtype");
-      batch = {at::Tensor(), ToTensor(o.Get("y"), "y")};
-      batch[0] = at::empty({static_cast<int64_t>(g.rows.size())}, at::kByte);  // stands for x's rows in the check below
-      gather = std::move(g);
-    }
-    for (auto& t : batch)
-      if (t.dim() < 1 || t.size(0) != batch[0].size(0) || t.size(0) < 1)
-        throw Napi::RangeError::New(env, "nativeEpoch (fed): x and y must have the same number (>= 1) of rows");
-    loop->fedRows = batch[0].size(0);
-    if (gather) batch.erase(batch.begin());
-    loop->fedBatch = std::move(batch);
-    loop->fedGather = std::move(gather);
-  } else if (info.Length() >= 3 && !info[2].IsUndefined()) {
-    throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
-  }
+  std::optional<FedInput> fed;
+  if (loop->spec.fed) fed = ReadFedBatch(env, info.Length() < 3 ? env.Undefined() : info[2]);
+  else if (info.Length() >= 3 && !info[2].IsUndefined()) throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
   auto deferred = Napi::Promise::Deferred::New(env);
   if (loop->Done()) {
     deferred.Resolve(ToJs(env, ReportOf(*loop)));
@@ -361,6 +370,12 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
   } catch (const std::exception&) {
     deferred.Reject(ErrorOf(env, "fit: the optimizer was disposed during the epoch", "ERR_OPTIMIZER_DISPOSED", loop->batches));
     return deferred.Promise();
+  }
+  if (fed) {  // stored only once leased: a chunk still running holds the lease and reads these
+    loop->fedBatch = std::move(fed->tensors);
+    loop->fedGather = std::move(fed->gather);
+    loop->fedOutDtype = fed->outDtype;
+    loop->fedRows = fed->rows;
   }
   if (loop->spec.inlineRun) {
     // A short epoch: run here, sparing the two thread hops (about 250 us on this VM) that would cost more than it.

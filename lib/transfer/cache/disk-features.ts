@@ -187,10 +187,12 @@ export class DiskFeatures implements CachedDataset {
     }
   }
 
-  /** @internal Features (stored dtype) cast to the head's dtype; disposes its argument when it casts. */
+  /**
+   * @internal Features (stored dtype) cast to the head's dtype, as a new handle that reports its bytes to V8 (a block's
+   * own handle does not: see native/unreported.h); disposes its argument.
+   */
   cast(t: Tensor): Tensor {
-    if (t.dtype === this.headDtype) return t;
-    const c = t.to({ dtype: this.headDtype });
+    const c = t.dtype === this.headDtype ? t.detach() : t.to({ dtype: this.headDtype });
     t.dispose();
     return c;
   }
@@ -217,6 +219,8 @@ class EpochReader {
   private nextBlock = 0;
   /** Block reads started and not yet settled. */
   private reading = 0;
+  /** Blocks out of the map whose last batch has not freed them yet (a gather in flight, a fed batch not yet trained). */
+  private leaving = 0;
   /** Set when the consumer stopped or a read failed: batches made ahead stop reading. */
   private stopped = false;
   private chain: Promise<unknown> = Promise.resolve();
@@ -273,7 +277,7 @@ class EpochReader {
   private readAhead(needed?: Map<number, unknown>): void {
     const order = this.plan.blockOrder;
     const missing = () => needed !== undefined && [...needed.keys()].some((b) => !this.blocks.has(b));
-    while (this.nextBlock < order.length && this.blocks.size < this.maxBlocks && (this.reading < READS_IN_FLIGHT || missing()) && !this.stopped && !this.ds.reader.isClosed) {
+    while (this.nextBlock < order.length && this.blocks.size + this.leaving < this.maxBlocks && (this.reading < READS_IN_FLIGHT || missing()) && !this.stopped && !this.ds.reader.isClosed) {
       const b = order[this.nextBlock++];
       this.reading++;
       const p = this.ds.reader.readBlock(b).then(
@@ -345,6 +349,11 @@ class EpochReader {
     const f = this.ds.reader.header.fields[0];
     const lastUses = keys.flatMap((b, k) => (this.plan.lastUse[b] === i ? [k] : []));
     for (const k of lastUses) this.blocks.delete(keys[k]);
+    this.leaving += lastUses.length;
+    const freeLast = (): void => {
+      this.leaving -= lastUses.length;
+      for (const k of lastUses) this.free(tensors[k]);
+    };
     if (this.fed) {
       // the blocks this batch uses last are freed when the engine releases it (it gathers from them first)
       let released = false;
@@ -354,7 +363,8 @@ class EpochReader {
           if (released) return;
           released = true;
           fed.y?.dispose();
-          for (const k of lastUses) this.free(tensors[k]);
+          freeLast();
+          this.readAhead();
         },
       };
       this.readAhead();
@@ -364,7 +374,7 @@ class EpochReader {
     try {
       out = await binding.gatherRows(tensors, which, local, f.dtype, f.shape, this.ds.headDtype === 'float32' ? 'float32' : f.dtype);
     } finally {
-      for (const k of lastUses) this.free(tensors[k]);
+      freeLast();
     }
     this.readAhead();
     return this.ds.cast(out);
