@@ -77,6 +77,27 @@ test('every batch equals the memory cache rows at the same indices, bit for bit:
   }
 });
 
+test('a larger cache, block-shuffled with three seeds: every row once, at most 2 x bufferBlocks + (prefetch + 1) x blocks per batch held, every block freed', async () => {
+  const net = model();
+  tg.manualSeed(7);
+  const n = 1024; // 64 blocks of 16 rows, windows of 8 blocks
+  const ds = new tg.data.TensorDataset(tg.randn([n, 6]), tg.arange(0, n, 1, { dtype: 'int64' }));
+  const disk = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir: newDir(), batchSize: 16, blockRows: BLOCK, bufferBlocks: 8, prefetch: 2, ...quiet });
+  const perBatch = Math.ceil(16 / BLOCK) + 1;
+  const bound = 2 * 8 + (2 + 1) * perBatch;
+  for (const seed of [1, 2, 3]) {
+    let seen = 0;
+    for await (const b of disk.loader({ batchSize: 16, shuffle: true, seed })) {
+      seen += b[0].shape[0];
+      tg.dispose(b);
+    }
+    assert.strictEqual(seen, n);
+  }
+  assert.ok(disk.examples.stats.maxHeldBlocks <= bound, `held ${disk.examples.stats.maxHeldBlocks} blocks, bound ${bound}`);
+  assert.strictEqual(disk.examples.stats.heldBlocks, 0);
+  disk.dispose();
+});
+
 test('in order and block-shuffled, each block is read whole once per epoch and at most a window is held', async () => {
   const { disk } = await caches({ bufferBlocks: 2 });
   const ds = disk.examples;
