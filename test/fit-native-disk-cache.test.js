@@ -11,6 +11,7 @@ const path = require('node:path');
 const tg = require('..');
 const { binding } = require('../dist/native');
 const { nativeOptimizerOf } = require('../dist/optim/optimizer');
+const { settleTensors } = require('./helpers/settle.js');
 
 const N = 203; // blocks of 16 rows: 13 blocks, the last one 11 rows
 const BLOCK = 16;
@@ -115,6 +116,7 @@ test("the next epoch's first blocks are read before it starts, and never for an 
   const stop = { onBatchEnd: (b, _l, ctx) => b === batches - 2 && ctx.stop('enough') };
   const stopped = () => tg.fit(net, ds, { epochs: 3, batchSize: 10, optimizer, loss: 'crossEntropy', cache: ref.cache, engine: 'native', callbacks: [stop], ...quiet });
   await stopped(); // the first run leaves what any run leaves (traced steps of its own)
+  await settleTensors();
   const before = tg.memory().tensors;
   const h = await stopped();
   assert.strictEqual(h.stopped.reason, 'enough');

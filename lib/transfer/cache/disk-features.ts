@@ -271,13 +271,15 @@ class EpochReader {
   }
 
   /**
-   * Starts the reads of the next blocks in order of first use, up to the window's bound, READS_IN_FLIGHT at a time;
-   * the blocks in `needed` (a batch being made) are all started, whatever is in flight.
+   * Starts the reads of the next blocks in order of first use, up to the window's bound (blocks whose last batch has not
+   * freed them yet count), READS_IN_FLIGHT at a time; the blocks in `needed` (a batch being made) are all started.
    */
   private readAhead(needed?: Map<number, unknown>): void {
     const order = this.plan.blockOrder;
     const missing = () => needed !== undefined && [...needed.keys()].some((b) => !this.blocks.has(b));
-    while (this.nextBlock < order.length && this.blocks.size + this.leaving < this.maxBlocks && (this.reading < READS_IN_FLIGHT || missing()) && !this.stopped && !this.ds.reader.isClosed) {
+    while (this.nextBlock < order.length && !this.stopped && !this.ds.reader.isClosed) {
+      // a batch being made waits for its blocks: they are started whatever the bounds (blocks start in order of first use)
+      if (!missing() && (this.blocks.size + this.leaving >= this.maxBlocks || this.reading >= READS_IN_FLIGHT)) break;
       const b = order[this.nextBlock++];
       this.reading++;
       const p = this.ds.reader.readBlock(b).then(
