@@ -6,7 +6,7 @@
  */
 import type { Batch } from '../data/example';
 import { dispose } from '../memory';
-import type { FedGather } from '../transfer/cache/disk-features';
+import type { FedGather } from '../transfer/cache/epoch-reader';
 
 /** A dataset that reads its own batches for the native engine (a disk feature cache). */
 export interface FedSource {
