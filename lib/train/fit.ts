@@ -81,7 +81,8 @@ export interface FitOptions {
   /**
    * Which training loop runs (default 'auto'). 'native' traces the step (forward, loss, metrics) with tg.jit's tracer
    * and runs whole epochs in C++ on a worker thread, leaving the event loop free; it needs a tg.nn model, a tg.optim
-   * optimizer, data given as tensors, a TensorDataset or an in-memory feature cache, and no onBackward callback, and it
+   * optimizer, data given as tensors, a TensorDataset or a feature cache (a disk cache's reader hands each batch to C++
+   * as it reads it), and no onBackward callback, and it
    * throws ERR_NATIVE_ENGINE saying which is missing. 'auto' runs natively when it can, else the JS loop. 'js' always
    * runs every op from JavaScript. Both give the same weights from the same seed. Without this option,
    * $TORCHGRAFT_FIT_ENGINE chooses, else 'auto'.
