@@ -151,20 +151,7 @@ export class NativeRunner {
     const withBatchEnd = p.callbacks.some((c) => typeof c.onBatchEnd === 'function');
     const order = tensor(Int32Array.from(loader.takeOrder()), { dtype: 'int64' });
     const net = p.net as unknown as Module;
-    const spec: NativeEpochSpec = {
-      steps: [...this.steps],
-      fields: tensors,
-      casts,
-      order,
-      batchSize: loader.batchSize,
-      dropLast: loader.dropLast,
-      optimizer: nativeOptimizerOf(p.optimizer)!,
-      params: net.parameters(),
-      clipNorm: p.clipGradNorm,
-      clipValue: p.clipGradValue,
-      device: p.device,
-      inline: !withBatchEnd && this.lastEpochMs < INLINE_EPOCH_MS,
-    };
+    const spec: NativeEpochSpec = { ...this.specBase(), fields: tensors, casts, order, inline: !withBatchEnd && this.lastEpochMs < INLINE_EPOCH_MS };
     progress.epochBegin(epoch, loader.length);
     const t0 = performance.now();
     try {
@@ -211,17 +198,7 @@ export class NativeRunner {
       await stream?.close(); // opened for another epoch (the loader's epoch was set since)
       stream = new FedStream(source, loader.takeOrder(), options, loader.epoch - 1);
     }
-    const handle = binding.nativeEpoch({
-      steps: [...this.steps],
-      fed: true,
-      batchSize: loader.batchSize,
-      dropLast: loader.dropLast,
-      optimizer: nativeOptimizerOf(p.optimizer)!,
-      params: net.parameters(),
-      clipNorm: p.clipGradNorm,
-      clipValue: p.clipGradValue,
-      device: p.device,
-    });
+    const handle = binding.nativeEpoch({ ...this.specBase(), fed: true });
     const total = loader.length ?? Infinity;
     progress.epochBegin(epoch, loader.length);
     let r: NativeEpochReport | undefined;
@@ -253,6 +230,22 @@ export class NativeRunner {
       await stream.close();
       for (const [, b] of net.namedBuffers()) noteUncountedWrite(b);
     }
+  }
+
+  /** What every epoch's spec holds: the traced steps, the batching, the optimizer, clipping and the device. */
+  private specBase(): NativeEpochSpec {
+    const { loader } = this.gather;
+    const p = this.parts;
+    return {
+      steps: [...this.steps],
+      batchSize: loader.batchSize,
+      dropLast: loader.dropLast,
+      optimizer: nativeOptimizerOf(p.optimizer)!,
+      params: (p.net as unknown as Module).parameters(),
+      clipNorm: p.clipGradNorm,
+      clipValue: p.clipGradValue,
+      device: p.device,
+    };
   }
 
   /** The epoch's means from the native sums: loss then each metric, per example. */
