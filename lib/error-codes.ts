@@ -25,6 +25,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_EMPTY_DATA: 'the data gave no batches',
   ERR_MISSING_METRIC: 'a monitored value is not in the epoch logs',
   ERR_OPTIMIZER_STATE: 'an optimizer state dict does not fit this optimizer',
+  ERR_SCHEDULER_STATE: 'a learning-rate scheduler state dict is malformed or does not fit its optimizer',
   ERR_OPTIMIZER_DISPOSED: 'an optimizer was used after dispose()',
   ERR_OPTIMIZER_BUSY: 'an optimizer was used from JavaScript while a native fit epoch steps it',
   ERR_DISTRIBUTED: 'a process group could not form or a collective failed (a rank left, a wrong address, a group used before init)',

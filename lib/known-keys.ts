@@ -16,7 +16,7 @@ export function checkKnownKeys(options: object, known: readonly string[], where:
 }
 
 /** The known name nearest to `key` when close enough to be a typo: edit distance at most 1 + a third of its length. */
-function closest(key: string, names: readonly string[]): string | undefined {
+export function closest(key: string, names: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   const lower = key.toLowerCase();

@@ -1,4 +1,5 @@
 /** CosineAnnealingLR: each group's lr follows a cosine from its initial lr down to etaMin (torch.optim.lr_scheduler.CosineAnnealingLR). */
+import { isFiniteNonNegative, isPositiveInteger, type StateReader } from './state-check';
 import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, LRScheduler } from './lr-scheduler';
 
@@ -49,8 +50,12 @@ export class CosineAnnealingLR extends LRScheduler {
     return { tMax: this.tMax, etaMin: this.etaMin };
   }
 
-  protected loadSettings(s: Record<string, unknown>): void {
-    if (s.tMax !== undefined) this.tMax = s.tMax as number;
-    if (s.etaMin !== undefined) this.etaMin = s.etaMin as number;
+  protected readSettings(r: StateReader): () => void {
+    const tMax = r.number('tMax', this.tMax, isPositiveInteger, 'a positive integer');
+    const etaMin = r.number('etaMin', this.etaMin, isFiniteNonNegative, 'a number >= 0');
+    return () => {
+      this.tMax = tMax;
+      this.etaMin = etaMin;
+    };
   }
 }

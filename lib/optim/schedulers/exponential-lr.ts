@@ -1,4 +1,5 @@
 /** ExponentialLR: multiplies each group's lr by gamma every epoch (torch.optim.lr_scheduler.ExponentialLR). */
+import type { StateReader } from './state-check';
 import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, LRScheduler } from './lr-scheduler';
 
@@ -30,7 +31,10 @@ export class ExponentialLR extends LRScheduler {
     return { gamma: this.gamma };
   }
 
-  protected loadSettings(s: Record<string, unknown>): void {
-    if (s.gamma !== undefined) this.gamma = s.gamma as number;
+  protected readSettings(r: StateReader): () => void {
+    const gamma = r.number('gamma', this.gamma, Number.isFinite, 'a finite number');
+    return () => {
+      this.gamma = gamma;
+    };
   }
 }

@@ -1,5 +1,6 @@
 /** The base of epoch-driven LR schedules: PyTorch's _LRScheduler, computing each group's lr on every step(). */
 import { Optimizer } from '../optimizer';
+import { isFiniteNonNegative, isNonNegativeInteger, StateReader, stateObject } from './state-check';
 
 /** Any optimizer: schedulers drive the options every optimizer has (lr; momentum or betas for one-cycle). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,10 +34,13 @@ export abstract class LRScheduler {
   /** Number of step() calls, the construction's included. */
   protected stepCount = 0;
   #lastLr: number[] = [];
+  /** The class's name in messages. */
+  protected readonly where: string;
 
   protected constructor(optimizer: AnyOptimizer, lastEpoch: number, where: string) {
     checkOptimizer(optimizer, where);
     this.optimizer = optimizer;
+    this.where = where;
     const groups = optimizer.paramGroups;
     if (lastEpoch === -1) {
       for (const g of groups) if (g.initialLr === undefined) g.initialLr = g.lr;
@@ -79,19 +83,30 @@ export abstract class LRScheduler {
     return { ...this.settings(), baseLrs: [...this.baseLrs], lastEpoch: this.lastEpoch, stepCount: this.stepCount, lastLr: [...this.#lastLr] };
   }
 
-  /** Restores what stateDict() returned. */
+  /**
+   * Restores what stateDict() returned. A malformed state dict (a field of the wrong type or range, a list of another
+   * length than the groups, an unknown key) is refused with ERR_SCHEDULER_STATE naming every problem, and changes
+   * nothing; absent fields keep their values.
+   */
   loadStateDict(sd: SchedulerStateDict): void {
-    if (sd === null || typeof sd !== 'object') throw new TypeError('loadStateDict: expected an object from stateDict()');
-    const { baseLrs, lastEpoch, stepCount, lastLr, ...settings } = sd as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field below
-    if (baseLrs !== undefined) this.baseLrs = [...baseLrs];
-    if (lastEpoch !== undefined) this.lastEpoch = lastEpoch;
-    if (stepCount !== undefined) this.stepCount = stepCount;
-    if (lastLr !== undefined) this.#lastLr = [...lastLr];
-    this.loadSettings(settings);
+    const s = stateObject(sd, this.where);
+    const n = this.optimizer.paramGroups.length;
+    const r = new StateReader(s, this.where, ['baseLrs', 'lastEpoch', 'stepCount', 'lastLr', ...Object.keys(this.settings())]);
+    const baseLrs = r.numbers('baseLrs', this.baseLrs, n, isFiniteNonNegative, 'a finite number >= 0');
+    const lastEpoch = r.number('lastEpoch', this.lastEpoch, (v) => Number.isInteger(v) && v >= -1, 'an integer >= -1');
+    const stepCount = r.number('stepCount', this.stepCount, isNonNegativeInteger, 'an integer >= 0');
+    const lastLr = r.numbers('lastLr', this.#lastLr, n, isFiniteNonNegative, 'a finite number >= 0');
+    const applySettings = this.readSettings(r);
+    r.done();
+    this.baseLrs = baseLrs;
+    this.lastEpoch = lastEpoch;
+    this.stepCount = stepCount;
+    this.#lastLr = lastLr;
+    applySettings();
   }
 
   /** The subclass's own fields for stateDict(). */
   protected abstract settings(): Record<string, unknown>;
-  /** Restores the subclass's own fields. */
-  protected abstract loadSettings(settings: Record<string, unknown>): void;
+  /** Checks the subclass's own fields of a state dict (problems go to `r`); returns what assigns them. */
+  protected abstract readSettings(r: StateReader): () => void;
 }

@@ -1,4 +1,5 @@
 /** OneCycleLR: the 1cycle policy, stepped every batch (torch.optim.lr_scheduler.OneCycleLR). */
+import { isFiniteNonNegative, isPositiveInteger, type StateReader } from './state-check';
 import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, checkOptimizer, LRScheduler } from './lr-scheduler';
 
@@ -168,10 +169,15 @@ export class OneCycleLR extends LRScheduler {
     };
   }
 
-  protected loadSettings(s: Record<string, unknown>): void {
-    for (const key of ['initialLrs', 'maxLrs', 'minLrs', 'maxMomentums', 'baseMomentums'] as const) {
-      if (Array.isArray(s[key])) this[key] = [...(s[key] as number[])];
-    }
-    if (s.totalSteps !== undefined) this.totalSteps = s.totalSteps as number;
+  protected readSettings(r: StateReader): () => void {
+    const n = this.optimizer.paramGroups.length;
+    const lists = (['initialLrs', 'maxLrs', 'minLrs', 'maxMomentums', 'baseMomentums'] as const).map(
+      (key) => [key, r.numbers(key, this[key], n, isFiniteNonNegative, 'a finite number >= 0')] as const,
+    );
+    const totalSteps = r.number('totalSteps', this.totalSteps, isPositiveInteger, 'a positive integer');
+    return () => {
+      for (const [key, values] of lists) this[key] = values;
+      this.totalSteps = totalSteps;
+    };
   }
 }

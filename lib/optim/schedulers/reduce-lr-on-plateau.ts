@@ -1,4 +1,5 @@
 /** ReduceLROnPlateau: lowers each group's lr when a metric stops improving (torch.optim.lr_scheduler.ReduceLROnPlateau). */
+import { isFiniteNonNegative, isNonNegativeInteger, StateReader, stateObject } from './state-check';
 import { isTensor, Tensor } from '../../tensor';
 import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, checkOptimizer, SchedulerStateDict } from './lr-scheduler';
@@ -63,6 +64,7 @@ export class ReduceLROnPlateau {
       checkNumber(v, `ReduceLROnPlateau: minLr[${i}]`, (x) => x >= 0, 'a number >= 0'),
     );
     this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.#lastLr = optimizer.paramGroups.map((g) => g.lr);
   }
 
   /** Records one epoch's metric (a number or a one-element tensor) and reduces the lrs if it has plateaued. */
@@ -105,19 +107,30 @@ export class ReduceLROnPlateau {
     return [...this.#lastLr];
   }
 
-  /** Progress to resume with loadStateDict(). */
+  /** Progress to resume with loadStateDict(); `best` is null while it is infinite (JSON has no Infinity). */
   stateDict(): SchedulerStateDict {
-    return { best: this.best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastEpoch: this.lastEpoch, lastLr: [...this.#lastLr] };
+    const best = Number.isFinite(this.best) ? this.best : null;
+    return { best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastEpoch: this.lastEpoch, lastLr: [...this.#lastLr] };
   }
 
-  /** Restores what stateDict() returned. */
+  /**
+   * Restores what stateDict() returned (`best` null: no metric seen yet). A malformed state dict is refused with
+   * ERR_SCHEDULER_STATE naming every problem, and changes nothing; absent fields keep their values.
+   */
   loadStateDict(sd: SchedulerStateDict): void {
-    if (sd === null || typeof sd !== 'object') throw new TypeError('loadStateDict: expected an object from stateDict()');
-    const s = sd as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field below
-    if (s.best !== undefined) this.best = s.best;
-    if (s.numBadEpochs !== undefined) this.numBadEpochs = s.numBadEpochs;
-    if (s.cooldownCounter !== undefined) this.cooldownCounter = s.cooldownCounter;
-    if (s.lastEpoch !== undefined) this.lastEpoch = s.lastEpoch;
-    if (Array.isArray(s.lastLr)) this.#lastLr = [...s.lastLr];
+    const s = stateObject(sd, 'ReduceLROnPlateau');
+    const r = new StateReader(s, 'ReduceLROnPlateau', ['best', 'numBadEpochs', 'cooldownCounter', 'lastEpoch', 'lastLr']);
+    const initial = this.mode === 'min' ? Infinity : -Infinity;
+    const best = s.best === null ? initial : r.number('best', this.best, (v) => v === initial || Number.isFinite(v), 'a number or null');
+    const numBadEpochs = r.number('numBadEpochs', this.numBadEpochs, isNonNegativeInteger, 'an integer >= 0');
+    const cooldownCounter = r.number('cooldownCounter', this.cooldownCounter, isNonNegativeInteger, 'an integer >= 0');
+    const lastEpoch = r.number('lastEpoch', this.lastEpoch, isNonNegativeInteger, 'an integer >= 0');
+    const lastLr = r.numbers('lastLr', this.#lastLr, this.optimizer.paramGroups.length, isFiniteNonNegative, 'a finite number >= 0');
+    r.done();
+    this.best = best;
+    this.numBadEpochs = numBadEpochs;
+    this.cooldownCounter = cooldownCounter;
+    this.lastEpoch = lastEpoch;
+    this.#lastLr = lastLr;
   }
 }

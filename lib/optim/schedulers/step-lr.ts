@@ -1,4 +1,5 @@
 /** StepLR: multiplies each group's lr by gamma every stepSize epochs (torch.optim.lr_scheduler.StepLR). */
+import { isPositiveInteger, type StateReader } from './state-check';
 import type { AnyOptimizer } from './lr-scheduler';
 import { checkNumber, LRScheduler } from './lr-scheduler';
 
@@ -34,8 +35,12 @@ export class StepLR extends LRScheduler {
     return { stepSize: this.stepSize, gamma: this.gamma };
   }
 
-  protected loadSettings(s: Record<string, unknown>): void {
-    if (s.stepSize !== undefined) this.stepSize = s.stepSize as number;
-    if (s.gamma !== undefined) this.gamma = s.gamma as number;
+  protected readSettings(r: StateReader): () => void {
+    const stepSize = r.number('stepSize', this.stepSize, isPositiveInteger, 'a positive integer');
+    const gamma = r.number('gamma', this.gamma, Number.isFinite, 'a finite number');
+    return () => {
+      this.stepSize = stepSize;
+      this.gamma = gamma;
+    };
   }
 }
