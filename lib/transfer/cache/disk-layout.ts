@@ -14,7 +14,7 @@ import type { DType } from '../../dtype';
 import type { Fingerprint } from './fingerprint';
 
 /** The trailer's magic, last in the file. */
-export const MAGIC_V2 = Buffer.from('TGFCACH2');
+export const MAGIC_V2: Uint8Array = Buffer.from('TGFCACH2');
 /** The trailer's `format`. */
 export const FORMAT = 'torchgraft-feature-cache';
 /** Rows per block when none is asked for, rounded up to a multiple of the build's batch size. */
