@@ -154,3 +154,33 @@ test('OneCycleLR: each option at its edge', () => {
   const ada = new tg.optim.Adagrad([tg.zeros([1], { requiresGrad: true })]);
   new tg.optim.OneCycleLR(ada, { maxLr: 1, totalSteps: 10, cycleMomentum: false });
 });
+
+test('edges the golden sequences do not reach: a reduction of exactly eps, best far from 1, a resumed cosine, momentum left alone', () => {
+  // a reduction equal to eps is skipped (it must exceed eps)
+  const o = sgd(1);
+  const p = new tg.optim.ReduceLROnPlateau(o, { patience: 0, factor: 0.5, eps: 0.5 });
+  p.step(1);
+  p.step(1);
+  assert.strictEqual(lr(o), 1);
+  // rel and abs thresholds differ once best is not 1
+  const judge = (opts) => new tg.optim.ReduceLROnPlateau(sgd(), { threshold: 0.1, ...opts });
+  assert.strictEqual(judge({}).isBetter(9.5, 10), false, 'min rel: 9.5 is not below 10 x 0.9');
+  assert.strictEqual(judge({ thresholdMode: 'abs' }).isBetter(9.5, 10), true, 'min abs: 9.5 is below 10 - 0.1');
+  assert.strictEqual(judge({ mode: 'max' }).isBetter(10.5, 10), false, 'max rel: 10.5 is not above 10 x 1.1');
+  assert.strictEqual(judge({ mode: 'max', thresholdMode: 'abs' }).isBetter(10.5, 10), true, 'max abs: 10.5 is above 10 + 0.1');
+  // a cosine resumed at lastEpoch 3 starts from the closed form at epoch 4: lr = initialLr x (1 + cos(pi/2)) / 2
+  const c = sgd(0.3);
+  c.paramGroups[0].initialLr = 1;
+  new tg.optim.CosineAnnealingLR(c, { tMax: 8, lastEpoch: 3 });
+  assert.ok(Math.abs(lr(c) - 0.5) < 1e-15, `resumed cosine: ${lr(c)}`);
+  // OneCycleLR without cycleMomentum leaves momentum as it was
+  const m = sgd(0.1);
+  const s = new tg.optim.OneCycleLR(m, { maxLr: 1, totalSteps: 10, cycleMomentum: false });
+  s.step();
+  s.step();
+  assert.strictEqual(m.paramGroups[0].momentum, 0.9);
+  // edges accepted: pctStart 0; and the messages name the option
+  new tg.optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 10, pctStart: 0 });
+  refused(() => new tg.optim.OneCycleLR(sgd(), { maxLr: 0.1, stepsPerEpoch: 2 }), /^OneCycleLR: give totalSteps, or epochs and stepsPerEpoch$/);
+  refused(() => new tg.optim.OneCycleLR(sgd(), { maxLr: 0.1, totalSteps: 5, baseMomentum: [0.8, 0.8] }), /^OneCycleLR: expected 1 values for baseMomentum, got 2$/);
+});

@@ -109,3 +109,47 @@ test('a malformed ReduceLROnPlateau state dict is refused, and best may be null 
   p.loadStateDict({ ...good, best: null });
   assert.strictEqual(p.best, Infinity);
 });
+
+test('state dict checks at their edges: index 0, -1 and 0 accepted, exact messages, a far unknown key without a guess', () => {
+  const s = new tg.optim.StepLR(sgd(), { stepSize: 3, gamma: 0.5 });
+  const good = s.stateDict();
+  assert.throws(() => s.loadStateDict(null), /^TypeError: StepLR.loadStateDict: expected an object from stateDict\(\)$/);
+  assert.throws(() => s.loadStateDict([good]), /^TypeError: StepLR.loadStateDict: expected an object from stateDict\(\)$/);
+  assert.throws(() => s.loadStateDict('x'), /StepLR.loadStateDict: expected an object/);
+  refuses(s, { ...good, lastLr: [NaN, 0.1] }, [/lastLr\[0\]: expected a finite number >= 0, got NaN/]);
+  refuses(s, { ...good, baseLrs: [0.1, -1] }, [/^StepLR.loadStateDict: the state dict does not fit: baseLrs\[1\]: expected a finite number >= 0, got -1$/]);
+  refuses(s, { ...good, gamma: 'half' }, [/gamma: expected a finite number, got 'half'/]);
+  refuses(s, { ...good, baseLrs: [1, 2, 3] }, [/baseLrs: expected 2 numbers \(one per parameter group\), got an array of 3/]);
+  refuses(s, { ...good, zzz: 1 }, [/unknown key 'zzz'$/]);
+  s.loadStateDict({ ...good, lastEpoch: -1, lastLr: [0, 0] }); // -1 (before the first step) and lr 0 are valid
+  assert.strictEqual(s.lastEpoch, -1);
+  assert.deepStrictEqual(s.getLastLr(), [0, 0]);
+});
+
+test("settings in a state dict replace the constructor's (ExponentialLR, OneCycleLR)", () => {
+  const e = new tg.optim.ExponentialLR(sgd(), { gamma: 0.9 });
+  assert.deepStrictEqual(Object.keys(e.stateDict()).sort(), ['baseLrs', 'gamma', 'lastEpoch', 'lastLr', 'stepCount']);
+  e.loadStateDict({ ...e.stateDict(), gamma: 0.5 });
+  assert.strictEqual(e.gamma, 0.5);
+  const o = new tg.optim.OneCycleLR(sgd(), { maxLr: [0.5, 0.05], totalSteps: 20 });
+  const sd = o.stateDict();
+  assert.deepStrictEqual(sd.maxLrs, [0.5, 0.05]);
+  o.loadStateDict({ ...sd, maxLrs: [1, 0.1], totalSteps: 30, baseMomentums: [0.8, 0.8] });
+  assert.deepStrictEqual(o.maxLrs, [1, 0.1]);
+  assert.strictEqual(o.totalSteps, 30);
+  assert.deepStrictEqual(o.baseMomentums, [0.8, 0.8]);
+});
+
+test("ReduceLROnPlateau's best: null or its mode's infinity reads as none yet; the other infinity is refused", () => {
+  const min = new tg.optim.ReduceLROnPlateau(sgd());
+  min.loadStateDict({ ...min.stateDict(), best: Infinity });
+  assert.strictEqual(min.best, Infinity);
+  refuses(min, { ...min.stateDict(), best: -Infinity }, [/^ReduceLROnPlateau.loadStateDict: the state dict does not fit: best: expected a number or null, got -Infinity$/]);
+  const max = new tg.optim.ReduceLROnPlateau(sgd(), { mode: 'max' });
+  assert.strictEqual(max.stateDict().best, null);
+  max.loadStateDict({ best: null });
+  assert.strictEqual(max.best, -Infinity);
+  refuses(max, { lastEpoch: -1 }, [/lastEpoch: expected an integer >= 0, got -1/]);
+  refuses(max, { lastLr: [0.1, 'x'] }, [/lastLr\[1\]: expected a finite number >= 0, got 'x'/]);
+  max.loadStateDict({ lastEpoch: 0, numBadEpochs: 0, cooldownCounter: 0 });
+});
