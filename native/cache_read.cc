@@ -271,9 +271,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
     at::ScalarType outDtype = ToDtype(info[5], "gatherRows: outDtype");
     std::string bad = CheckRowGather(g);
     if (!bad.empty()) throw Napi::RangeError::New(env, "gatherRows: " + bad);
-    std::vector<int64_t> outShape{static_cast<int64_t>(g.rows.size())};
-    outShape.insert(outShape.end(), g.rowShape.begin(), g.rowShape.end());
-    at::Tensor out = at::empty(outShape, at::TensorOptions().dtype(WidensTo(g.from, outDtype) ? at::kFloat : g.from));
+    at::Tensor out = EmptyGatherOutput(g, outDtype);
     auto* w = new GatherRowsWorker(env, std::move(g), std::move(out), outDtype);
     Napi::Promise p = w->Promise();
     w->Queue();

@@ -99,6 +99,14 @@ Spec ReadSpec(Napi::Object o) {
   return s;
 }
 
+// A fed batch as run() received it, checked: [x, y], or y and the gather that makes x.
+struct FedInput {
+  std::vector<at::Tensor> tensors;  // [x, y], or [y] with a gather
+  std::optional<RowGather> gather;
+  at::ScalarType outDtype = at::kFloat;
+  int64_t rows = 0;
+};
+
 // An epoch in progress: where it is and what it has summed; each chunk goes on from there.
 struct EpochLoop {
   Spec spec;
@@ -108,9 +116,7 @@ struct EpochLoop {
   double loss = 0;
   std::vector<at::Tensor> sums;  // float64, on the values' device
 
-  std::vector<at::Tensor> fedBatch;  // fed mode: the batch the next chunk trains ([x, y], or [y] with fedGather)
-  std::optional<RowGather> fedGather;
-  at::ScalarType fedOutDtype = at::kFloat;
+  std::optional<FedInput> fed;  // fed mode: the batch the next chunk trains
 
   int64_t End() const {
     const int64_t n = spec.order.size(0);
@@ -129,21 +135,19 @@ struct EpochLoop {
     torch::jit::GraphOptimizerEnabledGuard asRecorded(false);
     RecycleCpuBlocks recycle;
     if (spec.fed) {
-      std::vector<at::Tensor> batch = std::move(fedBatch);
-      fedBatch.clear();
-      if (fedGather) {
-        RowGather g = std::move(*fedGather);
-        fedGather.reset();
-        std::vector<int64_t> shape{static_cast<int64_t>(g.rows.size())};
-        shape.insert(shape.end(), g.rowShape.begin(), g.rowShape.end());
-        at::Tensor x = at::empty(shape, at::TensorOptions().dtype(WidensTo(g.from, fedOutDtype) ? at::kFloat : g.from));
-        GatherRowsInto(g, x);
-        if (x.scalar_type() != fedOutDtype) x = x.to(fedOutDtype);
+      TORCH_CHECK(fed.has_value(), "nativeEpoch (fed): no batch to train");
+      FedInput in = std::move(*fed);
+      fed.reset();
+      std::vector<at::Tensor> batch = std::move(in.tensors);
+      if (in.gather) {
+        at::Tensor x = EmptyGatherOutput(*in.gather, in.outDtype);
+        GatherRowsInto(*in.gather, x);
+        if (x.scalar_type() != in.outDtype) x = x.to(in.outDtype);
         batch.insert(batch.begin(), std::move(x));
       }
       for (auto& b : batch)
         if (spec.device && b.device() != *spec.device) b = b.to(*spec.device);
-      Step(std::move(batch), fedRows);
+      Step(std::move(batch), in.rows);
       return;
     }
     const auto start = std::chrono::steady_clock::now();
@@ -167,8 +171,6 @@ struct EpochLoop {
         break;
     }
   }
-
-  int64_t fedRows = 0;  // fed mode: the rows of fedBatch
 
   // One training step on a batch of `rows` examples [x, y], as fit's JS loop takes it.
   void Step(std::vector<at::Tensor> batch, int64_t rows) {
@@ -299,14 +301,6 @@ class ChunkWorker : public Napi::AsyncWorker {
   const char* code_ = nullptr;
 };
 
-// A fed batch as run() received it, checked: [x, y], or y and the gather that makes x.
-struct FedInput {
-  std::vector<at::Tensor> tensors;  // [x, y], or [y] with a gather
-  std::optional<RowGather> gather;
-  at::ScalarType outDtype = at::kFloat;
-  int64_t rows = 0;
-};
-
 FedInput ReadFedBatch(Napi::Env env, Napi::Value v) {
   if (!v.IsObject()) throw Napi::TypeError::New(env, "nativeEpoch (fed): run() needs the batch [x, y] or a gather");
   FedInput in;
@@ -353,8 +347,8 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
   Napi::Env env = info.Env();
   bool oneBatch = ToBool(info[0], false, "oneBatch");
   double budgetMs = info[1].IsUndefined() ? -1 : ToDouble(info[1], "budgetMs");
-  std::optional<FedInput> fed;
-  if (loop->spec.fed) fed = ReadFedBatch(env, info.Length() < 3 ? env.Undefined() : info[2]);
+  std::optional<FedInput> input;
+  if (loop->spec.fed) input = ReadFedBatch(env, info.Length() < 3 ? env.Undefined() : info[2]);
   else if (info.Length() >= 3 && !info[2].IsUndefined()) throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
   auto deferred = Napi::Promise::Deferred::New(env);
   if (loop->Done()) {
@@ -371,12 +365,7 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
     deferred.Reject(ErrorOf(env, "fit: the optimizer was disposed during the epoch", "ERR_OPTIMIZER_DISPOSED", loop->batches));
     return deferred.Promise();
   }
-  if (fed) {  // stored only once leased: a chunk still running holds the lease and reads these
-    loop->fedBatch = std::move(fed->tensors);
-    loop->fedGather = std::move(fed->gather);
-    loop->fedOutDtype = fed->outDtype;
-    loop->fedRows = fed->rows;
-  }
+  if (input) loop->fed = std::move(input);  // stored only once leased: a chunk still running holds the lease and reads it
   if (loop->spec.inlineRun) {
     // A short epoch: run here, sparing the two thread hops (about 250 us on this VM) that would cost more than it.
     Report report;

@@ -64,6 +64,12 @@ std::string CheckRowGather(RowGather& g) {
   return "";
 }
 
+at::Tensor EmptyGatherOutput(const RowGather& g, at::ScalarType outDtype) {
+  std::vector<int64_t> shape{static_cast<int64_t>(g.rows.size())};
+  shape.insert(shape.end(), g.rowShape.begin(), g.rowShape.end());
+  return at::empty(shape, at::TensorOptions().dtype(WidensTo(g.from, outDtype) ? at::kFloat : g.from));
+}
+
 void GatherRowsInto(const RowGather& g, at::Tensor& out) {
   const bool widen = out.scalar_type() != g.from;
   auto* dst = static_cast<uint8_t*>(out.data_ptr());

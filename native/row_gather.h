@@ -24,6 +24,9 @@ std::string CheckRowGather(RowGather& g);
 // Whether the copy widens: float16/bfloat16 rows into float32.
 bool WidensTo(at::ScalarType from, at::ScalarType outDtype);
 
+// The tensor GatherRowsInto fills: rows x rowShape, float32 when the copy widens to `outDtype`, else `from`.
+at::Tensor EmptyGatherOutput(const RowGather& g, at::ScalarType outDtype);
+
 // Copies the rows into `out` (rows x rowShape, contiguous, of `from`, or of float32 when the copy widens).
 void GatherRowsInto(const RowGather& g, at::Tensor& out);
 
