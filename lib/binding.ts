@@ -58,7 +58,7 @@ export interface NativeEpochSpec {
   fields?: Tensor[];
   casts?: (string | null)[];
   order?: Tensor;
-  /** Batches come one per run() (a disk feature cache's, read by its own workers); the epoch ends when JS stops. */
+  /** Batches come with each run() (a disk feature cache's, read by its own workers); the epoch ends when JS stops. */
   fed?: boolean;
   batchSize: number;
   dropLast: boolean;
@@ -82,10 +82,13 @@ export interface NativeEpochReport {
   sums: number[];
 }
 
+/** A fed epoch's batch: [x, y], or y and the rows of x to gather from a disk cache's blocks. */
+export type FedBatch = Tensor[] | { sources: Tensor[]; which: Int32Array; rows: Int32Array; outDtype: string; y: Tensor };
+
 /** An epoch in progress: each run() goes on from where the last one stopped. */
 export interface NativeEpochHandle {
-  /** One batch, or batches until budgetMs passed (or to the end); a fed epoch trains `batch` ([x, y]). */
-  run(oneBatch: boolean, budgetMs?: number, batch?: Tensor[] | { sources: Tensor[]; which: Int32Array; rows: Int32Array; outDtype: string; y: Tensor }): Promise<NativeEpochReport>;
+  /** One batch, or batches until budgetMs passed (or to the end); a fed epoch trains the batches given, in order (at most 64). */
+  run(oneBatch: boolean, budgetMs?: number, ...batches: FedBatch[]): Promise<NativeEpochReport>;
 }
 
 export interface NativeOptimizer {

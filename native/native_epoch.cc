@@ -13,10 +13,11 @@
 //   spec.params      Tensor[] to clip; spec.clipNorm, spec.clipNormType, spec.clipValue (0 or absent: off)
 //   spec.device      string | undefined: batches are moved there
 //   spec.inline      run() works on the calling (JS) thread, for epochs shorter than the hop to a pool thread and back
-//   spec.fed         true: no fields, casts or order; each run(true, -1, batch) trains the batch it is given, and the
-//                    epoch ends when JS says so. A batch is [x, y], or { sources, which, rows, outDtype, y }: x's rows
-//                    gathered here from a disk cache's checked blocks (row i = row rows[i] of sources[which[i]], cast to
-//                    outDtype), so that x is made on this thread, into recycled memory, just before the step reads it
+//   spec.fed         true: no fields, casts or order; each run(true, -1, batch, ...) trains the batches it is given, in
+//                    order (several per run spare a thread hop per batch), and the epoch ends when JS says so. A batch
+//                    is [x, y], or { sources, which, rows, outDtype, y }: x's rows gathered here from a disk cache's
+//                    checked blocks (row i = row rows[i] of sources[which[i]], cast to outDtype), so that x is made on
+//                    this thread, into recycled memory, just before the step reads it
 // run() goes on from where the last chunk stopped: one batch (`oneBatch`, when onBatchEnd callbacks must see each
 // one), or batches until `budgetMs` passed, or to the end. It resolves { done, batches, count, size, loss, sums }
 // (batches done so far; the last batch's size and loss; the float64 sums of loss then metrics), or rejects with the
@@ -116,7 +117,7 @@ struct EpochLoop {
   double loss = 0;
   std::vector<at::Tensor> sums;  // float64, on the values' device
 
-  std::optional<FedInput> fed;  // fed mode: the batch the next chunk trains
+  std::vector<FedInput> fed;  // fed mode: the batches the next chunk trains
 
   int64_t End() const {
     const int64_t n = spec.order.size(0);
@@ -125,8 +126,8 @@ struct EpochLoop {
   // A fed epoch is never done here: JavaScript ends it after its last batch.
   bool Done() const { return spec.fed ? false : next >= End(); }
 
-  // Runs batches: one (oneBatch), or until budgetMs passed (a negative budget: to the end of the epoch); fed, the one
-  // batch it was given.
+  // Runs batches: one (oneBatch), or until budgetMs passed (a negative budget: to the end of the epoch); fed, the
+  // batches it was given (after a batch that fails, the rest are dropped untrained).
   void Chunk(bool oneBatch, double budgetMs) {
     at::init_num_threads();  // a pool thread takes the intra-op thread count set with setNumThreads (OpenMP's is per thread)
     at::AutoGradMode grad(true);
@@ -135,19 +136,21 @@ struct EpochLoop {
     torch::jit::GraphOptimizerEnabledGuard asRecorded(false);
     RecycleCpuBlocks recycle;
     if (spec.fed) {
-      TORCH_CHECK(fed.has_value(), "nativeEpoch (fed): no batch to train");
-      FedInput in = std::move(*fed);
-      fed.reset();
-      std::vector<at::Tensor> batch = std::move(in.tensors);
-      if (in.gather) {
-        at::Tensor x = EmptyGatherOutput(*in.gather, in.outDtype);
-        GatherRowsInto(*in.gather, x);
-        if (x.scalar_type() != in.outDtype) x = x.to(in.outDtype);
-        batch.insert(batch.begin(), std::move(x));
+      TORCH_CHECK(!fed.empty(), "nativeEpoch (fed): no batch to train");
+      std::vector<FedInput> inputs = std::move(fed);
+      fed.clear();
+      for (FedInput& in : inputs) {
+        std::vector<at::Tensor> batch = std::move(in.tensors);
+        if (in.gather) {
+          at::Tensor x = EmptyGatherOutput(*in.gather, in.outDtype);
+          GatherRowsInto(*in.gather, x);
+          if (x.scalar_type() != in.outDtype) x = x.to(in.outDtype);
+          batch.insert(batch.begin(), std::move(x));
+        }
+        for (auto& b : batch)
+          if (spec.device && b.device() != *spec.device) b = b.to(*spec.device);
+        Step(std::move(batch), in.rows);
       }
-      for (auto& b : batch)
-        if (spec.device && b.device() != *spec.device) b = b.to(*spec.device);
-      Step(std::move(batch), in.rows);
       return;
     }
     const auto start = std::chrono::steady_clock::now();
@@ -301,6 +304,9 @@ class ChunkWorker : public Napi::AsyncWorker {
   const char* code_ = nullptr;
 };
 
+// Batches one fed run() may take: a chunk holds their blocks until it ends.
+constexpr size_t kMostFedBatches = 64;
+
 FedInput ReadFedBatch(Napi::Env env, Napi::Value v) {
   if (!v.IsObject()) throw Napi::TypeError::New(env, "nativeEpoch (fed): run() needs the batch [x, y] or a gather");
   FedInput in;
@@ -347,9 +353,13 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
   Napi::Env env = info.Env();
   bool oneBatch = ToBool(info[0], false, "oneBatch");
   double budgetMs = info[1].IsUndefined() ? -1 : ToDouble(info[1], "budgetMs");
-  std::optional<FedInput> input;
-  if (loop->spec.fed) input = ReadFedBatch(env, info.Length() < 3 ? env.Undefined() : info[2]);
-  else if (info.Length() >= 3 && !info[2].IsUndefined()) throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
+  std::vector<FedInput> inputs;
+  if (loop->spec.fed) {
+    if (info.Length() > 2 + kMostFedBatches)
+      throw Napi::RangeError::New(env, "nativeEpoch (fed): run() takes at most " + std::to_string(kMostFedBatches) + " batches");
+    inputs.push_back(ReadFedBatch(env, info.Length() < 3 ? env.Undefined() : info[2]));
+    for (size_t k = 3; k < info.Length(); ++k) inputs.push_back(ReadFedBatch(env, info[k]));
+  } else if (info.Length() >= 3 && !info[2].IsUndefined()) throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
   auto deferred = Napi::Promise::Deferred::New(env);
   if (loop->Done()) {
     deferred.Resolve(ToJs(env, ReportOf(*loop)));
@@ -365,7 +375,7 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
     deferred.Reject(ErrorOf(env, "fit: the optimizer was disposed during the epoch", "ERR_OPTIMIZER_DISPOSED", loop->batches));
     return deferred.Promise();
   }
-  if (input) loop->fed = std::move(input);  // stored only once leased: a chunk still running holds the lease and reads it
+  if (!inputs.empty()) loop->fed = std::move(inputs);  // stored only once leased: a chunk still running holds the lease and reads it
   if (loop->spec.inlineRun) {
     // A short epoch: run here, sparing the two thread hops (about 250 us on this VM) that would cost more than it.
     Report report;

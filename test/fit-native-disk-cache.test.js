@@ -44,15 +44,18 @@ function data(n = N) {
 const snapshot = (net) => Object.fromEntries([...net.namedParameters(), ...net.namedBuffers()].map(([k, t]) => [k, t.toArray()]));
 const strip = (h) => h.epochs.map((e) => ({ ...e, time: 0 }));
 
-/** Trains a fresh model on a cache (disk by default) with `engine`; returns its state, history and what callbacks saw. */
-async function run(engine, { cache: cacheOptions = {}, fit = {}, dir } = {}) {
+/**
+ * Trains a fresh model on a cache (disk by default) with `engine`; returns its state, history and what callbacks saw.
+ * `batchEnd: false` leaves out the onBatchEnd callback (the native engine then hands C++ several batches per run).
+ */
+async function run(engine, { cache: cacheOptions = {}, fit = {}, dir, batchEnd = true } = {}) {
   const net = model();
   const ds = data();
   const store = cacheOptions.store ?? 'disk';
   const cache = await tg.transfer.cacheFeatures(net, ds, { store, dir: store === 'disk' ? dir ?? newDir() : undefined, batchSize: 8, blockRows: store === 'disk' ? BLOCK : undefined, bufferBlocks: 3, ...cacheOptions, ...quiet });
   const optimizer = new tg.optim.Adam(net.trainableParameters(), { lr: 0.01 });
   const seen = [];
-  const callbacks = [{ onBatchEnd: (b, logs) => seen.push([b, logs.size, logs.loss]) }, ...(fit.callbacks ?? [])];
+  const callbacks = [...(batchEnd ? [{ onBatchEnd: (b, logs) => seen.push([b, logs.size, logs.loss]) }] : []), ...(fit.callbacks ?? [])];
   tg.manualSeed(3);
   const history = await tg.fit(net, ds, { epochs: 3, batchSize: 10, seed: 5, optimizer, loss: 'crossEntropy', metrics: ['accuracy'], cache, engine, ...quiet, ...fit, callbacks });
   const out = { state: snapshot(net), history, seen, after: tg.randn([4]).toArray(), stats: cache.examples.stats };
@@ -79,6 +82,22 @@ for (const [name, cacheOptions, fit] of [
     assert.deepStrictEqual(native.after, js.after, 'the random stream after fit');
     const batches = Math.ceil(N / (fit.batchSize ?? 10));
     assert.strictEqual(native.seen.length, 3 * batches);
+  });
+}
+
+for (const [name, cacheOptions, fit] of [
+  ['block-shuffled float16 features', { dtype: 'float16' }, {}],
+  ['a uniform row order, batches of 7 (a short last run)', { dtype: 'float16', shuffle: 'rows' }, { batchSize: 7 }],
+  ['float32 in file order, whole blocks handed over', {}, { shuffle: false, batchSize: BLOCK }],
+]) {
+  test(`without onBatchEnd (several batches per native run) the native engine = the JS loop, bitwise: ${name}`, async () => {
+    const js = await run('js', { cache: cacheOptions, fit, batchEnd: false });
+    const native = await run('native', { cache: cacheOptions, fit, batchEnd: false });
+    assert.strictEqual(native.history.engine, 'native');
+    assert.deepStrictEqual(native.state, js.state);
+    assert.deepStrictEqual(strip(native.history), strip(js.history));
+    assert.deepStrictEqual(native.after, js.after, 'the random stream after fit');
+    assert.strictEqual(native.stats.heldBlocks, 0, 'every block freed');
   });
 }
 
@@ -144,8 +163,8 @@ test('stopping from onBatchEnd and aborting end a native disk epoch after that b
   assert.strictEqual(d.seen.length, 7);
 });
 
-test('a damaged block fails the native epoch with ERR_CACHE_CORRUPT; the optimizer and the cache stay usable', async () => {
-  const dir = newDir();
+/** A disk cache of model()'s features whose block 5 has a flipped feature byte (the trailer intact). */
+async function damagedCache(dir) {
   const first = await tg.transfer.cacheFeatures(model(), data(), { store: 'disk', dir, batchSize: 8, blockRows: BLOCK, ...quiet });
   const file = first.file;
   first.dispose();
@@ -159,7 +178,12 @@ test('a damaged block fails the native epoch with ERR_CACHE_CORRUPT; the optimiz
   b[0] ^= 0x10;
   fs.writeSync(fd, b, 0, 1, at);
   fs.closeSync(fd);
+  return file;
+}
 
+test('a damaged block fails the native epoch with ERR_CACHE_CORRUPT; the optimizer and the cache stay usable', async () => {
+  const dir = newDir();
+  const file = await damagedCache(dir);
   const net = model();
   const cache = await tg.transfer.cacheFeatures(net, data(), { store: 'disk', dir, batchSize: 8, blockRows: BLOCK, ...quiet });
   assert.strictEqual(cache.builds, 0, 'the trailer is intact: the damage is found when the block is read');
@@ -173,6 +197,50 @@ test('a damaged block fails the native epoch with ERR_CACHE_CORRUPT; the optimiz
   optimizer.step(); // not left leased by the engine
   assert.throws(() => cache.examples.getBatch([5 * BLOCK]), { code: 'ERR_CACHE_CORRUPT' });
   tg.dispose(cache.examples.getBatch([0, 200]));
+  cache.dispose();
+  optimizer.dispose();
+});
+
+test('without onBatchEnd, a damaged block fails the epoch after the runs before it, and leaves no block or batch behind', async () => {
+  const dir = newDir();
+  await damagedCache(dir);
+  const net = model();
+  const cache = await tg.transfer.cacheFeatures(net, data(), { store: 'disk', dir, batchSize: 8, blockRows: BLOCK, ...quiet });
+  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.1 });
+  const w0 = net.get('outputs').weight.toArray();
+  const fit = () => tg.fit(net, data(), { epochs: 1, batchSize: 10, shuffle: false, optimizer, loss: 'crossEntropy', cache, engine: 'native', ...quiet });
+  await assert.rejects(fit(), { code: 'ERR_CACHE_CORRUPT' });
+  assert.notDeepStrictEqual(net.get('outputs').weight.toArray(), w0, 'the batches before block 5 trained');
+  await settleTensors();
+  const before = tg.memory().tensors;
+  await assert.rejects(fit(), { code: 'ERR_CACHE_CORRUPT' });
+  await settleTensors();
+  assert.strictEqual(tg.memory().tensors, before, 'the batches taken ahead of the failure were freed');
+  assert.strictEqual(cache.examples.stats.heldBlocks, 0, 'every block freed');
+  optimizer.step(); // not left leased by the engine
+  cache.dispose();
+  optimizer.dispose();
+});
+
+test('without onBatchEnd, an abort ends the native disk epoch after its current run, freeing the batches taken for the next', async () => {
+  const net = model();
+  const ds = data();
+  const cache = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir: newDir(), batchSize: 8, blockRows: BLOCK, bufferBlocks: 3, ...quiet });
+  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.05 });
+  const aborted = () => {
+    const ac = new AbortController();
+    const callbacks = [{ onEpochBegin: (e) => e === 1 && ac.abort() }];
+    return tg.fit(net, ds, { epochs: 3, batchSize: 10, optimizer, loss: 'crossEntropy', cache, engine: 'native', signal: ac.signal, callbacks, ...quiet });
+  };
+  await aborted(); // the first run leaves what any run leaves (traced steps of its own)
+  await settleTensors();
+  const before = tg.memory().tensors;
+  const h = await aborted();
+  assert.deepStrictEqual(h.stopped, { epoch: 1, reason: 'aborted' });
+  assert.strictEqual(h.epochs.length, 1);
+  assert.strictEqual(cache.examples.stats.heldBlocks, 0, 'every block freed');
+  await settleTensors();
+  assert.strictEqual(tg.memory().tensors, before, 'no batch taken ahead was left behind');
   cache.dispose();
   optimizer.dispose();
 });
@@ -201,6 +269,11 @@ test('nativeEpoch refuses malformed fed batches with clear errors', async () => 
   // a well-formed batch of a size no step was traced for
   await assert.rejects(h.run(true, -1, gather()), /no traced step for batches of 4 rows/);
   optimizer.step(); // the failed run gave the optimizer back
+  // several batches per run: one malformed refuses the run before any trains; at most 64
+  await assert.rejects(async () => h.run(true, -1, gather(), [x]), /a batch is \[x, y\], got 1 tensors/);
+  await assert.rejects(async () => h.run(true, -1, ...Array.from({ length: 65 }, () => [x, y])), (e) => e instanceof RangeError && /at most 64 batches/.test(e.message));
+  await assert.rejects(h.run(true, -1, gather(), gather()), (e) => /no traced step for batches of 4 rows/.test(e.message) && e.batch === 0);
+  optimizer.step();
 
   const gathered = binding.nativeEpoch({ ...spec, fed: false, fields: [x, y], casts: [null, null], order: tg.arange(0, 4, 1, { dtype: 'int64' }) });
   await assert.rejects(async () => gathered.run(true, -1, [x, y]), /takes a batch only in fed mode/);

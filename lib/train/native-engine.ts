@@ -23,7 +23,7 @@ import type { LossFn } from './losses';
 import type { Metric } from './metrics';
 import type { Progress } from './progress';
 import type { BatchSource } from './source';
-import { AHEAD_BATCHES, FedStream, releaseFed, type FedSource } from './native-fed';
+import { AHEAD_BATCHES, FED_BATCHES_PER_RUN, FedStream, releaseFed, takeBatches, type FedSource, type TakenBatches } from './native-fed';
 import type { StepOptimizer, Trainable } from './types';
 
 /** Which loop fit runs: 'js' (every op a call from JavaScript), 'native' (whole epochs in C++), 'auto' (native when it can). */
@@ -202,14 +202,22 @@ export class NativeRunner {
     const total = loader.length ?? Infinity;
     progress.epochBegin(epoch, loader.length);
     let r: NativeEpochReport | undefined;
+    // the first run starts with the epoch's first batch; each later run's batches are taken while the run before trains
+    let taking: Promise<TakenBatches> | undefined = takeBatches(stream, 1);
     try {
-      for (;;) {
-        const it = await stream.next();
-        if (it.done) break;
+      while (taking) {
+        const taken = await taking;
+        taking = undefined;
+        if (taken.values.length === 0) {
+          if (taken.error) throw taken.error;
+          break;
+        }
+        const running = handle.run(true, -1, ...taken.values);
+        if (!taken.done) taking = takeBatches(stream, withBatchEnd ? 1 : FED_BATCHES_PER_RUN);
         try {
-          r = await handle.run(true, -1, it.value);
+          r = await running;
         } finally {
-          releaseFed(it.value);
+          taken.values.forEach(releaseFed);
         }
         if (more && !this.ahead && total - r.batches <= AHEAD_BATCHES) {
           this.ahead = new FedStream(source, loader.order(loader.epoch), options, loader.epoch);
@@ -222,11 +230,14 @@ export class NativeRunner {
           await callAll(p.callbacks, 'onBatchEnd', b, { batch: b, size: r.size, loss: r.loss }, ctx);
           if (ctx.stopRequested) break;
         }
+        if (taken.error) throw taken.error;
         if (p.signal?.aborted) return { batches: r.batches, means: means(r.sums, r.count), aborted: true };
       }
       if (!r || r.batches === 0) throw new TorchError(`fit: the training data gave no batches in epoch ${epoch}`, { code: 'ERR_EMPTY_DATA' });
       return { batches: r.batches, means: means(r.sums, r.count) };
     } finally {
+      // batches taken for a run that will not come
+      if (taking) (await taking).values.forEach(releaseFed);
       await stream.close();
       for (const [, b] of net.namedBuffers()) noteUncountedWrite(b);
     }

@@ -17,6 +17,36 @@ export interface FedSource {
 /** Batches before an epoch's end at which the next epoch's stream starts reading. */
 export const AHEAD_BATCHES = 4;
 
+/**
+ * Batches handed to C++ per run() when no onBatchEnd callback must see each one: every run costs a hop to a pool thread
+ * and back (~1 ms a batch on the benchmark's 2-core VM, 15-20% of a linear head's epoch when paid per batch).
+ */
+export const FED_BATCHES_PER_RUN = 4;
+
+/** Batches taken from a stream for one run(): those it gave before it ended or failed. */
+export interface TakenBatches {
+  values: (Batch | FedGather)[];
+  /** The stream has no more batches. */
+  done: boolean;
+  /** The stream's error, raised once the batches before it have trained. */
+  error?: unknown;
+}
+
+/** Takes up to `n` batches from `stream`; never rejects (an error comes back with the batches before it). */
+export async function takeBatches(stream: FedStream, n: number): Promise<TakenBatches> {
+  const values: (Batch | FedGather)[] = [];
+  try {
+    while (values.length < n) {
+      const it = await stream.next();
+      if (it.done) return { values, done: true };
+      values.push(it.value);
+    }
+  } catch (error) {
+    return { values, done: true, error };
+  }
+  return { values, done: false };
+}
+
 /** Frees a fed batch once its step has run (or when it will not run). */
 export function releaseFed(b: Batch | FedGather): void {
   if (Array.isArray(b)) dispose(b);

@@ -48,6 +48,10 @@ export class EpochReader {
   private leaving = 0;
   /** Set when the consumer stopped or a read failed: batches made ahead stop reading. */
   private stopped = false;
+  /** FedGathers handed out and not yet released: they still gather from their blocks. */
+  private gathersOut = 0;
+  /** Blocks of a stopped epoch kept for the FedGathers still out (fit's engine takes a few batches ahead of training). */
+  private keptForGathers: Tensor[] = [];
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -80,7 +84,7 @@ export class EpochReader {
       this.stopped = true;
       // the consumer stopped early or a read failed: free what was read or made ahead once it settles
       for (const p of made) p.then(disposeMade, () => undefined);
-      for (const p of this.blocks.values()) p.then((t) => this.free(t), () => undefined);
+      for (const p of this.blocks.values()) p.then((t) => (this.gathersOut > 0 ? this.keptForGathers.push(t) : this.free(t)), () => undefined);
       this.blocks.clear();
     }
   }
@@ -191,9 +195,11 @@ export class EpochReader {
           released = true;
           fed.y?.dispose();
           freeLast();
+          if (--this.gathersOut === 0) this.keptForGathers.splice(0).forEach((t) => this.free(t));
           this.readAhead();
         },
       };
+      this.gathersOut++;
       this.readAhead();
       return fed;
     }
