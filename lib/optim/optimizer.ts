@@ -143,11 +143,8 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     for (const [name, slot] of this.#slots) native.setState(slot.group, slot.index, sd.state[name]);
     sd.paramGroups?.forEach((saved, i) => {
       const group = this.#groups[i] as Record<string, unknown>;
-      for (const [key, value] of Object.entries(saved)) {
-        if (key === 'params') continue;
-        if (key === 'initialLr') group.initialLr = value;
-        else group[key] = value;
-      }
+      // options go through the group's setters (checked, applied natively); initialLr is a plain field
+      for (const [key, value] of Object.entries(saved)) if (key !== 'params') group[key] = value;
     });
   }
 
