@@ -32,6 +32,10 @@ test('each form of parameter list names the state as given', () => {
   assert.strictEqual(one.paramGroups[0].lr, 0.5);
   const two = new tg.optim.SGD([{ params: [a] }, { params: [b], lr: 0.5 }], { lr: 0.1 });
   assert.deepStrictEqual(two.paramGroups.map((g) => g.lr), [0.1, 0.5]);
+  // a Map's keys are names whatever their type
+  const numbered = new tg.optim.SGD(new Map([[1, a], [2, b]]), { lr: 0.1 });
+  assert.deepStrictEqual(names(numbered), [['1', '2']]);
+  numbered.dispose();
   // a model's parameters() are named by the model
   const net = new tg.nn.Linear(2, 1);
   const fromModel = new tg.optim.SGD(net.parameters(), { lr: 0.1 });

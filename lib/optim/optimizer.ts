@@ -57,7 +57,7 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     if (options === null || typeof options !== 'object') throw new TypeError(`${kind.name}: options must be an object`);
     this.defaults = Object.freeze(resolveOptions(kind.specs, {}, options, kind.name, true));
     const groups = splitGroups<O>(params, kind.name);
-    if (groups.reduce((n, g) => n + g.params.length, 0) === 0) throw new TypeError(`${kind.name}: got an empty parameter list`);
+    if (groups.every((g) => g.params.length === 0)) throw new TypeError(`${kind.name}: got an empty parameter list`);
     const resolved = groups.map((g, i) => {
       const r = this.#resolve(g.params, g.options, `${kind.name}: param group ${i}`);
       this.#register(r.params, r.options);

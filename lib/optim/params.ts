@@ -81,9 +81,8 @@ export function normalizeParams(input: unknown, where: string, leaf = true): Nam
 
 /** Splits the constructor's first argument into groups: a parameter list is one group. */
 export function splitGroups<O>(input: unknown, where: string): { params: NamedParam[]; options: Partial<O> }[] {
-  const items = input !== null && typeof input === 'object' && Array.isArray(input) ? input : undefined;
-  if (items && items.length > 0 && items.some(isGroup)) {
-    return items.map((g, i) => {
+  if (Array.isArray(input) && input.some(isGroup)) {
+    return input.map((g, i) => {
       if (!isGroup(g)) throw new TypeError(`${where}: param group ${i} must be { params, ...options } like the others, got ${describe(g)}`);
       const { params, ...options } = g as ParamGroupInput<O>;
       return { params: normalizeParams(params, `${where}: param group ${i}`), options: options as unknown as Partial<O> };
