@@ -70,8 +70,7 @@ export function reuse(pretrained: Module, options: ReuseOptions = {}): Sequentia
   if (!isModule(pretrained)) throw new TypeError(`reuse: expected a pretrained tg.nn.Module, got ${describe(pretrained)}`);
   if (options === null || typeof options !== 'object') throw new TypeError('reuse: options must be an object');
   const chain = layerChain(pretrained, 'reuse');
-  const last = options.upTo === undefined ? chain.length - 1 : chainIndex(chain, options.upTo, `reuse({ upTo: ${JSON.stringify(options.upTo)} })`);
-  const kept = chain.slice(0, last + 1);
+  const kept = options.upTo === undefined ? chain : chain.slice(0, chainIndex(chain, options.upTo, `reuse({ upTo: ${JSON.stringify(options.upTo)} })`) + 1);
   const model = new Sequential();
   const copies = new Map<Module, Module>();
   for (const [n, m] of kept) {

@@ -42,8 +42,9 @@ export function discriminativeLrs(k: number, options: { baseLr: number; lrMult?:
   for (const [n, v] of [['lrMult', lrMult], ['factor', factor]] as const) {
     if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) throw new RangeError(`${fn}: ${n} must be a positive number, got ${String(v)}`);
   }
-  const step = factor ?? (k > 1 ? Math.pow(lrMult ?? 100, 1 / (k - 1)) : 1);
-  return Array.from({ length: k }, (_, i) => (i === k - 1 ? baseLr : baseLr / Math.pow(step, k - 1 - i)));
+  // (one group: any step, since the top group's rate is baseLr / step^0)
+  const step = factor ?? Math.pow(lrMult ?? 100, 1 / Math.max(1, k - 1));
+  return Array.from({ length: k }, (_, i) => baseLr / Math.pow(step, k - 1 - i));
 }
 
 /**
