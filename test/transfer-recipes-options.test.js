@@ -61,6 +61,10 @@ test('progressiveUnfreeze refuses bad options; stages follow step', async () => 
   assert.deepStrictEqual(h.epochs.map((e) => e.stage), [0, 1, 2]);
   const none = await tg.transfer.progressiveUnfreeze(model(), d, { loss: 'crossEntropy', stages: 0, ...quiet });
   assert.deepStrictEqual(none.epochs.map((e) => e.stage), [0]);
+  // early stopping ends a stage, not the run; the last stage's stop is the run's
+  const stopping = await tg.transfer.progressiveUnfreeze(model(), d, { loss: 'crossEntropy', epochsPerStage: 3, earlyStopping: { monitor: 'loss', patience: 1, minDelta: 1e9 }, ...quiet });
+  assert.deepStrictEqual(stopping.epochs.map((e) => e.stage), [0, 0, 1, 1, 2, 2, 3, 3]);
+  assert.ok(stopping.stopped && stopping.stopped.epoch !== undefined, `the last stage's stop is kept (${JSON.stringify(stopping.stopped)})`);
 });
 
 test('discriminativeLrs and discriminativeGroups refuse bad counts and rates', () => {
@@ -104,5 +108,5 @@ test('ProgressiveUnfreezing: option checks, the monitored key, patience, minDelt
   const bare = new tg.transfer.ProgressiveUnfreezing(model());
   const noLr = { optimizer: { step() {}, zeroGrad() {}, addParamGroup() {} } };
   assert.throws(() => bare.onTrainBegin(noLr), (e) => e instanceof TypeError && e.message === 'ProgressiveUnfreezing: give baseLr (the optimizer does not report a learning rate)');
-  assert.throws(() => bare.onTrainBegin({ optimizer: { step() {}, zeroGrad() {} } }), /^TypeError: ProgressiveUnfreezing: /);
+  assert.throws(() => bare.onTrainBegin({ optimizer: { step() {}, zeroGrad() {}, paramGroups: [{ lr: 0.1 }] } }), (e) => e instanceof TypeError && e.message === "ProgressiveUnfreezing: the optimizer must support addParamGroup (tg.optim's do)");
 });
