@@ -4,6 +4,7 @@ import type { FitOptions } from './fit';
 import type { EvaluateOptions, PredictOptions } from './evaluate';
 
 // One line per option: the Record type makes the compiler insist that every key of the options interface is listed.
+// Stryker disable BooleanLiteral: only the keys are read (Object.keys); the values exist for that compile-time check
 /** fit's option names. */
 export const FIT_OPTION_KEYS: Readonly<Record<keyof FitOptions, true>> = {
   epochs: true,
@@ -49,6 +50,8 @@ export const PREDICT_OPTION_KEYS: Readonly<Record<keyof PredictOptions, true>> =
   device: true,
   signal: true,
 };
+
+// Stryker restore BooleanLiteral
 
 // Keras' names that are too far from ours for the edit distance to find.
 const KERAS_NAMES: Record<string, string> = { clipnorm: 'clipGradNorm', clipvalue: 'clipGradValue', validation_data: 'validation' };
