@@ -228,8 +228,7 @@ class GatherRowsWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      GatherRowsInto(gather_, out_);
-      if (out_.scalar_type() != outDtype_) out_ = out_.to(outDtype_);
+      out_ = GatherRowsAs(gather_, std::move(out_), outDtype_);
       gather_.sources.clear();
     } catch (const c10::Error& e) {
       SetError(TrimBacktrace(e.what_without_backtrace()));

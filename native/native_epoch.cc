@@ -35,6 +35,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -141,12 +142,7 @@ struct EpochLoop {
       fed.clear();
       for (FedInput& in : inputs) {
         std::vector<at::Tensor> batch = std::move(in.tensors);
-        if (in.gather) {
-          at::Tensor x = EmptyGatherOutput(*in.gather, in.outDtype);
-          GatherRowsInto(*in.gather, x);
-          if (x.scalar_type() != in.outDtype) x = x.to(in.outDtype);
-          batch.insert(batch.begin(), std::move(x));
-        }
+        if (in.gather) batch.insert(batch.begin(), GatherRowsAs(*in.gather, EmptyGatherOutput(*in.gather, in.outDtype), in.outDtype));
         for (auto& b : batch)
           if (spec.device && b.device() != *spec.device) b = b.to(*spec.device);
         Step(std::move(batch), in.rows);
@@ -357,8 +353,8 @@ Napi::Value RunChunk(const Napi::CallbackInfo& info, const std::shared_ptr<Epoch
   if (loop->spec.fed) {
     if (info.Length() > 2 + kMostFedBatches)
       throw Napi::RangeError::New(env, "nativeEpoch (fed): run() takes at most " + std::to_string(kMostFedBatches) + " batches");
-    inputs.push_back(ReadFedBatch(env, info.Length() < 3 ? env.Undefined() : info[2]));
-    for (size_t k = 3; k < info.Length(); ++k) inputs.push_back(ReadFedBatch(env, info[k]));
+    // at least one: a missing first batch is refused by ReadFedBatch (info[k] past the end is undefined)
+    for (size_t k = 2; k < std::max<size_t>(3, info.Length()); ++k) inputs.push_back(ReadFedBatch(env, info[k]));
   } else if (info.Length() >= 3 && !info[2].IsUndefined()) throw Napi::TypeError::New(env, "nativeEpoch: run() takes a batch only in fed mode");
   auto deferred = Napi::Promise::Deferred::New(env);
   if (loop->Done()) {

@@ -83,4 +83,10 @@ void GatherRowsInto(const RowGather& g, at::Tensor& out) {
   }
 }
 
+at::Tensor GatherRowsAs(const RowGather& g, at::Tensor out, at::ScalarType outDtype) {
+  GatherRowsInto(g, out);
+  return out.scalar_type() == outDtype ? out : out.to(outDtype);
+}
+
 }  // namespace tg
+

@@ -30,4 +30,7 @@ at::Tensor EmptyGatherOutput(const RowGather& g, at::ScalarType outDtype);
 // Copies the rows into `out` (rows x rowShape, contiguous, of `from`, or of float32 when the copy widens).
 void GatherRowsInto(const RowGather& g, at::Tensor& out);
 
+// GatherRowsInto, then `out` cast to `outDtype` where the copy did not already give it that dtype.
+at::Tensor GatherRowsAs(const RowGather& g, at::Tensor out, at::ScalarType outDtype);
+
 }  // namespace tg

@@ -108,12 +108,13 @@ export interface FitOptions {
   resumeFrom?: ResumeFrom;
   /**
    * Cancels the run: once aborted, training stops after the current batch (training or validation; the native engine
-   * after its current chunk of at most CHUNK_MS, or on a disk cache after its current run of at most 4 batches), the model's mode is restored, onTrainEnd callbacks run, and fit
-   * resolves with a History whose `stopped` is `{ epoch, reason: 'aborted' }`, epoch being the first epoch not
-   * completed; that interrupted epoch is not in `history.epochs` and no onEpochEnd sees it, and gradients accumulated
-   * since the last step are dropped. A signal already aborted when fit is called (or while a feature cache is being
-   * prepared) rejects with an AbortError (name 'AbortError', code 'ABORT_ERR', cause: the signal's reason). In
-   * distributed training abort every rank, so that none waits for the others' next collective.
+   * after its current chunk of at most CHUNK_MS, or on a disk cache after its current run of at most 4 batches), the
+   * model's mode is restored, onTrainEnd callbacks run, and fit resolves with a History whose `stopped` is `{ epoch,
+   * reason: 'aborted' }`, epoch being the first epoch not completed; that interrupted epoch is not in `history.epochs`
+   * and no onEpochEnd sees it, and gradients accumulated since the last step are dropped. A signal already aborted
+   * when fit is called (or while a feature cache is being prepared) rejects with an AbortError (name 'AbortError',
+   * code 'ABORT_ERR', cause: the signal's reason). In distributed training abort every rank, so that none waits for
+   * the others' next collective.
    */
   signal?: AbortSignalLike;
   /**
