@@ -8,7 +8,8 @@ const base = JSON.parse(fs.readFileSync(new URL('../stryker.config.json', import
  * The options for one folder: `mutate` and `testFiles` replace the base's; the TypeScript checker is left out
  * (on 2 shared cores it cost more than the mutants it dropped), and results go to reports/stryker-<name>.json and
  * reports/mutation/<name>.{html,json}. `MUTATE_CONCURRENCY` overrides the base's concurrency; `MUTATE_TEST_FILES`
- * (comma-separated globs) narrows the test files, for a run over a few files with `--mutate`.
+ * (comma-separated globs) narrows the test files, for a run over a few files with `--mutate`; `MUTATE_TIMEOUT_MS` overrides
+ * the base's timeoutMS (the time a mutant gets beyond twice its tests' usual time before it counts as timed out).
  * @param {string} name the folder's short name (optim, transfer, train)
  * @param {{ mutate: string[], testFiles: string[] }} parts
  */
@@ -21,6 +22,9 @@ export function folderConfig(name, { mutate, testFiles }) {
     tap: { ...base.tap, testFiles: process.env.MUTATE_TEST_FILES ? process.env.MUTATE_TEST_FILES.split(',') : testFiles },
     checkers: [],
     concurrency: Number(process.env.MUTATE_CONCURRENCY) || base.concurrency,
+    appendPlugins: ['./stryker/survivor-log.mjs'],
+    reporters: [...base.reporters, 'survivor-log'],
+    timeoutMS: Number(process.env.MUTATE_TIMEOUT_MS) || base.timeoutMS,
     incrementalFile: `reports/stryker-${name}.json`,
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },

@@ -1,5 +1,5 @@
 // StrykerJS over lib/transfer (reuse, classifier and input adaptation, copying, fine-tuning recipes) against its tests;
-// lib/transfer/cache/ is left out while issue 21 rewrites it (its own tests are the feature-cache suites).
+// lib/transfer/cache/ has its own run (stryker/cache.config.mjs, `npm run mutate:cache`) against the feature-cache suites.
 import { folderConfig } from './folder-config.mjs';
 
 export default folderConfig('transfer', {
