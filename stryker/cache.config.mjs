@@ -8,6 +8,8 @@ export default folderConfig('cache', {
     'test/transfer-feature-cache-blocks-trailer.test.js',
     'test/native-read-blocks.test.js',
     'test/data-block-shuffle.test.js',
+    'test/transfer-feature-cache-edges.test.js',
+    'test/transfer-feature-cache-one-rank.test.js',
     'test/transfer-feature-cache-fingerprint.test.js',
     'test/transfer-feature-cache-paths.test.js',
     'test/transfer-feature-cache-stamp.test.js',

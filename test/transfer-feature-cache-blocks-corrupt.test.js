@@ -82,7 +82,10 @@ test('a block with a wrong checksum: the epoch fails with ERR_CACHE_CORRUPT nami
     );
     assert.ok(served.every((r) => r !== undefined && (r < 2 * BLOCK || r >= 3 * BLOCK)), `${shuffle}: no row of block 2 served (${served})`);
     if (!shuffled) assert.strictEqual(served.length, 2 * BLOCK, 'in order: the blocks before it were served');
-    assert.throws(() => cache.examples.getBatch([2 * BLOCK + 3]), (e) => e.code === 'ERR_CACHE_CORRUPT' && e.message.includes(file));
+    const damaged = f0.offset + 2 * BLOCK * f0.rowBytes;
+    const want = trailer.crc[0][2].toString(16).padStart(8, '0');
+    assert.throws(() => cache.examples.getBatch([2 * BLOCK + 3]), (e) => e.code === 'ERR_CACHE_CORRUPT' && e.path === file && new RegExp(
+      `^feature cache: '${file}': the ${BLOCK * f0.rowBytes} bytes at offset ${damaged} fail their checksum \\(CRC-32C [0-9a-f]{8}, the trailer says ${want}\\): the file is damaged$`).test(e.message));
     tg.dispose(cache.examples.getBatch([0, 99])); // other blocks still read
     cache.dispose();
   }
@@ -97,7 +100,10 @@ test('damaged labels are found at open (every block checked) and the cache is re
   flip(file, trailer.fields[1].offset + 3 * BLOCK * trailer.fields[1].rowBytes + 1);
   const cache = await open(dir);
   assert.strictEqual(cache.builds, 1);
-  assert.match(cache.rebuiltBecause, /checksum/);
+  const f1 = trailer.fields[1];
+  const want = trailer.crc[1][3].toString(16).padStart(8, '0');
+  assert.match(cache.rebuiltBecause, new RegExp(`^a block failed its checksum at open: feature cache: '${file}': the ${BLOCK * f1.rowBytes} bytes at offset ` +
+    `${f1.offset + 3 * BLOCK * f1.rowBytes} fail their checksum \\(CRC-32C [0-9a-f]{8}, the trailer says ${want}\\): the file is damaged$`));
   cache.dispose();
   const again = await open(dir);
   assert.strictEqual(again.builds, 0, 'the rebuilt file is whole');
@@ -135,6 +141,10 @@ test('a file that shrinks after it was opened is ERR_CACHE_CORRUPT, never zeros'
     );
     assert.ok(served.length < N / 8, `${mode}: the epoch stopped`);
     assert.throws(() => cache.examples.getBatch([90]), { code: 'ERR_CACHE_CORRUPT' });
+    // a read that gets part of its block (the file ends inside it) and then nothing
+    const blockBytes = BLOCK * f0.rowBytes;
+    assert.throws(() => cache.examples.getBatch([2 * BLOCK + 1]), (e) => e.code === 'ERR_CACHE_CORRUPT' && e.path === file &&
+      e.message === `feature cache: '${file}': the file ended while reading ${blockBytes} bytes at offset ${f0.offset + 2 * blockBytes}: it changed after it was opened`);
     cache.dispose();
   }
 });

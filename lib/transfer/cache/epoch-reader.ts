@@ -60,7 +60,7 @@ export class EpochReader {
     private readonly maxBlocks: number,
     private readonly prefetch: number,
     /** Batches gathered from blocks come as FedGathers (fit's native engine gathers them). */
-    private readonly fed = false,
+    private readonly fed: boolean,
   ) {}
 
   async *run(): AsyncGenerator<Batch | FedGather> {

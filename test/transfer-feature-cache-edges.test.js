@@ -1,0 +1,310 @@
+'use strict';
+// tg.transfer.cacheFeatures at its edges: every option refused by name, fields of every dtype through a disk file,
+// reads of a disposed disk cache, a cut that moved or vanished, a prefix without weights, the build's progress bar,
+// 16-bit rounding at subnormal ties, and the journal and file checks on inputs no build writes.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const tg = require('..');
+const { BuildProgress } = require('../dist/transfer/cache/progress');
+const { parseJournal, writeFully, Journal, JOURNAL_FORMAT } = require('../dist/transfer/cache/journal');
+const { openCacheFile } = require('../dist/transfer/cache/disk-file');
+
+const { nn } = tg;
+const quiet = { verbose: 0 };
+const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tg-fedges-'));
+function model() {
+  tg.manualSeed(1);
+  return new nn.Sequential({ hidden1: new nn.Linear(6, 12), act1: new nn.ReLU(), outputs: new nn.Linear(12, 3) }).freeze(/^hidden1\./);
+}
+function data(n = 10) {
+  tg.manualSeed(7);
+  return new tg.data.TensorDataset(tg.randn([n, 6]), tg.randint(0, 3, [n]));
+}
+const values = (t) => Array.from(t.dataSync(), Number);
+
+test('each bad option is refused with its name, what it must be and what it got', async () => {
+  const net = model();
+  const ds = data();
+  const cases = [
+    [5, TypeError, 'cacheFeatures: options must be an object'],
+    [null, TypeError, 'cacheFeatures: options must be an object'],
+    [{ foo: 1 }, TypeError, /^cacheFeatures: unknown option 'foo'; known: upTo, store, dir, /],
+    [{ store: 'ram' }, TypeError, "cacheFeatures: store must be 'memory', 'device' or 'disk', got ram"],
+    [{ store: 'disk', dir: '' }, TypeError, "cacheFeatures: store 'disk' needs dir (a directory for the cache file)"],
+    [{ store: 'disk', dir: 3 }, TypeError, "cacheFeatures: store 'disk' needs dir (a directory for the cache file)"],
+    [{ dtype: 'int8' }, TypeError, 'cacheFeatures: dtype must be one of float32, float64, float16, bfloat16, got int8'],
+    [{ distributed: 'yes' }, TypeError, 'cacheFeatures: distributed must be a boolean, got yes'],
+    [{ batchSize: 0 }, RangeError, 'cacheFeatures: batchSize must be an integer >= 1, got 0'],
+    [{ batchSize: 2.5 }, RangeError, 'cacheFeatures: batchSize must be an integer >= 1, got 2.5'],
+    [{ onStale: 'ignore' }, TypeError, "cacheFeatures: onStale must be 'error' or 'rebuild', got ignore"],
+    [{ name: '' }, TypeError, 'cacheFeatures: name must be a plain file name'],
+    [{ name: 'a/b' }, TypeError, 'cacheFeatures: name must be a plain file name'],
+    [{ name: 'a\\b' }, TypeError, 'cacheFeatures: name must be a plain file name'],
+    [{ name: 7 }, TypeError, 'cacheFeatures: name must be a plain file name'],
+    [{ blockRows: 0 }, RangeError, 'cacheFeatures: blockRows must be an integer >= 1, got 0'],
+    [{ blockRows: 2 ** 53 }, RangeError, `cacheFeatures: blockRows must be an integer >= 1, got ${2 ** 53}`],
+    [{ bufferBlocks: 1.5 }, RangeError, 'cacheFeatures: bufferBlocks must be an integer >= 1, got 1.5'],
+    [{ prefetch: -1 }, RangeError, 'cacheFeatures: prefetch must be an integer >= 1, got -1'],
+    [{ blockRows: 48 }, RangeError, 'cacheFeatures: blockRows (48) must be a multiple of batchSize (32), so that blocks are built from whole batches'],
+    [{ blockRows: 20, batchSize: 8 }, RangeError, 'cacheFeatures: blockRows (20) must be a multiple of batchSize (8), so that blocks are built from whole batches'],
+    [{ shuffle: 'all' }, TypeError, "cacheFeatures: shuffle must be 'blocks' or 'rows', got all"],
+    [{ engine: 'gpu' }, TypeError, "cacheFeatures: engine must be 'native', 'js' or 'auto', got gpu"],
+  ];
+  for (const [options, type, message] of cases) {
+    await assert.rejects(tg.transfer.cacheFeatures(net, ds, options), (e) => {
+      assert.ok(e instanceof type, `${JSON.stringify(options)}: ${e.name}`);
+      if (typeof message === 'string') assert.strictEqual(e.message, message);
+      else assert.match(e.message, message);
+      return true;
+    });
+  }
+  // the accepted forms of the same options build
+  for (const options of [{ blockRows: 64 }, { blockRows: 16, batchSize: 8 }, { shuffle: 'rows' }, { shuffle: 'blocks' }, { engine: 'js' }, { onStale: 'rebuild' }, { distributed: false }]) {
+    const c = await tg.transfer.cacheFeatures(net, ds, { ...options, ...quiet });
+    assert.strictEqual(c.length, 10, JSON.stringify(options));
+    c.dispose();
+  }
+  await assert.rejects(tg.transfer.cacheFeatures(net, ds, { distributed: true, ...quiet }),
+    (e) => e.code === 'ERR_DISTRIBUTED' && e.message === 'cacheFeatures: distributed needs tg.distributed.init() first');
+});
+
+test('a model or dataset of the wrong kind, and an empty dataset, are refused', async () => {
+  const ds = data();
+  for (const bad of [null, {}, 5, { namedModules: 1 }])
+    await assert.rejects(tg.transfer.cacheFeatures(bad, ds, quiet), (e) => e instanceof TypeError && e.message === 'cacheFeatures: model must be a tg.nn.Module');
+  const needs = 'cacheFeatures: a feature cache needs the dataset it was built from (a Dataset, a DataLoader over one, or tensors [x, y])';
+  for (const bad of [5, [], [tg.randn([2, 6]), 3], 'data'])
+    await assert.rejects(tg.transfer.cacheFeatures(model(), bad, quiet), (e) => e instanceof TypeError && e.message === needs);
+  const empty = new tg.data.TensorDataset(tg.randn([0, 6]), tg.randint(0, 3, [0]));
+  await assert.rejects(tg.transfer.cacheFeatures(model(), empty, quiet), (e) => e instanceof RangeError && e.message === 'cacheFeatures: the dataset is empty');
+  // tensors [x, y] are a dataset
+  const c = await tg.transfer.cacheFeatures(model(), [ds.tensors[0], ds.tensors[1]], quiet);
+  assert.strictEqual(c.length, 10);
+  c.dispose();
+});
+
+test('fields of every dtype come back from a reopened disk file exactly, by batch, by item and through a collate', async () => {
+  const dir = tmpDir();
+  const n = 10;
+  const ints = Array.from({ length: n }, (_, i) => i - 5);
+  tg.manualSeed(3);
+  const fields = [
+    tg.randn([n, 6]),
+    tg.tensor(ints, { dtype: 'int32' }),
+    tg.tensor(ints, { dtype: 'int8' }),
+    tg.tensor(ints.map((v) => v % 3 === 0), { dtype: 'bool' }),
+    tg.randn([n, 2], { dtype: 'float64' }),
+    tg.tensor(ints.map((v) => 250 + v), { dtype: 'uint8' }),
+    tg.tensor(ints.map((v) => 3000 * v), { dtype: 'int16' }),
+    tg.tensor(ints.map((v) => 2 ** 40 * v), { dtype: 'int64' }),
+  ];
+  const ds = new tg.data.TensorDataset(...fields);
+  (await tg.transfer.cacheFeatures(model(), ds, { store: 'disk', dir, ...quiet })).dispose();
+  const c = await tg.transfer.cacheFeatures(model(), ds, { store: 'disk', dir, ...quiet });
+  assert.strictEqual(c.builds, 0, 'read back from the file');
+  const idx = [9, 0, 4];
+  const got = c.examples.getBatch(idx);
+  assert.strictEqual(got.length, fields.length);
+  for (let k = 1; k < fields.length; k++) {
+    const want = fields[k].indexSelect(0, tg.tensor(idx));
+    assert.strictEqual(got[k].dtype, fields[k].dtype, `field ${k}`);
+    assert.deepStrictEqual(got[k].shape, want.shape, `field ${k}`);
+    assert.deepStrictEqual(Array.from(got[k].dataSync()), Array.from(want.dataSync()), `field ${k} (${fields[k].dtype})`);
+  }
+  // runs of rows read as one span: ascending runs are, descending ones must not be
+  const mem = await tg.transfer.cacheFeatures(model(), ds, quiet);
+  for (const rows of [[5, 4, 3, 2], [7, 8, 9, 1, 0], [3, 3, 4, 2]])
+    assert.deepStrictEqual(values(c.examples.getBatch(rows)[0]), values(mem.examples.getBatch(rows)[0]), rows.join());
+  mem.dispose();
+  const item = c.examples.getItem(4);
+  assert.deepStrictEqual(item.map((t) => t.shape), [[12], [], [], [], [2], [], [], []]);
+  assert.deepStrictEqual(values(item[0]), values(got[0].select(0, 2)));
+  assert.strictEqual(item[7].item(), -(2 ** 40));
+  assert.throws(() => c.examples.getBatch(4), (e) => e instanceof TypeError && e.message === 'FeatureCache (disk): indices must be an array of row numbers');
+
+  const batches = [];
+  const collate = (items) => [tg.stack(items.map((it) => it[1]))];
+  for await (const b of c.examples.loadBatches([0, 1, 2, 3, 4, 5, 6], { batchSize: 3, dropLast: true, collate })) batches.push(values(b[0]));
+  assert.deepStrictEqual(batches, [[-5, -4, -3], [-2, -1, 0]], 'a custom collate sees examples; dropLast drops the 7th');
+  const kept = [];
+  for await (const b of c.examples.loadBatches([6, 5, 4, 3, 2], { batchSize: 2, dropLast: false, collate })) kept.push(values(b[0]));
+  assert.deepStrictEqual(kept, [[1, 0], [-1, -2], [-3]]);
+  const plain = [];
+  for await (const b of c.examples.loadBatches([0, 1, 2, 3, 4, 5, 6], { batchSize: 3, dropLast: true })) plain.push(values(b[1]));
+  assert.deepStrictEqual(plain, [[-5, -4, -3], [-2, -1, 0]], 'dropLast without a collate');
+  c.dispose();
+});
+
+test('a dataset of features only caches to disk with no other field', async () => {
+  const dir = tmpDir();
+  tg.manualSeed(2);
+  const x = tg.randn([5, 6]);
+  const c = await tg.transfer.cacheFeatures(model(), new tg.data.TensorDataset(x), { store: 'disk', dir, ...quiet });
+  const b = c.examples.getBatch([1, 3]);
+  assert.strictEqual(b.length, 1);
+  assert.deepStrictEqual(b[0].shape, [2, 12]);
+  c.dispose();
+});
+
+test('a disposed disk cache refuses reads through a dataset taken before, and a read in flight ends with ERR_CACHE_DISPOSED', async () => {
+  const dir = tmpDir();
+  const c = await tg.transfer.cacheFeatures(model(), data(64), { store: 'disk', dir, batchSize: 8, blockRows: 8, ...quiet });
+  const examples = c.examples;
+  const it = examples.loadBatches(Array.from({ length: 64 }, (_, i) => i), { batchSize: 8, dropLast: false });
+  const first = await it.next();
+  assert.deepStrictEqual(first.value[0].shape, [8, 12]);
+  c.dispose();
+  await assert.rejects(async () => {
+    for (;;) if ((await it.next()).done) break;
+  }, (e) => e.code === 'ERR_CACHE_DISPOSED');
+  assert.throws(() => examples.getBatch([0]), (e) => e.code === 'ERR_CACHE_DISPOSED');
+  assert.throws(() => examples.getItem(0), (e) => e.code === 'ERR_CACHE_DISPOSED');
+  await assert.rejects(examples.loadBatches([0], { batchSize: 1, dropLast: false }).next(), (e) => e.code === 'ERR_CACHE_DISPOSED');
+  assert.throws(() => c.examples, (e) => e.code === 'ERR_CACHE_DISPOSED' && e.message === 'FeatureCache: the cache was disposed');
+  const fds = fs.readdirSync('/proc/self/fd').length;
+  examples.dispose(); // a second close of the file closes nothing (its descriptor may be another file's by now)
+  c.dispose();
+  assert.strictEqual(fs.readdirSync('/proc/self/fd').length, fds);
+});
+
+test('a disk cache asked for another dtype is rebuilt and says so; a cut moved is named in the stale error', async () => {
+  const dir = tmpDir();
+  const ds = data();
+  (await tg.transfer.cacheFeatures(model(), ds, { store: 'disk', dir, upTo: 'hidden1', ...quiet })).dispose();
+  const half = await tg.transfer.cacheFeatures(model(), ds, { store: 'disk', dir, upTo: 'hidden1', dtype: 'float16', ...quiet });
+  assert.strictEqual(half.builds, 1);
+  assert.strictEqual(half.rebuiltBecause, 'stored as float32, float16 asked');
+  half.dispose();
+  await assert.rejects(tg.transfer.cacheFeatures(model(), ds, { store: 'disk', dir, upTo: 'act1', dtype: 'float16', ...quiet }),
+    (e) => e.code === 'ERR_CACHE_STALE' && e.message.includes('the cut point (was hidden1@0, now act1@1)'));
+});
+
+test('a model whose cut layer is gone: head() and changes() name the missing layer', async () => {
+  const net = model();
+  const c = await tg.transfer.cacheFeatures(net, data(), quiet);
+  const renamed = new nn.Sequential({ hidden1: net.get('hidden1'), relu: new nn.ReLU(), outputs: net.get('outputs') });
+  assert.throws(() => c.head(renamed), (e) => e.code === 'ERR_CACHE_STALE' && e.message.includes("the cut point (no layer 'act1' in the model)"));
+  const changes = c.changes(renamed);
+  assert.ok(changes.includes("the cut point (was act1@1, now (no layer 'act1'))"), changes.join(' | '));
+  c.dispose();
+});
+
+test('a cut below every weight: features on the CPU in float32, read by item in the head\'s dtype', async () => {
+  tg.manualSeed(1);
+  const net = new nn.Sequential({ act0: new nn.ReLU(), hidden1: new nn.Linear(6, 4), outputs: new nn.Linear(4, 2) }).freeze(/^hidden1\./);
+  const ds = data();
+  const c = await tg.transfer.cacheFeatures(net, ds, { upTo: 'act0', ...quiet });
+  const [f] = c.examples.getBatch([2]);
+  assert.strictEqual(f.dtype, 'float32');
+  assert.strictEqual(f.device, 'cpu');
+  assert.deepStrictEqual(values(f), values(ds.tensors[0].select(0, 2).relu()));
+  c.dispose();
+  const h = await tg.transfer.cacheFeatures(model(), ds, { dtype: 'float16', ...quiet });
+  const [x, y] = h.examples.getItem(3);
+  assert.strictEqual(x.dtype, 'float32', 'cast to the head\'s dtype');
+  assert.deepStrictEqual(x.shape, [12]);
+  assert.deepStrictEqual(y.shape, []);
+  assert.strictEqual(y.item(), ds.tensors[1].select(0, 3).item());
+  h.dispose();
+});
+
+test('the build\'s bar on a terminal: partial, resumed and whole, then the summary line', async () => {
+  const out = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const p = new BuildProgress(out, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
+  p.resume(35);
+  assert.match(out.chunks[0], /^\rCaching features \[=========> {14}\] 4\/10 blocks \(4 resumed\) - \d+(\.\d+)?\w+\x1b\[K$/);
+  p.tick(100);
+  assert.match(out.chunks[1], /^\rCaching features \[={24}\] 10\/10 blocks \(4 resumed\) - /);
+  p.done({ examples: 100, where: 'memory', engine: 'js', resumedRows: 40 });
+  assert.match(out.chunks[2], /^\rCached features of 100 examples \(memory\) in \S+, engine js, 40 rows resumed\x1b\[K\n$/);
+  const none = new BuildProgress(out, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
+  none.resume(0);
+  none.tick(0, true);
+  assert.match(out.chunks[3], /^\rCaching features \[ {24}\] 0\/10 blocks - /, 'nothing done: an empty bar');
+  const piped = { isTTY: false, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const quietBar = new BuildProgress(piped, 1, { rows: 10, unitRows: 5, unit: 'batches' });
+  quietBar.tick(10);
+  quietBar.done({ examples: 10, where: 'memory', engine: 'js', resumedRows: 0 });
+  assert.deepStrictEqual(piped.chunks, [], 'verbose 1 off a terminal writes nothing');
+
+  const seen = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const c = await tg.transfer.cacheFeatures(model(), data(24), { batchSize: 8, verbose: 1, output: seen });
+  c.dispose();
+  const text = seen.chunks.join('');
+  assert.match(text, /\rCaching features \[={24}\] 3\/3 batches - /);
+  assert.match(text, /\rCached features of 24 examples \(memory\) in \S+, engine (js|native)\x1b\[K\n$/);
+});
+
+test('16-bit features on disk round subnormal and normal ties to even, as LibTorch casts in memory', async () => {
+  // a frozen 1x1 identity passes exact float32 inputs through, so the cache's inputs are chosen bit by bit
+  const ties = [];
+  for (let k = 0; k < 8; k++) ties.push((k + 0.5) * 2 ** -24, -(k + 0.5) * 2 ** -24); // halfway between float16 subnormals
+  for (let j = 0; j < 8; j++) ties.push(1 + (2 * j + 1) * 2 ** -11, 2 ** -14 * (1 + (2 * j + 1) * 2 ** -11)); // normal ties
+  ties.push(2 ** -25, 2 ** -26, 3 * 2 ** -26, 65520, 65519, 1e-8);
+  const net = new nn.Sequential({ id: new nn.Linear(1, 1, { bias: false }), outputs: new nn.Linear(1, 1) });
+  tg.noGrad(() => net.get('id').weight.fill_(1));
+  net.freeze(/^id\./);
+  const ds = new tg.data.TensorDataset(tg.tensor(ties.map((v) => [v])), tg.zeros([ties.length]));
+  const all = ties.map((_, i) => i);
+  const dir = tmpDir();
+  for (const dtype of ['float16', 'bfloat16']) {
+    const mem = await tg.transfer.cacheFeatures(net, ds, { dtype, ...quiet });
+    const disk = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, name: dtype, dtype, ...quiet });
+    const want = values(mem.examples.getBatch(all)[0]);
+    assert.deepStrictEqual(values(disk.examples.getBatch(all)[0]), want, dtype);
+    assert.notDeepStrictEqual(want, Array.from(new Float32Array(ties)), `${dtype} rounds`);
+    mem.dispose();
+    disk.dispose();
+  }
+});
+
+test('a journal is parsed up to its first bad line, and a head that is not a journal is none', () => {
+  const head = { format: JOURNAL_FORMAT, version: 2, length: 4, blockRows: 2, dtype: 'float32', fields: [{}, {}] };
+  const line = (o) => `${JSON.stringify(o)}\n`;
+  const good = line(head) + line({ block: 0, crc: [1, 2] }) + line({ block: 1, crc: [3, 4] });
+  assert.deepStrictEqual(parseJournal(good).blocks, [{ block: 0, crc: [1, 2] }, { block: 1, crc: [3, 4] }]);
+  assert.strictEqual(parseJournal(''), undefined);
+  assert.strictEqual(parseJournal(JSON.stringify(head)), undefined, 'no whole first line');
+  assert.strictEqual(parseJournal('{not json\n'), undefined);
+  assert.strictEqual(parseJournal('null\n'), undefined);
+  assert.strictEqual(parseJournal(line({ ...head, format: 'other' })), undefined);
+  assert.strictEqual(parseJournal(line({ ...head, fields: 'x' })), undefined);
+  const cut = (bad) => parseJournal(line(head) + line({ block: 0, crc: [1, 2] }) + bad + line({ block: 2, crc: [5, 6] })).blocks.length;
+  assert.strictEqual(cut('{"block":1,'), 1, 'a torn line ends the list');
+  assert.strictEqual(cut('{"block":1,"crc":[3,4]\n'), 1, 'an unreadable line ends the list');
+  assert.strictEqual(cut(line(null)), 1);
+  assert.strictEqual(cut(line({ block: 2, crc: [3, 4] })), 1, 'out of order');
+  assert.strictEqual(cut(line({ block: 1, crc: [3] })), 1, 'a CRC missing');
+  assert.strictEqual(cut(line({ block: 1, crc: 'ab' })), 1);
+  assert.strictEqual(cut(line({ block: 1, crc: [3, -1] })), 1, 'not a CRC-32');
+  assert.strictEqual(cut(line({ block: 1, crc: [3, 4] })), 3, 'a good line goes on');
+});
+
+test('a journal or write on a full device fails with the system\'s error and closes its file; a write of nothing is ERR_IO', async () => {
+  const head = { format: JOURNAL_FORMAT, version: 2, length: 4, blockRows: 2, dtype: 'float32', fields: [] };
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  await assert.rejects(Journal.create('/dev/full', head), (e) => e.code === 'ENOSPC');
+  await assert.rejects(Journal.resume('/dev/full', head, [{ block: 0, crc: [] }]), (e) => e.code === 'ENOSPC');
+  assert.strictEqual(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'both handles closed');
+  const stuck = { write: async () => ({ bytesWritten: 0 }) };
+  await assert.rejects(writeFully(stuck, new Uint8Array(8), 100),
+    (e) => e.code === 'ERR_IO' && e.message === 'cacheFeatures: the system wrote nothing at offset 100');
+  let calls = 0;
+  const halves = { write: async (b, off, len, pos) => ({ bytesWritten: (calls++, assert.strictEqual(pos, 100 + off), Math.min(len, 3)) }) };
+  await writeFully(halves, new Uint8Array(8), 100);
+  assert.strictEqual(calls, 3, 'short writes go on where they stopped');
+});
+
+test('a cache path that is a folder, a link loop, a stub or a trailer whose sizes overflow is invalid, not opened', () => {
+  const dir = tmpDir();
+  assert.deepStrictEqual(openCacheFile(path.join(dir, 'none')), { missing: true });
+  fs.mkdirSync(path.join(dir, 'folder'));
+  assert.deepStrictEqual(openCacheFile(path.join(dir, 'folder')), { invalid: 'is not a regular file' });
+  fs.symlinkSync(path.join(dir, 'loop'), path.join(dir, 'loop'));
+  assert.match(openCacheFile(path.join(dir, 'loop')).invalid, /^cannot be opened \(.*ELOOP/);
+  fs.writeFileSync(path.join(dir, 'stub'), Buffer.alloc(11));
+  assert.deepStrictEqual(openCacheFile(path.join(dir, 'stub')), { invalid: 'is too short to be a feature cache (truncated?)' });
+});
