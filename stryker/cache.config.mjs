@@ -10,6 +10,7 @@ export default folderConfig('cache', {
     'test/data-block-shuffle.test.js',
     'test/transfer-feature-cache-edges.test.js',
     'test/transfer-feature-cache-one-rank.test.js',
+    'test/transfer-feature-cache-engine-checks.test.js',
     'test/transfer-feature-cache-fingerprint.test.js',
     'test/transfer-feature-cache-paths.test.js',
     'test/transfer-feature-cache-stamp.test.js',
