@@ -308,3 +308,19 @@ test('a cache path that is a folder, a link loop, a stub or a trailer whose size
   fs.writeFileSync(path.join(dir, 'stub'), Buffer.alloc(11));
   assert.deepStrictEqual(openCacheFile(path.join(dir, 'stub')), { invalid: 'is too short to be a feature cache (truncated?)' });
 });
+
+test('a float64 frozen part keeps every bit of its features on disk (only 16-bit dtypes are narrowed from float32)', async () => {
+  const net = model().to({ dtype: 'float64' });
+  tg.manualSeed(9);
+  const ds = new tg.data.TensorDataset(tg.randn([12, 6], { dtype: 'float64' }), tg.randint(0, 3, [12]));
+  const all = Array.from({ length: 12 }, (_, i) => i);
+  const mem = await tg.transfer.cacheFeatures(net, ds, quiet);
+  const disk = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir: tmpDir(), ...quiet });
+  const [a] = mem.examples.getBatch(all);
+  const [b] = disk.examples.getBatch(all);
+  assert.strictEqual(b.dtype, 'float64');
+  assert.deepStrictEqual(values(b), values(a));
+  assert.ok(values(b).some((v) => v !== Math.fround(v)), 'values float32 cannot hold');
+  mem.dispose();
+  disk.dispose();
+});
