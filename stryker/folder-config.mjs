@@ -9,11 +9,14 @@ const base = JSON.parse(fs.readFileSync(new URL('../stryker.config.json', import
  * (on 2 shared cores it cost more than the mutants it dropped), and results go to reports/stryker-<name>.json and
  * reports/mutation/<name>.{html,json}. `MUTATE_CONCURRENCY` overrides the base's concurrency; `MUTATE_TEST_FILES`
  * (comma-separated globs) narrows the test files, for a run over a few files with `--mutate`; `MUTATE_TIMEOUT_MS` overrides
- * the base's timeoutMS (the time a mutant gets beyond twice its tests' usual time before it counts as timed out).
- * @param {string} name the folder's short name (optim, transfer, train)
+ * the base's timeoutMS (the time a mutant gets beyond twice its tests' usual time before it counts as timed out);
+ * `MUTATE_NAME` names the run's incremental and report files instead of the folder (a folder run in parts, one
+ * `--mutate` set each, keeps one report per part).
+ * @param {string} folder the folder's short name (optim, transfer, train, cache)
  * @param {{ mutate: string[], testFiles: string[] }} parts
  */
-export function folderConfig(name, { mutate, testFiles }) {
+export function folderConfig(folder, { mutate, testFiles }) {
+  const name = process.env.MUTATE_NAME || folder;
   const rest = { ...base };
   delete rest.$schema;
   return {

@@ -1,14 +1,16 @@
-// A StrykerJS reporter that appends each surviving or uncovered mutant to reports/survivors-<STRYKER_LOG_NAME>.txt
-// as it is tested, so that tests for the first survivors can be written while a long run goes on.
+// A StrykerJS reporter that appends each surviving or uncovered mutant to reports/survivors-<run>.txt (the run named
+// as its incremental file is) as it is tested, so that tests for the first survivors can be written while a long run
+// goes on.
 import fs from 'node:fs';
 import path from 'node:path';
 import { PluginKind, declareClassPlugin } from '@stryker-mutator/api/plugin';
 
 class SurvivorLog {
-  static inject = [];
+  static inject = ['options'];
 
-  constructor() {
-    this.file = path.resolve('reports', `survivors-${process.env.STRYKER_LOG_NAME || 'run'}.txt`);
+  constructor(options) {
+    const run = path.basename(options.incrementalFile, '.json').replace(/^stryker-/, '');
+    this.file = path.resolve('reports', `survivors-${run}.txt`);
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     fs.writeFileSync(this.file, '');
   }
