@@ -149,25 +149,32 @@ test('a dataset of features only caches to disk with no other field', async () =
   c.dispose();
 });
 
-test('a disposed disk cache refuses reads through a dataset taken before, and a read in flight ends with ERR_CACHE_DISPOSED', async () => {
+const openFiles = () => fs.readdirSync('/proc/self/fd').length;
+
+test('a disposed disk cache refuses reads through a dataset taken before; a read in flight ends with ERR_CACHE_DISPOSED and the file closes once it settles', async () => {
   const dir = tmpDir();
+  (await tg.transfer.cacheFeatures(model(), data(64), { store: 'disk', dir, batchSize: 8, blockRows: 8, ...quiet })).dispose();
+  const closed = openFiles();
   const c = await tg.transfer.cacheFeatures(model(), data(64), { store: 'disk', dir, batchSize: 8, blockRows: 8, ...quiet });
+  assert.strictEqual(openFiles(), closed + 1);
   const examples = c.examples;
   const it = examples.loadBatches(Array.from({ length: 64 }, (_, i) => i), { batchSize: 8, dropLast: false });
   const first = await it.next();
   assert.deepStrictEqual(first.value[0].shape, [8, 12]);
   c.dispose();
+  assert.strictEqual(openFiles(), closed + 1, 'reads of the blocks ahead are in flight: the file stays open for them');
   await assert.rejects(async () => {
     for (;;) if ((await it.next()).done) break;
-  }, (e) => e.code === 'ERR_CACHE_DISPOSED');
+  }, (e) => e.code === 'ERR_CACHE_DISPOSED' && e.message === 'feature cache: the cache was disposed while a read was in flight');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.strictEqual(openFiles(), closed, 'closed after the last read in flight');
   assert.throws(() => examples.getBatch([0]), (e) => e.code === 'ERR_CACHE_DISPOSED');
   assert.throws(() => examples.getItem(0), (e) => e.code === 'ERR_CACHE_DISPOSED');
   await assert.rejects(examples.loadBatches([0], { batchSize: 1, dropLast: false }).next(), (e) => e.code === 'ERR_CACHE_DISPOSED');
   assert.throws(() => c.examples, (e) => e.code === 'ERR_CACHE_DISPOSED' && e.message === 'FeatureCache: the cache was disposed');
-  const fds = fs.readdirSync('/proc/self/fd').length;
   examples.dispose(); // a second close of the file closes nothing (its descriptor may be another file's by now)
   c.dispose();
-  assert.strictEqual(fs.readdirSync('/proc/self/fd').length, fds);
+  assert.strictEqual(openFiles(), closed);
 });
 
 test('a disk cache asked for another dtype is rebuilt and says so; a cut moved is named in the stale error', async () => {
