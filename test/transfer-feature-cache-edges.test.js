@@ -331,3 +331,28 @@ test('a float64 frozen part keeps every bit of its features on disk (only 16-bit
   mem.dispose();
   disk.dispose();
 });
+
+test('a build leaves only its cache\'s tensors, and an abort mid-build leaves none, in both engines (counted before any collection)', async () => {
+  const ds = data(40);
+  const net = model();
+  for (const engine of ['js', 'native']) {
+    const before = tg.memory().tensors;
+    const c = await tg.transfer.cacheFeatures(net, ds, { batchSize: 8, engine, dtype: 'float16', ...quiet });
+    assert.strictEqual(tg.memory().tensors, before + 2, `${engine}: the features and the labels`);
+    c.dispose();
+    assert.strictEqual(tg.memory().tensors, before, `${engine}: disposed`);
+
+    // a dataset that is not a TensorDataset is read once for its fingerprint (5 batches), then once to build
+    let calls = 0;
+    const ac = new AbortController();
+    const reading = { length: 40, getItem: (i) => ds.getItem(i), getBatch: (idx) => {
+      if (++calls === 5 + 3) ac.abort(new Error('enough')); // while the build reads its third batch
+      return ds.getBatch(idx);
+    } };
+    const start = tg.memory().tensors;
+    await assert.rejects(tg.transfer.cacheFeatures(net, reading, { batchSize: 8, engine, signal: ac.signal, ...quiet }),
+      (e) => e.name === 'AbortError' && e.message === 'cacheFeatures: the operation was aborted');
+    assert.strictEqual(calls, 8, `${engine}: the build stopped after the batch being read`);
+    assert.strictEqual(tg.memory().tensors, start, `${engine}: the batch read ahead and the rows stored are freed`);
+  }
+});
