@@ -8,6 +8,7 @@ export default folderConfig('cache', {
     'test/transfer-feature-cache-blocks-trailer.test.js',
     'test/transfer-feature-cache-edges.test.js',
     'test/transfer-feature-cache-engine-checks.test.js',
+    'test/transfer-feature-cache-cut.test.js',
     'test/native-read-blocks.test.js',
     'test/data-block-shuffle.test.js',
     'test/transfer-feature-cache-fingerprint.test.js',

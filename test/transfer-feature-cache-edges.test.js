@@ -339,6 +339,9 @@ test('a build leaves only its cache\'s tensors, and an abort mid-build leaves no
     const before = tg.memory().tensors;
     const c = await tg.transfer.cacheFeatures(net, ds, { batchSize: 8, engine, dtype: 'float16', ...quiet });
     assert.strictEqual(tg.memory().tensors, before + 2, `${engine}: the features and the labels`);
+    const item = c.examples.getItem(3);
+    assert.strictEqual(tg.memory().tensors, before + 4, 'an item: its two tensors, the batch it came from freed');
+    tg.dispose(item);
     c.dispose();
     assert.strictEqual(tg.memory().tensors, before, `${engine}: disposed`);
 
