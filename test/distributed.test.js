@@ -108,6 +108,7 @@ test('a feature cache built across 3 ranks (32 rows: shares of 11, 11 and 10, pa
     assert.strictEqual(code, 0, `rank ${rank}: ${JSON.stringify(result)} ${stderr}`);
     assert.strictEqual(result.builtRows, [11, 11, 10][rank]);
     assert.strictEqual(result.length, 32);
+    assert.strictEqual(result.storedRows, 32, 'the padding row is trimmed');
     assert.ok(result.featureError < 1e-6, `rank ${rank}: cached features differ from the frozen part's output by ${result.featureError}`);
   });
 });
