@@ -1,9 +1,13 @@
 'use strict';
 // Where cacheFeatures cuts a model, and each refusal of a cut word for word: nothing frozen, the cut at the last
 // layer, trainable layers below the cut (listed, five at most, with the layer to cut at instead); the default cut's
-// walk up over frozen and parameter-free layers; the name a cache keeps for its cut.
+// walk up over frozen and parameter-free layers; the name a cache keeps for its cut; and what fit's native engine
+// takes from a cache (16-bit features cast for the head; no weights, no missing targets).
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const tg = require('..');
 
 const { nn } = tg;
@@ -78,4 +82,22 @@ test("fit's native engine reads a 16-bit memory cache cast to the head's dtype, 
   const js = await run('js');
   const native = await run('native');
   assert.deepStrictEqual(native, js);
+});
+
+test("fit's native engine refuses a disk cache with sample weights or without targets, by name; 'auto' trains it in JavaScript", async () => {
+  tg.manualSeed(1);
+  const net = new nn.Sequential({ hidden1: new nn.Linear(6, 12), act1: new nn.ReLU(), outputs: new nn.Linear(12, 3) }).freeze(/^hidden1\./);
+  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.1 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-fcache-fed-'));
+  tg.manualSeed(2);
+  const weighted = new tg.data.TensorDataset(tg.randn([20, 6]), tg.randint(0, 3, [20]), tg.rand([20]));
+  const unlabeled = new tg.data.TensorDataset(tg.randn([20, 6]));
+  for (const [name, ds, why] of [['w', weighted, 'the dataset carries sample weights (a third field [x, y, w])'], ['x', unlabeled, 'the dataset has no targets (it needs [x, y])']]) {
+    const cache = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, name, ...quiet });
+    const fit = (engine) => tg.fit(net, ds, { epochs: 1, batchSize: 5, optimizer, loss: name === 'w' ? 'crossEntropy' : 'mse', cache, engine, ...quiet });
+    await assert.rejects(fit('native'), (e) => e.code === 'ERR_NATIVE_ENGINE' &&
+      e.message === `fit: engine 'native' cannot run this: ${why} (use engine 'auto' to fall back to the JS loop)`);
+    if (name === 'w') assert.strictEqual((await fit('auto')).engine, 'js');
+    cache.dispose();
+  }
 });

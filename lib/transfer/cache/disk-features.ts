@@ -60,7 +60,8 @@ export class DiskFeatures implements CachedDataset {
   /** @internal The open file. */
   readonly reader: BlockFile;
   private readonly others: Tensor[];
-  private readonly shuffle: 'blocks' | 'rows';
+  /** shuffle 'rows' (a uniform permutation) rather than the default 'blocks'. */
+  private readonly uniformShuffle: boolean;
   private readonly bufferBlocks: number;
   private readonly prefetch: number;
   private held = 0;
@@ -68,7 +69,7 @@ export class DiskFeatures implements CachedDataset {
   constructor(fd: number, file: string, header: DiskHeader, readonly headDtype: DType, options: DiskReadOptions = {}) {
     this.reader = new BlockFile(fd, file, header);
     this.length = header.length;
-    this.shuffle = options.shuffle ?? 'blocks';
+    this.uniformShuffle = options.shuffle === 'rows';
     this.bufferBlocks = options.bufferBlocks ?? 16;
     this.prefetch = options.prefetch ?? 2;
     const others: Tensor[] = [];
@@ -88,7 +89,7 @@ export class DiskFeatures implements CachedDataset {
    * permutation with shuffle 'rows'.
    */
   shuffledOrder(generator: Generator): number[] {
-    if (this.shuffle === 'rows') return generator.permutation(this.length);
+    if (this.uniformShuffle) return generator.permutation(this.length);
     return blockShuffledOrder(this.length, this.reader.header.blockRows, this.bufferBlocks, generator);
   }
 
