@@ -124,6 +124,12 @@ test('fields of every dtype come back from a reopened disk file exactly, by batc
   assert.deepStrictEqual(values(item[0]), values(got[0].select(0, 2)));
   assert.strictEqual(item[7].item(), -(2 ** 40));
   assert.throws(() => c.examples.getBatch(4), (e) => e instanceof TypeError && e.message === 'FeatureCache (disk): indices must be an array of row numbers');
+  const outOfRange = 'FeatureCache (disk): index 10 is out of range for a dataset of 10 examples';
+  assert.throws(() => c.examples.getBatch([1, 10]), (e) => e instanceof RangeError && e.message === outOfRange);
+  await assert.rejects(c.examples.loadBatches([0, 10], { batchSize: 2, dropLast: false }).next(), (e) => e instanceof RangeError && e.message === outOfRange);
+  const live = tg.memory().tensors;
+  tg.dispose(c.examples.getItem(2));
+  assert.strictEqual(tg.memory().tensors, live, 'an item read from disk leaves no batch behind');
 
   const batches = [];
   const collate = (items) => [tg.stack(items.map((it) => it[1]))];
@@ -135,6 +141,9 @@ test('fields of every dtype come back from a reopened disk file exactly, by batc
   const plain = [];
   for await (const b of c.examples.loadBatches([0, 1, 2, 3, 4, 5, 6], { batchSize: 3, dropLast: true })) plain.push(values(b[1]));
   assert.deepStrictEqual(plain, [[-5, -4, -3], [-2, -1, 0]], 'dropLast without a collate');
+  const { stats } = c.examples;
+  assert.ok(stats.blockReads >= 1 && stats.maxHeldBlocks >= 1, `blocks were read and held: ${JSON.stringify(stats)}`);
+  assert.strictEqual(stats.heldBlocks, 0, 'and all let go after the epoch');
   c.dispose();
 });
 
