@@ -73,6 +73,28 @@ test('row counts and block sizes that lie are refused', () => {
   refused(/block size/);
 });
 
+test('the edges of what a trailer may say: no rows, one row, blocks of one row, 64 fields, a checksum of 0', async () => {
+  write(lie((t) => (t.length = 0)));
+  refused(/^has a bad row count$/);
+  write(lie((t) => (t.blockRows = 0)));
+  refused(/^has a bad block size$/);
+  write(lie((t) => (t.fields = Array.from({ length: 64 }, () => t.fields[0]))));
+  refused(/^has a bad field 1 \(offset\)$/); // 64 fields are a list; the copies overlap
+  write(lie((t) => (t.crc[0][0] = 0)));
+  const r = openCacheFile(file);
+  assert.ok('fd' in r, 'a CRC of 0 is a CRC: the block is checked when read');
+  fs.closeSync(r.fd);
+  // caches of one row, and of blocks of one row, are written and reopened
+  const small = fs.mkdtempSync(path.join(dir, 'small-'));
+  const one = () => new tg.data.TensorDataset(tg.ones([1, 6]), tg.zeros([1], { dtype: 'int64' }));
+  for (const options of [{ name: 'one-row' }, { name: 'unit-blocks', blockRows: 1, batchSize: 1 }]) {
+    (await tg.transfer.cacheFeatures(model(), options.name === 'one-row' ? one() : data(), { store: 'disk', dir: small, ...options, ...quiet })).dispose();
+    const again = await tg.transfer.cacheFeatures(model(), options.name === 'one-row' ? one() : data(), { store: 'disk', dir: small, ...options, ...quiet });
+    assert.strictEqual(again.builds, 0, options.name);
+    again.dispose();
+  }
+});
+
 test('fields that overlap, leave the file, or disagree with their shape and dtype are refused', () => {
   const cases = [
     [(t) => (t.fields[1].offset = 0), /field 1 \(offset\)/], // overlapping the features
@@ -123,7 +145,9 @@ test('versions, formats, fingerprints and trailers that are not what they claim 
   refused(/version 1/);
   write(lie((t) => (t.format = 'something else')));
   refused(/not a torchgraft feature cache/);
-  for (const fp of [null, {}, { ...good.trailer.fingerprint, weights: null }, { ...good.trailer.fingerprint, weights: { a: 1 } }, { ...good.trailer.fingerprint, cut: 3 }]) {
+  const fp0 = good.trailer.fingerprint;
+  for (const fp of [null, {}, [], { ...fp0, weights: null }, { ...fp0, weights: { a: 1 } }, { ...fp0, weights: { ...fp0.weights, b: 1 } }, { ...fp0, weights: [] },
+    { ...fp0, weights: ['abc'] }, { ...fp0, cut: 3 }, { ...fp0, structure: 5 }, { ...fp0, dataset: null }]) {
     write(lie((t) => (t.fingerprint = fp)));
     refused(/fingerprint/);
   }
