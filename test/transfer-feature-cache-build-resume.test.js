@@ -183,3 +183,20 @@ test("a partial build whose journal names a live process of this machine is not 
   assert.ok(fs.readFileSync(path.join(dir, `${NAME}.partial`)).equals(before), 'its partial file untouched');
   assert.strictEqual(fs.readFileSync(journal, 'utf8').split('\n')[0], JSON.stringify(head));
 });
+
+test('a partial build whose journal names no owner, another machine or a dead process is taken over and resumed', async () => {
+  const want = await reference();
+  for (const edit of [(h) => delete h.owner, (h) => (h.owner.host = `${h.owner.host}-elsewhere`), (h) => (h.owner.pid = 2 ** 22 + 12345)]) {
+    const dir = tmpDir();
+    await abortAt(dir, 40);
+    const journal = path.join(dir, `${NAME}.journal`);
+    const lines = fs.readFileSync(journal, 'utf8').split('\n');
+    const head = JSON.parse(lines[0]);
+    edit(head);
+    fs.writeFileSync(journal, [JSON.stringify(head), ...lines.slice(1)].join('\n'));
+    const c = await tg.transfer.cacheFeatures(model(), data(100), opts(dir));
+    assert.ok(c.resumedRows > 0, `resumed after ${JSON.stringify(head.owner)}`);
+    c.dispose();
+    assert.ok(fs.readFileSync(path.join(dir, NAME)).equals(want));
+  }
+});

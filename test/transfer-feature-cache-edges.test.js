@@ -11,6 +11,7 @@ const tg = require('..');
 const { BuildProgress } = require('../dist/transfer/cache/progress');
 const { parseJournal, writeFully, Journal, JOURNAL_FORMAT } = require('../dist/transfer/cache/journal');
 const { openCacheFile } = require('../dist/transfer/cache/disk-file');
+const { writeError } = require('../dist/transfer/cache/disk-writer');
 
 const { nn } = tg;
 const quiet = { verbose: 0 };
@@ -367,4 +368,22 @@ test('a build leaves only its cache\'s tensors, and an abort mid-build leaves no
     assert.strictEqual(calls, 8, `${engine}: the build stopped after the batch being read`);
     assert.strictEqual(tg.memory().tensors, start, `${engine}: the batch read ahead and the rows stored are freed`);
   }
+});
+
+test('a system error while writing a cache becomes ERR_NO_SPACE (full disk or quota) or ERR_IO; other errors pass as they are', () => {
+  const sys = (code) => Object.assign(new Error(`${code}: it failed, write`), { code, syscall: 'write' });
+  for (const code of ['ENOSPC', 'EDQUOT']) {
+    const e = writeError('/c/f.tgcache', '/c/f.tgcache.partial', sys(code));
+    assert.strictEqual(e.code, 'ERR_NO_SPACE');
+    assert.strictEqual(e.message, `cacheFeatures: no space left on the device to write '/c/f.tgcache' (${code}: it failed, write). The partial file ` +
+      "'/c/f.tgcache.partial' and its journal stay: free some space (or give another dir) and build again; the build resumes from its last whole block");
+    assert.strictEqual(e.cause.code, code);
+  }
+  const io = writeError('/c/f.tgcache', '/c/p', sys('EIO'));
+  assert.strictEqual(io.code, 'ERR_IO');
+  assert.strictEqual(io.message, "cacheFeatures: cannot write '/c/f.tgcache': EIO: it failed, write");
+  const plain = new Error('not a system error');
+  const coded = new tg.TorchError('already coded', { code: 'ERR_CACHE_CORRUPT' });
+  const codedSys = Object.assign(new tg.TorchError('coded, with a syscall', { code: 'ERR_X' }), { syscall: 'write', code: 'ENOSPC' });
+  for (const e of [plain, coded, codedSys, 'a string', undefined]) assert.strictEqual(writeError('/c/f', '/c/p', e), e);
 });
