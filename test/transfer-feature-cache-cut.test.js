@@ -101,3 +101,49 @@ test("fit's native engine refuses a disk cache with sample weights or without ta
     cache.dispose();
   }
 });
+
+test('randomness below the cut is refused word for word, with the fix that applies where it sits', async () => {
+  const rnd = (message) => (e) => {
+    assert.strictEqual(e.code, 'ERR_CACHE_RANDOM');
+    assert.strictEqual(e.message, `cacheFeatures: the cached part is not deterministic, so cached training would differ from uncached: ${message}`);
+    return true;
+  };
+  const drop = "'drop' is Dropout(p=0.2): in training mode it drops at random every epoch, a cache would keep one draw";
+  tg.manualSeed(1);
+  const above = new nn.Sequential({ hidden1: new nn.Linear(6, 4), drop: new nn.Dropout(0.2), outputs: new nn.Linear(4, 2) }).freeze(/^hidden1\./);
+  await assert.rejects(tg.transfer.cacheFeatures(above, data(), { upTo: 'drop', ...quiet }),
+    rnd(`${drop}. The random layers are above the last frozen layer with weights, so they belong to the head that trains: pass upTo: 'hidden1'`));
+  const between = new nn.Sequential({ hidden1: new nn.Linear(6, 4), drop: new nn.Dropout(0.2), hidden2: new nn.Linear(4, 4), outputs: new nn.Linear(4, 2) })
+    .freeze(/^hidden[12]\./);
+  await assert.rejects(tg.transfer.cacheFeatures(between, data(), { upTo: 'hidden2', ...quiet }),
+    rnd(`${drop}. Pass upTo: 'hidden1' to cache only the layers below them, or allowRandom: true to cache one draw anyway`));
+  const bottom = new nn.Sequential({ drop: new nn.Dropout(0.2), hidden1: new nn.Linear(6, 4), outputs: new nn.Linear(4, 2) }).freeze(/^hidden1\./);
+  await assert.rejects(tg.transfer.cacheFeatures(bottom, data(), { upTo: 'hidden1', ...quiet }), rnd(`${drop}. Pass allowRandom: true to cache it anyway`));
+  await assert.rejects(tg.transfer.cacheFeatures(bottom, data(), { upTo: 'drop', ...quiet }), rnd(`${drop}. Pass allowRandom: true to cache it anyway`), 'no weights below');
+  const noWeights = new nn.Sequential({ act0: new nn.ReLU(), drop: new nn.Dropout(0.2), hidden1: new nn.Linear(6, 4), outputs: new nn.Linear(4, 2) }).freeze(/^hidden1\./);
+  await assert.rejects(tg.transfer.cacheFeatures(noWeights, data(), { upTo: 'drop', ...quiet }),
+    rnd(`${drop}. Pass upTo: 'act0' to cache only the layers below them, or allowRandom: true to cache one draw anyway`));
+  const augmenting = Object.assign(data(), { augmenting: true });
+  const plain = new nn.Sequential({ hidden1: new nn.Linear(6, 4), outputs: new nn.Linear(4, 2) }).freeze(/^hidden1\./);
+  await assert.rejects(tg.transfer.cacheFeatures(plain, augmenting, quiet),
+    rnd('the dataset is flagged augmenting: it gives different inputs every epoch, a cache would keep one. Pass allowRandom: true to cache it anyway'));
+});
+
+test('a dropout of p = 0, or a layer that only has a numeric p, is deterministic and cached', async () => {
+  class Scaled extends nn.Module {
+    constructor() {
+      super();
+      this.p = 0.5; // a number named p, in a layer that is not a dropout
+    }
+    forward(x) {
+      return x.mul(this.p);
+    }
+  }
+  for (const layer of [new nn.Dropout(0), new Scaled()]) {
+    tg.manualSeed(1);
+    const net = new nn.Sequential({ hidden1: new nn.Linear(6, 4), odd: layer, hidden2: new nn.Linear(4, 4), outputs: new nn.Linear(4, 2) }).freeze(/^hidden[12]\./);
+    const c = await tg.transfer.cacheFeatures(net, data(), { upTo: 'hidden2', ...quiet });
+    assert.strictEqual(c.cut, 'hidden2', layer.constructor.name);
+    c.dispose();
+  }
+});
