@@ -387,3 +387,16 @@ test('a system error while writing a cache becomes ERR_NO_SPACE (full disk or qu
   const codedSys = Object.assign(new tg.TorchError('coded, with a syscall', { code: 'ERR_X' }), { syscall: 'write', code: 'ENOSPC' });
   for (const e of [plain, coded, codedSys, 'a string', undefined]) assert.strictEqual(writeError('/c/f', '/c/p', e), e);
 });
+
+test('a parameter-free layer below the cut swapped for another kind makes the cache stale by its structure', async () => {
+  tg.manualSeed(1);
+  const net = new nn.Sequential({ hidden1: new nn.Linear(6, 6), act1: new nn.ReLU(), hidden2: new nn.Linear(6, 4), outputs: new nn.Linear(4, 2) })
+    .freeze(/^hidden[12]\./);
+  const c = await tg.transfer.cacheFeatures(net, data(), { upTo: 'hidden2', ...quiet });
+  assert.deepStrictEqual(c.changes(), []);
+  net.registerModule('act1', new nn.Tanh());
+  assert.deepStrictEqual(c.changes(), ['the structure below the cut (layers, their options, or which parameters are frozen)']);
+  net.registerModule('act1', new nn.ReLU());
+  assert.deepStrictEqual(c.changes(), [], 'the same kind of layer again');
+  c.dispose();
+});
