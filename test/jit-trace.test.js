@@ -194,3 +194,22 @@ test('checkInputs catches a trace that froze a branch or a JavaScript value, and
   assert.throws(() => tg.jit.trace(net, tg.randn([2, 3, 5, 5]), { checkInputs: 'x' }), TypeError);
   assert.throws(() => tg.jit.trace(net, tg.randn([2, 3, 5, 5]), { checkInputs: [tg.randn([2, 3, 5, 5])], checkTolerance: -1 }), RangeError);
 });
+
+test('the trace check takes NaN for NaN and an infinity for the same infinity: inputs that hold them trace', () => {
+  tg.manualSeed(1);
+  const lin = new tg.nn.Linear(3, 2);
+  lin.eval();
+  const example = tg.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' });
+  const other = tg.tensor([[NaN, 0, 1], [Infinity, 1, 2], [-Infinity, 2, 3]]);
+  const traced = tg.jit.trace(lin, example, { checkInputs: [other] });
+  assert.deepStrictEqual(Array.from(traced.forward(other).dataSync()), Array.from(lin.forward(other).dataSync()));
+  traced.dispose();
+  // a NaN on one side only is still a difference
+  class NanOnFirstShape extends tg.nn.Module {
+    forward(x) {
+      return x.shape[0] === 2 ? x.mul(1) : x.mul(NaN);
+    }
+  }
+  assert.throws(() => tg.jit.trace(new NanOnFirstShape(), example, { checkInputs: [other] }),
+    (e) => e.code === 'ERR_TRACE_DIVERGES' && /largest difference NaN/.test(e.message));
+});

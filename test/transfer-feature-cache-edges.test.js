@@ -171,11 +171,14 @@ test('a disposed disk cache refuses reads through a dataset taken before; a read
   const it = examples.loadBatches(Array.from({ length: 64 }, (_, i) => i), { batchSize: 8, dropLast: false });
   const first = await it.next();
   assert.deepStrictEqual(first.value[0].shape, [8, 12]);
+  // a read started and not settled when the cache is disposed (its promise resolves on a later turn of the loop)
+  const inFlight = examples.reader.readRows([0, 1, 2]);
   c.dispose();
-  assert.strictEqual(openFiles(), closed + 1, 'reads of the blocks ahead are in flight: the file stays open for them');
+  assert.strictEqual(openFiles(), closed + 1, 'the file stays open for the read in flight');
+  await assert.rejects(inFlight, (e) => e.code === 'ERR_CACHE_DISPOSED' && e.message === 'feature cache: the cache was disposed while a read was in flight');
   await assert.rejects(async () => {
     for (;;) if ((await it.next()).done) break;
-  }, (e) => e.code === 'ERR_CACHE_DISPOSED' && e.message === 'feature cache: the cache was disposed while a read was in flight');
+  }, (e) => e.code === 'ERR_CACHE_DISPOSED');
   await new Promise((r) => setTimeout(r, 100));
   assert.strictEqual(openFiles(), closed, 'closed after the last read in flight');
   assert.throws(() => examples.getBatch([0]), (e) => e.code === 'ERR_CACHE_DISPOSED');
@@ -261,6 +264,10 @@ test('16-bit features on disk round subnormal and normal ties to even, as LibTor
   for (let k = 0; k < 8; k++) ties.push((k + 0.5) * 2 ** -24, -(k + 0.5) * 2 ** -24); // halfway between float16 subnormals
   for (let j = 0; j < 8; j++) ties.push(1 + (2 * j + 1) * 2 ** -11, 2 ** -14 * (1 + (2 * j + 1) * 2 ** -11)); // normal ties
   ties.push(2 ** -25, 2 ** -26, 3 * 2 ** -26, 65520, 65519, 1e-8);
+  ties.push(1.25 * 2 ** -24, 3.3 * 2 ** -24, 1.1 * 2 ** -20, -2.7 * 2 ** -18); // subnormal, not ties
+  ties.push(65536, 1e5, -7e4, 1e-9, 2 ** -40, Infinity, -Infinity, NaN); // past float16's range, far below it, not finite
+  ties.push((2 - 2 ** -23) * 2 ** -40, (1 + 0x1234 * 2 ** -23) * 2 ** -33); // far below, with mantissa bits a wide shift would keep
+  ties.push(1 + 2 ** -8, 1 + 3 * 2 ** -8, -(2 + 2 ** -7), 1 + 2 ** -8 + 2 ** -20); // bfloat16 ties (to even) and a near-tie
   const net = new nn.Sequential({ id: new nn.Linear(1, 1, { bias: false }), outputs: new nn.Linear(1, 1) });
   tg.noGrad(() => net.get('id').weight.fill_(1));
   net.freeze(/^id\./);
@@ -313,6 +320,9 @@ test('a journal or write on a full device fails with the system\'s error and clo
   const halves = { write: async (b, off, len, pos) => ({ bytesWritten: (calls++, assert.strictEqual(pos, 100 + off), Math.min(len, 3)) }) };
   await writeFully(halves, new Uint8Array(8), 100);
   assert.strictEqual(calls, 3, 'short writes go on where they stopped');
+  let once = 0;
+  const partThenNothing = { write: async () => ({ bytesWritten: once++ === 0 ? 3 : 0 }) };
+  await assert.rejects(writeFully(partThenNothing, new Uint8Array(8), 100), (e) => e.message === 'cacheFeatures: the system wrote nothing at offset 103');
 });
 
 test('a cache path that is a folder, a link loop, a stub or a trailer whose sizes overflow is invalid, not opened', () => {

@@ -62,6 +62,13 @@ export function trace(module: Module, inputs: Tensor | Tensor[], options: TraceO
   return traced;
 }
 
+/** The largest |got - want|, where NaN against NaN and an infinity against the same infinity count as equal (their difference is NaN). */
+function largestDifference(got: Tensor, want: Tensor): number {
+  if (got.numel === 0) return 0;
+  const same = got.eq(want).logicalOr(got.isnan().logicalAnd(want.isnan()));
+  return got.sub(want).abs().maskedFill(same, 0).max().item() as number;
+}
+
 /** Runs each check input through the trace and the module, throwing where they differ (module and trace left as they were). */
 function checkTrace(module: Module, traced: ScriptModule, checks: unknown, tolerance: number): void {
   if (!Array.isArray(checks)) throw new TypeError('jit.trace: checkInputs must be an array of inputs (each a Tensor or an array of Tensors)');
@@ -78,7 +85,7 @@ function checkTrace(module: Module, traced: ScriptModule, checks: unknown, toler
         let max = 0;
         expected.forEach((e, k) => {
           const g = got[k];
-          max = Math.max(max, g.shape.join() !== e.shape.join() ? Infinity : (g.sub(e).abs().max().item() as number));
+          max = Math.max(max, g.shape.join() !== e.shape.join() ? Infinity : largestDifference(g, e));
         });
         return max;
       }),

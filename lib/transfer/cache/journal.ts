@@ -49,7 +49,7 @@ export interface JournalState {
   blocks: JournalBlock[];
 }
 
-const isCrc = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+const isCrc = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 
 /**
  * Parses a journal's text: undefined when its first line is not a journal head; else the blocks listed in order from
