@@ -200,3 +200,18 @@ test('a partial build whose journal names no owner, another machine (whatever it
     assert.ok(fs.readFileSync(path.join(dir, NAME)).equals(want));
   }
 });
+
+test('a resumed build that is aborted again keeps every whole block in its journal, the first build\'s included', async () => {
+  const want = await reference();
+  const dir = tmpDir();
+  await abortAt(dir, 40);
+  assert.deepStrictEqual(journalLines(dir).slice(1).map((l) => JSON.parse(l).block), [0, 1]);
+  await abortAt(dir, 72);
+  const lines = journalLines(dir);
+  assert.deepStrictEqual(lines.slice(1).map((l) => JSON.parse(l).block), [0, 1, 2, 3], 'the resumed journal rewrote blocks 0 and 1, then added its own');
+  assert.ok(lines.slice(1).every((l) => JSON.parse(l).crc.length === 2), 'a CRC per field on each line');
+  const c = await tg.transfer.cacheFeatures(model(), data(100), opts(dir));
+  assert.strictEqual(c.resumedRows, 64, 'the third build starts after block 3');
+  c.dispose();
+  assert.ok(fs.readFileSync(path.join(dir, NAME)).equals(want));
+});

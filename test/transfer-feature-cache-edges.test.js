@@ -292,6 +292,9 @@ test('a journal is parsed up to its first bad line, and a head that is not a jou
   assert.deepStrictEqual(parseJournal(good).blocks, [{ block: 0, crc: [1, 2] }, { block: 1, crc: [3, 4] }]);
   assert.strictEqual(parseJournal(''), undefined);
   assert.strictEqual(parseJournal(JSON.stringify(head)), undefined, 'no whole first line');
+  assert.strictEqual(parseJournal(`${JSON.stringify(head)} `), undefined, 'a whole head, but its line torn before the newline');
+  assert.strictEqual(parseJournal('5\n'), undefined);
+  assert.strictEqual(parseJournal('"torchgraft-feature-cache-journal"\n'), undefined);
   assert.strictEqual(parseJournal('{not json\n'), undefined);
   assert.strictEqual(parseJournal('null\n'), undefined);
   assert.strictEqual(parseJournal(line({ ...head, format: 'other' })), undefined);
@@ -300,6 +303,7 @@ test('a journal is parsed up to its first bad line, and a head that is not a jou
   assert.strictEqual(cut('{"block":1,'), 1, 'a torn line ends the list');
   assert.strictEqual(cut('{"block":1,"crc":[3,4]\n'), 1, 'an unreadable line ends the list');
   assert.strictEqual(cut(line(null)), 1);
+  assert.strictEqual(cut('7\n'), 1);
   assert.strictEqual(cut(line({ block: 2, crc: [3, 4] })), 1, 'out of order');
   assert.strictEqual(cut(line({ block: 1, crc: [3] })), 1, 'a CRC missing');
   assert.strictEqual(cut(line({ block: 1, crc: 'ab' })), 1);

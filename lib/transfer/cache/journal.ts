@@ -58,13 +58,14 @@ const isCrc = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0
 export function parseJournal(text: string): JournalState | undefined {
   let end = text.indexOf('\n');
   if (end < 0) return undefined;
-  let head: JournalHead;
+  let head: JournalHead | null;
   try {
-    head = JSON.parse(text.slice(0, end)) as JournalHead;
+    head = JSON.parse(text.slice(0, end)) as JournalHead | null;
   } catch {
     return undefined;
   }
-  if (head === null || typeof head !== 'object' || head.format !== JOURNAL_FORMAT || !Array.isArray(head.fields)) return undefined;
+  // a primitive's properties are undefined: only a journal head passes
+  if (head?.format !== JOURNAL_FORMAT || !Array.isArray(head.fields)) return undefined;
   const blocks: JournalBlock[] = [];
   let next = end + 1;
   for (;;) {
@@ -72,14 +73,13 @@ export function parseJournal(text: string): JournalState | undefined {
     end = text.indexOf('\n', start);
     // no newline: the last line was torn by a kill mid-append
     if (end < 0) break;
-    let line: JournalBlock;
+    let line: JournalBlock | null;
     try {
-      line = JSON.parse(text.slice(start, end)) as JournalBlock;
+      line = JSON.parse(text.slice(start, end)) as JournalBlock | null;
     } catch {
       break;
     }
-    if (line === null || typeof line !== 'object' || line.block !== blocks.length || !Array.isArray(line.crc) ||
-      line.crc.length !== head.fields.length || !line.crc.every(isCrc)) break;
+    if (line?.block !== blocks.length || !Array.isArray(line.crc) || line.crc.length !== head.fields.length || !line.crc.every(isCrc)) break;
     blocks.push({ block: line.block, crc: line.crc });
     next = end + 1;
   }
