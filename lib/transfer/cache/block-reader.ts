@@ -29,11 +29,6 @@ export class BlockFile {
     this.verified = new Uint8Array(this.blocks);
   }
 
-  /** Rows of the cache. */
-  get length(): number {
-    return this.header.length;
-  }
-
   /** The block holding row `r`. */
   blockOf(r: number): number {
     return Math.floor(r / this.header.blockRows);
