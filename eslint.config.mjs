@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'prebuilds/**', '.gpu/**', 'test/types/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'prebuilds/**', '.gpu/**', 'test/types/**', '.stryker-tmp/**', 'reports/**'] }, // .stryker-tmp: a mutation run's sandbox copy
   {
     files: ['lib/**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
