@@ -71,10 +71,12 @@ export interface CacheFeaturesOptions {
   engine?: 'native' | 'js' | 'auto';
 }
 
+// Stryker disable BooleanLiteral: only the keys are read (Object.keys); the values exist for the compile-time check
 const KEYS: Record<keyof CacheFeaturesOptions, true> = {
   upTo: true, store: true, dir: true, name: true, dtype: true, batchSize: true, device: true, onStale: true, allowRandom: true, verbose: true,
   output: true, distributed: true, blockRows: true, shuffle: true, bufferBlocks: true, prefetch: true, signal: true, engine: true,
 };
+// Stryker restore BooleanLiteral
 
 const FLOATS: DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
 
