@@ -63,7 +63,8 @@ test('each bad option is refused with its name, what it must be and what it got'
     });
   }
   // the accepted forms of the same options build
-  for (const options of [{ blockRows: 64 }, { blockRows: 16, batchSize: 8 }, { shuffle: 'rows' }, { shuffle: 'blocks' }, { engine: 'js' }, { onStale: 'rebuild' }, { distributed: false }]) {
+  for (const options of [{ blockRows: 64 }, { blockRows: 16, batchSize: 8 }, { shuffle: 'rows' }, { shuffle: 'blocks' }, { engine: 'js' }, { engine: 'native' },
+    { engine: 'auto' }, { onStale: 'rebuild' }, { onStale: 'error' }, { distributed: false }, { store: 'memory' }, { dtype: 'float16' }]) {
     const c = await tg.transfer.cacheFeatures(net, ds, { ...options, ...quiet });
     assert.strictEqual(c.length, 10, JSON.stringify(options));
     c.dispose();
@@ -244,6 +245,12 @@ test('the build\'s bar on a terminal: partial, resumed and whole, then the summa
   none.resume(0);
   none.tick(0, true);
   assert.match(out.chunks[3], /^\rCaching features \[ {24}\] 0\/10 blocks - /, 'nothing done: an empty bar');
+  const lines = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const verbose2 = new BuildProgress(lines, 2, { rows: 10, unitRows: 5, unit: 'batches' });
+  verbose2.tick(5, true);
+  verbose2.done({ examples: 10, where: 'memory', engine: 'native', resumedRows: 0 });
+  assert.strictEqual(lines.chunks.length, 1, 'verbose 2: no bar, even on a terminal');
+  assert.match(lines.chunks[0], /^Cached features of 10 examples \(memory\) in \S+, engine native\n$/);
   const piped = { isTTY: false, chunks: [], write(s) { this.chunks.push(s); return true; } };
   const quietBar = new BuildProgress(piped, 1, { rows: 10, unitRows: 5, unit: 'batches' });
   quietBar.tick(10);
