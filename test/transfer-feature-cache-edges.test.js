@@ -237,15 +237,27 @@ test('the build\'s bar on a terminal: partial, resumed and whole, then the summa
   const out = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
   const p = new BuildProgress(out, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
   p.resume(35);
-  assert.match(out.chunks[0], /^\rCaching features \[=========> {14}\] 4\/10 blocks \(4 resumed\) - \d+(\.\d+)?\w+\x1b\[K$/);
+  assert.match(out.chunks[0], /^\rCaching features \[=========> {14}\] 4\/10 blocks \(4 resumed\) - 0\.\d\ds\x1b\[K$/, 'a fraction of a second in');
   p.tick(100);
   assert.match(out.chunks[1], /^\rCaching features \[={24}\] 10\/10 blocks \(4 resumed\) - /);
   p.done({ examples: 100, where: 'memory', engine: 'js', resumedRows: 40 });
   assert.match(out.chunks[2], /^\rCached features of 100 examples \(memory\) in \S+, engine js, 40 rows resumed\x1b\[K\n$/);
   const none = new BuildProgress(out, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
   none.resume(0);
+  assert.strictEqual(out.chunks.length, 3, 'resuming from nothing draws nothing');
   none.tick(0, true);
   assert.match(out.chunks[3], /^\rCaching features \[ {24}\] 0\/10 blocks - /, 'nothing done: an empty bar');
+  // redrawn at most every 100 ms, except the last unit
+  const paced = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const bar = new BuildProgress(paced, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
+  bar.tick(10);
+  bar.tick(20);
+  bar.tick(30);
+  assert.strictEqual(paced.chunks.length, 1, 'the first unit drawn, the next two within 100 ms not');
+  assert.match(paced.chunks[0], / 1\/10 blocks - /);
+  bar.tick(100);
+  assert.strictEqual(paced.chunks.length, 2, 'the last unit always drawn');
+  assert.match(paced.chunks[1], / 10\/10 blocks - /);
   const lines = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
   const verbose2 = new BuildProgress(lines, 2, { rows: 10, unitRows: 5, unit: 'batches' });
   verbose2.tick(5, true);
