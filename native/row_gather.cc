@@ -89,4 +89,3 @@ at::Tensor GatherRowsAs(const RowGather& g, at::Tensor out, at::ScalarType outDt
 }
 
 }  // namespace tg
-

@@ -26,6 +26,9 @@ function data(n = 10) {
   return new tg.data.TensorDataset(tg.randn([n, 6]), tg.randint(0, 3, [n]));
 }
 const values = (t) => Array.from(t.dataSync(), Number);
+const openFiles = () => fs.readdirSync('/proc/self/fd').length;
+/** An output stream that keeps what is written; a terminal unless `isTTY` is false. */
+const stream = (isTTY = true) => ({ isTTY, chunks: [], write(s) { this.chunks.push(s); return true; } });
 
 test('each bad option is refused with its name, what it must be and what it got', async () => {
   const net = model();
@@ -161,8 +164,6 @@ test('a dataset of features only caches to disk with no other field', async () =
   c.dispose();
 });
 
-const openFiles = () => fs.readdirSync('/proc/self/fd').length;
-
 test('a disposed disk cache refuses reads through a dataset taken before; a read in flight ends with ERR_CACHE_DISPOSED and the file closes once it settles', async () => {
   const dir = tmpDir();
   (await tg.transfer.cacheFeatures(model(), data(64), { store: 'disk', dir, batchSize: 8, blockRows: 8, ...quiet })).dispose();
@@ -234,7 +235,7 @@ test('a cut below every weight: features on the CPU in float32, read by item in 
 });
 
 test('the build\'s bar on a terminal: partial, resumed and whole, then the summary line', async () => {
-  const out = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const out = stream();
   const p = new BuildProgress(out, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
   p.resume(35);
   assert.match(out.chunks[0], /^\rCaching features \[=========> {14}\] 4\/10 blocks \(4 resumed\) - 0\.\d\ds\x1b\[K$/, 'a fraction of a second in');
@@ -248,7 +249,7 @@ test('the build\'s bar on a terminal: partial, resumed and whole, then the summa
   none.tick(0, true);
   assert.match(out.chunks[3], /^\rCaching features \[ {24}\] 0\/10 blocks - /, 'nothing done: an empty bar');
   // redrawn at most every 100 ms, except the last unit
-  const paced = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const paced = stream();
   const bar = new BuildProgress(paced, 1, { rows: 100, unitRows: 10, unit: 'blocks' });
   bar.tick(10);
   bar.tick(20);
@@ -258,19 +259,19 @@ test('the build\'s bar on a terminal: partial, resumed and whole, then the summa
   bar.tick(100);
   assert.strictEqual(paced.chunks.length, 2, 'the last unit always drawn');
   assert.match(paced.chunks[1], / 10\/10 blocks - /);
-  const lines = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const lines = stream();
   const verbose2 = new BuildProgress(lines, 2, { rows: 10, unitRows: 5, unit: 'batches' });
   verbose2.tick(5, true);
   verbose2.done({ examples: 10, where: 'memory', engine: 'native', resumedRows: 0 });
   assert.strictEqual(lines.chunks.length, 1, 'verbose 2: no bar, even on a terminal');
   assert.match(lines.chunks[0], /^Cached features of 10 examples \(memory\) in \S+, engine native\n$/);
-  const piped = { isTTY: false, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const piped = stream(false);
   const quietBar = new BuildProgress(piped, 1, { rows: 10, unitRows: 5, unit: 'batches' });
   quietBar.tick(10);
   quietBar.done({ examples: 10, where: 'memory', engine: 'js', resumedRows: 0 });
   assert.deepStrictEqual(piped.chunks, [], 'verbose 1 off a terminal writes nothing');
 
-  const seen = { isTTY: true, chunks: [], write(s) { this.chunks.push(s); return true; } };
+  const seen = stream();
   const c = await tg.transfer.cacheFeatures(model(), data(24), { batchSize: 8, verbose: 1, output: seen });
   c.dispose();
   const text = seen.chunks.join('');
@@ -333,10 +334,10 @@ test('a journal is parsed up to its first bad line, and a head that is not a jou
 
 test('a journal or write on a full device fails with the system\'s error and closes its file; a write of nothing is ERR_IO', async () => {
   const head = { format: JOURNAL_FORMAT, version: 2, length: 4, blockRows: 2, dtype: 'float32', fields: [] };
-  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  const fdsBefore = openFiles();
   await assert.rejects(Journal.create('/dev/full', head), (e) => e.code === 'ENOSPC');
   await assert.rejects(Journal.resume('/dev/full', head, [{ block: 0, crc: [] }]), (e) => e.code === 'ENOSPC');
-  assert.strictEqual(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'both handles closed');
+  assert.strictEqual(openFiles(), fdsBefore, 'both handles closed');
   const stuck = { write: async () => ({ bytesWritten: 0 }) };
   await assert.rejects(writeFully(stuck, new Uint8Array(8), 100),
     (e) => e.code === 'ERR_IO' && e.message === 'cacheFeatures: the system wrote nothing at offset 100');
