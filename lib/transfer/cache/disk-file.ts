@@ -5,7 +5,7 @@
  */
 import { readSync, openSync, closeSync, fstatSync } from 'node:fs';
 import type { DType } from '../../dtype';
-import { blockCount, DiskHeader, elementBytes, FieldLayout, FORMAT, MAGIC_V2 } from './disk-layout';
+import { blockCount, DiskHeader, elementBytes, FieldLayout, FORMAT, isCrc32, MAGIC_V2 } from './disk-layout';
 
 /** An open cache file, or why it cannot be used. */
 export type OpenResult = { fd: number; header: DiskHeader } | { missing: true } | { invalid: string };
@@ -43,7 +43,7 @@ function headerProblem(h: DiskHeader, dataBytes: number): string | undefined {
   if (offset !== dataBytes) return `is ${dataBytes} data bytes, its layout needs ${offset} (truncated?)`;
   if (!Array.isArray(h.crc) || h.crc.length !== h.fields.length) return 'has no checksum per field';
   for (const c of h.crc)
-    if (!Array.isArray(c) || c.length !== blocks || !c.every((v) => isCount(v) && v <= 0xffffffff)) return `needs ${blocks} block checksums per field`;
+    if (!Array.isArray(c) || c.length !== blocks || !c.every(isCrc32)) return `needs ${blocks} block checksums per field`;
   return undefined;
 }
 

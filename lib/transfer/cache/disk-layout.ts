@@ -62,6 +62,11 @@ export function layoutFields(fields: { dtype: DType; shape: number[] }[], length
   return { fields: out, dataEnd: offset };
 }
 
+/** Whether `v` can be a CRC-32C as the trailer and the journal store it: an integer in [0, 2^32). */
+export function isCrc32(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+}
+
 /** Blocks in a cache of `length` rows. */
 export function blockCount(length: number, blockRows: number): number {
   return Math.ceil(length / blockRows);

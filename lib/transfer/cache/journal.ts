@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import type { DType } from '../../dtype';
 import { TorchError } from '../../errors';
-import type { FieldLayout } from './disk-layout';
+import { isCrc32, type FieldLayout } from './disk-layout';
 import type { Fingerprint } from './fingerprint';
 
 /**
@@ -49,8 +49,6 @@ export interface JournalState {
   blocks: JournalBlock[];
 }
 
-const isCrc = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
-
 /**
  * Parses a journal's text: undefined when its first line is not a journal head; else the blocks listed in order from
  * block 0 with one CRC per field, stopping at the first line that is torn, out of order or malformed.
@@ -79,7 +77,7 @@ export function parseJournal(text: string): JournalState | undefined {
     } catch {
       break;
     }
-    if (line?.block !== blocks.length || !Array.isArray(line.crc) || line.crc.length !== head.fields.length || !line.crc.every(isCrc)) break;
+    if (line?.block !== blocks.length || !Array.isArray(line.crc) || line.crc.length !== head.fields.length || !line.crc.every(isCrc32)) break;
     blocks.push({ block: line.block, crc: line.crc });
     next = end + 1;
   }
