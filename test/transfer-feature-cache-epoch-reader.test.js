@@ -16,17 +16,17 @@ const values = (t) => Array.from(t.dataSync(), Number);
  * A fake open cache of `blocks` blocks of `blockRows` float32 rows of width 1 (row r holds r); a block read waits until
  * `settle` resolves it. `window` records, at each read's start, the blocks in flight plus those held.
  */
-function fakeCache({ blocks, blockRows }) {
+function fakeCache({ blocks, blockRows, dtype = 'float32', headDtype = 'float32' }) {
   const stats = { blockReads: 0, rowReads: 0, maxHeldBlocks: 0, heldBlocks: 0, batchesMade: 0 };
   const started = [];
   const pending = [];
   const handedOut = [];
   const windows = [];
   let inFlight = 0;
-  const rowsTensor = (rows) => tg.tensor(rows.map((r) => [r]), { dtype: 'float32' });
+  const rowsTensor = (rows) => tg.tensor(rows.map((r) => [r]), { dtype });
   const reader = {
     isClosed: false,
-    header: { blockRows, fields: [{ dtype: 'float32', shape: [1] }] },
+    header: { blockRows, fields: [{ dtype, shape: [1] }] },
     blocks,
     readBlock(b) {
       windows.push(inFlight + stats.heldBlocks);
@@ -43,7 +43,7 @@ function fakeCache({ blocks, blockRows }) {
   const ds = {
     reader,
     stats,
-    headDtype: 'float32',
+    headDtype,
     hold(d) {
       stats.heldBlocks += d;
       stats.maxHeldBlocks = Math.max(stats.maxHeldBlocks, stats.heldBlocks);
@@ -172,10 +172,11 @@ test('epoch reader: blocks a fed batch still gathers from count against the wind
 });
 
 test('epoch reader: a block that is exactly a batch is handed over uncopied only when no later batch needs it', async () => {
-  const cache = fakeCache({ blocks: 3, blockRows: 2 });
+  const cache = fakeCache({ blocks: 4, blockRows: 2 });
   cache.auto = true; // a gather runs on a worker thread: its reads may start after any fixed number of turns
-  // block 0 whole in batch 0 and again in batch 1 (a sampler with replacement); block 1 whole in batch 2, then never
-  const it = epoch(cache, { order: [0, 1, 1, 0, 2, 3, 4, 5], batchSize: 2, prefetch: 1 });
+  // block 0 whole in batch 0 and again in batch 1 (a sampler with replacement); blocks 1 and 2 whole in batches 2 and 3,
+  // then never; batch 4 is the first row of block 3 only
+  const it = epoch(cache, { order: [0, 1, 1, 0, 2, 3, 4, 5, 6], batchSize: 2, prefetch: 1 });
   const got = [];
   for (;;) {
     const { value, done } = await it.next();
@@ -188,10 +189,21 @@ test('epoch reader: a block that is exactly a batch is handed over uncopied only
     { x: [1, 0], y: [1, 0], uncopied: false },
     { x: [2, 3], y: [2, 3], uncopied: true },
     { x: [4, 5], y: [4, 5], uncopied: true },
+    { x: [6], y: [6], uncopied: false },
   ]);
-  assert.deepStrictEqual(cache.started, [0, 1, 2], 'block 0 read once for both batches');
+  assert.deepStrictEqual(cache.started, [0, 1, 2, 3], 'block 0 read once for both batches');
   assert.strictEqual(cache.ds.stats.heldBlocks, 0);
   assert.ok(cache.handedOut.every((t) => t.isDisposed));
+
+  // a batch of every row of a block, some in place, is gathered in its order
+  const three = fakeCache({ blocks: 2, blockRows: 3 });
+  three.auto = true;
+  const it3 = epoch(three, { order: [0, 2, 1, 3, 4, 5], batchSize: 3 });
+  const a = (await it3.next()).value;
+  const b = (await it3.next()).value;
+  assert.deepStrictEqual([values(a[0]), three.handedOut.includes(a[0]), values(b[0]), three.handedOut.includes(b[0])], [[0, 2, 1], false, [3, 4, 5], true]);
+  dispose(a);
+  dispose(b);
 });
 
 test('epoch reader: a read ahead that fails reaches the consumer at its batch, and the other reads go on meanwhile', async () => {
@@ -241,4 +253,52 @@ test('epoch reader: a cache disposed between batches, or during a batch\'s row r
   assert.strictEqual(during.ds.stats.batchesMade, 0);
   assert.strictEqual(during.ds.stats.rowReads, 1);
   assert.deepStrictEqual(during.started, [2, 0], "the batch's blocks proven first, each once");
+});
+
+test('epoch reader: a stopped epoch keeps its blocks while a fed batch is out, and frees them at its release', async () => {
+  const cache = fakeCache({ blocks: 6, blockRows: 2 });
+  const it = epoch(cache, { order: range(12), batchSize: 3, maxBlocks: 3, fed: true });
+  const p = it.next();
+  await cache.settle();
+  const fed = (await p).value;
+  await it.return();
+  await cache.settle();
+  assert.strictEqual(cache.ds.stats.heldBlocks, 3, 'blocks 0-2 held: the engine may still gather from them');
+  assert.ok(fed.sources.every((t) => !t.isDisposed));
+  fed.release();
+  assert.strictEqual(cache.ds.stats.heldBlocks, 0);
+  assert.ok(cache.handedOut.every((t) => t.isDisposed), 'each block freed once the last batch out is released');
+});
+
+test('epoch reader: gathered rows of 16-bit blocks come widened to float32 for a float32 head, else in the stored dtype', async () => {
+  for (const [dtype, headDtype, want] of [['float16', 'float32', 'float32'], ['float16', 'float16', 'float16'], ['bfloat16', 'float32', 'float32'], ['bfloat16', 'bfloat16', 'bfloat16']]) {
+    const cache = fakeCache({ blocks: 2, blockRows: 2, dtype, headDtype });
+    cache.auto = true;
+    const it = epoch(cache, { order: [1, 2, 0, 3], batchSize: 4 });
+    const [x, y] = (await it.next()).value;
+    assert.deepStrictEqual([x.dtype, values(x)], [want, [1, 2, 0, 3]], `${dtype} blocks, ${headDtype} head`);
+    x.dispose();
+    y.dispose();
+    assert.strictEqual((await it.next()).done, true);
+  }
+});
+
+test('epoch reader: a row-read epoch proves each block once, four reads at a time, and frees what it proved', async () => {
+  const cache = fakeCache({ blocks: 6, blockRows: 2 });
+  // batch 0 touches all six blocks; batch 1 touches blocks 0 and 5 again
+  const it = epoch(cache, { order: [0, 2, 4, 6, 8, 10, 11, 1], batchSize: 6, mode: 'rows' });
+  const first = it.next();
+  await tick();
+  assert.deepStrictEqual(cache.started, [0, 1, 2, 3], 'four blocks proven at once');
+  await cache.settle();
+  assert.deepStrictEqual(cache.started, [0, 1, 2, 3, 4, 5]);
+  const got = [];
+  for (let r = await first; !r.done; r = await it.next()) {
+    got.push(values(r.value[0]));
+    dispose(r.value);
+  }
+  assert.deepStrictEqual(got, [[0, 2, 4, 6, 8, 10], [11, 1]]);
+  assert.deepStrictEqual(cache.started, range(6), 'blocks proven in this epoch are not read again');
+  assert.deepStrictEqual([cache.ds.stats.rowReads, cache.ds.stats.blockReads, cache.ds.stats.batchesMade], [2, 6, 2]);
+  assert.ok(cache.handedOut.every((t) => t.isDisposed), 'a proven block is freed once checked');
 });

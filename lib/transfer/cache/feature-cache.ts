@@ -116,7 +116,8 @@ export class FeatureCache {
   private below(model: Module): { below: [string, Module][]; cut: string } {
     const chain = chainOf(model);
     const i = flatIndex(chain, this.cut);
-    return { below: i < 0 ? [] : chain.slice(0, i + 1), cut: i < 0 ? `(no layer '${this.cut}')` : `${this.cut}@${i}` };
+    // a vanished cut (i = -1) leaves nothing below it
+    return { below: chain.slice(0, i + 1), cut: i < 0 ? `(no layer '${this.cut}')` : `${this.cut}@${i}` };
   }
 
   /**
