@@ -6,6 +6,7 @@ export default folderConfig('cache', {
   mutate: ['lib/transfer/cache/**/*.ts'],
   testFiles: [
     'test/transfer-feature-cache-epoch-reader.test.js',
+    'test/transfer-feature-cache-inputs.test.js',
     'test/transfer-feature-cache-blocks-trailer.test.js',
     'test/transfer-feature-cache-edges.test.js',
     'test/transfer-feature-cache-engine-checks.test.js',

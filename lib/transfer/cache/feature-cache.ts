@@ -146,7 +146,8 @@ export class FeatureCache {
     for (const [name, m] of below) {
       const tensors = layerTensors(m);
       const known = this.fingerprint.weights[name];
-      if (known !== undefined && matchesStamp(this.stamp.layers.get(name), tensors)) weights[name] = known;
+      // only a layer of the fingerprint has a stamp
+      if (matchesStamp(this.stamp.layers.get(name), tensors)) weights[name] = known!;
       else {
         weights[name] = layerDigest(tensors);
         if (weights[name] === known) this.stamp.layers.set(name, stampTensors(tensors));
