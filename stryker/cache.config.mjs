@@ -7,6 +7,7 @@ export default folderConfig('cache', {
   testFiles: [
     'test/transfer-feature-cache-epoch-reader.test.js',
     'test/transfer-feature-cache-inputs.test.js',
+    'test/transfer-feature-cache-lifecycle.test.js',
     'test/transfer-feature-cache-blocks-trailer.test.js',
     'test/transfer-feature-cache-edges.test.js',
     'test/transfer-feature-cache-engine-checks.test.js',

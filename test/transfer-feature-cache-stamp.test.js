@@ -171,6 +171,40 @@ test('labels changed while the features stay the same are a change of the datase
   cache.dispose();
 });
 
+test('labels changed in place and restored: hashed once to prove it, then proven current without reading them again', async () => {
+  const net = model();
+  const ds = data();
+  const y = ds.tensors[1];
+  const cache = await tg.transfer.cacheFeatures(net, ds, quiet);
+  const saved = y.clone();
+  tg.noGrad(() => y.fill_(1));
+  y.copy_(saved);
+  let r = await reads(() => cache.changes());
+  assert.deepStrictEqual(r.result, []);
+  assert.ok(readsOf(r.seen, new Set(ds.tensors)) > 0, 'the dataset was hashed: its versions moved');
+  r = await reads(() => cache.changes());
+  assert.deepStrictEqual(r.result, []);
+  assert.strictEqual(readsOf(r.seen, watched(net, ds)), 0, 'the proof is remembered');
+  cache.dispose();
+});
+
+test('a TensorDataset with a cacheKey is compared by its key at every check, never by its tensors', async () => {
+  const net = model();
+  const ds = data();
+  ds.cacheKey = 'train-v1';
+  const cache = await tg.transfer.cacheFeatures(net, ds, quiet);
+  for (let k = 0; k < 2; k++) {
+    const r = await reads(() => cache.changes());
+    assert.deepStrictEqual(r.result, [], `check ${k}`);
+    assert.strictEqual(readsOf(r.seen, new Set(ds.tensors)), 0, `check ${k}: the key decides, no value is read`);
+  }
+  tg.noGrad(() => ds.tensors[1].fill_(2));
+  assert.deepStrictEqual(cache.changes(), [], 'the key is the owner\'s word: same key, same data');
+  ds.cacheKey = 'train-v2';
+  assert.deepStrictEqual(cache.changes(), ['the dataset (another length, content or key)']);
+  cache.dispose();
+});
+
 test('a replaced parameter is a change when its values differ, and not when they are equal', async () => {
   const net = model();
   const ds = data();

@@ -179,7 +179,8 @@ export class FeatureCache {
     const ds = this.dataset as KeyedDataset;
     this.stamp = {
       layers: new Map(below.map(([name, m]) => [name, stampTensors(layerTensors(m))])),
-      dataset: typeof ds.cacheKey !== 'string' && ds instanceof TensorDataset ? stampTensors(datasetTensors(ds)) : undefined,
+      // (a keyed dataset's stamp is never read: datasetNow compares its key)
+      dataset: ds instanceof TensorDataset ? stampTensors(datasetTensors(ds)) : undefined,
     };
   }
 

@@ -1,0 +1,86 @@
+'use strict';
+// A feature cache over its life: rebuilt by verify() with onStale 'rebuild' (and why, every change named), rebuilt
+// after dispose(), its head when the cut is the first layer, and fit refusing data that is not a dataset.
+const test = require('node:test');
+const assert = require('node:assert');
+const tg = require('..');
+
+const { nn } = tg;
+const quiet = { verbose: 0 };
+function model() {
+  tg.manualSeed(1);
+  return new nn.Sequential({
+    hidden1: new nn.Linear(6, 10), act1: new nn.ReLU(),
+    hidden2: new nn.Linear(10, 8), act2: new nn.ReLU(),
+    outputs: new nn.Linear(8, 3),
+  }).freeze(/^hidden/);
+}
+function data(n = 12) {
+  tg.manualSeed(7);
+  return new tg.data.TensorDataset(tg.randn([n, 6]), tg.randint(0, 3, [n]));
+}
+const values = (t) => Array.from(t.dataSync(), Number);
+/** The frozen part's outputs for rows `rows`, computed now. */
+function expected(net, ds, rows) {
+  const [x] = ds.getBatch(rows);
+  const out = tg.noGrad(() => net.slice(0, 'act2').forward(x));
+  x.dispose();
+  return out;
+}
+
+test("verify() with onStale 'rebuild' rebuilds from the changed model and says why, naming every change", async () => {
+  const net = model();
+  const ds = data();
+  const cache = await tg.transfer.cacheFeatures(net, ds, { onStale: 'rebuild', ...quiet });
+  await cache.verify();
+  assert.deepStrictEqual([cache.builds, cache.rebuiltBecause], [1, undefined], 'current: nothing rebuilt');
+  tg.noGrad(() => {
+    net.get('hidden1').bias.add_(1);
+    net.get('hidden2').weight.mul_(2);
+    ds.tensors[1].fill_(2);
+  });
+  await cache.verify();
+  assert.strictEqual(cache.builds, 2);
+  assert.strictEqual(cache.rebuiltBecause, "changed: the weights or buffers of 'hidden1', 'hidden2'; the dataset (another length, content or key)");
+  const [f] = cache.examples.getBatch([0, 5]);
+  const want = expected(net, ds, [0, 5]);
+  assert.deepStrictEqual(values(f), values(want));
+  f.dispose();
+  want.dispose();
+  cache.dispose();
+});
+
+test('a disposed cache is rebuilt by rebuild(), and reads again', async () => {
+  const net = model();
+  const ds = data();
+  const cache = await tg.transfer.cacheFeatures(net, ds, quiet);
+  cache.dispose();
+  assert.throws(() => cache.examples, { code: 'ERR_CACHE_DISPOSED' });
+  await cache.rebuild();
+  assert.strictEqual(cache.builds, 2);
+  const [f] = cache.examples.getBatch([3]);
+  const want = expected(net, ds, [3]);
+  assert.deepStrictEqual(values(f), values(want));
+  f.dispose();
+  want.dispose();
+  cache.dispose();
+});
+
+test('a cut at the first layer leaves every other layer in the head', async () => {
+  tg.manualSeed(1);
+  const net = new nn.Sequential({ hidden1: new nn.Linear(6, 4), act1: new nn.ReLU(), outputs: new nn.Linear(4, 3) }).freeze(/^hidden1\./);
+  const cache = await tg.transfer.cacheFeatures(net, data(), { upTo: 'hidden1', ...quiet });
+  assert.strictEqual(cache.cut, 'hidden1');
+  assert.deepStrictEqual(cache.head().namedParameters().map(([n]) => n), ['outputs.weight', 'outputs.bias']);
+  cache.dispose();
+});
+
+test('fit with a cache refuses data that is not a dataset, a DataLoader over one or tensors', async () => {
+  const net = model();
+  const ds = data();
+  const cache = await tg.transfer.cacheFeatures(net, ds, quiet);
+  const optimizer = new tg.optim.SGD(net.trainableParameters(), { lr: 0.1 });
+  await assert.rejects(tg.fit(net, { dataset: ds, length: 12, getItem: undefined }, { epochs: 1, optimizer, loss: 'crossEntropy', cache, ...quiet }),
+    { name: 'TypeError', message: 'fit: a feature cache needs the dataset it was built from (a Dataset, a DataLoader over one, or tensors [x, y])' });
+  cache.dispose();
+});
