@@ -31,6 +31,29 @@ test('cacheFeatures: a float64 frozen part behind a layer without parameters sto
   cache.dispose();
 });
 
+test("cacheFeatures: features come in the head's dtype (a float64 head over a float32 frozen part), or the frozen part's for a head without parameters", async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  tg.manualSeed(1);
+  const mixed = new nn.Sequential({ flat: new nn.Flatten(), hidden1: new nn.Linear(6, 12), act1: new nn.ReLU(), outputs: new nn.Linear(12, 3) }).freeze(/^hidden1\./);
+  mixed.get('outputs').to('float64');
+  const wide = new nn.Sequential({ flat: new nn.Flatten(), hidden1: new nn.Linear(6, 12), act1: new nn.ReLU(), outputs: new nn.Linear(12, 3), act2: new nn.ReLU() })
+    .to('float64')
+    .freeze(/^(hidden1|outputs)\./);
+  for (const [net, upTo, input, dtype] of [[mixed, 'hidden1', 'float32', 'float64'], [mixed, 'act1', 'float32', 'float64'], [wide, 'outputs', 'float64', 'float64']]) {
+    for (const store of ['memory', 'disk']) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-finputs-'));
+      const cache = await tg.transfer.cacheFeatures(net, data(6, input), { ...quiet, upTo, store, dir });
+      const [features] = cache.examples.getBatch([0, 1]);
+      assert.strictEqual(features.dtype, dtype, `cut at ${upTo}, ${store}`);
+      features.dispose();
+      cache.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
 test('cacheFeatures: a DataLoader gives its dataset; an object that only has a dataset property is refused', async () => {
   tg.manualSeed(1);
   const net = new nn.Sequential({ flat: new nn.Flatten(), hidden1: new nn.Linear(6, 4), outputs: new nn.Linear(4, 2) }).freeze(/^hidden1\./);

@@ -84,3 +84,44 @@ test('fit with a cache refuses data that is not a dataset, a DataLoader over one
     { name: 'TypeError', message: 'fit: a feature cache needs the dataset it was built from (a Dataset, a DataLoader over one, or tensors [x, y])' });
   cache.dispose();
 });
+
+test("a disk cache reopened after changes, with onStale 'rebuild', says every change; an open failing otherwise than a checksum is thrown", async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { BlockFile } = require('../dist/transfer/cache/block-reader');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-flife-'));
+  try {
+    const net = model();
+    const ds = data();
+    const first = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, ...quiet });
+    assert.strictEqual(first.rebuiltBecause, undefined, 'no file before: nothing was rebuilt');
+    first.dispose();
+    tg.noGrad(() => {
+      net.get('hidden2').bias.add_(1);
+      ds.tensors[1].fill_(1);
+    });
+    const again = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, onStale: 'rebuild', ...quiet });
+    assert.strictEqual(again.rebuiltBecause, "changed: the weights or buffers of 'hidden2'; the dataset (another length, content or key)");
+    again.dispose();
+    // the labels' read at open fails with an I/O error: that is not a damaged file to rebuild, it reaches the caller
+    const readFieldSync = BlockFile.prototype.readFieldSync;
+    const failure = new tg.TorchError('feature cache: read failed (EIO)', { code: 'ERR_IO' });
+    let reads = 0;
+    BlockFile.prototype.readFieldSync = function (...args) {
+      if (reads++ === 0) throw failure; // once: a rebuild would then succeed and hide it
+      return readFieldSync.apply(this, args);
+    };
+    try {
+      await assert.rejects(tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, ...quiet }), (e) => e === failure);
+      assert.strictEqual(reads, 1);
+    } finally {
+      BlockFile.prototype.readFieldSync = readFieldSync;
+    }
+    const reused = await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, ...quiet });
+    assert.strictEqual(reused.builds, 0, 'the file was left as it was');
+    reused.dispose();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -107,7 +107,7 @@ export class FeatureCache {
     return this.dataset.length;
   }
 
-  /** The cached examples as a dataset: `[features, ...other fields]`, features cast to the head's dtype. */
+  /** The cached examples as a dataset: `[features, ...other fields]`, features cast to the head's dtype (the frozen part's when the head has no parameters). */
   get examples(): Dataset {
     if (!this.data) throw new TorchError('FeatureCache: the cache was disposed', { code: 'ERR_CACHE_DISPOSED' });
     return this.data;
@@ -298,7 +298,8 @@ export class FeatureCache {
   private headDtype(): DType {
     const chain = chainOf(this.model);
     const i = flatIndex(chain, this.cut);
-    return firstParam(chain.slice(i + 1))?.dtype ?? 'float32';
+    // a head without parameters trains in the frozen part's dtype
+    return (firstParam(chain.slice(i + 1)) ?? firstParam(chain))?.dtype ?? 'float32';
   }
 
   private async build(): Promise<void> {
