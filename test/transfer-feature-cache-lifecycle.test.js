@@ -125,3 +125,14 @@ test("a disk cache reopened after changes, with onStale 'rebuild', says every ch
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("rebuild() after the cache's signal was aborted rejects before any work, and keeps nothing", async () => {
+  const net = model();
+  const ds = data();
+  const ac = new AbortController();
+  const cache = await tg.transfer.cacheFeatures(net, ds, { signal: ac.signal, ...quiet });
+  ac.abort('stop');
+  await assert.rejects(cache.rebuild(), { name: 'AbortError', message: 'cacheFeatures: the operation was aborted', cause: 'stop' });
+  assert.strictEqual(cache.builds, 1);
+  assert.throws(() => cache.examples, { code: 'ERR_CACHE_DISPOSED' }, 'the old features were freed before the rebuild');
+});
