@@ -138,6 +138,27 @@ test('a journal of another build, or a partial file shorter than its journal say
   c.dispose();
 });
 
+test("a resumed build whose first batch lays out otherwise than its journal (same key, labels now int32) starts over", async () => {
+  const dir = tmpDir();
+  await abortAt(dir, 40);
+  const base = data(100);
+  const narrowed = { ...base, getBatch: (idx) => {
+    const [x, y] = base.getBatch(idx);
+    const y32 = y.to({ dtype: 'int32' });
+    y.dispose();
+    return [x, y32];
+  } };
+  const c = await tg.transfer.cacheFeatures(model(), narrowed, opts(dir));
+  assert.deepStrictEqual([c.resumedRows, c.builtRows], [0, 100], 'nothing resumed: every row computed again');
+  assert.deepStrictEqual(fs.readdirSync(dir), [NAME], 'the old partial file and journal are gone');
+  const [features, labels] = c.examples.getBatch([0, 99]);
+  const [, want] = base.getBatch([0, 99]);
+  assert.strictEqual(labels.dtype, 'int32');
+  assert.deepStrictEqual(Array.from(labels.dataSync(), Number), Array.from(want.dataSync(), Number));
+  for (const t of [features, labels, want]) t.dispose();
+  c.dispose();
+});
+
 test('a build killed with SIGKILL mid-way resumes in the next process: fewer rows computed, the same bytes', async () => {
   const want = await reference(400);
   const dir = tmpDir();

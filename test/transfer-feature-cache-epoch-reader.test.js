@@ -302,3 +302,16 @@ test('epoch reader: a row-read epoch proves each block once, four reads at a tim
   assert.deepStrictEqual([cache.ds.stats.rowReads, cache.ds.stats.blockReads, cache.ds.stats.batchesMade], [2, 6, 2]);
   assert.ok(cache.handedOut.every((t) => t.isDisposed), 'a proven block is freed once checked');
 });
+
+test('epoch reader: a fed batch of a cache without labels releases its blocks', async () => {
+  const cache = fakeCache({ blocks: 2, blockRows: 2 });
+  cache.ds.labels = () => [];
+  cache.auto = true;
+  const it = epoch(cache, { order: [0, 2, 1, 3], batchSize: 4, fed: true });
+  const fed = (await it.next()).value;
+  assert.strictEqual(fed.y, undefined);
+  fed.release();
+  assert.strictEqual((await it.next()).done, true);
+  assert.strictEqual(cache.ds.stats.heldBlocks, 0);
+  assert.ok(cache.handedOut.every((t) => t.isDisposed));
+});

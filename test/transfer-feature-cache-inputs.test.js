@@ -64,4 +64,6 @@ test('cacheFeatures: a DataLoader gives its dataset; an object that only has a d
   const message = 'cacheFeatures: a feature cache needs the dataset it was built from (a Dataset, a DataLoader over one, or tensors [x, y])';
   for (const bad of [{ dataset: ds }, [], [1, 2], null, 'data.bin'])
     await assert.rejects(tg.transfer.cacheFeatures(net, bad, quiet), { name: 'TypeError', message }, JSON.stringify(bad));
+  for (const bad of [null, undefined, {}, net.parameters()[0], 'net'])
+    await assert.rejects(tg.transfer.cacheFeatures(bad, ds, quiet), { name: 'TypeError', message: 'cacheFeatures: model must be a tg.nn.Module' }, String(bad));
 });

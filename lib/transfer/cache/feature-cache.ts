@@ -88,7 +88,7 @@ export class FeatureCache {
   rebuiltBecause?: string;
   private data?: CachedDataset;
   /** Which tensors, at which versions, `fingerprint`'s digests were proven for (see stamp.ts). */
-  private stamp: CacheStamp = { layers: new Map() };
+  private stamp!: CacheStamp;
 
   /** @internal use tg.transfer.cacheFeatures */
   constructor(
