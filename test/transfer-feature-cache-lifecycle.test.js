@@ -33,14 +33,14 @@ test("verify() with onStale 'rebuild' rebuilds from the changed model and says w
   const ds = data();
   const cache = await tg.transfer.cacheFeatures(net, ds, { onStale: 'rebuild', ...quiet });
   await cache.verify();
-  assert.deepStrictEqual([cache.builds, cache.rebuiltBecause], [1, undefined], 'current: nothing rebuilt');
+  assert.deepStrictEqual([cache.builds, cache.builtRows, cache.rebuiltBecause], [1, 12, undefined], 'current: nothing rebuilt');
   tg.noGrad(() => {
     net.get('hidden1').bias.add_(1);
     net.get('hidden2').weight.mul_(2);
     ds.tensors[1].fill_(2);
   });
   await cache.verify();
-  assert.strictEqual(cache.builds, 2);
+  assert.deepStrictEqual([cache.builds, cache.builtRows], [2, 12]);
   assert.strictEqual(cache.rebuiltBecause, "changed: the weights or buffers of 'hidden1', 'hidden2'; the dataset (another length, content or key)");
   const [f] = cache.examples.getBatch([0, 5]);
   const want = expected(net, ds, [0, 5]);
@@ -135,4 +135,78 @@ test("rebuild() after the cache's signal was aborted rejects before any work, an
   await assert.rejects(cache.rebuild(), { name: 'AbortError', message: 'cacheFeatures: the operation was aborted', cause: 'stop' });
   assert.strictEqual(cache.builds, 1);
   assert.throws(() => cache.examples, { code: 'ERR_CACHE_DISPOSED' }, 'the old features were freed before the rebuild');
+});
+
+test('a stale cache is refused with the whole message: what changed, where the file is, and how to rebuild', async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const net = model();
+  const ds = data();
+  const memory = await tg.transfer.cacheFeatures(net, ds, quiet);
+  tg.noGrad(() => net.get('hidden1').bias.add_(1));
+  const rebuildHint = "Rebuild it (cache.rebuild(), or onStale: 'rebuild')";
+  await assert.rejects(memory.verify(), { code: 'ERR_CACHE_STALE',
+    message: `FeatureCache: the cache is stale: changed since it was built: the weights or buffers of 'hidden1'. ${rebuildHint}` });
+  memory.dispose();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-flife-'));
+  try {
+    (await tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, ...quiet })).dispose();
+    tg.noGrad(() => ds.tensors[1].fill_(0));
+    const file = path.join(dir, 'features.tgcache');
+    await assert.rejects(tg.transfer.cacheFeatures(net, ds, { store: 'disk', dir, ...quiet }), { code: 'ERR_CACHE_STALE',
+      message: `FeatureCache: the cache '${file}' is stale: changed since it was built: the dataset (another length, content or key). ${rebuildHint}` });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an already-aborted signal is refused by cacheFeatures with its name', async () => {
+  const ac = new AbortController();
+  ac.abort('early');
+  await assert.rejects(tg.transfer.cacheFeatures(model(), data(), { signal: ac.signal, ...quiet }),
+    { name: 'AbortError', message: 'cacheFeatures: the operation was aborted', cause: 'early' });
+});
+
+test('a disk build failing otherwise than by an abort or a full disk removes its partial file and journal', async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-flife-'));
+  try {
+    const base = data(40);
+    const failure = new tg.TorchError('the source went away', { code: 'ERR_IO' });
+    const failing = { length: 40, cacheKey: 'failing', getItem: (i) => base.getItem(i), getBatch: (idx) => {
+      if (idx[0] >= 16) throw failure;
+      return base.getBatch(idx);
+    } };
+    await assert.rejects(tg.transfer.cacheFeatures(model(), failing, { store: 'disk', dir, batchSize: 8, blockRows: 8, ...quiet }), (e) => e === failure);
+    assert.deepStrictEqual(fs.readdirSync(dir), [], 'nothing kept to resume: the failure was not an interruption');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a cache file that cannot be opened right after it was written is ERR_IO saying why', async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const diskFile = require('../dist/transfer/cache/disk-file');
+  const openCacheFile = diskFile.openCacheFile;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-flife-'));
+  try {
+    for (const [after, why] of [[{ invalid: 'is truncated (0 bytes)' }, 'is truncated (0 bytes)'], [{ missing: true }, 'is missing']]) {
+      let opens = 0;
+      // the first open looks for a file to reuse; the second, after the build, finds it replaced or gone
+      diskFile.openCacheFile = (file) => (opens++ === 0 ? openCacheFile(file) : after);
+      await assert.rejects(tg.transfer.cacheFeatures(model(), data(), { store: 'disk', dir, ...quiet }),
+        { name: 'TorchError', code: 'ERR_IO', message: `cacheFeatures: the cache file just written ${why}` });
+      assert.strictEqual(opens, 2);
+      diskFile.openCacheFile = openCacheFile;
+      fs.rmSync(path.join(dir, 'features.tgcache'), { force: true });
+    }
+  } finally {
+    diskFile.openCacheFile = openCacheFile;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
