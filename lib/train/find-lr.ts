@@ -118,9 +118,9 @@ export async function findLr(model: Trainable, data: DataSource, options: FindLr
       let best = Infinity;
       const yieldIfDue = eventLoopYielder();
       for (let epoch = 0; lrs.length < o.steps && stopped === 'completed'; epoch++) {
-        let batches = 0;
+        let empty = true;
         for await (const b of source.epoch(epoch)) {
-          batches++;
+          empty = false;
           const i = lrs.length;
           const lr = o.startLr * Math.pow(ratio, i / (o.steps - 1));
           for (const g of opt.paramGroups) g.lr = lr;
@@ -136,7 +136,7 @@ export async function findLr(model: Trainable, data: DataSource, options: FindLr
           const turn = yieldIfDue();
           if (turn) await turn;
         }
-        if (batches === 0) throw new TorchError(`findLr: the data gave no batches (epoch ${epoch} of the sweep)`, { code: 'ERR_EMPTY_DATA' });
+        if (empty) throw new TorchError(`findLr: the data gave no batches (epoch ${epoch} of the sweep)`, { code: 'ERR_EMPTY_DATA' });
       }
     });
   } finally {
