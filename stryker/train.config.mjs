@@ -6,7 +6,10 @@ export default folderConfig('train', {
   testFiles: [
     'test/fit*.test.js',
     'test/find-lr.test.js',
+    'test/find-lr-edges.test.js',
     'test/tensorboard.test.js',
+    'test/tensorboard-units.test.js',
+    'test/tensorboard-callback.test.js',
     'test/amp-fit.test.js',
     'test/train-*.test.js',
   ],

@@ -78,7 +78,7 @@ export class TensorBoard implements Callback {
   private writers = new Map<string, EventFileWriter>();
   private batchStep = 0;
   private hparamsWritten = false;
-  /** Set as an own property only when batch scalars are wanted: fit then reports each batch. */
+  /** Undefined unless batch scalars are wanted: only then does fit report each batch. */
   onBatchEnd?: (batch: number, logs: BatchLogs, ctx: FitContext) => void;
 
   constructor(options: TensorBoardOptions) {
