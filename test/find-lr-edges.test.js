@@ -6,6 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const tg = require('..');
 const { lrSuggestions } = require('../dist/train/lr-suggestions');
+const { settleTensors } = require('./helpers/settle');
 
 function mlp(seed = 0) {
   tg.manualSeed(seed);
@@ -93,6 +94,12 @@ test('findLr refusals, word for word', async () => {
     [{ forward() {}, train() {}, eval() {}, stateDict() {} }, base, {}, TypeError, 'findLr: model needs stateDict() and loadStateDict() to be restored after the sweep (a tg.nn.Module)'],
     [null, base, {}, TypeError, 'findLr: model must have forward(x), train() and eval() (a tg.nn.Module)'],
     [{ forward() {}, train() {} }, base, {}, TypeError, 'findLr: model must have forward(x), train() and eval() (a tg.nn.Module)'],
+    [{ train() {}, eval() {} }, base, {}, TypeError, 'findLr: model must have forward(x), train() and eval() (a tg.nn.Module)'],
+    [{ forward() {}, eval() {} }, base, {}, TypeError, 'findLr: model must have forward(x), train() and eval() (a tg.nn.Module)'],
+    ['net', base, {}, TypeError, 'findLr: model must have forward(x), train() and eval() (a tg.nn.Module)'],
+    [{ forward() {}, train() {}, eval() {}, loadStateDict() {} }, base, {}, TypeError, 'findLr: model needs stateDict() and loadStateDict() to be restored after the sweep (a tg.nn.Module)'],
+    [net, 'fast', {}, TypeError, 'findLr: expected options { optimizer, loss }'],
+    [net, base, { stepz: 3 }, TypeError, "findLr: unknown option 'stepz' (did you mean 'steps'?); known: optimizer, loss, startLr, endLr, steps, smoothing, divergeFactor, batchSize, shuffle, seed, device"],
     [net, base, { startLr: 'big' }, RangeError, 'findLr: startLr must be a finite number > 0, got big'],
     [net, base, { endLr: Infinity }, RangeError, 'findLr: endLr must be a finite number > 0, got Infinity'],
     [net, base, { startLr: 1, endLr: 1 }, RangeError, 'findLr: endLr (1) must be greater than startLr (1)'],
@@ -104,7 +111,9 @@ test('findLr refusals, word for word', async () => {
     [net, base, { batchSize: 1.5 }, RangeError, 'findLr: batchSize must be an integer >= 1, got 1.5'],
   ];
   for (const [model, options, extra, cls, message] of refusals)
-    await assert.rejects(tg.train.findLr(model, [x, y], options && { ...options, ...extra }), { name: cls.name, message }, message);
+    await assert.rejects(tg.train.findLr(model, [x, y], typeof options === 'object' && options !== null ? { ...options, ...extra } : options), { name: cls.name, message }, message);
+  const r = await tg.train.findLr(net, [x, y], { ...base, steps: 3, batchSize: 4, seed: 3, device: 'cpu', shuffle: true });
+  assert.strictEqual(r.lrs.length, 3, 'seed and device are known options');
   await assert.rejects(tg.train.findLr(net, 'data.csv', base), (e) => e instanceof TypeError && e.message.startsWith('findLr: '));
   await assert.rejects(tg.train.findLr(net, () => [], base), { code: 'ERR_EMPTY_DATA', message: 'findLr: the data gave no batches (epoch 0 of the sweep)' });
   await assert.rejects(tg.train.findLr(net, [x, y], { ...base, loss: 'nope' }), (e) => e instanceof TypeError && e.message.startsWith('findLr: '));
@@ -130,4 +139,17 @@ test("lrSuggestions: the first tenth and last five points left out only when thr
   assert.strictEqual(cut.minimum, lrs[5] / 10, 'the curve ends before its first NaN');
   assert.deepStrictEqual(lrSuggestions([1e-3], [NaN], 10), { steepest: undefined, minimum: undefined, valley: undefined });
   assert.deepStrictEqual(lrSuggestions([1e-3], [1], 10), { steepest: undefined, minimum: 1e-4, valley: 1e-3 });
+});
+
+test('a sweep leaves no tensor behind: the weight and optimizer snapshots and every batch are freed', async () => {
+  const [x, y] = problem(16);
+  const net = mlp();
+  const opt = new tg.optim.Adam(net.parameters(), { lr: 1e-3 });
+  await tg.fit(net, [x, y], { optimizer: opt, loss: 'crossEntropy', batchSize: 8, verbose: 0, engine: 'js' }); // Adam state to snapshot
+  const loader = new tg.data.DataLoader(new tg.data.TensorDataset(x, y), { batchSize: 4 });
+  await settleTensors();
+  const before = tg.memory().tensors;
+  await tg.train.findLr(net, loader, { optimizer: opt, loss: 'crossEntropy', steps: 6, endLr: 1 });
+  assert.strictEqual(tg.memory().tensors, before, 'counted before any collection');
+  tg.dispose([x, y]);
 });

@@ -192,8 +192,8 @@ function snapshot(model: Trainable): Record<string, Tensor> {
 type Resolved = Required<Omit<FindLrOptions, 'seed' | 'device'>> & Pick<FindLrOptions, 'seed' | 'device'>;
 
 function checkOptions(model: unknown, options: FindLrOptions): Resolved {
-  const m = model as Trainable;
-  if (m === null || typeof m !== 'object' || typeof m.forward !== 'function' || typeof m.train !== 'function' || typeof m.eval !== 'function')
+  const m = model as Trainable | null | undefined;
+  if (typeof m?.forward !== 'function' || typeof m.train !== 'function' || typeof m.eval !== 'function')
     throw new TypeError('findLr: model must have forward(x), train() and eval() (a tg.nn.Module)');
   if (typeof m.stateDict !== 'function' || typeof m.loadStateDict !== 'function')
     throw new TypeError('findLr: model needs stateDict() and loadStateDict() to be restored after the sweep (a tg.nn.Module)');

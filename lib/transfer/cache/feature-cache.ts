@@ -425,7 +425,7 @@ function staleError(changed: string[], file?: string): TorchError {
 export async function cacheFeatures(model: Module, dataset: Dataset | DataLoader | Tensor[], options: CacheFeaturesOptions = {}): Promise<FeatureCache> {
   checkCacheOptions(options);
   throwIfAborted(options.signal, 'cacheFeatures');
-  if (model === null || typeof model !== 'object' || typeof (model as Module).namedModules !== 'function')
+  if (typeof (model as Module | null | undefined)?.namedModules !== 'function')
     throw new TypeError('cacheFeatures: model must be a tg.nn.Module');
   const ds = asDataset(dataset, 'cacheFeatures');
   const chain = chainOf(model);
