@@ -165,3 +165,9 @@ test('EventFileWriter: a folder that cannot be made, a file that cannot be creat
   w.add(scalarEvent(1, 1, 'loss', 1));
   await assert.rejects(w.flush(), (e) => e.code === 'ERR_IO' && e.message.startsWith(`TensorBoard: cannot append to '${w.file}': ENOENT`));
 });
+
+test('readEventFile of a file that cannot be read is ERR_IO naming it, with the cause', async () => {
+  const missing = path.join(tmp(), 'events.out.tfevents.0.none');
+  await assert.rejects(tgTrain.readEventFile(missing), (e) => e instanceof tg.TorchError && e.code === 'ERR_IO' && e.cause?.code === 'ENOENT' &&
+    e.message === `cannot read '${missing}': ENOENT: no such file or directory, open '${missing}'`);
+});
