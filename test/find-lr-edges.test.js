@@ -139,6 +139,10 @@ test("lrSuggestions: the first tenth and last five points left out only when thr
   assert.strictEqual(cut.minimum, lrs[5] / 10, 'the curve ends before its first NaN');
   assert.deepStrictEqual(lrSuggestions([1e-3], [NaN], 10), { steepest: undefined, minimum: undefined, valley: undefined });
   assert.deepStrictEqual(lrSuggestions([1e-3], [1], 10), { steepest: undefined, minimum: 1e-4, valley: 1e-3 });
+  // two points have one slope; ties go to the first point, as torch's argmin; slopes are per log(lr), not per step
+  assert.strictEqual(lrSuggestions([1e-3, 1e-2], [2, 1], 10).steepest, 1e-3);
+  assert.strictEqual(lrSuggestions([1e-3, 1e-2, 1e-1, 1], [3, 1, 2, 1], 4).minimum, 1e-2 / 10);
+  assert.strictEqual(lrSuggestions([1e-3, 1e-2, 2e-2], [3, 2, 1.5], 3).steepest, 1e-2, 'a fall of 0.5 over log(2) is steeper than 1 over log(10)');
 });
 
 test('a sweep leaves no tensor behind: the weight and optimizer snapshots and every batch are freed', async () => {
