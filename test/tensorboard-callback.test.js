@@ -24,6 +24,7 @@ test('epoch logs: val_ logs to validation/, the rest to train/, epoch, time, non
   const tb = new TensorBoard({ logDir: dir, histograms: false, everyBatches: 0 });
   const optimizer = { paramGroups: [{ lr: 0.5 }, { lr: 0.25 }, { momentum: 0.9 }, { lr: 0.125 }] };
   const ctx = { model: {}, optimizer };
+  const startedAt = Date.now() / 1000;
   await tb.onTrainBegin(ctx);
   await tb.onEpochEnd(3, { epoch: 3, time: 1.5, loss: 0.75, acc: 0.5, val_loss: 1.25, val_acc: 0.25, note: 'x', bad: NaN, worse: Infinity }, ctx);
   await tb.onTrainEnd(undefined, ctx);
@@ -32,6 +33,7 @@ test('epoch logs: val_ logs to validation/, the rest to train/, epoch, time, non
     'epoch_loss@3=0.75', 'epoch_acc@3=0.5', 'epoch_learning_rate@3=0.5', 'epoch_learning_rate_group1@3=0.25', 'epoch_learning_rate_group3@3=0.125',
   ]);
   assert.deepStrictEqual(await entries(tb.files.validation), ['epoch_loss@3=1.25', 'epoch_acc@3=0.25']);
+  for (const e of await readEventFile(tb.files.validation)) assert.ok(e.wallTime >= startedAt - 1 && e.wallTime <= Date.now() / 1000 + 1, `wall time ${e.wallTime} s`);
   assert.strictEqual(tb.files.train, path.join(dir, 'train', path.basename(tb.files.train)));
   // an optimizer without parameter groups writes no learning rate
   const plain = new TensorBoard({ logDir: tmp(), histograms: false, everyBatches: 0 });
@@ -115,6 +117,6 @@ test('TensorBoard options refused word for word', () => {
     [{ logDir: 'x', hparams: { lr: 0.1, layers: [1, 2] } }, TypeError, 'TensorBoard: hparams.layers must be a number, string or boolean, got object'],
   ];
   for (const [options, cls, message] of cases) assert.throws(() => new TensorBoard(options), { name: cls.name, message }, message);
-  for (const ok of [{ logDir: 'x', histograms: true }, { logDir: 'x', histograms: { every: 3 } }, { logDir: 'x', everyBatches: 0, hparams: { a: 1, b: 'c', d: false } }])
+  for (const ok of [{ logDir: 'x', histograms: true }, { logDir: 'x', histograms: { every: 1 } }, { logDir: 'x', histograms: { every: 3 } }, { logDir: 'x', everyBatches: 0, hparams: { a: 1, b: 'c', d: false } }])
     assert.ok(new TensorBoard(ok) instanceof TensorBoard);
 });

@@ -38,6 +38,7 @@ test('formatLogs: every log but epoch and time, four decimals, or three signific
   assert.strictEqual(formatLogs({ a: 0, b: 0.001, c: 0.0005, d: 9999.5, e: 20000, f: -20000, g: -0.0005 }),
     'a 0.0000 - b 0.0010 - c 5.000e-4 - d 9999.5000 - e 2.000e+4 - f -2.000e+4 - g -5.000e-4');
   assert.strictEqual(formatLogs({ loss: NaN, x: Infinity, y: -Infinity }), 'loss NaN - x Infinity - y -Infinity');
+  assert.strictEqual(formatLogs({ a: 10000, b: 9999.99994 }), 'a 1.000e+4 - b 9999.9999');
   assert.strictEqual(formatLogs({ epoch: 1, time: 1 }), '');
 });
 
@@ -91,6 +92,8 @@ test('Progress: no batch done shows an empty bar and an unknown ETA; an empty ep
     ]);
     p.close();
     assert.strictEqual(out.writes[3], '\n', 'a bar left open is finished by close');
+    p.close();
+    assert.strictEqual(out.writes.length, 4, 'once');
   });
 });
 
@@ -107,6 +110,13 @@ test('Progress: a line as wide as the terminal is cut one short of it; a termina
       assert.strictEqual(line.length, 1 + width + 3, `${columns} columns`);
       assert.ok(line.endsWith('\x1b[K'));
     }
+    // a line exactly as wide as the terminal is cut too (the cursor would wrap after its last column)
+    const exact = stream(true, '\rEpoch 1/1 3 batches 1.00s \x1b[K'.length - 4);
+    const q = new Progress(exact, 1, 1);
+    q.epochBegin(0, undefined);
+    clock.ms += 1000;
+    q.batch(3, () => ({}));
+    assert.strictEqual(exact.writes[0], '\rEpoch 1/1 3 batches 1.00s\x1b[K');
     const fits = stream(true, 80);
     const p = new Progress(fits, 1, 1);
     p.epochBegin(0, undefined);

@@ -30,7 +30,7 @@ export function formatLogs(logs: Record<string, number>): string {
 }
 
 function formatNumber(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
+  // (NaN and the infinities print as themselves through toFixed and toExponential)
   return Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(4);
 }
 
@@ -92,14 +92,14 @@ export class Progress {
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
     const filled = Math.round(frac * width);
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (frac < 1 ? '>' : '=') : '') + ' '.repeat(width - filled);
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : NaN;
+    const eta = (elapsed / done) * (this.total - done); // no batch done: Infinity or NaN, shown as '?'
     return `${this.label} [${bar}] ${done}/${this.total} ETA ${formatDuration(eta)} - ${stats}`;
   }
 
   private draw(line: string): void {
     const cols = this.out.columns || 120;  // a terminal may report 0 columns
     // \r and clear-to-end: redraw in place; cut to the terminal width so the line never wraps
-    this.out.write('\r' + (line.length >= cols ? line.slice(0, cols - 1) : line) + '\x1b[K');
+    this.out.write('\r' + line.slice(0, cols - 1) + '\x1b[K');
     this.drawn = true;
   }
 }

@@ -33,7 +33,7 @@ function checkOptions(o: TensorBoardOptions): { every: number; histEvery: number
   const h = o.histograms ?? true;
   let histEvery: number;
   if (typeof h === 'boolean') histEvery = h ? 1 : 0;
-  else if (h !== null && typeof h === 'object' && Number.isInteger(h.every) && h.every >= 1) histEvery = h.every;
+  else if (Number.isInteger((h as { every?: unknown }).every) && h.every >= 1) histEvery = h.every;
   else throw new TypeError('TensorBoard: histograms must be a boolean or { every: N } with N an integer >= 1');
   if (o.hparams !== undefined) {
     if (o.hparams === null || typeof o.hparams !== 'object' || Array.isArray(o.hparams)) throw new TypeError('TensorBoard: hparams must be an object of numbers, strings and booleans');
