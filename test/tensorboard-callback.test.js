@@ -53,6 +53,12 @@ test('histograms: of named parameters, or of a state dict (object or Map) withou
     await viaState.onEpochEnd(0, {}, { model: { stateDict }, optimizer: {} });
     assert.deepStrictEqual(await entries(viaState.files.train), ['enc/w@0=histogram', 'enc/h@0=histogram']);
   }
+  const withBn = new tg.nn.Sequential({ fc: new tg.nn.Linear(2, 3), bn: new tg.nn.BatchNorm1d(3) });
+  const params = new TensorBoard({ logDir: tmp(), everyBatches: 0 });
+  await params.onEpochEnd(0, {}, { model: withBn, optimizer: {} });
+  assert.deepStrictEqual(await entries(params.files.train), ['fc/weight@0=histogram', 'fc/bias@0=histogram', 'bn/weight@0=histogram', 'bn/bias@0=histogram'],
+    'a module: its parameters, not its running statistics');
+  withBn.dispose();
   const none = new TensorBoard({ logDir: tmp(), everyBatches: 0 });
   await none.onEpochEnd(0, { loss: 2 }, { model: {}, optimizer: {} });
   assert.deepStrictEqual(await entries(none.files.train), ['epoch_loss@0=2'], 'a model without weights to draw: no histogram');
@@ -93,7 +99,7 @@ test('ranks other than 0 write nothing; hyperparameters are written once, as giv
   const tags = root.flatMap((e) => e.values.map((v) => v.tag));
   assert.deepStrictEqual(tags, ['_hparams_/session_start_info', 'hparams', '_hparams_/session_end_info', '_hparams_/session_end_info']);
   const text = fs.readFileSync(tb.files['.']);
-  assert.ok(text.includes('| lr | 0.1 |') && !text.includes('99'), 'the hyperparameters as given at construction');
+  assert.ok(text.includes('| hyperparameter | value |\n|---|---|\n| lr | 0.1 |\n| name | a |') && !text.includes('99'), 'the hyperparameters as given at construction');
   const noHparams = new TensorBoard({ logDir: tmp(), everyBatches: 0 });
   await noHparams.onTrainBegin(ctx);
   await noHparams.onTrainEnd(undefined, ctx);

@@ -89,7 +89,7 @@ export class TensorBoard implements Callback {
     this.hparams = o.hparams && { ...o.hparams };
     if (this.every > 0) {
       this.onBatchEnd = (_batch: number, logs: BatchLogs, ctx: FitContext) => {
-        if (ctx?.rank) return;  // distributed: rank 0 writes the run
+        if (ctx.rank) return;  // distributed: rank 0 writes the run
         this.batchStep++;
         if (this.batchStep % this.every === 0 && Number.isFinite(logs.loss)) this.writer('train').add(scalarEvent(now(), this.batchStep, 'batch_loss', logs.loss));
       };
@@ -104,7 +104,7 @@ export class TensorBoard implements Callback {
   private writer(run: string): EventFileWriter {
     let w = this.writers.get(run);
     if (!w) {
-      w = new EventFileWriter(run === '.' ? this.logDir : path.join(this.logDir, run));
+      w = new EventFileWriter(path.join(this.logDir, run)); // '.': the logDir itself
       this.writers.set(run, w);
     }
     return w;
@@ -129,10 +129,10 @@ export class TensorBoard implements Callback {
 
   /** Writes the epoch's scalars and histograms and appends them to the files. */
   async onEpochEnd(epoch: number, logs: EpochLogs, ctx: FitContext): Promise<void> {
-    if (ctx?.rank) return;
+    if (ctx.rank) return;
     const t = now();
     for (const [k, v] of Object.entries(logs)) {
-      if (k === 'epoch' || k === 'time' || typeof v !== 'number' || !Number.isFinite(v)) continue;
+      if (k === 'epoch' || k === 'time' || !Number.isFinite(v)) continue; // (false for non-numbers too)
       if (k.startsWith('val_')) this.writer('validation').add(scalarEvent(t, epoch, `epoch_${k.slice(4)}`, v));
       else this.writer('train').add(scalarEvent(t, epoch, `epoch_${k}`, v));
     }
