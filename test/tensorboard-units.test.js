@@ -90,6 +90,24 @@ test("decodeEvent: a value's plugin is the name inside its metadata's plugin_dat
   assert.deepStrictEqual(decode(varintField(9, 5)), [{ tag: 'a' }]);
 });
 
+test('decodeEvent: a known field number with another wire type, or an unknown number, is skipped wherever it sits', () => {
+  const f64 = (field, v) => { const b = Buffer.alloc(8); b.writeDoubleLE(v); return [(field << 3) | 1, ...b]; };
+  const f32 = (field, v) => { const b = Buffer.alloc(4); b.writeFloatLE(v); return [(field << 3) | 5, ...b]; };
+  const value = [
+    ...varintField(1, 3), // a tag as a varint
+    ...f32(2, 0.25), // the scalar
+    ...varintField(2, 9), ...f32(3, 0.5), // a scalar as a varint, a float under another number
+    ...varintField(5, 1), // a histogram as a varint
+  ];
+  const summary = [...lenField(1, value), ...lenField(2, lenField(1, utf8('zz'))), ...varintField(1, 4)];
+  const event = Uint8Array.from([
+    ...f64(1, 2.5), ...f64(4, 99), // the wall time; a double under another number
+    ...varintField(2, 7), ...f32(2, 3), // the step; a step as a float
+    ...lenField(5, summary), ...lenField(6, lenField(1, lenField(1, utf8('zz')))), ...varintField(5, 1),
+  ]);
+  assert.deepStrictEqual(decodeEvent(event, 'f'), { wallTime: 2.5, step: 7, values: [{ tag: '', value: 0.25 }] });
+});
+
 test('readRecords: records framed back to back, and each framing fault named with its offset', () => {
   const a = frameRecord(Uint8Array.from([1, 2, 3]));
   const b = frameRecord(new Uint8Array(0));
