@@ -153,7 +153,7 @@ test('EventFileWriter: writers started in the same second get their own files; a
     const base = `events.out.tfevents.1700000000.${os.hostname()}`;
     const files = [new EventFileWriter(dir), new EventFileWriter(dir), new EventFileWriter(dir)].map((w) => path.basename(w.file));
     assert.deepStrictEqual(files, [base, `${base}.${process.pid}.1`, `${base}.${process.pid}.2`]);
-    for (const f of files) assert.strictEqual((await tgTrain.readEventFile(path.join(dir, f)))[0].fileVersion, 'brain.Event:2');
+    for (const f of files) assert.deepStrictEqual((await tgTrain.readEventFile(path.join(dir, f)))[0], { wallTime: 1700000000.123, step: 0, fileVersion: 'brain.Event:2', values: [] });
     for (let n = 3; n <= 101; n++) fs.writeFileSync(path.join(dir, `${base}.${process.pid}.${n}`), '');
     assert.throws(() => new EventFileWriter(dir), (e) => e.code === 'ERR_IO' &&
       e.message === `TensorBoard: cannot write in the log folder '${dir}': EEXIST: file already exists, open '${path.join(dir, `${base}.${process.pid}.101`)}'`);
