@@ -87,6 +87,7 @@ test('findLr refusals, word for word', async () => {
   const net = mlp();
   const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
   const base = { optimizer: opt, loss: 'crossEntropy' };
+  const fake = { zeroGrad() {}, step() {}, paramGroups: [{ lr: 1 }], stateDict() {}, loadStateDict() {} };
   const refusals = [
     [net, base, { shuffle: 'yes' }, TypeError, 'findLr: shuffle must be a boolean, got yes'],
     [net, null, {}, TypeError, 'findLr: expected options { optimizer, loss }'],
@@ -109,11 +110,21 @@ test('findLr refusals, word for word', async () => {
     [net, base, { divergeFactor: 1 }, RangeError, 'findLr: divergeFactor must be a number > 1 (Infinity never stops), got 1'],
     [net, base, { divergeFactor: '4' }, RangeError, 'findLr: divergeFactor must be a number > 1 (Infinity never stops), got 4'],
     [net, base, { batchSize: 1.5 }, RangeError, 'findLr: batchSize must be an integer >= 1, got 1.5'],
+    [net, base, { batchSize: 0 }, RangeError, 'findLr: batchSize must be an integer >= 1, got 0'],
+    [net, base, { steps: 2.5 }, RangeError, 'findLr: steps must be an integer >= 2, got 2.5'],
+    [net, base, { optimizer: undefined }, TypeError, 'findLr: options.optimizer must be a tg.optim optimizer (paramGroups with lr, stateDict and loadStateDict to restore it)'], // undefined
+    [net, base, { optimizer: { ...fake, zeroGrad: undefined } }, TypeError, 'findLr: options.optimizer must be a tg.optim optimizer (paramGroups with lr, stateDict and loadStateDict to restore it)'], // no zeroGrad
+    [net, base, { optimizer: { ...fake, step: 1 } }, TypeError, 'findLr: options.optimizer must be a tg.optim optimizer (paramGroups with lr, stateDict and loadStateDict to restore it)'], // no step
+    [net, base, { optimizer: { ...fake, paramGroups: { lr: 1 } } }, TypeError, 'findLr: options.optimizer must be a tg.optim optimizer (paramGroups with lr, stateDict and loadStateDict to restore it)'], // groups not an array
+    [net, base, { optimizer: { ...fake, stateDict: undefined } }, TypeError, 'findLr: options.optimizer must be a tg.optim optimizer (paramGroups with lr, stateDict and loadStateDict to restore it)'], // no stateDict
+    [net, base, { optimizer: { ...fake, loadStateDict: null } }, TypeError, 'findLr: options.optimizer must be a tg.optim optimizer (paramGroups with lr, stateDict and loadStateDict to restore it)'], // no loadStateDict
   ];
   for (const [model, options, extra, cls, message] of refusals)
     await assert.rejects(tg.train.findLr(model, [x, y], typeof options === 'object' && options !== null ? { ...options, ...extra } : options), { name: cls.name, message }, message);
   const r = await tg.train.findLr(net, [x, y], { ...base, steps: 3, batchSize: 4, seed: 3, device: 'cpu', shuffle: true });
   assert.strictEqual(r.lrs.length, 3, 'seed and device are known options');
+  const least = await tg.train.findLr(net, [x, y], { ...base, steps: 2, batchSize: 1 });
+  assert.strictEqual(least.lrs.length, 2, 'steps 2 and batchSize 1 are accepted');
   await assert.rejects(tg.train.findLr(net, 'data.csv', base), (e) => e instanceof TypeError && e.message.startsWith('findLr: '));
   await assert.rejects(tg.train.findLr(net, () => [], base), { code: 'ERR_EMPTY_DATA', message: 'findLr: the data gave no batches (epoch 0 of the sweep)' });
   await assert.rejects(tg.train.findLr(net, [x, y], { ...base, loss: 'nope' }), (e) => e instanceof TypeError && e.message.startsWith('findLr: '));
@@ -143,6 +154,11 @@ test("lrSuggestions: the first tenth and last five points left out only when thr
   assert.strictEqual(lrSuggestions([1e-3, 1e-2], [2, 1], 10).steepest, 1e-3);
   assert.strictEqual(lrSuggestions([1e-3, 1e-2, 1e-1, 1], [3, 1, 2, 1], 4).minimum, 1e-2 / 10);
   assert.strictEqual(lrSuggestions([1e-3, 1e-2, 2e-2], [3, 2, 1.5], 3).steepest, 1e-2, 'a fall of 0.5 over log(2) is steeper than 1 over log(10)');
+  // valley: fastai's longest strictly decreasing subsequence, its start + a third + a sixth of its span
+  const five = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
+  assert.strictEqual(lrSuggestions(five.slice(0, 2), [2, 1], 2).valley, 1e-4, 'a start before the first point: Python\'s lrs[-1], the last');
+  assert.strictEqual(lrSuggestions(five.slice(0, 4), [3, 2, 2, 1], 4).valley, 1e-4, 'a plateau does not extend the descent');
+  assert.strictEqual(lrSuggestions([...five, 1], [5, 4, 3, 9, 2, 1], 6).valley, 1e-4, 'the longest descent 5, 4, 3, 2, 1, not one through the 9');
 });
 
 test('a sweep leaves no tensor behind: the weight and optimizer snapshots and every batch are freed', async () => {
@@ -155,5 +171,41 @@ test('a sweep leaves no tensor behind: the weight and optimizer snapshots and ev
   const before = tg.memory().tensors;
   await tg.train.findLr(net, loader, { optimizer: opt, loss: 'crossEntropy', steps: 6, endLr: 1 });
   assert.strictEqual(tg.memory().tensors, before, 'counted before any collection');
+  tg.dispose([x, y]);
+});
+
+test('a dataset is shuffled unless shuffle is false, from the seed', async () => {
+  const n = 16;
+  const ds = new tg.data.TensorDataset(tg.tensor(Array.from({ length: n }, (_, i) => [i, i, i]), { dtype: 'float32' }), tg.zeros([n], { dtype: 'int64' }));
+  const firstRows = async (extra) => {
+    const seen = [];
+    const net = mlp();
+    const opt = new tg.optim.SGD(net.parameters(), { lr: 0.1 });
+    const loss = (out, y) => tg.nn.functional.crossEntropy(out, y);
+    const spy = { ...net, forward: (x) => (seen.push(...Array.from(x.dataSync()).filter((_, i) => i % 3 === 0)), net.forward(x)),
+      train: (m) => net.train(m), eval: () => net.eval(), stateDict: () => net.stateDict(), loadStateDict: (sd) => net.loadStateDict(sd) };
+    Object.defineProperty(spy, 'training', { get: () => net.training });
+    await tg.train.findLr(spy, ds, { optimizer: opt, loss, steps: 4, batchSize: 4, ...extra });
+    return seen;
+  };
+  const inOrder = Array.from({ length: n }, (_, i) => i);
+  assert.deepStrictEqual(await firstRows({ shuffle: false }), inOrder);
+  const shuffled = await firstRows({ seed: 5 });
+  assert.notDeepStrictEqual(shuffled, inOrder, 'shuffled by default');
+  assert.deepStrictEqual([...shuffled].sort((a, b) => a - b), inOrder, 'each row once');
+  assert.deepStrictEqual(await firstRows({ seed: 5 }), shuffled, 'the same order from the same seed');
+});
+
+test('a setInterval keeps firing during a sweep', async () => {
+  const [x, y] = problem(64);
+  const net = mlp();
+  const opt = new tg.optim.SGD(net.parameters(), { lr: 0.01 });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const t0 = performance.now();
+  await tg.train.findLr(net, () => [[x, y]], { optimizer: opt, loss: 'crossEntropy', steps: 400, divergeFactor: Infinity, endLr: 1e-3 });
+  const ms = performance.now() - t0;
+  clearInterval(timer);
+  assert.ok(ms < 40 || ticks >= 2, `${ticks} ticks of a 5 ms interval in a ${ms.toFixed(0)} ms sweep`);
   tg.dispose([x, y]);
 });

@@ -206,8 +206,8 @@ function checkOptions(model: unknown, options: FindLrOptions): Resolved {
   if (options.loss === undefined) throw new TypeError("findLr: options.loss is required (a name such as 'crossEntropy', or a function)");
   const pos = (v: unknown, name: string, dflt: number): number => {
     if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) throw new RangeError(`findLr: ${name} must be a finite number > 0, got ${String(v)}`);
-    return v;
+    if (!Number.isFinite(v) || !((v as number) > 0)) throw new RangeError(`findLr: ${name} must be a finite number > 0, got ${String(v)}`);
+    return v as number;
   };
   const startLr = pos(options.startLr, 'startLr', 1e-7);
   const endLr = pos(options.endLr, 'endLr', 10);
