@@ -8,7 +8,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const tg = require('..');
+const { execFileSync } = require('node:child_process');
 const { TensorBoard, readEventFile } = require('../dist/train');
+const { settleTensors } = require('./helpers/settle');
+
+const READER = path.join(__dirname, 'helpers', 'tfevents_reader.py');
+const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
+const readPy = (file) => execFileSync(PYTHON, [READER, file], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tg-tbc-'));
 /** Every (tag@step = value or 'histogram') of an event file, in order. */
@@ -59,6 +65,15 @@ test('histograms: of named parameters, or of a state dict (object or Map) withou
   assert.deepStrictEqual(await entries(params.files.train), ['fc/weight@0=histogram', 'fc/bias@0=histogram', 'bn/weight@0=histogram', 'bn/bias@0=histogram'],
     'a module: its parameters, not its running statistics');
   withBn.dispose();
+  // 16-bit weights are drawn from their values (widened to float32), and drawing leaves no tensor behind
+  const halves = { 'h.half': tg.tensor([0.5, -2, 3], { dtype: 'float16' }), 'h.brain': tg.tensor([1, 4], { dtype: 'bfloat16' }) };
+  const sixteen = new TensorBoard({ logDir: tmp(), everyBatches: 0 });
+  await settleTensors();
+  const before = tg.memory().tensors;
+  await sixteen.onEpochEnd(0, {}, { model: { stateDict: () => halves }, optimizer: {} });
+  assert.strictEqual(tg.memory().tensors, before, 'the float32 copies are freed');
+  const histos = readPy(sixteen.files.train).flatMap((e) => (e.values || []).filter((v) => v.histo).map((v) => [v.tag, v.histo.min, v.histo.max, v.histo.num]));
+  assert.deepStrictEqual(histos, [['h/half', -2, 3, 3], ['h/brain', 1, 4, 2]]);
   const none = new TensorBoard({ logDir: tmp(), everyBatches: 0 });
   await none.onEpochEnd(0, { loss: 2 }, { model: {}, optimizer: {} });
   assert.deepStrictEqual(await entries(none.files.train), ['epoch_loss@0=2'], 'a model without weights to draw: no histogram');
@@ -100,6 +115,11 @@ test('ranks other than 0 write nothing; hyperparameters are written once, as giv
   assert.deepStrictEqual(tags, ['_hparams_/session_start_info', 'hparams', '_hparams_/session_end_info', '_hparams_/session_end_info']);
   const text = fs.readFileSync(tb.files['.']);
   assert.ok(text.includes('| hyperparameter | value |\n|---|---|\n| lr | 0.1 |\n| name | a |') && !text.includes('99'), 'the hyperparameters as given at construction');
+  const byHand = new TensorBoard({ logDir: tmp(), hparams: { a: 1 }, everyBatches: 0 });
+  await byHand.onTrainBegin();
+  await byHand.onTrainEnd();
+  assert.deepStrictEqual((await readEventFile(byHand.files['.'])).flatMap((e) => e.values.map((v) => v.tag)),
+    ['_hparams_/session_start_info', 'hparams', '_hparams_/session_end_info'], 'driven by hand, without a fit context');
   const noHparams = new TensorBoard({ logDir: tmp(), everyBatches: 0 });
   await noHparams.onTrainBegin(ctx);
   await noHparams.onTrainEnd(undefined, ctx);

@@ -140,6 +140,9 @@ test('histogramOf: non-finite values left out, one bucket for equal values, the 
   assert.deepStrictEqual(histogramOf([2, NaN, 2, 2]), { min: 2, max: 2, num: 3, sum: 6, sumSquares: 12, bucketLimit: [2], bucket: [3] });
   assert.deepStrictEqual(histogramOf([3, 0, Infinity, 1, 2, -Infinity], 3), { min: 0, max: 3, num: 4, sum: 6, sumSquares: 14, bucketLimit: [1, 2, 3], bucket: [1, 1, 2] });
   assert.deepStrictEqual(histogramOf(Float32Array.from([-1, 1, 0.5]), 2), { min: -1, max: 1, num: 3, sum: 0.5, sumSquares: 2.25, bucketLimit: [0, 1], bucket: [1, 2] });
+  // a bucket width other than 1, and a last limit that is the max itself, not min + 3 x width (0.30000000000000004)
+  assert.deepStrictEqual(histogramOf([0, 0.5, 1, 2], 4).bucket, [1, 1, 1, 1]);
+  assert.deepStrictEqual(histogramOf([0.1, 0.3], 3).bucketLimit.at(-1), 0.3);
   const h = histogramOf(Array.from({ length: 100 }, (_, i) => i));
   assert.strictEqual(h.bucket.length, 30, 'thirty buckets by default');
   assert.strictEqual(h.bucket.reduce((s, c) => s + c, 0), 100);

@@ -150,7 +150,9 @@ export class TensorBoard implements Callback {
     const train = this.writer('train');
     for (const [name, w] of weightsOf(ctx.model)) {
       if (!['float32', 'float64', 'float16', 'bfloat16'].includes(w.dtype)) continue;
-      const host = w.detach().to({ device: 'cpu', dtype: 'float32' });
+      const detached = w.detach();
+      const host = detached.to({ device: 'cpu', dtype: 'float32' });
+      detached.dispose();
       try {
         const values = (await host.data()) as Float32Array;
         train.add(histogramEvent(now(), epoch, name.replace(/\./g, '/'), histogramOf(values)));
