@@ -66,7 +66,7 @@ test('decodeEvent: a step past 2^53 keeps its sign, fields of other wire types a
   assert.strictEqual(decodeEvent(negative, 'f').step, -1);
   // field 1 as a varint (wall_time is a double) and field 3 as a fixed32: neither is what the reader knows
   assert.deepStrictEqual(decodeEvent(Uint8Array.from([0x08, 0x05, 0x1d, 0, 0, 0, 0]), 'f'), { wallTime: 0, step: 0, values: [] });
-  for (const bad of [[0x0b], [0x0a, 0x05, 0x01], [0x2a, 0x02, 0x0a, 0x09]])
+  for (const bad of [[0x0b], [0x0b, 0x00], [0x0c, 0x00], [0x0a, 0x05, 0x01], [0x2a, 0x02, 0x0a, 0x09]])
     assert.throws(() => decodeEvent(Uint8Array.from(bad), 'run/events'), { code: 'ERR_EVENT_FILE', message: 'run/events: not a valid event file: a malformed protobuf message' });
 });
 
@@ -88,6 +88,9 @@ test("decodeEvent: a value's plugin is the name inside its metadata's plugin_dat
   // the same nesting under another field (7), and a metadata field that is a varint: not metadata, skipped
   assert.deepStrictEqual(decode(lenField(7, lenField(1, lenField(1, utf8('x'))))), [{ tag: 'a' }]);
   assert.deepStrictEqual(decode(varintField(9, 5)), [{ tag: 'a' }]);
+  // a plugin_data or a plugin_name that is a varint is not one
+  assert.deepStrictEqual(decode(lenField(9, varintField(1, 5))), [{ tag: 'a' }]);
+  assert.deepStrictEqual(decode(lenField(9, lenField(1, varintField(1, 5)))), [{ tag: 'a' }]);
 });
 
 test('decodeEvent: a known field number with another wire type, or an unknown number, is skipped wherever it sits', () => {
