@@ -106,7 +106,8 @@ export class ModelCheckpoint implements Callback, SignalAware {
     if (mode !== 'min' && mode !== 'max' && mode !== 'auto') throw new TypeError(`ModelCheckpoint: mode must be 'min', 'max' or 'auto', got ${String(mode)}`);
     if (keepLast !== Infinity && (!Number.isInteger(keepLast) || keepLast < 1)) throw new RangeError(`ModelCheckpoint: keepLast must be an integer >= 1, got ${String(keepLast)}`);
     if (typeof saveBest !== 'boolean') throw new TypeError('ModelCheckpoint: saveBest must be a boolean');
-    if (typeof filename !== 'string' || !filename.includes('{epoch}') || /[/\\]/.test(filename) || filename === LATEST || filename === BEST)
+    // (a name with {epoch} in it is never latest.json or best.ckpt)
+    if (typeof filename !== 'string' || !filename.includes('{epoch}') || /[/\\]/.test(filename))
       throw new TypeError(`ModelCheckpoint: filename must be a file name containing {epoch} (no folder), other than ${LATEST} and ${BEST}; got ${String(filename)}`);
     if (scheduler !== undefined && (scheduler === null || typeof scheduler.stateDict !== 'function' || typeof scheduler.loadStateDict !== 'function'))
       throw new TypeError('ModelCheckpoint: scheduler must have stateDict() and loadStateDict() (a tg.optim scheduler)');
