@@ -55,6 +55,7 @@ test('ModelCheckpoint options refused word for word', () => {
   const ok = new ModelCheckpoint({ dir: 'x', every: 1, monitor: 'acc', mode: 'max', keepLast: 1, saveBest: false, filename: '{epoch}', scheduler: { stateDict() {}, loadStateDict() {} } });
   assert.deepStrictEqual([ok.dir, ok.every, ok.monitor, ok.mode, ok.keepLast, ok.saveBest, ok.filename], [path.resolve('x'), 1, 'acc', 'max', 1, false, '{epoch}']);
   const defaults = new ModelCheckpoint({ dir: 'x' });
+  assert.deepStrictEqual([defaults.best, defaults.bestEpoch, defaults.lastSaved], [NaN, -1, undefined], 'nothing seen yet');
   assert.deepStrictEqual([defaults.every, defaults.monitor, defaults.mode, defaults.keepLast, defaults.saveBest, defaults.filename], [1, undefined, 'auto', Infinity, true, 'epoch-{epoch}.ckpt']);
   assert.deepStrictEqual([defaults.fileFor(7), defaults.fileFor(12345), new ModelCheckpoint({ dir: 'x', filename: 'r{epoch}-{epoch}' }).fileFor(3)], ['epoch-0007.ckpt', 'epoch-12345.ckpt', 'r0003-0003']);
 });
@@ -125,4 +126,37 @@ test("the monitored value's direction: accuracies and top-k up, the rest down, N
   await cb.onEpochEnd(4, { loss: 1 }, { ...ctx, optimizer: bare });
   const info = await tg.io.loadCheckpoint(path.join(dir, 'epoch-0004.ckpt'), { restoreRng: false });
   assert.deepStrictEqual([info.extra.fit.runStart, info.extra.fit.endEpoch, info.extra.fit.optimizerKind, info.extra.fit.schedulerKind], [4, 6, 'Object', 'WarmUp']);
+});
+
+test('an improvement between periodic checkpoints writes best.ckpt only; latest.json ends in a newline; an equal value is no improvement', async () => {
+  const dir = tmp();
+  const cb = new ModelCheckpoint({ dir, every: 3 });
+  await run(cb, context(), (e) => ({ loss: [5, 5, 4, 4, 4, 3, 1][e] }), 7);
+  assert.deepStrictEqual(files(dir), ['best.ckpt', 'epoch-0002.ckpt', 'epoch-0005.ckpt', 'latest.json']);
+  const text = fs.readFileSync(path.join(dir, 'latest.json'), 'utf8');
+  assert.strictEqual(text, JSON.stringify({ version: 1, file: 'epoch-0005.ckpt', epoch: 5 }) + '\n', 'the pointer still names the last periodic checkpoint');
+  assert.deepStrictEqual([cb.best, cb.bestEpoch, cb.lastSaved], [1, 6, { file: 'epoch-0005.ckpt', epoch: 5 }]);
+  assert.strictEqual((await tg.io.loadCheckpoint(path.join(dir, 'best.ckpt'), { restoreRng: false })).epoch, 6);
+  const ties = new ModelCheckpoint({ dir: tmp(), every: 10 });
+  await run(ties, context(), () => ({ loss: 2 }), 3);
+  assert.strictEqual(ties.bestEpoch, 0, 'the first of equal values stays the best');
+  const up = new ModelCheckpoint({ dir: tmp(), every: 10, monitor: 'acc' });
+  await run(up, context(), () => ({ loss: 1, acc: 0.5 }), 3);
+  assert.strictEqual(up.bestEpoch, 0);
+});
+
+test('copying a periodic checkpoint to best.ckpt leaves no descriptor open; a missing monitored key is named with the keys there are', async () => {
+  const openFiles = () => fs.readdirSync('/proc/self/fd').length;
+  const dir = tmp();
+  const cb = new ModelCheckpoint({ dir });
+  const ctx = context();
+  await cb.onTrainBegin(ctx);
+  await cb.onEpochEnd(0, { loss: 1 }, ctx);
+  const before = openFiles();
+  for (let e = 1; e < 4; e++) await cb.onEpochEnd(e, { loss: 1 / (e + 1) }, ctx);
+  assert.strictEqual(openFiles(), before);
+  const missing = (monitor, logs) => run(new ModelCheckpoint({ dir: tmp(), monitor }), context(), () => logs, 1);
+  await assert.rejects(missing('val_acc', { loss: 1, acc: 0.5 }), { code: 'ERR_MISSING_METRIC',
+    message: "ModelCheckpoint: 'val_acc' is not in the epoch logs (loss, acc); validation keys need fit({ validation })" });
+  await assert.rejects(missing('f1', { loss: 1, acc: 0.5 }), { code: 'ERR_MISSING_METRIC', message: "ModelCheckpoint: 'f1' is not in the epoch logs (loss, acc)" });
 });

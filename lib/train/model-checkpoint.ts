@@ -62,7 +62,8 @@ export interface FitResumeState {
   best: { monitor?: string; value: number; epoch: number };
 }
 
-const kindOf = (o: unknown): string => (o as { constructor?: { name?: string } })?.constructor?.name ?? 'Object';
+// (the optimizer and scheduler were checked to be objects; one without a prototype has no constructor)
+const kindOf = (o: unknown): string => (o as { constructor?: { name?: string } }).constructor?.name ?? 'Object';
 
 /**
  * Writes a checkpoint folder during fit:
