@@ -115,6 +115,23 @@ test('resumeFrom restores weights, optimizer, history and best, and runs the rem
   assert.deepStrictEqual(weightsOf(c.net), weightsOf(full.net));
 });
 
+test('a run that began at initialEpoch 3, resumed twice, keeps its first epoch and its end in every checkpoint', async () => {
+  const dir = freshDir();
+  const stopAfter = (last) => ({ onEpochEnd: (e, l, ctx) => e === last && ctx.stop('test') });
+  const a = setup();
+  await tg.fit(a.net, a.data, fitOpts(a, { initialEpoch: 3, epochs: 4, callbacks: [new ModelCheckpoint({ dir }), stopAfter(3)] }));
+  const b = setup();
+  await tg.fit(b.net, b.data, fitOpts(b, { epochs: 4, resumeFrom: dir, callbacks: [new ModelCheckpoint({ dir }), stopAfter(4)] }));
+  const c = setup();
+  const epochs = [];
+  await tg.fit(c.net, c.data, fitOpts(c, { epochs: 4, resumeFrom: dir, callbacks: [new ModelCheckpoint({ dir }), { onEpochBegin: (e) => epochs.push(e) }] }));
+  assert.deepStrictEqual(epochs, [5, 6], 'the run of epochs 3..6 finished where the first call would have');
+  for (const [file, epoch] of [['epoch-0003.ckpt', 3], ['epoch-0004.ckpt', 4], ['epoch-0006.ckpt', 6]]) {
+    const info = await tg.io.loadCheckpoint(path.join(dir, file), { restoreRng: false });
+    assert.deepStrictEqual([info.epoch, info.extra.fit.runStart, info.extra.fit.endEpoch], [epoch, 3, 7], file);
+  }
+});
+
 test('resumeFrom a folder without a checkpoint: ERR_CHECKPOINT, or a fresh start with ifMissing: startFresh', async () => {
   const dir = freshDir();
   const s = setup();
