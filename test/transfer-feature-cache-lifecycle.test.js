@@ -148,6 +148,10 @@ test('a stale cache is refused with the whole message: what changed, where the f
   const rebuildHint = "Rebuild it (cache.rebuild(), or onStale: 'rebuild')";
   await assert.rejects(memory.verify(), { code: 'ERR_CACHE_STALE',
     message: `FeatureCache: the cache is stale: changed since it was built: the weights or buffers of 'hidden1'. ${rebuildHint}` });
+  tg.noGrad(() => ds.tensors[1].add_(1));
+  await assert.rejects(memory.verify(), { code: 'ERR_CACHE_STALE',
+    message: `FeatureCache: the cache is stale: changed since it was built: the weights or buffers of 'hidden1'; the dataset (another length, content or key). ${rebuildHint}` });
+  tg.noGrad(() => ds.tensors[1].sub_(1));
   memory.dispose();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-flife-'));
   try {
