@@ -8,13 +8,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const tg = require('..');
-const { execFileSync } = require('node:child_process');
+const { readPy } = require('./helpers/tfevents');
 const { TensorBoard, readEventFile } = require('../dist/train');
 const { settleTensors } = require('./helpers/settle');
-
-const READER = path.join(__dirname, 'helpers', 'tfevents_reader.py');
-const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
-const readPy = (file) => execFileSync(PYTHON, [READER, file], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tg-tbc-'));
 /** Every (tag@step = value or 'histogram') of an event file, in order. */

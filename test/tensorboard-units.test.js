@@ -7,8 +7,8 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 const tg = require('..');
+const { readPy } = require('./helpers/tfevents');
 const tgTrain = require('../dist/train');
 const { frameRecord, readRecords } = require('../dist/train/tensorboard/record');
 const { decodeEvent } = require('../dist/train/tensorboard/event-reader');
@@ -18,9 +18,6 @@ const { scalarEvent, textEvent } = require('../dist/train/tensorboard/event');
 const { maskedCrc32c } = require('../dist/io/crc32c');
 const { TinyLinear, separable } = require('./helpers/tiny');
 
-const READER = path.join(__dirname, 'helpers', 'tfevents_reader.py');
-const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
-const readPy = (file) => execFileSync(PYTHON, [READER, file], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tg-tbu-'));
 const eventFile = (dir) => path.join(dir, fs.readdirSync(dir).find((f) => f.startsWith('events.out.tfevents.')));
 

@@ -5,16 +5,13 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 const tg = require('..');
+const { readPy } = require('./helpers/tfevents');
 const { crc32c, maskedCrc32c } = require('../dist/io/crc32c');
 // tg.train once lib/index.ts exports the namespace (export * as train from './train')
 const tgTrain = require('../dist/train');
 const { TinyLinear, TinySGD, separable } = require('./helpers/tiny');
 
-const READER = path.join(__dirname, 'helpers', 'tfevents_reader.py');
-const PYTHON = process.env.TORCHGRAFT_PYTHON || '/usr/bin/python3';
-const readPy = (file) => execFileSync(PYTHON, [READER, file], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
 const eventFiles = (dir) => fs.readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).map((f) => path.join(dir, f));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tg-tb-'));
 const f32 = (v) => Math.fround(v);
