@@ -1,6 +1,7 @@
 /** The TensorBoard fit callback: scalars per batch and per epoch, weight histograms, hyperparameters, as Keras writes them. */
 import * as path from 'node:path';
 import type { Tensor } from '../../tensor';
+import { tidy } from '../../memory';
 import type { Callback, FitContext } from '../callbacks';
 import type { BatchLogs, EpochLogs } from '../types';
 import type { History } from '../history';
@@ -150,9 +151,7 @@ export class TensorBoard implements Callback {
     const train = this.writer('train');
     for (const [name, w] of weightsOf(ctx.model)) {
       if (!['float32', 'float64', 'float16', 'bfloat16'].includes(w.dtype)) continue;
-      const detached = w.detach();
-      const host = detached.to({ device: 'cpu', dtype: 'float32' });
-      detached.dispose();
+      const host = tidy(() => w.detach().to({ device: 'cpu', dtype: 'float32' }));
       try {
         const values = (await host.data()) as Float32Array;
         train.add(histogramEvent(now(), epoch, name.replace(/\./g, '/'), histogramOf(values)));
